@@ -1,0 +1,128 @@
+"""The `loyalty` executable: the counter's fast path, everything else through Typer.
+
+Typer (with the pydantic it now imports) costs ~0.25 s to start, more than the whole budget
+of a visit at the counter. So `loyalty visit ...` written with the options below is parsed
+here, with nothing but the standard library, and runs the very same `run_visit` the Typer
+command runs. Anything this parser does not fully understand (--help, an unknown or
+malformed option) goes to Typer, which owns help and usage errors; tests/test_entry.py keeps
+the two option sets identical.
+"""
+
+import sys
+
+VISIT_VALUE_OPTIONS = ("--amount", "--items", "--note", "--at", "--name", "--ref")
+VISIT_FLAGS = ("--json",)
+GLOBAL_VALUE_OPTIONS = ("--db", "--config")
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    fast = parse_fast_visit(argv)
+    if fast is not None:
+        sys.exit(run_visit(**fast))
+    from .cli import app
+
+    app(args=argv, prog_name="loyalty")
+
+
+def parse_fast_visit(argv: list[str]) -> dict | None:
+    """The arguments of a plain `visit` command line, or None to leave it to Typer."""
+    options: dict = {}
+    tokens = list(argv)
+    if not _take_options(tokens, GLOBAL_VALUE_OPTIONS, (), options, stop="visit"):
+        return None
+    if not tokens or tokens.pop(0) != "visit":
+        return None
+    phone: list[str] = []
+    while tokens:
+        if tokens[0].startswith("-") and tokens[0] != "-":
+            if not _take_options(tokens, VISIT_VALUE_OPTIONS, VISIT_FLAGS, options, stop=None, once=True):
+                return None
+        else:
+            phone.append(tokens.pop(0))
+    if not phone:
+        return None
+    items = options.pop("items", None)
+    if items is not None:
+        try:
+            items = int(items)
+        except ValueError:
+            return None  # Typer words the usage error
+    return {"db": options.pop("db", None), "config": options.pop("config", None), "phone": " ".join(phone),
+            "amount": options.pop("amount", None), "items": items, "note": options.pop("note", None),
+            "at": options.pop("at", None), "name": options.pop("name", None), "ref": options.pop("ref", None),
+            "as_json": options.pop("json", False)}
+
+
+def _take_options(tokens, value_options, flags, into, stop, once=False) -> bool:
+    """Consume known options from the front of tokens; False on anything unexpected."""
+    while tokens and tokens[0] != stop:
+        token = tokens[0]
+        name, has_value, value = token.partition("=")
+        key = name.lstrip("-")
+        if key in into:
+            return False  # repeated: let Typer decide
+        if name in value_options:
+            tokens.pop(0)
+            if not has_value:
+                if not tokens:
+                    return False
+                value = tokens.pop(0)
+            into[key] = value
+        elif name in flags and not has_value:
+            tokens.pop(0)
+            into[key] = True
+        else:
+            return False
+        if once:
+            return True
+    return True
+
+
+def run_visit(db=None, config=None, phone="", amount=None, items=None, note=None, at=None, name=None,
+              ref=None, as_json=False) -> int:
+    """Record a visit and show the card; returns the exit code. Shared by both parsers."""
+    from . import counter, render
+    from .session import Session
+
+    session = Session(db, config)
+
+    def work():
+        result = counter.record_visit(session, phone, amount_text=amount, items=items, note=note,
+                                      at_text=at, name=name, ref=ref)
+        if as_json:
+            render.emit_json(result)
+            return
+        notice = None
+        if result["duplicate"]:
+            notice = f"ref {ref} was already recorded as visit #{result['visit_id']}: nothing recorded"
+        elif result.get("enrolled"):
+            notice = f"new customer enrolled; visit #{result['visit_id']} recorded"
+        else:
+            notice = f"visit #{result['visit_id']} recorded"
+        render.card(result, notice)
+
+    return guarded(session, work)
+
+
+def guarded(session, work) -> int:
+    """Run work(); turn our errors into one line on stderr and an exit code."""
+    import sqlite3
+
+    from . import render
+    from .errors import LoyaltyError
+
+    try:
+        work()
+        return 0
+    except LoyaltyError as exc:
+        render.error(str(exc))
+        return exc.exit_code
+    except sqlite3.OperationalError as exc:
+        render.error(f"database error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        render.error("interrupted: nothing was written by the unfinished step")
+        return 130
+    finally:
+        session.close()

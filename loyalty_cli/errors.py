@@ -1,0 +1,21 @@
+"""The errors the core raises; the CLI edge turns each into one line and an exit code."""
+
+EXIT_OK = 0
+EXIT_REFUSED = 1  # an operation refused or failed at run time
+EXIT_BAD_INPUT = 2  # bad input or usage
+
+
+class LoyaltyError(Exception):
+    exit_code = EXIT_REFUSED
+
+
+class Refused(LoyaltyError):
+    """The input was fine but the operation cannot be done (short balance, used voucher...)."""
+
+    exit_code = EXIT_REFUSED
+
+
+class BadInput(LoyaltyError):
+    """A phone, amount, date, file or config that is not valid."""
+
+    exit_code = EXIT_BAD_INPUT

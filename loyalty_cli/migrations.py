@@ -1,0 +1,94 @@
+"""Schema migrations, applied on open: users never run an upgrade step.
+
+Each numbered step runs in its own transaction and bumps PRAGMA user_version, which the
+counter path reads cheaply to skip this module (and sqlite-utils) entirely.
+"""
+
+import sqlite3
+from pathlib import Path
+
+from .errors import Refused
+
+
+def _v1(db) -> None:
+    db["customers"].create(
+        {"id": int, "phone": str, "name": str, "email": str, "birthday": str, "referred_by": int,
+         "enrolled_at": str, "note": str, "points": int, "credit": int, "punches": str,
+         "visits": int, "spend": int, "last_visit_at": str},
+        pk="id", not_null={"phone", "enrolled_at", "points", "credit", "punches", "visits", "spend"},
+        defaults={"points": 0, "credit": 0, "punches": "{}", "visits": 0, "spend": 0},
+        foreign_keys=[("referred_by", "customers", "id")], strict=True,
+    )
+    db["customers"].create_index(["phone"], unique=True)
+    db["customers"].create_index(["last_visit_at"])
+    db["visits"].create(
+        {"id": int, "customer_id": int, "at": str, "local_day": str, "amount": int, "items": int,
+         "note": str, "ref": str, "source": str, "voided_at": str, "void_reason": str},
+        pk="id", not_null={"customer_id", "at", "local_day", "amount", "items", "source"},
+        defaults={"items": 1, "source": "counter"},
+        foreign_keys=[("customer_id", "customers", "id")], strict=True,
+    )
+    db["visits"].create_index(["customer_id", "at"])
+    db["visits"].create_index(["at"])
+    db["visits"].create_index(["local_day"])
+    db["visits"].create_index(["ref"], unique=True)
+    db["vouchers"].create(
+        {"code": str, "customer_id": int, "reward": str, "rule": str, "status": str, "issued_at": str,
+         "expires_at": str, "redeemed_at": str, "ended_at": str, "visit_id": int, "ledger_id": int},
+        pk="code", not_null={"customer_id", "reward", "status", "issued_at"},
+        foreign_keys=[("customer_id", "customers", "id"), ("visit_id", "visits", "id")], strict=True,
+    )
+    db["vouchers"].create_index(["customer_id", "status"])
+    db["vouchers"].create_index(["status", "expires_at"])
+    db["vouchers"].create_index(["issued_at"])
+    db["ledger"].create(
+        {"id": int, "customer_id": int, "at": str, "kind": str, "points": int, "punches": int,
+         "credit": int, "rule": str, "reason": str, "visit_id": int, "voucher": str, "reward": str,
+         "earned_at": str, "reverses": int},
+        pk="id", not_null={"customer_id", "at", "kind", "points", "punches", "credit"},
+        defaults={"points": 0, "punches": 0, "credit": 0},
+        foreign_keys=[("customer_id", "customers", "id"), ("visit_id", "visits", "id"),
+                      ("reverses", "ledger", "id")], strict=True,
+    )
+    db["ledger"].create_index(["customer_id", "id"])
+    db["ledger"].create_index(["visit_id"])
+    db["ledger"].create_index(["voucher"])
+    db["ledger"].create_index(["at"])
+    db["phone_keys"].create({"key": str, "phone": str}, pk="key", not_null={"phone"}, strict=True)
+    # The ledger is append-only: the database itself refuses edits and deletes.
+    db.execute("CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger "
+               "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END")
+    db.execute("CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger "
+               "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END")
+
+
+def _v2(db) -> None:
+    """Bulk import bookkeeping (issue 3)."""
+
+
+def _v3(db) -> None:
+    """Reports (issue 4)."""
+
+
+STEPS = {1: _v1, 2: _v2, 3: _v3}
+
+
+def migrate(conn: sqlite3.Connection, current: int, target: int, path: Path) -> None:
+    if current > target:
+        raise Refused(f"{path} was written by a newer loyalty-cli (schema {current}); upgrade to use it")
+    import sqlite_utils
+
+    db = sqlite_utils.Database(conn)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        for version in range(current + 1, target + 1):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                STEPS[version](db)
+                conn.execute(f"PRAGMA user_version = {version}")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        raise Refused(f"cannot prepare database {path}: {exc}") from None
