@@ -195,7 +195,10 @@ def redeem(
             return
         done = data["redeemed"]
         if "credit" in done:
-            note = f"spent {done['credit']} {data['currency']} of store credit"
+            from . import money
+
+            spent = money.display(money.parse_signed(done["credit"], data["currency"]), data["currency"])
+            note = f"spent {spent} of store credit"
         else:
             note = f"redeemed {done['reward']} (voucher {done['voucher']})"
             if done["points"]:
@@ -322,20 +325,17 @@ def config_check(
     from pathlib import Path
 
     from . import config as config_module
-    from . import phones
-    from .errors import BadInput
 
     def work(session):
         loaded = config_module.load(Path(path), path) if path else session.config
-        region = loaded.shop.phone_region
-        if region and not phones.is_supported_region(region):
-            raise BadInput(f"{loaded.origin}: shop.phone_region: unknown region {region!r}")
-        summary = {"ok": True, "source": loaded.origin, "rewards": len(loaded.rewards),
+        where = str(loaded.source or loaded.origin)
+        config_module.check_phone_region(loaded.text, where, loaded.shop.phone_region)
+        summary = {"ok": True, "path": where, "rewards": len(loaded.rewards),
                    "rules": len(loaded.rules), "tiers": len(loaded.tiers)}
         if json:
             render.emit_json(summary)
         else:
-            render.message(f"{loaded.origin}: OK ({summary['rewards']} rewards, {summary['rules']} rules, "
+            render.message(f"{where}: OK ({summary['rewards']} rewards, {summary['rules']} rules, "
                            f"{summary['tiers']} tiers)")
 
     _run(ctx, work)
@@ -350,11 +350,12 @@ def config_show(ctx: typer.Context, json: JsonOpt = False):
         loaded = session.config
         data = config_module.as_dict(loaded)
         if json:
-            render.emit_json({"source": loaded.origin, "config": data})
+            render.emit_json({"path": str(loaded.source) if loaded.source else None, "from": loaded.origin,
+                              "config": data})
             return
         import tomli_w
 
-        print(f"# from: {loaded.origin}")
+        print(f"# {loaded.source or 'built-in defaults'} (chosen by: {loaded.origin})")
         print(tomli_w.dumps(config_module.toml_ready(data)), end="")
 
     _run(ctx, work)

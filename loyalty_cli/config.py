@@ -109,6 +109,7 @@ class Config:
     source: Path | None = None  # None: built-in defaults
     origin: str = "built-in defaults"
     raw: dict = field(default_factory=dict, compare=False, repr=False)
+    text: str = field(default="", compare=False, repr=False)
 
     def rules_of(self, kind: str) -> list:
         return [rule for rule in self.rules if rule.kind == kind]
@@ -142,7 +143,7 @@ def builtin() -> Config:
     shop = Shop(name="My shop", currency=config.shop.currency,
                 phone_region=region_from_locale(), timezone=clock.system_zone_name())
     return Config(shop, config.rewards, config.rules, config.tiers, config.expiry,
-                  None, "built-in defaults", config.raw)
+                  None, "built-in defaults", config.raw, config.text)
 
 
 def parse(data: bytes, filename: str, source: Path | None = None, origin: str = "") -> Config:
@@ -155,17 +156,27 @@ def parse(data: bytes, filename: str, source: Path | None = None, origin: str = 
     try:
         raw = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"{filename}: {_toml_error(exc)}") from None
+        raise BadInput(_toml_error(filename, exc)) from None
     return _Validator(raw, text, filename).build(source, origin)
 
 
-def _toml_error(exc: Exception) -> str:
+def _toml_error(filename: str, exc: Exception) -> str:
     message = str(exc)
     found = re.search(r"\(at line (\d+), column (\d+)\)", message)
     if found:
         bare = message[: found.start()].strip()
-        return f"line {found.group(1)}, column {found.group(2)}: broken TOML: {bare}"
-    return f"broken TOML: {message}"
+        return f"{filename}:{found.group(1)}:{found.group(2)}: broken TOML: {bare}"
+    return f"{filename}: broken TOML: {message}"
+
+
+def check_phone_region(text: str, filename: str, region: str | None) -> None:
+    """The full check of [shop].phone_region (it needs phonenumbers, so only `config check` runs it)."""
+    from .phones import is_supported_region
+
+    if region and not is_supported_region(region):
+        line = _locate(text, ("shop", "phone_region"))
+        where = f"{filename}:{line}" if line else filename
+        raise BadInput(f"{where}: shop.phone_region: unknown region {region!r}")
 
 
 # ---- validation ------------------------------------------------------------------------------
@@ -273,7 +284,7 @@ class _Validator:
             points_days=self.whole(expiry_table, "points_days", ("expiry",), minimum=1),
             rewards_days=self.whole(expiry_table, "rewards_days", ("expiry",), minimum=1),
         )
-        return Config(shop, rewards, tuple(rules), tuple(tiers), expiry, source, origin, self.raw)
+        return Config(shop, rewards, tuple(rules), tuple(tiers), expiry, source, origin, self.raw, self.text)
 
     def shop(self) -> Shop:
         table = self.table(self.raw, "shop", ("shop",))
@@ -421,7 +432,10 @@ def _locate(text: str, path: tuple) -> int | None:
     index = path[1] if len(path) > 1 and isinstance(path[1], int) else None
     key = next((p for p in path[1:] if isinstance(p, str)), None)
     if len(path) == 1:
-        key, table = table, None
+        for number, line in enumerate(text.splitlines(), start=1):
+            if re.match(rf"^\s*(\[\[?\s*{re.escape(table)}\s*\]|{re.escape(table)}\s*=)", line):
+                return number
+        return None
     seen, inside, header_line = -1, table is None, None
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()

@@ -65,7 +65,8 @@ def _normalise_separators(text: str, raw: str, what: str, exp: int) -> str:
         raise BadInput(f"{what} is not a number: {raw!r}")
     if len(parts[1]) == 3 and exp < 3:
         # '1.500' is 1500 in Budapest and 1.5 in Dublin: refuse to guess.
-        raise BadInput(f"{what} is ambiguous: {raw!r} (write 1500 or 1.50)")
+        raise BadInput(f"{what} is ambiguous: {raw!r} (thousands or decimals? "
+                       f"write it as {parts[0]}{parts[1]} or with two decimals)")
     return parts[0] + "." + parts[1]
 
 

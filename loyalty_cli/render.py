@@ -42,7 +42,7 @@ def card_lines(data: dict) -> list[tuple[str, str, str]]:
     rows.append(("Points", str(data["points"]), "red" if data["points"] < 0 else ""))
     rows.append(("Credit", money.display(money.parse_signed(data["credit"], currency), currency),
                  "red" if data["credit"].startswith("-") else ""))
-    earned = data.get("earned")
+    earned = None if data.get("duplicate") else data.get("earned")
     if earned:
         parts = []
         if earned["punches"]:

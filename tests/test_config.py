@@ -1,0 +1,136 @@
+"""Config: the sample and the seed shops pass; every broken file gets one line with file:line and key."""
+
+import tomllib
+
+import pytest
+
+from loyalty_cli import config as config_module
+
+from .conftest import EXAMPLES, ROOT, SAMPLE, db_content
+
+EXAMPLE_FILES = sorted(EXAMPLES.glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", [SAMPLE, *EXAMPLE_FILES], ids=lambda p: p.name)
+def test_config_check_accepts_sample_and_examples(cli, path):
+    result = cli("config", "check", path)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "OK" in result.stdout
+
+
+def test_examples_cover_the_classic_shops():
+    assert {p.name for p in EXAMPLE_FILES} >= {"shoe_shop.toml", "car_wash.toml", "pharmacy.toml"}
+
+
+def test_packaged_defaults_are_the_sample():
+    assert (ROOT / "loyalty_cli" / "sample_config.toml").read_bytes() == SAMPLE.read_bytes()
+
+
+BROKEN = [
+    ('[shop]\nname = "x"\ncurency = "EUR"\n', ":3: shop.curency: unknown key (did you mean 'currency'?)"),
+    ('[[rewards]]\nid = "a"\nkind = "discount"\nvalue = 2\n[[rules]]\nkind = "punch_card"\nevery = -1\nreward = "a"\n',
+     ":7: rules[0].every: must be at least 1, got -1"),
+    ('[[rewards]]\nid = "a"\nkind = "discount"\nvalue = 2\n[[rules]]\nkind = "punch_card"\nevery = 0\nreward = "a"\n',
+     ":7: rules[0].every: must be at least 1, got 0"),
+    ('[[rules]]\nkind = "punch_card"\nevery = 3\nreward = "nope"\n',
+     ":4: rules[0].reward: names reward 'nope', which does not exist"),
+    ('[[rewards]]\nid = "a"\nkind = "discount"\nvalue = 2\n\n[[rewards]]\nid = "a"\nkind = "discount"\nvalue = 3\n',
+     ":7: rewards[1].id: duplicate reward id 'a'"),
+    ('[[rules]]\nkind = "points"\nper_unit = "1"\n', ":3: rules[0].per_unit: must be a number, got '1'"),
+    ('[[rules]]\nkind = "pointz"\n', ":2: rules[0].kind: unknown rule kind 'pointz' (did you mean 'points'?)"),
+    ('[shop]\ntimezone = "Mars/Base"\n', ":2: shop.timezone: unknown time zone"),
+    ('[shop]\ncurrency = "euro"\n', ":2: shop.currency: must be a 3-letter ISO 4217 code"),
+    ('[shop\nname = "x"\n', ":1:6: broken TOML"),
+    ('[[tiers]]\nname = "Gold"\n', ":1: tiers[0]: a tier needs min_spend or min_visits"),
+    ('[expiry]\npoints_days = 0\n', ":2: expiry.points_days: must be at least 1, got 0"),
+    ('[[rewards]]\nid = "a"\nkind = "voucher"\nvalue = 1\n', ":3: rewards[0].kind: must be one of"),
+    ('[[rewards]]\nid = "a"\nkind = "discount"\nvalue = 2.505\n', ":4: rewards[0].value: has more decimals than EUR"),
+    ('[[rules]]\nkind = "points"\nper_unit = 1\nname = "P"\n[[rules]]\nkind = "cashback"\npercent = 5\nname = "P"\n',
+     ":8: rules[1].name: duplicate rule name 'P'"),
+    ('[[rules]]\nkind = "cashback"\npercent = 150\n', ":3: rules[0].percent: cannot be above 100"),
+    ('[[rules]]\nkind = "welcome"\n', ":1: rules[0]: a welcome rule needs points, credit or a reward"),
+    ('[[tiers]]\nname = "G"\nmin_visits = 3\nperks = "free"\n', ":4: tiers[0].perks: must be a list of strings"),
+    ('[shop]\nphone_region = "XX"\n', ":2: shop.phone_region: unknown region 'XX'"),
+    ('colour = "red"\n', ":1: colour: unknown key"),
+]
+
+
+@pytest.mark.parametrize("text, expected", BROKEN, ids=[e for _t, e in BROKEN])
+def test_broken_config_is_one_line_with_place(cli, isolated, text, expected):
+    path = isolated / "shop.toml"
+    path.write_text(text, encoding="utf-8")
+    result = cli("config", "check", path)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"error: {path}{expected}"), result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_broken_config_stops_a_visit_before_the_database(cli, isolated, db_path):
+    cli("visit", "333 123 4567", "--amount", "5")
+    before = db_content(db_path)
+    bad = isolated / "bad.toml"
+    bad.write_text('[[rules]]\nkind = "points"\nper_unit = -1\n')
+    result = cli("--config", bad, "visit", "333 123 4567", "--amount", "5")
+    assert result.exit_code == 2
+    assert "rules[0].per_unit" in result.stderr
+    assert db_content(db_path) == before
+
+
+def test_missing_config_file(cli, isolated):
+    result = cli("--config", isolated / "nope.toml", "visit", "3331234567")
+    assert result.exit_code == 2
+    assert "config file not found" in result.stderr
+
+
+def test_config_init_writes_the_sample_and_refuses_to_overwrite(cli, isolated):
+    target = isolated / "new.toml"
+    result = cli("config", "init", target)
+    assert result.exit_code == 0, result.stderr
+    written = tomllib.loads(target.read_text())
+    assert written["shop"]["name"] == "Gelateria Roma"
+    assert cli("config", "check", target).exit_code == 0
+    assert config_module.as_dict(config_module.load(target)) == config_module.as_dict(config_module.load(SAMPLE))
+    target.write_text("# mine\n")
+    result = cli("config", "init", target)
+    assert result.exit_code == 2 and "--force" in result.stderr
+    assert target.read_text() == "# mine\n"
+    assert cli("config", "init", target, "--force").exit_code == 0
+    assert "Gelateria Roma" in target.read_text()
+
+
+def test_config_show_says_where_it_came_from(cli_json, monkeypatch):
+    shown = cli_json("config", "show")
+    assert (shown["path"], shown["from"]) == (str(SAMPLE), "LOYALTY_CONFIG")
+    assert shown["config"]["shop"]["currency"] == "EUR"
+    assert [r["kind"] for r in shown["config"]["rules"]] == ["punch_card", "points", "cashback", "welcome", "referral"]
+    monkeypatch.delenv("LOYALTY_CONFIG")
+    assert (cli_json("config", "show")["path"], cli_json("config", "show")["from"]) == (None, "built-in defaults")
+
+
+def test_config_resolution_order(cli_json, isolated, monkeypatch):
+    monkeypatch.delenv("LOYALTY_CONFIG")
+    local = isolated / "cwd" / "loyalty.toml"
+    local.write_text('[shop]\nname = "Local"\n')
+    assert cli_json("config", "show")["from"] == "./loyalty.toml"
+    monkeypatch.setenv("LOYALTY_CONFIG", str(SAMPLE))
+    assert cli_json("config", "show")["path"] == str(SAMPLE)
+    assert cli_json("--config", local, "config", "show")["config"]["shop"]["name"] == "Local"
+
+
+def test_builtin_defaults_read_numbers_in_the_locale_region(cli_json, monkeypatch):
+    monkeypatch.delenv("LOYALTY_CONFIG")
+    monkeypatch.setenv("LANG", "es_ES.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_TELEPHONE", raising=False)
+    assert cli_json("visit", "612 345 678")["phone"] == "+34612345678"
+
+
+def test_builtin_defaults_without_a_region_explain_phone_region(cli, monkeypatch):
+    monkeypatch.delenv("LOYALTY_CONFIG")
+    for var in ("LANG", "LC_ALL", "LC_TELEPHONE"):
+        monkeypatch.setenv(var, "C.UTF-8") if var == "LANG" else monkeypatch.delenv(var, raising=False)
+    result = cli("visit", "612 345 678")
+    assert result.exit_code == 2
+    assert "phone_region" in result.stderr
+    assert cli("visit", "+34 612 345 678").exit_code == 0

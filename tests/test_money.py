@@ -1,0 +1,56 @@
+"""Money: Decimal in, integer minor units out, never a float."""
+
+from decimal import Decimal
+
+import pytest
+
+from loyalty_cli import money
+from loyalty_cli.errors import BadInput
+
+
+@pytest.mark.parametrize("text, minor", [
+    ("12.50", 1250), ("12,50", 1250), ("12", 1200), ("0", 0), ("0,05", 5), ("1.234,50", 123450),
+    ("1,234.50", 123450), ("€ 12,50", 1250), ("12,50 €", 1250), ("EUR 12.5", 1250), ("1 234,50", 123450),
+    ("1.234.567", 123456700), (" 7 ", 700), ("10.10", 1010),
+])
+def test_parse_amount(text, minor):
+    assert money.parse_amount(text, "EUR") == minor
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("-3", "must not be negative"), ("abc", "not a number"), ("", "not a number"), ("12.5055", "more decimals"), ("12.505", "ambiguous"),
+    ("1.500", "ambiguous"), ("1,2,3", "not a number"), ("nan", "not a number"), ("1e5", "not a number"),
+    ("12..5", "not a number"),
+])
+def test_parse_amount_refuses(text, reason):
+    with pytest.raises(BadInput, match=reason):
+        money.parse_amount(text, "EUR")
+
+
+def test_forints_and_yen():
+    assert money.parse_amount("1 500 Ft", "HUF") == 150000
+    assert money.parse_amount("1500", "JPY") == 1500
+    with pytest.raises(BadInput, match="more decimals"):
+        money.parse_amount("15.5", "JPY")
+
+
+def test_display_and_strings():
+    assert money.display(1250, "EUR") == "€12.50"
+    assert money.display(-300, "EUR") == "-€3.00"
+    assert money.display(150000, "HUF") == "1500.00 Ft"
+    assert money.display(1000, "XYZ") == "10.00 XYZ"
+    assert money.as_string(5, "EUR") == "0.05"
+    assert money.parse_signed("-3.00", "EUR") == -300
+
+
+def test_rounding_is_down_and_named_once():
+    assert money.percent_of(1250, Decimal(5)) == 62
+    assert money.percent_of(1999, Decimal("2.5")) == 49  # 49.975 -> 49
+    assert money.floor_decimal(Decimal("17.99")) == 17
+    assert money.whole_units(1299, "EUR") == 12
+
+
+def test_config_value_must_fit_the_currency():
+    assert money.decimal_to_minor(Decimal("2.50"), "EUR", "x") == 250
+    with pytest.raises(BadInput):
+        money.decimal_to_minor(Decimal("2.505"), "EUR", "x")
