@@ -1,0 +1,88 @@
+"""The counter's fast path: the same command as the Typer one, without Typer's start-up."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import typer
+
+from loyalty_cli import entry
+from loyalty_cli.cli import app
+
+
+def typer_options(command: str | None) -> set[str]:
+    group = typer.main.get_command(app)
+    params = group.commands[command].params if command else group.params
+    return {opt for param in params for opt in param.opts if opt.startswith("--")}
+
+
+def test_fast_path_knows_exactly_the_typer_visit_options():
+    assert typer_options("visit") - {"--help"} == set(entry.VISIT_VALUE_OPTIONS + entry.VISIT_FLAGS)
+    assert set(entry.GLOBAL_VALUE_OPTIONS) <= typer_options(None)
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["visit", "612", "345", "678", "--amount", "12,50"], {"phone": "612 345 678", "amount": "12,50"}),
+    (["--db", "x.db", "visit", "+34612345678", "--json"], {"db": "x.db", "as_json": True}),
+    (["--config=c.toml", "visit", "1", "--items=3", "--ref", "R1"], {"config": "c.toml", "items": 3, "ref": "R1"}),
+    (["visit", "1", "--at", "2026-01-01", "--name", "Ann", "--note", "n"], {"at": "2026-01-01", "name": "Ann"}),
+])
+def test_fast_path_parses(argv, expected):
+    parsed = entry.parse_fast_visit(argv)
+    assert parsed is not None
+    assert {k: parsed[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize("argv", [
+    ["visit", "--help"], ["visit", "1", "-h"], ["visit"], ["visit", "1", "--amount"], ["visit", "1", "--bogus"],
+    ["visit", "1", "--items", "x"], ["visit", "1", "--amount", "1", "--amount", "2"], ["show", "1"],
+    ["--db", "x", "show", "1"], ["--version"], [], ["visit", "1", "--json=yes"], ["--db"],
+])
+def test_everything_else_goes_to_typer(argv):
+    assert entry.parse_fast_visit(argv) is None
+
+
+def run(args, env_extra=None, cwd=None):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "loyalty_cli", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=60)
+
+
+def test_fast_path_and_typer_give_the_same_card(cli_json, isolated):
+    via_typer = cli_json("visit", "333 123 4567", "--amount", "12,50", "--name", "Maria")
+    process = run(["--db", str(isolated / "other.db"), "visit", "333 123 4567", "--amount", "12,50",
+                   "--name", "Maria", "--json"])
+    assert process.returncode == 0, process.stderr
+    assert json.loads(process.stdout) == via_typer
+
+
+def test_fast_path_errors_are_one_line_with_exit_codes():
+    process = run(["visit", "not-a-phone"])
+    assert process.returncode == 2
+    assert process.stderr == "error: not a phone number: 'not-a-phone'\n"
+    process = run(["visit", "333 123 4567", "--amount", "-1"])
+    assert process.returncode == 2 and process.stderr.startswith("error: --amount must not be negative")
+
+
+def test_help_and_usage_errors_come_from_typer():
+    process = run(["visit", "--help"])
+    assert process.returncode == 0 and "--amount" in process.stdout
+    process = run(["visit", "333 123 4567", "--bogus"])
+    assert process.returncode == 2 and "--bogus" in process.stderr
+
+
+def test_counter_path_does_not_import_heavy_modules(isolated):
+    def heavy_after_visit(phone: str) -> str:
+        code = ("import sys; from loyalty_cli.entry import run_visit; "
+                f"rc = run_visit(phone={phone!r}, amount='3'); "
+                "names = ('phonenumbers', 'typer', 'rich', 'sqlite_utils', 'pydantic', 'click'); "
+                "print(rc, sorted(m for m in names if m in sys.modules), file=sys.stderr)")
+        process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                                 env=dict(os.environ))
+        return process.stderr.strip().splitlines()[-1]
+
+    heavy_after_visit("333 123 4567")  # creates the database: the schema is built by sqlite-utils
+    assert heavy_after_visit("+39 333 123 4567") == "0 ['phonenumbers']"  # a new way of typing it
+    assert heavy_after_visit("333 123 4567") == "0 []"  # typed as before: no parse at all

@@ -1,0 +1,80 @@
+"""The SQLite store: created private, migrated on open, and every counter query on an index."""
+
+import sqlite3
+import stat
+
+import pytest
+
+from loyalty_cli import clock, store
+from loyalty_cli.errors import Refused
+
+
+def test_new_database_is_private_wal_and_versioned(tmp_path):
+    path = tmp_path / "sub" / "shop.db"
+    conn = store.connect(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"customers", "visits", "ledger", "vouchers", "phone_keys"} <= tables
+    strict = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'ledger'").fetchone()[0]
+    assert strict.rstrip().endswith("STRICT")
+
+
+def test_money_columns_refuse_floats(tmp_path):
+    conn = store.connect(tmp_path / "x.db")
+    conn.execute("INSERT INTO customers (phone, enrolled_at) VALUES ('+1', 'x')")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("UPDATE customers SET credit = 10.1")
+
+
+def test_reopening_is_a_no_op_and_newer_schemas_are_refused(tmp_path):
+    path = tmp_path / "x.db"
+    store.connect(path).close()
+    store.connect(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    with pytest.raises(Refused, match="newer loyalty-cli"):
+        store.connect(path)
+
+
+def test_not_a_database(tmp_path):
+    path = tmp_path / "notes.db"
+    path.write_text("these are my notes, not a database, and they are long enough to matter" * 20)
+    with pytest.raises(Refused, match="not a loyalty database"):
+        store.connect(path)
+
+
+COUNTER_QUERIES = [
+    ("SELECT phone FROM phone_keys WHERE key = ?", ("k",)),
+    ("SELECT * FROM customers WHERE phone = ?", ("+1",)),
+    ("SELECT * FROM visits WHERE ref = ?", ("r",)),
+    ("SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM visits WHERE customer_id = ? AND at > ? AND at < ? "
+     "AND voided_at IS NULL", (1, "a", "b")),
+    ("SELECT SUM(points) FROM ledger WHERE customer_id = ?", (1,)),
+    ("SELECT * FROM vouchers WHERE customer_id = ? AND status = 'issued'", (1,)),
+    ("SELECT * FROM vouchers WHERE status = 'issued' AND expires_at IS NOT NULL AND expires_at <= ? "
+     "AND customer_id = ?", ("x", 1)),
+    ("SELECT * FROM ledger WHERE visit_id = ? AND reverses IS NULL", (1,)),
+    ("SELECT MAX(at) FROM visits WHERE customer_id = ? AND voided_at IS NULL", (1,)),
+]
+
+
+@pytest.mark.parametrize("sql, args", COUNTER_QUERIES, ids=[q[:60] for q, _a in COUNTER_QUERIES])
+def test_counter_queries_use_an_index(tmp_path, sql, args):
+    conn = store.connect(tmp_path / "x.db")
+    plan = " ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, args))
+    assert "SCAN" not in plan.replace("SCAN CONSTANT ROW", ""), plan
+    assert "USING" in plan, plan
+
+
+def test_times_sort_as_text():
+    from datetime import datetime, timedelta, timezone
+
+    first = datetime(2026, 1, 1, 23, 59, 59, 999999, tzinfo=timezone.utc)
+    texts = [clock.to_db(first + timedelta(microseconds=n)) for n in range(3)]
+    assert texts == sorted(texts)
+    assert clock.from_db(texts[0]) == first
