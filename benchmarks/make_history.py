@@ -4,7 +4,7 @@
 
 Rows go in with bulk SQL rather than through the rule engine (which would take minutes), but
 the result is what the engine would keep: punches, points and cashback entries in the ledger,
-a voucher every 10th visit, and cached balances equal to the ledger sums (`loyalty doctor`
+a voucher every 10th visit (most redeemed, some expired, recent ones open), and cached balances equal to the ledger sums (`loyalty doctor`
 agrees). Italian mobile numbers, visits spread over the last three years.
 """
 
@@ -21,6 +21,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from loyalty_cli import clock, store  # noqa: E402
 
 EVERY = 10
+VOUCHER_DAYS = timedelta(days=90)
+
+
+def _voucher_fate(rng, issued, expires, now):
+    """Most vouchers are redeemed within a few weeks; some lapse; recent ones are still open."""
+    if rng.random() < 0.85:
+        used = issued + timedelta(days=rng.uniform(0.5, 60))
+        if used <= now:
+            return "redeemed", used
+    if expires <= now:
+        return "expired", expires
+    return "issued", None
 
 
 def phone_for(index: int) -> str:
@@ -44,7 +56,7 @@ def build(out: Path, customers: int, visits: int, seed: int = 7, now: datetime |
     owners = rng.choices(range(1, customers + 1), weights=weights, k=visits)
     moments = sorted(start + timedelta(seconds=rng.random() * span) for _ in range(visits))
     balances = {cid: [0, 0, 0, 0, 0, ""] for cid in range(1, customers + 1)}  # points, credit, punches, visits, spend, last
-    visit_rows, ledger_rows, voucher_rows = [], [], []
+    visit_rows, ledger_rows, voucher_rows, later = [], [], [], []
     ledger_id = 0
     for visit_id, (cid, moment) in enumerate(zip(owners, moments), start=1):
         amount = rng.randint(150, 4000)
@@ -70,11 +82,20 @@ def build(out: Path, customers: int, visits: int, seed: int = 7, now: datetime |
             ledger_id += 1
             ledger_rows.append((ledger_id, cid, at, "reward", 0, 0 - EVERY, 0, "Cone card", code, visit_id,
                                 "free-cone", None))
-            voucher_rows.append((code, cid, "free-cone", "Cone card", "issued", at, visit_id, ledger_id))
+            expires = moment + VOUCHER_DAYS
+            status, ended = _voucher_fate(rng, moment, expires, now)
+            voucher_rows.append((code, cid, "free-cone", "Cone card", status, at, clock.to_db(expires), visit_id,
+                                 ledger_id, clock.to_db(ended) if status == "redeemed" else None,
+                                 clock.to_db(ended) if status == "expired" else None))
+            if ended is not None:
+                ledger_id += 1
+                kind = "redeem" if status == "redeemed" else "expire"
+                later.append((ledger_id, cid, clock.to_db(ended), kind, 0, 0, 0, None, code, None, "free-cone", None))
     conn.executemany("INSERT INTO visits (id, customer_id, at, local_day, amount, items, source) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?)", visit_rows)
-    conn.executemany("INSERT INTO vouchers (code, customer_id, reward, rule, status, issued_at, visit_id, ledger_id) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", voucher_rows)
+    conn.executemany("INSERT INTO vouchers (code, customer_id, reward, rule, status, issued_at, expires_at, visit_id, "
+                     "ledger_id, redeemed_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", voucher_rows)
+    ledger_rows += later
     conn.executemany("INSERT INTO ledger (id, customer_id, at, kind, points, punches, credit, rule, voucher, "
                      "visit_id, reward, earned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ledger_rows)
     conn.executemany(

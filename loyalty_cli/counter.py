@@ -193,7 +193,8 @@ def expire_due(conn, config, customer_id: int, now: datetime) -> dict:
     expired = {"points": 0, "vouchers": []}
     cutoff = rules.points_cutoff(config, now)
     if cutoff is not None:
-        points = rules.points_to_expire(*store.points_lots(conn, customer_id, cutoff))
+        points = rules.points_to_expire(
+            store.customer_by_id(conn, customer_id)["points"], store.points_earned_since(conn, customer_id, cutoff))
         if points:
             store.write_entries(conn, customer_id, now, [rules.expiry_entry(points, cutoff)])
             expired["points"] = points

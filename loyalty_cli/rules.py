@@ -134,13 +134,15 @@ def enrolment(config: Config, referred: bool) -> tuple[list, list]:
     return mine, referrer
 
 
-def points_to_expire(earned_before_cutoff: int, consumed: int) -> int:
+def points_to_expire(balance: int, earned_since_cutoff: int) -> int:
     """Points still unspent in lots older than the cutoff.
 
-    Spending takes the oldest points first and every lot lives equally long, so after all
-    consumption (redemptions and earlier expiries) the old lots hold what is left of them.
+    Spending takes the oldest points first and every lot lives equally long, so whatever the
+    balance holds beyond the points earned since the cutoff must come from older lots. (With
+    E_old + E_new earned and C consumed, the old lots keep E_old - C = balance - E_new.) This
+    reads only the last points_days of a customer's ledger, however long their history.
     """
-    return max(0, earned_before_cutoff - consumed)
+    return max(0, balance - earned_since_cutoff)
 
 
 def points_cutoff(config: Config, now: datetime) -> datetime | None:

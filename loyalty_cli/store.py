@@ -18,7 +18,7 @@ from . import clock
 from .errors import BadInput, Refused
 from .rules import Entry, State, TIER_WINDOW
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_S = 5.0
 VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud
 VOUCHER_LENGTH = 6
@@ -144,15 +144,12 @@ def year_figures(conn, customer_id: int, now: datetime) -> tuple[int, int]:
     ).fetchone())
 
 
-def points_lots(conn, customer_id: int, cutoff: datetime) -> tuple[int, int]:
-    """(points earned before the cutoff, net of their reversals; points consumed so far)."""
-    row = conn.execute(
-        "SELECT COALESCE(SUM(CASE WHEN earned_at IS NOT NULL AND earned_at <= ? THEN points END), 0), "
-        "COALESCE(-SUM(CASE WHEN earned_at IS NULL AND points < 0 THEN points END), 0) "
-        "FROM ledger WHERE customer_id = ?",
-        (clock.to_db(cutoff), customer_id),
-    ).fetchone()
-    return row[0], row[1]
+def points_earned_since(conn, customer_id: int, cutoff: datetime) -> int:
+    """Points earned after the cutoff, net of their reversals (which keep the lot's time)."""
+    return conn.execute(
+        "SELECT COALESCE(SUM(points), 0) FROM ledger WHERE customer_id = ? AND earned_at > ?",
+        (customer_id, clock.to_db(cutoff)),
+    ).fetchone()[0]
 
 
 # ---- visits ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ def card(conn, config, row, now: datetime) -> dict:
     points = row["points"]
     cutoff = rules.points_cutoff(config, now)
     if cutoff is not None:
-        points -= rules.points_to_expire(*store.points_lots(conn, row["id"], cutoff))
+        points -= rules.points_to_expire(points, store.points_earned_since(conn, row["id"], cutoff))
     now_db = clock.to_db(now)
     vouchers = [voucher(v, config) for v in store.open_vouchers(conn, row["id"])
                 if not v["expires_at"] or v["expires_at"] > now_db]

@@ -165,10 +165,12 @@ def test_welcome_and_referral():
 
 
 def test_points_expire_oldest_first():
-    # 100 earned before the cutoff, 30 spent since: 70 of the old lot are left to expire.
-    assert rules.points_to_expire(earned_before_cutoff=100, consumed=30) == 70
-    # spending already used up the old lot: nothing left to expire
-    assert rules.points_to_expire(earned_before_cutoff=100, consumed=150) == 0
+    # 100 earned before the cutoff, 50 since, 30 spent: the balance of 120 holds 70 old points.
+    assert rules.points_to_expire(balance=120, earned_since_cutoff=50) == 70
+    # 100 old + 50 new, 150 spent: spending took the old lot first, nothing left to expire
+    assert rules.points_to_expire(balance=0, earned_since_cutoff=50) == 0
+    # a balance in debt (a void after a redemption) never expires into more debt
+    assert rules.points_to_expire(balance=-10, earned_since_cutoff=0) == 0
     config = config_module.load(SAMPLE)
     now = datetime(2027, 3, 1, tzinfo=timezone.utc)
     assert rules.points_cutoff(config, now) == now - timedelta(days=365)

@@ -54,7 +54,7 @@ COUNTER_QUERIES = [
     ("SELECT * FROM visits WHERE ref = ?", ("r",)),
     ("SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM visits WHERE customer_id = ? AND at > ? AND at < ? "
      "AND voided_at IS NULL", (1, "a", "b")),
-    ("SELECT SUM(points) FROM ledger WHERE customer_id = ?", (1,)),
+    ("SELECT COALESCE(SUM(points), 0) FROM ledger WHERE customer_id = ? AND earned_at > ?", (1, "x")),
     ("SELECT * FROM vouchers WHERE customer_id = ? AND status = 'issued'", (1,)),
     ("SELECT * FROM vouchers WHERE status = 'issued' AND expires_at IS NOT NULL AND expires_at <= ? "
      "AND customer_id = ?", ("x", 1)),
