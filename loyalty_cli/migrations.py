@@ -70,7 +70,12 @@ def _v3(db) -> None:
     """Reports (issue 4)."""
 
 
-STEPS = {1: _v1, 2: _v2, 3: _v3}
+def _v4(db) -> None:
+    """Expiry reads only the points earned in the last points_days, whatever the customer's age."""
+    db["ledger"].create_index(["customer_id", "earned_at"], index_name="idx_ledger_customer_earned")
+
+
+STEPS = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
 
 
 def migrate(conn: sqlite3.Connection, current: int, target: int, path: Path) -> None:
