@@ -163,9 +163,10 @@ def customers(
         if json:
             render.emit_json(rows)
             return
-        render.table(rows, [("phone", "Phone"), ("name", "Name"), ("tier", "Tier"), ("visits", "Visits"),
-                            ("spend", "Spend"), ("last_visit", "Last visit"), ("punches", "Punches"),
-                            ("points", "Points"), ("credit", "Credit"), ("open_vouchers", "Vouchers")],
+        days = [{**row, "last_visit": (row["last_visit"] or "")[:10]} for row in rows]  # the date is enough here
+        render.table(days, [("phone", "Phone"), ("name", "Name"), ("tier", "Tier"), ("visits", "Visits"),
+                            ("spend", "Spend"), ("last_visit", "Last visit"), ("points", "Pts"),
+                            ("credit", "Credit"), ("open_vouchers", "Vouch")],
                      title=f"Customers ({len(rows)})", empty="no customers match")
 
     _run(ctx, work)

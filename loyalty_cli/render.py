@@ -113,12 +113,26 @@ def table(rows: list[dict], columns: list[tuple[str, str]], title: str | None = 
     if not rows:
         console().print(f"[dim]{empty}[/]")
         return
-    drawn = Table(title=title, title_justify="left")
+    from rich import box
+
+    # No vertical rules: ten columns still fit an 80-column terminal.
+    drawn = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     for key, heading in columns:
-        drawn.add_column(heading, justify="right" if _numeric(rows, key) else "left")
+        # A number or a phone cut short is misread: those keep their width; text wraps.
+        whole = key in UNBROKEN or _numeric(rows, key)
+        widest = max(_widest(rows, key), len(heading))
+        drawn.add_column(heading, justify="right" if _numeric(rows, key) else "left", no_wrap=whole,
+                         min_width=widest if whole else min(widest, 8), overflow="fold")
     for row in rows:
         drawn.add_row(*(_escape(_cell(row.get(key))) for key, _heading in columns))
     console().print(drawn)
+
+
+UNBROKEN = {"phone", "last_visit", "at"}
+
+
+def _widest(rows, key) -> int:
+    return max((len(_cell(row.get(key))) for row in rows), default=0)
 
 
 def _cell(value) -> str:

@@ -14,10 +14,7 @@ def card(conn, config, row, now: datetime) -> dict:
     currency = config.shop.currency
     spend, visits = store.year_figures(conn, row["id"], now)
     tier = rules.tier_for(config, spend, visits)
-    points = row["points"]
-    cutoff = rules.points_cutoff(config, now)
-    if cutoff is not None:
-        points -= rules.points_to_expire(points, store.points_earned_since(conn, row["id"], cutoff))
+    points = points_now(conn, config, row, now)
     now_db = clock.to_db(now)
     vouchers = [voucher(v, config) for v in store.open_vouchers(conn, row["id"])
                 if not v["expires_at"] or v["expires_at"] > now_db]
@@ -48,6 +45,15 @@ def card(conn, config, row, now: datetime) -> dict:
         "spend": money.as_string(row["spend"], currency),
         "last_visit": local_time(row["last_visit_at"], config),
     }
+
+
+def points_now(conn, config, row, now: datetime) -> int:
+    """The points balance less what has expired but is not yet written down."""
+    points = row["points"]
+    cutoff = rules.points_cutoff(config, now)
+    if cutoff is not None:
+        points -= rules.points_to_expire(points, store.points_earned_since(conn, row["id"], cutoff))
+    return points
 
 
 def voucher(row, config) -> dict:
@@ -105,7 +111,7 @@ def customer_list(conn, config, now, search, tier_name, sort, limit) -> list[dic
         out.append({"phone": row["phone"], "name": row["name"], "tier": name, "visits": row["visits"],
                     "spend": money.as_string(row["spend"], currency),
                     "last_visit": local_time(row["last_visit_at"], config),
-                    "punches": sum(punches.values()), "points": row["points"],
+                    "punches": sum(punches.values()), "points": points_now(conn, config, row, now),
                     "credit": money.as_string(row["credit"], currency), "open_vouchers": row["open_vouchers"]})
         if limit is not None and len(out) >= limit:
             break
