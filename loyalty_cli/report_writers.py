@@ -1,0 +1,354 @@
+"""Report writers: CSV, JSON, XLSX (HTML and the terminal live in report_html / report_terminal).
+
+Every writer takes a `reports.Report` and streams its rows: a writer never holds a table.
+Each value is turned into what its format wants in one place per format (`Cells`):
+- CSV: RFC 4180 (CRLF, quoted when needed), money as '12.50', and text that a spreadsheet
+  would run as a formula (=, +, -, @, tab, CR first) neutralised with a leading apostrophe;
+- JSON: numbers as numbers, money as decimal strings in the shop currency, times as ISO 8601
+  with the shop's offset, null for nothing;
+- XLSX: typed cells (numbers, money with its decimals, percentages, dates, booleans), text
+  always stored as text, so '=1+1' typed as a customer's name is never a formula.
+Files are written through fileio.atomic_writer: they appear whole or not at all.
+"""
+
+import csv
+import json
+import sys
+from contextlib import ExitStack
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from . import money
+from .errors import BadInput, Refused
+from .fileio import atomic_writer
+from .reports import Report, Table
+
+FORMATS = ("table", "csv", "json", "xlsx", "html")
+EXTENSIONS = {"csv": "csv", "json": "json", "xlsx": "xlsx", "html": "html", "table": "txt"}
+_BY_SUFFIX = {".csv": "csv", ".json": "json", ".xlsx": "xlsx", ".html": "html", ".htm": "html", ".txt": "table"}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def choose_format(fmt: str | None, output: str | None, terminal: bool) -> str:
+    """--format if given; else from --output's extension; else a table on a terminal, CSV in a pipe."""
+    if fmt is not None:
+        fmt = fmt.strip().lower()
+        if fmt not in FORMATS:
+            raise BadInput(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        return fmt
+    if output and output != "-":
+        found = _BY_SUFFIX.get(Path(output).suffix.lower())
+        if found is None:
+            raise BadInput(f"cannot tell the format from {output!r}: give --format ({', '.join(FORMATS)})")
+        return found
+    return "table" if terminal else "csv"
+
+
+# ---- values ----------------------------------------------------------------------------------
+
+class Cells:
+    """How a report's raw values (reports.Column kinds) read in each format."""
+
+    def __init__(self, report: Report):
+        self.currency = report.currency
+        self.tz = report.tz
+        self.exponent = money.exponent(report.currency)
+
+    def moment(self, text: str) -> datetime:
+        return datetime.fromisoformat(text).astimezone(self.tz)
+
+    def plain(self, kind: str, value) -> str:
+        """CSV and plain text: what a person or a spreadsheet reads back exactly."""
+        if value is None:
+            return ""
+        if kind == "money":
+            return money.as_string(value, self.currency)
+        if kind == "moment":
+            return self.moment(value).strftime("%Y-%m-%d %H:%M")
+        if kind == "bool":
+            return "yes" if value else "no"
+        if kind == "ratio":
+            return f"{value:.4f}"
+        if kind == "text":
+            return neutralise(str(value))
+        return str(value)
+
+    def json(self, kind: str, value):
+        if value is None:
+            return None
+        if kind == "money":
+            return money.as_string(value, self.currency)
+        if kind == "moment":
+            return self.moment(value).isoformat(timespec="seconds")
+        if kind == "bool":
+            return bool(value)
+        return value
+
+    def display(self, kind: str, value) -> str:
+        """Tables for people (terminal, HTML): money with its symbol, shares as percentages."""
+        if value is None:
+            return ""
+        if kind == "money":
+            return money.display(value, self.currency)
+        if kind == "ratio":
+            return f"{value * 100:.1f}%"
+        if kind == "bool":
+            return "yes" if value else ""
+        if kind == "moment":
+            return self.moment(value).strftime("%Y-%m-%d %H:%M")
+        if kind == "int":
+            return f"{value:,}".replace(",", "\u202f") if abs(value) >= 10000 else str(value)
+        return str(value)
+
+    def number(self, kind: str, value):
+        """The numeric value of a cell, for charts: money in currency units."""
+        if value is None:
+            return 0
+        if kind == "money":
+            return float(money.to_decimal(value, self.currency))
+        return float(value)
+
+
+def neutralise(text: str) -> str:
+    """A cell a spreadsheet would run as a formula gets a leading apostrophe (OWASP's advice)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def chart_points(report: Report, table: Table, chart) -> list[tuple[str, float, str]]:
+    """(label, number, shown value) for each bar of a chart; tables with charts are small."""
+    cells = Cells(report)
+    keys = [c.key for c in table.columns]
+    label_at, value_at = keys.index(chart.label), keys.index(chart.value)
+    kinds = table.columns[label_at].kind, table.columns[value_at].kind
+    points = []
+    for row in table.rows():
+        if chart.skip and str(row[0]).startswith(chart.skip):
+            continue
+        points.append((cells.display(kinds[0], row[label_at]), cells.number(kinds[1], row[value_at]),
+                       cells.display(kinds[1], row[value_at])))
+    return points
+
+
+# ---- CSV -------------------------------------------------------------------------------------
+
+def write_csv(report: Report, table: Table, handle) -> None:
+    """RFC 4180: a header, CRLF line ends, fields quoted when they need it. The handle must be
+    opened with newline='' (the csv module writes the CRLF itself)."""
+    cells = Cells(report)
+    kinds = [c.kind for c in table.columns]
+    out = csv.writer(handle, lineterminator="\r\n")
+    out.writerow([c.key for c in table.columns])
+    plain = cells.plain
+    for row in table.rows():
+        out.writerow([plain(kind, value) for kind, value in zip(kinds, row)])
+
+
+# ---- JSON ------------------------------------------------------------------------------------
+
+def write_json(report: Report, handle) -> None:
+    """{"report", "title", "parameters", "notes", "rows": [...], other tables: [...]}, one row a line."""
+    cells = Cells(report)
+    head = {"report": report.name, "title": report.title, "parameters": report.parameters, "notes": report.notes}
+    handle.write("{\n")
+    for key, value in head.items():
+        handle.write(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n")
+    for number, table in enumerate(report.tables):
+        keys = [c.key for c in table.columns]
+        kinds = [c.kind for c in table.columns]
+        handle.write(f"  {json.dumps(table.key)}: [")
+        first = True
+        for row in table.rows():
+            item = {key: cells.json(kind, value) for key, kind, value in zip(keys, kinds, row)}
+            handle.write(("\n    " if first else ",\n    ") + json.dumps(item, ensure_ascii=False))
+            first = False
+        handle.write("]" if first else "\n  ]")
+        handle.write(",\n" if number < len(report.tables) - 1 else "\n")
+    handle.write("}\n")
+
+
+# ---- XLSX ------------------------------------------------------------------------------------
+
+def write_xlsx(report: Report, handle) -> None:
+    """One sheet per table (a one-row summary reads down, as figure and value), then an 'About'
+    sheet with the parameters. openpyxl's write-only mode streams the rows to the file."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    styles = _XlsxStyles(report)
+    for table in report.tables:
+        sheet = book.create_sheet(_sheet_title(table.title))
+        if table.record:
+            _xlsx_record(sheet, table, styles)
+        else:
+            _xlsx_table(sheet, table, styles)
+    about = book.create_sheet("About")
+    about.column_dimensions["A"].width = 18
+    about.column_dimensions["B"].width = 60
+    about.append([styles.header(about, "Report"), styles.text(about, report.title)])
+    for key, value in report.parameters.items():
+        shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
+        about.append([styles.text(about, key), styles.text(about, "" if shown is None else str(shown))])
+    for note in report.notes:
+        about.append([styles.text(about, "note"), styles.text(about, note)])
+    book.save(handle)
+
+
+class _XlsxStyles:
+    def __init__(self, report: Report):
+        from openpyxl.styles import Font
+
+        self.cells = Cells(report)
+        exp = money.exponent(report.currency)
+        self.money_format = "#,##0" + ("." + "0" * exp if exp else "")
+        self.bold = Font(bold=True)
+
+    def header(self, sheet, text):
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font = self.bold
+        return cell
+
+    def text(self, sheet, text):
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.data_type = "s"  # never a formula, whatever it starts with
+        return cell
+
+    def converter(self, sheet, kind):
+        """value -> what to append for one column: plain values where openpyxl types them right."""
+        from openpyxl.cell import WriteOnlyCell
+
+        cells = self.cells
+
+        def styled(value, number_format):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.number_format = number_format
+            return cell
+
+        if kind == "money":
+            exp = cells.exponent
+            fmt = self.money_format
+            return lambda v: None if v is None else styled(Decimal(v).scaleb(-exp), fmt)
+        if kind == "ratio":
+            return lambda v: None if v is None else styled(v, "0.0%")
+        if kind == "date":
+            return lambda v: None if v is None else styled(date.fromisoformat(v), "yyyy-mm-dd")
+        if kind == "moment":
+            return lambda v: None if v is None else styled(cells.moment(v).replace(tzinfo=None), "yyyy-mm-dd hh:mm")
+        if kind == "bool":
+            return lambda v: None if v is None else bool(v)
+        if kind == "text":
+            return lambda v: None if v is None else (self.text(sheet, v) if str(v).startswith("=") else str(v))
+        return lambda v: v
+
+
+_WIDTHS = {"text": 18, "int": 10, "number": 10, "money": 12, "ratio": 10, "date": 12, "moment": 17, "bool": 8}
+
+
+def _xlsx_table(sheet, table: Table, styles: _XlsxStyles) -> None:
+    from openpyxl.utils import get_column_letter
+
+    for index, column in enumerate(table.columns, start=1):
+        width = max(_WIDTHS[column.kind], len(column.heading) + 2)
+        sheet.column_dimensions[get_column_letter(index)].width = min(width, 40)
+    sheet.freeze_panes = "A2"
+    sheet.append([styles.header(sheet, c.heading) for c in table.columns])
+    convert = [styles.converter(sheet, c.kind) for c in table.columns]
+    count = 0
+    for row in table.rows():
+        sheet.append([f(v) for f, v in zip(convert, row)])
+        count += 1
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}{count + 1}"
+
+
+def _xlsx_record(sheet, table: Table, styles: _XlsxStyles) -> None:
+    sheet.column_dimensions["A"].width = 30
+    sheet.column_dimensions["B"].width = 16
+    sheet.append([styles.header(sheet, "Figure"), styles.header(sheet, "Value")])
+    for row in table.rows():
+        for column, value in zip(table.columns, row):
+            sheet.append([styles.text(sheet, column.heading), styles.converter(sheet, column.kind)(value)])
+
+
+def _sheet_title(title: str) -> str:
+    cleaned = "".join("-" if ch in "[]:*?/\\" else ch for ch in title)
+    return cleaned[:31] or "Sheet"
+
+
+# ---- writing to files and to stdout ------------------------------------------------------------
+
+def _render(report: Report, fmt: str, handle, table: Table | None = None, terminal: bool = False) -> None:
+    if fmt == "csv":
+        write_csv(report, table or report.main, handle)
+    elif fmt == "json":
+        write_json(report, handle)
+    elif fmt == "xlsx":
+        write_xlsx(report, handle)
+    elif fmt == "html":
+        from .report_html import write_html
+
+        write_html(report, handle)
+    else:
+        from .report_terminal import write_text
+
+        write_text(report, handle)
+
+
+def _open(stack: ExitStack, path: Path, fmt: str):
+    if fmt == "xlsx":
+        return stack.enter_context(atomic_writer(path, "wb"))
+    return stack.enter_context(atomic_writer(path, "w", newline="" if fmt == "csv" else None))
+
+
+def files_for(report: Report, fmt: str, path: Path) -> list[tuple[Path, Table | None]]:
+    """The files one report makes in a format: CSV holds one table, so a report with more than
+    one (the summary's timeline) gets a sibling file per extra table: NAME-timeline.csv."""
+    if fmt != "csv":
+        return [(path, None)]
+    out = [(path, report.main)]
+    for table in report.tables[1:]:
+        out.append((path.with_name(f"{path.stem}-{table.key}{path.suffix}"), table))
+    return out
+
+
+def save(reports_and_paths: list[tuple[Report, str, Path]]) -> list[Path]:
+    """Write every file to a temporary name, then rename them all into place: a failure part way
+    leaves no file half-written and none of the set replaced."""
+    written = []
+    try:
+        with ExitStack() as stack:
+            for report, fmt, path in reports_and_paths:
+                for target, table in files_for(report, fmt, path):
+                    _render(report, fmt, _open(stack, target, fmt), table)
+                    written.append(target)
+    except OSError as exc:
+        where = exc.filename or (written[-1] if written else "")
+        raise Refused(f"cannot write {where}: {exc.strerror or exc}") from None
+    return written
+
+
+def emit(report: Report, fmt: str) -> None:
+    """To stdout. A table on a terminal is drawn with rich; everything else is plain bytes."""
+    if fmt == "xlsx":
+        if sys.stdout.isatty():
+            raise BadInput("xlsx is a binary file: give --output FILE.xlsx (or redirect to a file)")
+        sys.stdout.flush()
+        write_xlsx(report, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return
+    if fmt == "table" and sys.stdout.isatty():
+        from .report_terminal import draw
+
+        draw(report)
+        return
+    if fmt == "csv":
+        # The csv module writes CRLF itself: keep the text layer from translating it again.
+        try:
+            sys.stdout.reconfigure(newline="")
+        except (AttributeError, ValueError):
+            pass
+    _render(report, fmt, sys.stdout)
+    sys.stdout.flush()

@@ -1,0 +1,729 @@
+"""The reports (issue 4): each one a few aggregate SQL queries over covering indexes.
+
+A report is a `Report`: its parameters and one or more `Table`s. A table knows its columns
+(with a kind: money, date, ...) and can produce its rows, as many times as a writer asks, as
+an iterator straight off the SQLite cursor: writers stream, nothing holds a million visits.
+Row values are raw: money in integer minor units, days as 'YYYY-MM-DD', moments as the
+stored UTC text; the writers turn them into what each format wants.
+
+Nothing here loops in Python over visits or ledger lines. Sums, counts, distinct customers,
+the points lots and each customer's visit rhythm are computed by SQLite (migrations `_v3`
+adds the indexes that make those range scans of an index). Python only touches what is
+already small: a handful of totals, the per-day series, one row per customer.
+
+Periods are local days in the shop's time zone: visits are bucketed by the `local_day` they
+were recorded with (a visit at 23:30 in Rome belongs to that day in Rome), and ledger lines
+and vouchers, which carry only UTC times, are filtered by the UTC instants of the local
+midnights that bound the period.
+"""
+
+import calendar
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Callable, Iterator
+
+from . import clock, money, rules
+from .errors import BadInput
+
+# ---- periods ---------------------------------------------------------------------------------
+
+PERIOD_WORDS = ("today", "yesterday", "last-7-days", "last-month", "this-month")
+DATE_HELP = "YYYY-MM-DD, " + ", ".join(PERIOD_WORDS)
+
+
+def named_range(text: str, today: date, what: str) -> tuple[date, date]:
+    """The first and last local day a date or a period word stands for."""
+    word = text.strip().lower()
+    if word == "today":
+        return today, today
+    if word == "yesterday":
+        day = today - timedelta(days=1)
+        return day, day
+    if word == "last-7-days":
+        return today - timedelta(days=6), today
+    if word == "this-month":
+        return today.replace(day=1), today
+    if word == "last-month":
+        last = today.replace(day=1) - timedelta(days=1)
+        return last.replace(day=1), last
+    try:
+        day = date.fromisoformat(word)
+    except ValueError:
+        raise BadInput(f"{what} is not a date: {text!r} (use {DATE_HELP})") from None
+    return day, day
+
+
+@dataclass(frozen=True)
+class Period:
+    since: date
+    until: date  # inclusive
+
+    @property
+    def days(self) -> int:
+        return (self.until - self.since).days + 1
+
+    def bounds(self, tz) -> tuple[str, str]:
+        """The UTC instants (stored text form) of local midnight before `since` and after `until`."""
+        start = datetime.combine(self.since, time(0), tzinfo=tz)
+        end = datetime.combine(self.until + timedelta(days=1), time(0), tzinfo=tz)
+        return clock.to_db(start), clock.to_db(end)
+
+    def stamp(self) -> str:
+        """For file names: '2026-11-22', '2026-10' for a whole month, else 'since_until'."""
+        if self.since == self.until:
+            return self.since.isoformat()
+        last = calendar.monthrange(self.since.year, self.since.month)[1]
+        if self.since.day == 1 and self.until == self.since.replace(day=last):
+            return self.since.strftime("%Y-%m")
+        return f"{self.since.isoformat()}_{self.until.isoformat()}"
+
+
+def resolve_period(since: str | None, until: str | None, today: date, default: str = "this-month") -> Period:
+    """--since takes the first day of what it names, --until the last; --until defaults to today.
+
+    Neither given: the default period ('this-month'); only --until: from the first of its month.
+    """
+    if since is None and until is None:
+        start, end = named_range(default, today, "period")
+    else:
+        end = named_range(until, today, "--until")[1] if until is not None else today
+        start = named_range(since, today, "--since")[0] if since is not None else end.replace(day=1)
+    if start > end:
+        raise BadInput(f"--since {start} is after --until {end}")
+    return Period(start, end)
+
+
+def exact_period(text: str, today: date, what: str = "--date") -> Period:
+    """Exactly the day or period a word names: `--date yesterday`, `--date last-month`."""
+    return Period(*named_range(text, today, what))
+
+
+# ---- what a report is ------------------------------------------------------------------------
+
+KINDS = ("text", "int", "number", "money", "ratio", "date", "moment", "bool")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    heading: str
+    kind: str = "text"  # one of KINDS; 'moment' is a stored UTC time shown in the shop's zone
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A bar chart of one numeric column against a label column of the same table."""
+
+    label: str
+    value: str
+    title: str
+    skip: tuple = ()  # values of the first column whose rows stay out of the chart (totals)
+
+
+@dataclass
+class Table:
+    key: str  # 'rows' for a report's main table; the key of its list in JSON
+    title: str
+    columns: list[Column]
+    produce: Callable[[], Iterator[tuple]]
+    record: bool = False  # a single row best read as 'figure: value' lines
+    charts: list[Chart] = field(default_factory=list)
+    chart_instead: bool = False  # on a terminal its first chart says it all (visits per day)
+
+    def rows(self) -> Iterator[tuple]:
+        return self.produce()
+
+
+@dataclass
+class Report:
+    name: str
+    title: str
+    parameters: dict
+    tables: list[Table]
+    currency: str
+    tz: object
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def main(self) -> Table:
+        return self.tables[0]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every report needs: the connection, the config and one 'now' for all of them."""
+
+    conn: object
+    config: object
+    now: datetime
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.config.tz).date()
+
+    @property
+    def now_db(self) -> str:
+        return clock.to_db(self.now)
+
+    def parameters(self, period: Period | None = None, **extra) -> dict:
+        shop = self.config.shop
+        out = {"shop": shop.name, "currency": shop.currency, "timezone": shop.timezone}
+        if period is not None:
+            out.update(since=period.since.isoformat(), until=period.until.isoformat())
+        out["as_of"] = self.now.astimezone(self.config.tz).isoformat(timespec="seconds")
+        out.update(extra)
+        return out
+
+    def report(self, name: str, period: Period | None, tables: list[Table], notes=(), **extra) -> Report:
+        return Report(name, TITLES[name], self.parameters(period, **extra), tables,
+                      self.config.shop.currency, self.config.tz, list(notes))
+
+
+@contextmanager
+def snapshot(conn):
+    """One read transaction: every query of a run sees the same database, while the counter
+    keeps recording visits (WAL: readers never block the writer, nor it them)."""
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("COMMIT")
+
+
+def _rows(conn, sql: str, args) -> Callable[[], Iterator[tuple]]:
+    return lambda: iter(conn.execute(sql, args))
+
+
+def _half_up_div(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half up, for non-negative integers (an average ticket,
+    a value per point): an average is not something the shop pays, so it is not rounded down."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+# ---- summary ---------------------------------------------------------------------------------
+
+EARNING_KINDS = ("welcome", "referral", "punch", "points", "cashback", "import")
+
+SUMMARY_COLUMNS = [
+    Column("since", "From", "date"),
+    Column("until", "To", "date"),
+    Column("visits", "Visits", "int"),
+    Column("voided_visits", "Voided visits", "int"),
+    Column("customers", "Customers", "int"),
+    Column("new_customers", "New customers", "int"),
+    Column("returning_customers", "Returning customers", "int"),
+    Column("returning_share", "Returning share", "ratio"),
+    Column("revenue", "Revenue from members", "money"),
+    Column("average_ticket", "Average ticket", "money"),
+    Column("punches_issued", "Punches issued", "int"),
+    Column("punches_redeemed", "Punches turned into rewards", "int"),
+    Column("points_issued", "Points issued", "int"),
+    Column("points_redeemed", "Points redeemed", "int"),
+    Column("points_expired", "Points expired", "int"),
+    Column("credit_issued", "Credit issued", "money"),
+    Column("credit_redeemed", "Credit redeemed", "money"),
+    Column("vouchers_issued", "Vouchers issued", "int"),
+    Column("vouchers_redeemed", "Vouchers redeemed", "int"),
+    Column("vouchers_expired", "Vouchers expired", "int"),
+    Column("vouchers_voided", "Vouchers voided", "int"),
+    Column("reward_cost", "Reward cost", "money"),
+]
+
+TIMELINE_COLUMNS = [
+    Column("start", "From", "date"),
+    Column("end", "To", "date"),
+    Column("visits", "Visits", "int"),
+    Column("revenue", "Revenue", "money"),
+]
+
+
+def bucket_for(period: Period) -> str:
+    """Days for up to two months, weeks up to two years, months beyond."""
+    if period.days <= 62:
+        return "day"
+    if period.days <= 731:
+        return "week"
+    return "month"
+
+
+def summary(ctx: Context, period: Period) -> Report:
+    conn, config = ctx.conn, ctx.config
+    start, end = period.bounds(config.tz)
+    days = (period.since.isoformat(), period.until.isoformat())
+    visits, revenue, customers, with_amount = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(amount), 0), COUNT(DISTINCT customer_id), COALESCE(SUM(amount > 0), 0) "
+        "FROM visits WHERE voided_at IS NULL AND local_day BETWEEN ? AND ?", days).fetchone()
+    voided = conn.execute("SELECT COUNT(*) FROM visits WHERE voided_at IS NOT NULL AND local_day BETWEEN ? AND ?",
+                          days).fetchone()[0]
+    returning = conn.execute(
+        "SELECT COUNT(*) FROM (SELECT DISTINCT customer_id FROM visits "
+        "WHERE voided_at IS NULL AND local_day BETWEEN ? AND ?) d "
+        "WHERE EXISTS (SELECT 1 FROM visits p WHERE p.customer_id = d.customer_id AND p.voided_at IS NULL "
+        "AND p.local_day < ?)", (*days, days[0])).fetchone()[0]
+    new = conn.execute("SELECT COUNT(*) FROM customers WHERE enrolled_at >= ? AND enrolled_at < ?",
+                       (start, end)).fetchone()[0]
+    flows = ledger_flows(conn, start, end)
+    vouchers = voucher_events(conn, config, start, end)
+    row = {
+        "since": days[0], "until": days[1], "visits": visits, "voided_visits": voided,
+        "customers": customers, "new_customers": new, "returning_customers": returning,
+        "returning_share": round(returning / customers, 4) if customers else None,
+        "revenue": revenue, "average_ticket": _half_up_div(revenue, with_amount) if with_amount else None,
+        **flows, **vouchers,
+    }
+    bucket = bucket_for(period)
+    timeline = _timeline(conn, period, bucket)
+    tables = [
+        Table("rows", "Summary", SUMMARY_COLUMNS, lambda: iter([tuple(row[c.key] for c in SUMMARY_COLUMNS)]),
+              record=True),
+        Table("timeline", f"Visits per {bucket}", TIMELINE_COLUMNS, lambda: iter(timeline),
+              charts=[Chart("start", "visits", f"Visits per {bucket}"),
+                      Chart("start", "revenue", f"Revenue per {bucket}")], chart_instead=True),
+    ]
+    notes = []
+    unknown = vouchers.pop("_unknown_rewards", None)
+    if unknown:
+        notes.append(f"reward cost leaves out rewards no longer in the config: {', '.join(unknown)}")
+    return ctx.report("summary", period, tables, notes, bucket=bucket)
+
+
+def ledger_flows(conn, start: str, end: str) -> dict:
+    """Punches, points and credit issued, redeemed and expired between two UTC instants.
+
+    Earnings are nearly every ledger line, so they are not read one kind at a time: the plain
+    sum of the period (an index range) minus the few lines that are not earnings, read through
+    a small partial index. A void counts against the kind of the line it reverses.
+    """
+    total = conn.execute("SELECT COALESCE(SUM(points), 0), COALESCE(SUM(punches), 0), COALESCE(SUM(credit), 0) "
+                         "FROM ledger WHERE at >= ? AND at < ?", (start, end)).fetchone()
+    special = {kind: (0, 0, 0) for kind in ("redeem", "expire", "reward")}
+    for kind, points, punches, credit in conn.execute(
+            "SELECT CASE WHEN l.kind = 'void' THEN (SELECT o.kind FROM ledger o WHERE o.id = l.reverses) "
+            "ELSE l.kind END AS bucket, SUM(l.points), SUM(l.punches), SUM(l.credit) FROM ledger l "
+            "WHERE l.kind IN ('redeem', 'expire', 'reward', 'void') AND l.at >= ? AND l.at < ? GROUP BY bucket",
+            (start, end)):
+        if kind in special:
+            special[kind] = (points, punches, credit)
+    earned = [total[i] - sum(special[k][i] for k in special) for i in range(3)]
+    return {
+        "punches_issued": earned[1], "punches_redeemed": -special["reward"][1],
+        "points_issued": earned[0], "points_redeemed": -special["redeem"][0], "points_expired": -special["expire"][0],
+        "credit_issued": earned[2], "credit_redeemed": -special["redeem"][2],
+    }
+
+
+def voucher_events(conn, config, start: str, end: str) -> dict:
+    counts = {"vouchers_issued": 0, "vouchers_redeemed": 0, "vouchers_expired": 0, "vouchers_voided": 0}
+    cost, unknown = 0, []
+    for event, reward, count in conn.execute(_EVENTS_COUNT_SQL, {"start": start, "end": end}):
+        counts[f"vouchers_{event}"] += count
+        if event == "redeemed":
+            known = config.rewards.get(reward)
+            if known is None:
+                unknown.append(reward)
+            else:
+                cost += known.cost * count
+    out = {**counts, "reward_cost": cost}
+    if unknown:
+        out["_unknown_rewards"] = sorted(unknown)
+    return out
+
+
+_EVENTS_COUNT_SQL = (
+    "SELECT 'issued', reward, COUNT(*) FROM vouchers WHERE issued_at >= :start AND issued_at < :end GROUP BY reward "
+    "UNION ALL SELECT 'redeemed', reward, COUNT(*) FROM vouchers "
+    "WHERE redeemed_at >= :start AND redeemed_at < :end GROUP BY reward "
+    "UNION ALL SELECT CASE status WHEN 'expired' THEN 'expired' ELSE 'voided' END AS event, reward, COUNT(*) "
+    "FROM vouchers WHERE ended_at >= :start AND ended_at < :end GROUP BY event, reward"
+)
+
+
+def _timeline(conn, period: Period, bucket: str) -> list[tuple]:
+    """(start, end, visits, revenue) per bucket, empty buckets included (at most ~370 rows)."""
+    per_day = {day: (visits, revenue) for day, visits, revenue in conn.execute(
+        "SELECT local_day, COUNT(*), SUM(amount) FROM visits WHERE voided_at IS NULL AND local_day BETWEEN ? AND ? "
+        "GROUP BY local_day", (period.since.isoformat(), period.until.isoformat()))}
+    out, day = [], period.since
+    while day <= period.until:
+        if bucket == "day":
+            last = day
+        elif bucket == "week":
+            last = day + timedelta(days=6 - day.weekday())  # weeks end on Sunday
+        else:
+            last = day.replace(day=calendar.monthrange(day.year, day.month)[1])
+        last = min(last, period.until)
+        visits = revenue = 0
+        current = day
+        while current <= last:
+            got = per_day.get(current.isoformat())
+            if got:
+                visits, revenue = visits + got[0], revenue + got[1]
+            current += timedelta(days=1)
+        out.append((day.isoformat(), last.isoformat(), visits, revenue))
+        day = last + timedelta(days=1)
+    return out
+
+
+# ---- customers -------------------------------------------------------------------------------
+
+CUSTOMER_COLUMNS = [
+    Column("phone", "Phone"),
+    Column("name", "Name"),
+    Column("email", "E-mail"),
+    Column("enrolled", "Enrolled", "date"),
+    Column("tier", "Tier"),
+    Column("visits", "Visits", "int"),
+    Column("spend", "Spend", "money"),
+    Column("last_visit", "Last visit", "moment"),
+    Column("visits_in_period", "Visits in period", "int"),
+    Column("spend_in_period", "Spend in period", "money"),
+    Column("punches", "Punches", "int"),
+    Column("points", "Points", "int"),
+    Column("credit", "Credit", "money"),
+    Column("open_vouchers", "Open vouchers", "int"),
+]
+
+
+def _lots_sql(config, now: datetime) -> tuple[str, dict]:
+    """`due`: per customer, the points due to expire now (not yet written by `loyalty expire`)
+    and by 30 days from now: rules.points_to_expire(balance, points earned since the cutoff),
+    for everyone at once, reading only the last points_days of the ledger."""
+    cutoff = rules.points_cutoff(config, now)
+    if cutoff is None:
+        return "due AS (SELECT NULL AS customer_id, 0 AS now, 0 AS soon WHERE 0)", {}
+    sql = (
+        "recent AS (SELECT customer_id, SUM(points) AS since_cutoff, "
+        "SUM(CASE WHEN earned_at > :cutoff_soon THEN points ELSE 0 END) AS since_cutoff_soon "
+        "FROM ledger WHERE earned_at IS NOT NULL AND earned_at > :cutoff GROUP BY customer_id), "
+        "due AS (SELECT c.id AS customer_id, MAX(0, c.points - COALESCE(r.since_cutoff, 0)) AS now, "
+        "MAX(0, c.points - COALESCE(r.since_cutoff_soon, 0)) AS soon "
+        "FROM customers c LEFT JOIN recent r ON r.customer_id = c.id)"
+    )
+    return sql, {"cutoff": clock.to_db(cutoff), "cutoff_soon": clock.to_db(cutoff + EXPIRY_HORIZON)}
+
+
+EXPIRY_HORIZON = timedelta(days=30)
+
+
+def customers(ctx: Context, period: Period) -> Report:
+    conn, config, now = ctx.conn, ctx.config, ctx.now
+    lots, args = _lots_sql(config, now)
+    args.update(year_start=clock.to_db(now - rules.TIER_WINDOW), now=ctx.now_db,
+                since=period.since.isoformat(), until=period.until.isoformat())
+    sql = (
+        f"WITH {lots}, "
+        "year AS (SELECT customer_id, SUM(amount) AS spend, COUNT(*) AS visits FROM visits "
+        "WHERE voided_at IS NULL AND at > :year_start AND at <= :now GROUP BY customer_id), "
+        "period AS (SELECT customer_id, SUM(amount) AS spend, COUNT(*) AS visits FROM visits "
+        "WHERE voided_at IS NULL AND local_day BETWEEN :since AND :until GROUP BY customer_id), "
+        "open AS (SELECT customer_id, COUNT(*) AS n FROM vouchers WHERE status = 'issued' "
+        "AND (expires_at IS NULL OR expires_at > :now) GROUP BY customer_id) "
+        "SELECT c.phone, c.name, c.email, c.enrolled_at, COALESCE(year.spend, 0), COALESCE(year.visits, 0), "
+        "c.visits, c.spend, c.last_visit_at, COALESCE(period.visits, 0), COALESCE(period.spend, 0), "
+        "(SELECT COALESCE(SUM(value), 0) FROM json_each(c.punches)), c.points - COALESCE(due.now, 0), c.credit, "
+        "COALESCE(open.n, 0) "
+        "FROM customers c LEFT JOIN year ON year.customer_id = c.id LEFT JOIN period ON period.customer_id = c.id "
+        "LEFT JOIN due ON due.customer_id = c.id LEFT JOIN open ON open.customer_id = c.id "
+        "ORDER BY c.spend DESC, c.id"
+    )
+    tz = config.tz
+
+    def produce():
+        for (phone, name, email, enrolled, year_spend, year_visits, *rest) in conn.execute(sql, args):
+            tier = rules.tier_for(config, year_spend, year_visits)
+            yield (phone, name, email, _local_day(enrolled, tz), tier.name if tier else None, *rest)
+
+    return ctx.report("customers", period, [Table("rows", "Customers", CUSTOMER_COLUMNS, produce)])
+
+
+def _local_day(db_text: str | None, tz) -> str | None:
+    return clock.from_db(db_text).astimezone(tz).date().isoformat() if db_text else None
+
+
+# ---- visits ----------------------------------------------------------------------------------
+
+VISIT_COLUMNS = [
+    Column("visit", "Visit", "int"),
+    Column("day", "Day", "date"),
+    Column("at", "At", "moment"),
+    Column("phone", "Phone"),
+    Column("name", "Name"),
+    Column("amount", "Amount", "money"),
+    Column("items", "Items", "int"),
+    Column("source", "Source"),
+    Column("ref", "Ref"),
+    Column("note", "Note"),
+    Column("voided", "Voided", "bool"),
+    Column("voided_at", "Voided at", "moment"),
+    Column("void_reason", "Void reason"),
+]
+
+
+def visits(ctx: Context, period: Period) -> Report:
+    sql = ("SELECT v.id, v.local_day, v.at, c.phone, c.name, v.amount, v.items, v.source, v.ref, v.note, "
+           "v.voided_at IS NOT NULL, v.voided_at, v.void_reason FROM visits v JOIN customers c ON c.id = v.customer_id "
+           "WHERE v.local_day BETWEEN ? AND ? ORDER BY v.local_day, v.at, v.id")
+    produce = _rows(ctx.conn, sql, (period.since.isoformat(), period.until.isoformat()))
+    return ctx.report("visits", period, [Table("rows", "Visits", VISIT_COLUMNS, produce)])
+
+
+# ---- rewards ---------------------------------------------------------------------------------
+
+REWARD_COLUMNS = [
+    Column("event", "Event"),
+    Column("at", "At", "moment"),
+    Column("code", "Voucher"),
+    Column("reward", "Reward"),
+    Column("reward_name", "Reward name"),
+    Column("phone", "Phone"),
+    Column("name", "Name"),
+    Column("status", "Status now"),
+    Column("issued_at", "Issued", "moment"),
+    Column("expires_at", "Expires", "moment"),
+    Column("face_value", "Face value", "money"),
+    Column("cost", "Cost", "money"),
+]
+
+_EVENTS_SQL = (
+    "SELECT e.event, e.at, v.code, v.reward, c.phone, c.name, v.status, v.issued_at, v.expires_at FROM ("
+    "SELECT 'issued' AS event, issued_at AS at, code FROM vouchers WHERE issued_at >= :start AND issued_at < :end "
+    "UNION ALL SELECT 'redeemed', redeemed_at, code FROM vouchers WHERE redeemed_at >= :start AND redeemed_at < :end "
+    "UNION ALL SELECT CASE status WHEN 'expired' THEN 'expired' ELSE 'voided' END, ended_at, code FROM vouchers "
+    "WHERE ended_at >= :start AND ended_at < :end) e "
+    "JOIN vouchers v ON v.code = e.code JOIN customers c ON c.id = v.customer_id "
+    "ORDER BY e.at, CASE e.event WHEN 'issued' THEN 0 WHEN 'redeemed' THEN 1 ELSE 2 END, v.code"
+)
+
+
+def rewards(ctx: Context, period: Period) -> Report:
+    conn, config = ctx.conn, ctx.config
+    start, end = period.bounds(config.tz)
+    currency = config.shop.currency
+
+    def produce():
+        for event, at, code, reward, phone, name, status, issued, expires in conn.execute(
+                _EVENTS_SQL, {"start": start, "end": end}):
+            known = config.rewards.get(reward)
+            yield (event, at, code, reward, known.name if known else None, phone, name, status, issued, expires,
+                   known.face_value(currency) if known else None, known.cost if known else None)
+
+    return ctx.report("rewards", period, [Table("rows", "Voucher events", REWARD_COLUMNS, produce)])
+
+
+# ---- liability -------------------------------------------------------------------------------
+
+LIABILITY_COLUMNS = [
+    Column("item", "Item"),
+    Column("description", "What"),
+    Column("customers", "Customers", "int"),
+    Column("quantity", "Quantity", "int"),
+    Column("face_value", "Face value", "money"),
+    Column("cost", "Cost to the shop", "money"),
+]
+
+
+def point_rate(config):
+    """The catalog reward that gives the most face value per point, or None.
+
+    Points are valued at that rate (what customers would get for them at best) and costed at
+    the same reward's cost per point.
+    """
+    best = None
+    for reward in config.rewards.values():
+        face = reward.face_value(config.shop.currency)
+        if reward.points and face is not None:
+            if best is None or face * best.points > best.face_value(config.shop.currency) * reward.points:
+                best = reward
+    return best
+
+
+def liability(ctx: Context) -> Report:
+    conn, config, now = ctx.conn, ctx.config, ctx.now
+    currency = config.shop.currency
+    lots, args = _lots_sql(config, now)
+    args["now"] = ctx.now_db
+    holders, points, soon = conn.execute(
+        f"WITH {lots} SELECT COUNT(*), COALESCE(SUM(b.points), 0), COALESCE(SUM(MIN(b.points, b.soon)), 0) FROM ("
+        "SELECT c.points - COALESCE(due.now, 0) AS points, COALESCE(due.soon, 0) - COALESCE(due.now, 0) AS soon "
+        "FROM customers c LEFT JOIN due ON due.customer_id = c.id) b WHERE b.points > 0", args).fetchone()
+    soon_holders = conn.execute(
+        f"WITH {lots} SELECT COUNT(*) FROM customers c JOIN due ON due.customer_id = c.id "
+        "WHERE due.soon > due.now AND c.points - due.now > 0", args).fetchone()[0] if soon else 0
+    credit_holders, credit = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(credit), 0) FROM customers WHERE credit > 0").fetchone()
+    rate = point_rate(config)
+    rows, total_face, total_cost = [], 0, 0
+
+    def value(quantity):
+        if rate is None:
+            return None, None
+        return (_half_up_div(quantity * rate.face_value(currency), rate.points),
+                _half_up_div(quantity * rate.cost, rate.points))
+
+    face, cost = value(points)
+    valued = (f" (valued as {rate.name}: {rate.points} points for {money.display(rate.face_value(currency), currency)})"
+              if rate else " (no reward in the catalog has a points price: not valued)")
+    rows.append(("points", "Points outstanding" + valued, holders, points, face, cost))
+    total_face += face or 0
+    total_cost += cost or 0
+    rows.append(("credit", "Store credit", credit_holders, None, credit, credit))
+    total_face += credit
+    total_cost += credit
+    horizon = ctx.now_db, clock.to_db(now + EXPIRY_HORIZON)
+    expiring = []
+    for reward_id, count, customers_n, expiring_count, expiring_customers in conn.execute(
+            "SELECT reward, COUNT(*), COUNT(DISTINCT customer_id), "
+            "SUM(expires_at IS NOT NULL AND expires_at <= ?), "
+            "COUNT(DISTINCT CASE WHEN expires_at IS NOT NULL AND expires_at <= ? THEN customer_id END) "
+            "FROM vouchers WHERE status = 'issued' AND (expires_at IS NULL OR expires_at > ?) "
+            "GROUP BY reward ORDER BY reward", (horizon[1], horizon[1], horizon[0])):
+        known = config.rewards.get(reward_id)
+        unit_face = known.face_value(currency) if known else None
+        unit_cost = known.cost if known else None
+        name = known.name if known else f"{reward_id} (no longer in the config)"
+        face = unit_face * count if unit_face is not None else None
+        cost = unit_cost * count if unit_cost is not None else None
+        why = "" if unit_face is not None or not known else " (percent off: no face value)"
+        rows.append((f"vouchers:{reward_id}", f"Open vouchers: {name}{why}", customers_n, count, face, cost))
+        total_face += face or 0
+        total_cost += cost or 0
+        if expiring_count:
+            expiring.append((f"expiring:vouchers:{reward_id}", f"Vouchers expiring within 30 days: {name}",
+                             expiring_customers, expiring_count,
+                             unit_face * expiring_count if unit_face is not None else None,
+                             unit_cost * expiring_count if unit_cost is not None else None))
+    rows.append(("total", "Total owed (points, credit and open vouchers)", None, None, total_face, total_cost))
+    by = (now + EXPIRY_HORIZON).astimezone(config.tz).date().isoformat()
+    soon_face, soon_cost = value(soon)
+    rows.append(("expiring:points", f"Points expiring within 30 days (by {by}; included above)", soon_holders, soon,
+                 soon_face, soon_cost))
+    rows.extend(expiring)
+    rate_info = None
+    if rate is not None:
+        rate_info = {"reward": rate.id, "points": rate.points, "face_value": money.as_string(rate.face_value(currency), currency),
+                     "cost": money.as_string(rate.cost, currency)}
+    parameters = {"points_valued_as": rate_info, "expiring_within_days": EXPIRY_HORIZON.days}
+    table = Table("rows", "What the shop owes", LIABILITY_COLUMNS, lambda: iter(rows),
+                  charts=[Chart("item", "face_value", "Owed at face value", skip=("total", "expiring:"))])
+    return ctx.report("liability", None, [table], **parameters)
+
+
+# ---- at risk ---------------------------------------------------------------------------------
+
+RHYTHM_VISITS = 12  # a customer's usual rhythm: the median gap between their last 12 visit days
+RHYTHM_FACTOR = 2  # overdue when the gap since the last visit is more than twice that...
+FLOOR_DAYS = 30  # ...and more than 30 days (a weekly regular missing two weeks is not lost yet)
+LOST_DAYS = 365  # silent for longer than a year: gone, not slipping away; left out
+
+AT_RISK_COLUMNS = [
+    Column("reason", "Why"),
+    Column("phone", "Phone"),
+    Column("name", "Name"),
+    Column("last_visit", "Last visit", "date"),
+    Column("days_since", "Days since", "int"),
+    Column("usual_gap_days", "Usual gap (days)", "number"),
+    Column("visits", "Visits", "int"),
+    Column("spend", "Spend", "money"),
+    Column("next_reward", "One visit from"),
+]
+
+# Candidates first (silent for more than the floor, less than a year: an index range on the
+# customers), then, for them only, the gaps between their last visit days (LAG over the
+# covering index) and the median of those gaps (ROW_NUMBER), all inside SQLite.
+_OVERDUE_SQL = """
+WITH cand AS MATERIALIZED (
+  SELECT c.id, (SELECT v.at FROM visits v WHERE v.customer_id = c.id AND v.voided_at IS NULL
+                ORDER BY v.at DESC LIMIT 1 OFFSET :recent) AS since_at
+  FROM customers c WHERE c.last_visit_at >= :lost AND c.last_visit_at < :floor ORDER BY c.id),
+recent AS (
+  SELECT v.customer_id, v.local_day,
+         julianday(v.local_day) - julianday(LAG(v.local_day) OVER (PARTITION BY v.customer_id ORDER BY v.at)) AS gap
+  FROM cand JOIN visits v ON v.customer_id = cand.id AND v.at >= COALESCE(cand.since_at, '')
+  WHERE v.voided_at IS NULL),
+ranked AS (
+  SELECT customer_id, gap, local_day, ROW_NUMBER() OVER w AS r,
+         COUNT(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n
+  FROM recent WHERE gap > 0 WINDOW w AS (PARTITION BY customer_id ORDER BY gap)),
+rhythm AS (
+  SELECT customer_id, AVG(CASE WHEN r IN ((n + 1) / 2, n / 2 + 1) THEN gap END) AS median,
+         MAX(local_day) AS last_day
+  FROM ranked GROUP BY customer_id)
+SELECT c.id, c.phone, c.name, rhythm.last_day,
+       CAST(julianday(:today) - julianday(rhythm.last_day) AS INTEGER) AS days_since, rhythm.median,
+       c.visits, c.spend
+FROM rhythm JOIN customers c ON c.id = rhythm.customer_id
+WHERE days_since > MAX(:floor_days, :factor * rhythm.median)
+ORDER BY c.spend DESC, c.id
+"""
+
+_NEAR_SQL = """
+SELECT c.id, c.phone, c.name, c.last_visit_at, c.visits, c.spend, j.value
+FROM customers c, json_each(c.punches) j
+WHERE j.key = :card AND j.value = :punches AND c.last_visit_at >= :lost
+ORDER BY c.spend DESC, c.id
+"""
+
+
+def at_risk(ctx: Context) -> Report:
+    """Who to call: regulars overdue by their own rhythm, and customers one visit from a reward."""
+    conn, config, now = ctx.conn, ctx.config, ctx.now
+    tz, today = config.tz, ctx.today
+    # A customer is a candidate when their last visit is more than FLOOR_DAYS local days ago.
+    floor_moment = datetime.combine(today - timedelta(days=FLOOR_DAYS - 1), time(0), tzinfo=tz)
+    lost = clock.to_db(now - timedelta(days=LOST_DAYS))
+    near: dict[int, list[str]] = {}
+    near_rows: dict[int, tuple] = {}
+    for rule in config.rules_of("punch_card"):
+        if rule.every < 2:
+            continue
+        reward = config.rewards[rule.reward].name
+        for cid, phone, name, last_at, visits_n, spend, punches in conn.execute(
+                _NEAR_SQL, {"card": rule.name, "punches": rule.every - 1, "lost": lost}):
+            near.setdefault(cid, []).append(f"{reward} ({rule.name} {punches}/{rule.every})")
+            near_rows[cid] = (phone, name, last_at, visits_n, spend)
+    rows = []
+    for cid, phone, name, last_day, days_since, median, visits_n, spend in conn.execute(_OVERDUE_SQL, {
+            "recent": RHYTHM_VISITS - 1, "lost": lost, "floor": clock.to_db(floor_moment),
+            "today": today.isoformat(), "floor_days": FLOOR_DAYS, "factor": RHYTHM_FACTOR}):
+        rows.append(("overdue", phone, name, last_day, days_since, _tidy(median), visits_n, spend,
+                     "; ".join(near.pop(cid, [])) or None))
+    for cid, reasons in sorted(near.items(), key=lambda item: (-near_rows[item[0]][4], item[0])):
+        phone, name, last_at, visits_n, spend = near_rows[cid]
+        last_day = _local_day(last_at, tz)
+        days_since = (today - date.fromisoformat(last_day)).days if last_day else None
+        rows.append(("one visit from a reward", phone, name, last_day, days_since, None, visits_n, spend,
+                     "; ".join(reasons)))
+    table = Table("rows", "Customers to call", AT_RISK_COLUMNS, lambda: iter(rows))
+    return ctx.report("at-risk", None, [table], rhythm_visits=RHYTHM_VISITS, factor=RHYTHM_FACTOR,
+                      floor_days=FLOOR_DAYS, lost_after_days=LOST_DAYS)
+
+
+def _tidy(number):
+    """3.0 -> 3, 3.5 stays: a median of whole days is whole or a half."""
+    if number is None:
+        return None
+    return int(number) if float(number).is_integer() else number
+
+
+# ---- the catalogue ---------------------------------------------------------------------------
+
+TITLES = {
+    "summary": "Summary",
+    "customers": "Customers",
+    "visits": "Visits",
+    "rewards": "Rewards",
+    "liability": "Liability",
+    "at-risk": "Customers at risk",
+}
+PERIODIC = {"summary": summary, "customers": customers, "visits": visits, "rewards": rewards}
+SNAPSHOT = {"liability": liability, "at-risk": at_risk}
+NAMES = tuple(TITLES)
+
+
+def build(name: str, ctx: Context, period: Period | None) -> Report:
+    if name in PERIODIC:
+        return PERIODIC[name](ctx, period)
+    if name in SNAPSHOT:
+        return SNAPSHOT[name](ctx)
+    raise BadInput(f"unknown report {name!r} (reports: {', '.join(NAMES)})")
