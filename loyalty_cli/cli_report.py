@@ -20,6 +20,7 @@ FormatOpt = Annotated[Optional[str], typer.Option(
     "a table on a terminal, CSV in a pipe).", show_default=False)]
 OutputOpt = Annotated[Optional[str], typer.Option("--output", "-o", help="Write to this file (atomically) "
                                                   "instead of the screen.", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
 
 
 def _run(ctx: typer.Context, work) -> None:
@@ -30,16 +31,20 @@ def _run(ctx: typer.Context, work) -> None:
         raise typer.Exit(code)
 
 
-def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, output=None) -> None:
+def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, output=None, json=False) -> None:
     """Build one report and write it to --output or to stdout."""
 
     def work(session):
+        from .errors import BadInput
+
+        if json and fmt not in (None, "json"):
+            raise BadInput(f"--json and --format {fmt} disagree: give one of them")
         from pathlib import Path
 
         from . import clock, render, reports
         from . import report_writers as writers
 
-        chosen = writers.choose_format(fmt, output, render.is_terminal())
+        chosen = writers.choose_format("json" if json else fmt, output, render.is_terminal())
         target = Path(output) if output and output != "-" else None
         if target is not None:
             _check_directory(target.parent if str(target.parent) else Path("."), "--output")
@@ -82,42 +87,42 @@ def _check_directory(directory, what: str) -> None:
 
 @report_app.command()
 def summary(ctx: typer.Context, since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = None,
-            output: OutputOpt = None):
+            output: OutputOpt = None, json: JsonOpt = False):
     """Visits, customers, revenue, what was issued and redeemed, reward cost; visits per day."""
-    _show(ctx, "summary", since, until, fmt, output)
+    _show(ctx, "summary", since, until, fmt, output, json)
 
 
 @report_app.command()
 def customers(ctx: typer.Context, since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = None,
-              output: OutputOpt = None):
+              output: OutputOpt = None, json: JsonOpt = False):
     """Every customer: visits, spend, last visit, tier, balances, open vouchers (and the period's visits)."""
-    _show(ctx, "customers", since, until, fmt, output)
+    _show(ctx, "customers", since, until, fmt, output, json)
 
 
 @report_app.command()
 def visits(ctx: typer.Context, since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = None,
-           output: OutputOpt = None):
+           output: OutputOpt = None, json: JsonOpt = False):
     """Every visit in the period, voided ones marked."""
-    _show(ctx, "visits", since, until, fmt, output)
+    _show(ctx, "visits", since, until, fmt, output, json)
 
 
 @report_app.command()
 def rewards(ctx: typer.Context, since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = None,
-            output: OutputOpt = None):
+            output: OutputOpt = None, json: JsonOpt = False):
     """Vouchers issued, redeemed, expired and voided in the period, with codes, dates, face value and cost."""
-    _show(ctx, "rewards", since, until, fmt, output)
+    _show(ctx, "rewards", since, until, fmt, output, json)
 
 
 @report_app.command()
-def liability(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None):
+def liability(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None, json: JsonOpt = False):
     """What the shop owes today: points, store credit, open vouchers; what expires in 30 days."""
-    _show(ctx, "liability", fmt=fmt, output=output)
+    _show(ctx, "liability", fmt=fmt, output=output, json=json)
 
 
 @report_app.command("at-risk")
-def at_risk(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None):
+def at_risk(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None, json: JsonOpt = False):
     """Customers to call: regulars overdue by their own rhythm, and those one visit from a reward."""
-    _show(ctx, "at-risk", fmt=fmt, output=output)
+    _show(ctx, "at-risk", fmt=fmt, output=output, json=json)
 
 
 @report_app.command()

@@ -31,6 +31,8 @@ h2 { font-size: 18px; margin: 32px 0 10px; }
 .figure .label { color: var(--muted); font-size: 13px; }
 .figure .value { font-size: 22px; font-weight: 600; font-variant-numeric: tabular-nums; }
 figure { margin: 18px 0; }
+details { margin: 8px 0 18px; }
+summary { cursor: pointer; color: var(--muted); }
 figcaption { font-weight: 600; margin-bottom: 6px; }
 svg { max-width: 100%; height: auto; display: block; }
 svg text { fill: var(--muted); font: 11px system-ui, sans-serif; }
@@ -74,7 +76,12 @@ def write_html(report: Report, handle) -> None:
             dated = table.columns[[c.key for c in table.columns].index(chart.label)].kind == "date"
             svg = vertical_bars(points, "bar" if index % 2 == 0 else "bar2") if dated else horizontal_bars(points)
             handle.write(f"<figure>\n<figcaption>{escape(chart.title)}</figcaption>\n{svg}\n</figure>\n")
-        _table(table, cells, handle)
+        if table.chart_instead:  # the chart says it; the exact figures are a click away
+            handle.write("<details>\n<summary>The figures</summary>\n")
+            _table(table, cells, handle)
+            handle.write("</details>\n")
+        else:
+            _table(table, cells, handle)
     handle.write("</main>\n<footer>Made by loyalty-cli. Times are local to the shop "
                  f"({escape(p['timezone'])}).</footer>\n</body>\n</html>\n")
 

@@ -1,0 +1,282 @@
+"""Exact figures of every report on a small history built through the real commands.
+
+The shop is the sample config (EUR, Europe/Rome; punch card of 10 for a free cone costing
+0.80, 1 point per euro, 5% cashback, 20 welcome points, vouchers live 90 days, points 365).
+The history (all times Rome unless marked Z):
+
+- Carla:  one visit of 50.00 on 2025-06-25: her 70 points expire within 30 days of now.
+- Anna:   10 visits of 10.00 on 1-10 Feb 2026 (voucher V1, expiring 2026-05-11);
+          8.00 at 00:30 on 1 May (30 April in UTC: it belongs to May);
+          30.00 on 10 May, voided the same day;
+          V1 expired by `loyalty expire` on 20 May; on 25 May she buys a cone for 100 points.
+- Fabio:  10 visits of 10.00 on 20-29 March 2026: voucher V3, open, expires 27 June.
+- Bruno:  enrols with 20.00 on 5 May, 15.00 at 23:30 on 31 May, spends 1.00 of credit at
+          23:45 that night; 5.00 at 00:15 on 1 June (31 May in UTC: it belongs to June).
+- Elio:   9 visits of 5.00 on 1-9 June: one visit from a free cone.
+
+Now is 2026-06-15 14:00 in Rome. The period under test is May 2026.
+"""
+
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from loyalty_cli.cli import app
+
+from .conftest import SAMPLE
+
+MAY = ("--since", "2026-05-01", "--until", "2026-05-31")
+NOW = "2026-06-15T12:00:00+00:00"
+ANNA, BRUNO, CARLA, FABIO, ELIO = "333 111 1111", "333 222 2222", "333 333 3333", "333 444 4444", "333 555 5555"
+
+
+def build_history(db) -> None:
+    runner = CliRunner()
+
+    def run(now, *args):
+        env = {"LOYALTY_DB": str(db), "LOYALTY_CONFIG": str(SAMPLE), "LOYALTY_NOW": now}
+        result = runner.invoke(app, [str(a) for a in args], env=env)
+        assert result.exit_code == 0, result.output + result.stderr
+        return result.stdout
+
+    run("2025-06-25T10:00:00Z", "visit", CARLA, "--amount", "50", "--name", "Carla")
+    for day in range(1, 11):
+        run("2026-02-15T10:00:00Z", "visit", ANNA, "--amount", "10", "--at", f"2026-02-{day:02d}T12:00",
+            "--name", "Anna")
+    for day in range(20, 30):
+        run("2026-04-01T10:00:00Z", "visit", FABIO, "--amount", "10", "--at", f"2026-03-{day:02d}T12:00",
+            "--name", "Fabio")
+    run("2026-05-10T12:00:00Z", "visit", ANNA, "--amount", "8", "--at", "2026-05-01T00:30")
+    voided = json.loads(run("2026-05-10T12:00:00Z", "visit", ANNA, "--amount", "30", "--json"))["visit_id"]
+    run("2026-05-10T12:00:00Z", "void", voided, "--reason", "wrong customer")
+    run("2026-05-20T08:00:00Z", "expire")
+    run("2026-05-25T10:00:00Z", "redeem", ANNA, "free-cone")
+    run("2026-05-31T21:45:00Z", "visit", BRUNO, "--amount", "20", "--at", "2026-05-05T10:00", "--name", "Bruno")
+    run("2026-05-31T21:45:00Z", "visit", BRUNO, "--amount", "15", "--at", "2026-05-31T23:30")
+    run("2026-05-31T21:45:00Z", "redeem", BRUNO, "--credit", "1.00")
+    run(NOW, "visit", BRUNO, "--amount", "5", "--at", "2026-06-01T00:15")
+    for day in range(1, 10):
+        run(NOW, "visit", ELIO, "--amount", "5", "--at", f"2026-06-{day:02d}T18:00", "--name", "Elio")
+
+
+@pytest.fixture(scope="session")
+def history_file(tmp_path_factory):
+    db = tmp_path_factory.mktemp("history") / "history.db"
+    build_history(db)
+    return db
+
+
+@pytest.fixture
+def history(history_file, db_path):
+    """A private copy of the built history as this test's database."""
+    for suffix in ("", "-wal", "-shm"):
+        source = history_file.with_name(history_file.name + suffix)
+        if source.exists():
+            shutil.copy(source, db_path.with_name(db_path.name + suffix))
+    return db_path
+
+
+def report(cli, *args):
+    result = cli("report", *args, "--json")
+    assert result.exit_code == 0, result.output + result.stderr
+    return json.loads(result.stdout)
+
+
+# ---- summary ---------------------------------------------------------------------------------
+
+def test_summary_of_may(cli, history):
+    data = report(cli, "summary", *MAY)
+    assert data["report"] == "summary"
+    assert data["parameters"] == {
+        "shop": "Gelateria Roma", "currency": "EUR", "timezone": "Europe/Rome", "since": "2026-05-01",
+        "until": "2026-05-31", "as_of": "2026-06-15T14:00:00+02:00", "bucket": "day"}
+    assert data["rows"] == [{
+        "since": "2026-05-01", "until": "2026-05-31",
+        "visits": 3, "voided_visits": 1, "customers": 2, "new_customers": 1,
+        "returning_customers": 1, "returning_share": 0.5,
+        "revenue": "43.00", "average_ticket": "14.33",
+        "punches_issued": 3, "punches_redeemed": 0,
+        "points_issued": 63, "points_redeemed": 100, "points_expired": 0,
+        "credit_issued": "2.15", "credit_redeemed": "1.00",
+        "vouchers_issued": 1, "vouchers_redeemed": 1, "vouchers_expired": 1, "vouchers_voided": 0,
+        "reward_cost": "0.80",
+    }]
+
+
+def test_summary_timeline_buckets_local_days(cli, history):
+    data = report(cli, "summary", *MAY)
+    days = {row["start"]: (row["visits"], row["revenue"]) for row in data["timeline"] if row["visits"]}
+    # 00:30 on 1 May is 30 April in UTC; 00:15 on 1 June is 31 May in UTC: both go by Rome.
+    assert days == {"2026-05-01": (1, "8.00"), "2026-05-05": (1, "20.00"), "2026-05-31": (1, "15.00")}
+    assert len(data["timeline"]) == 31
+    assert all(row["start"] == row["end"] for row in data["timeline"])
+
+
+def test_summary_of_one_day_near_midnight(cli, history):
+    june_first = report(cli, "summary", "--since", "2026-06-01", "--until", "2026-06-01")["rows"][0]
+    assert (june_first["visits"], june_first["revenue"], june_first["credit_issued"]) == (2, "10.00", "0.50")
+    may_31 = report(cli, "summary", "--since", "2026-05-31", "--until", "2026-05-31")["rows"][0]
+    assert (may_31["visits"], may_31["revenue"], may_31["credit_redeemed"]) == (1, "15.00", "1.00")
+
+
+def test_summary_weekly_for_a_long_period(cli, history):
+    data = report(cli, "summary", "--since", "2026-01-01", "--until", "2026-06-15")
+    assert data["parameters"]["bucket"] == "week"
+    assert data["timeline"][0] == {"start": "2026-01-01", "end": "2026-01-04", "visits": 0, "revenue": "0.00"}
+    assert data["timeline"][-1]["end"] == "2026-06-15"
+    assert sum(row["visits"] for row in data["timeline"]) == data["rows"][0]["visits"] == 10 + 10 + 1 + 3 + 9
+    feb = next(row for row in data["timeline"] if row["start"] == "2026-02-02")
+    assert (feb["end"], feb["visits"], feb["revenue"]) == ("2026-02-08", 7, "70.00")
+
+
+def test_empty_period(cli, history):
+    row = report(cli, "summary", "--since", "2024-01-01", "--until", "2024-01-31")["rows"][0]
+    assert row["visits"] == 0 and row["revenue"] == "0.00"
+    assert row["average_ticket"] is None and row["returning_share"] is None
+
+
+# ---- customers -------------------------------------------------------------------------------
+
+def test_customers(cli, history):
+    rows = report(cli, "customers", *MAY)["rows"]
+    assert [r["name"] for r in rows] == ["Anna", "Fabio", "Carla", "Elio", "Bruno"]  # by spend
+    anna, fabio, carla, elio, bruno = rows
+    assert anna == {
+        "phone": "+393331111111", "name": "Anna", "email": None, "enrolled": "2026-02-01", "tier": None,
+        "visits": 11, "spend": "108.00", "last_visit": "2026-05-01T00:30:00+02:00",
+        "visits_in_period": 1, "spend_in_period": "8.00", "punches": 1, "points": 28, "credit": "5.40",
+        "open_vouchers": 0,
+    }
+    assert (bruno["visits"], bruno["spend"], bruno["visits_in_period"], bruno["spend_in_period"]) == \
+        (3, "40.00", 2, "35.00")
+    assert (bruno["points"], bruno["credit"], bruno["punches"]) == (60, "1.00", 3)
+    assert bruno["last_visit"] == "2026-06-01T00:15:00+02:00"
+    assert (fabio["open_vouchers"], fabio["points"], carla["points"], elio["punches"]) == (1, 120, 70, 9)
+
+
+def test_customers_match_their_cards(cli, cli_json, history):
+    rows = {r["phone"]: r for r in report(cli, "customers")["rows"]}
+    for phone in (ANNA, BRUNO, CARLA, FABIO, ELIO):
+        card = cli_json("show", phone)
+        row = rows[card["phone"]]
+        assert (row["points"], row["credit"], row["tier"], row["visits"], row["spend"]) == \
+            (card["points"], card["credit"], card["tier"], card["visits"], card["spend"])
+        assert row["open_vouchers"] == len(card["vouchers"])
+
+
+def test_tier_in_the_customers_report(cli, at, history):
+    cli("visit", ANNA, "--amount", "200")  # 12 visits and 308.00 in a year: Gold beats Silver
+    rows = {r["name"]: r for r in report(cli, "customers")["rows"]}
+    assert rows["Anna"]["tier"] == "Gold"
+
+
+# ---- visits ----------------------------------------------------------------------------------
+
+def test_visits_of_may_with_the_voided_one_marked(cli, history):
+    rows = report(cli, "visits", *MAY)["rows"]
+    assert [(r["day"], r["name"], r["amount"], r["voided"]) for r in rows] == [
+        ("2026-05-01", "Anna", "8.00", False),
+        ("2026-05-05", "Bruno", "20.00", False),
+        ("2026-05-10", "Anna", "30.00", True),
+        ("2026-05-31", "Bruno", "15.00", False),
+    ]
+    first, _, voided, last = rows
+    assert first["at"] == "2026-05-01T00:30:00+02:00"
+    assert last["at"] == "2026-05-31T23:30:00+02:00"
+    assert voided["voided_at"] == "2026-05-10T14:00:00+02:00" and voided["void_reason"] == "wrong customer"
+    assert first["voided_at"] is None and first["source"] == "counter" and first["items"] == 1
+
+
+# ---- rewards ---------------------------------------------------------------------------------
+
+def test_rewards_of_may(cli, history):
+    rows = report(cli, "rewards", *MAY)["rows"]
+    assert [(r["event"], r["name"], r["reward"], r["status"]) for r in rows] == [
+        ("expired", "Anna", "free-cone", "expired"),
+        ("issued", "Anna", "free-cone", "redeemed"),
+        ("redeemed", "Anna", "free-cone", "redeemed"),
+    ]
+    expired, issued, redeemed = rows
+    assert expired["at"] == "2026-05-20T10:00:00+02:00"
+    assert expired["issued_at"] == "2026-02-10T12:00:00+01:00"
+    assert expired["expires_at"] == "2026-05-11T13:00:00+02:00"
+    assert issued["code"] == redeemed["code"] != expired["code"]
+    assert all((r["face_value"], r["cost"], r["reward_name"]) == ("2.50", "0.80", "Free ice cream cone")
+               for r in rows)
+    redeemed_cost = sum(float(r["cost"]) for r in rows if r["event"] == "redeemed")
+    assert redeemed_cost == 0.80  # the summary's reward cost
+
+
+# ---- liability -------------------------------------------------------------------------------
+
+def test_liability_today(cli, history):
+    data = report(cli, "liability")
+    assert "since" not in data["parameters"]
+    assert data["parameters"]["points_valued_as"] == {
+        "reward": "free-cone", "points": 100, "face_value": "2.50", "cost": "0.80"}
+    rows = {r["item"]: r for r in data["rows"]}
+    assert list(rows) == ["points", "credit", "vouchers:free-cone", "total", "expiring:points",
+                          "expiring:vouchers:free-cone"]
+    # 70 + 28 + 120 + 60 + 65 points; 343 x 0.025 = 8.575 -> 8.58; 343 x 0.008 = 2.744 -> 2.74.
+    assert rows["points"] | {"description": None} == {
+        "item": "points", "description": None, "customers": 5, "quantity": 343, "face_value": "8.58", "cost": "2.74"}
+    assert (rows["credit"]["customers"], rows["credit"]["face_value"], rows["credit"]["cost"]) == (5, "16.15", "16.15")
+    assert (rows["vouchers:free-cone"]["quantity"], rows["vouchers:free-cone"]["face_value"],
+            rows["vouchers:free-cone"]["cost"]) == (1, "2.50", "0.80")
+    assert (rows["total"]["face_value"], rows["total"]["cost"]) == ("27.23", "19.69")
+    # Carla's 70 points were earned on 2025-06-25: gone on 2026-06-25, within 30 days.
+    assert (rows["expiring:points"]["customers"], rows["expiring:points"]["quantity"],
+            rows["expiring:points"]["face_value"]) == (1, 70, "1.75")
+    # Fabio's voucher of 29 March expires on 27 June.
+    assert (rows["expiring:vouchers:free-cone"]["quantity"], rows["expiring:vouchers:free-cone"]["cost"]) == (1, "0.80")
+
+
+def test_liability_leaves_out_points_already_past_expiry(cli, at, history):
+    at("2026-07-01T12:00:00+00:00")  # Carla's points are past expiry; `loyalty expire` has not run
+    rows = {r["item"]: r for r in report(cli, "liability")["rows"]}
+    assert (rows["points"]["quantity"], rows["points"]["customers"]) == (343 - 70, 4)
+    assert rows["expiring:points"]["quantity"] == 0
+    assert "vouchers:free-cone" not in rows  # Fabio's voucher ran out on 27 June
+
+
+# ---- at risk ---------------------------------------------------------------------------------
+
+def test_at_risk(cli, history):
+    data = report(cli, "at-risk")
+    assert data["parameters"]["floor_days"] == 30
+    assert [(r["reason"], r["name"]) for r in data["rows"]] == [
+        ("overdue", "Anna"), ("overdue", "Fabio"), ("one visit from a reward", "Elio")]
+    anna, fabio, elio = data["rows"]
+    # Anna's visit days: 1-10 Feb and 1 May (the voided 10 May does not count): median gap 1.
+    assert anna == {"reason": "overdue", "phone": "+393331111111", "name": "Anna", "last_visit": "2026-05-01",
+                    "days_since": 45, "usual_gap_days": 1, "visits": 11, "spend": "108.00", "next_reward": None}
+    assert (fabio["last_visit"], fabio["days_since"], fabio["spend"]) == ("2026-03-29", 78, "100.00")
+    assert elio["next_reward"] == "Free ice cream cone (Cone card 9/10)"
+    assert (elio["days_since"], elio["usual_gap_days"]) == (6, None)
+
+
+def test_at_risk_uses_each_customers_own_rhythm(cli, at):
+    # A monthly customer is not overdue after 40 days; a weekly one is after 31.
+    for month in (1, 2, 3, 4):
+        cli("visit", "333 700 0001", "--amount", "10", "--at", f"2026-{month:02d}-05T12:00")
+    for day in (1, 8, 15, 22, 29):
+        cli("visit", "333 700 0002", "--amount", "10", "--at", f"2026-04-{day:02d}T12:00")
+    cli("visit", "333 700 0001", "--amount", "10", "--at", "2026-05-06T12:00")
+    rows = report(cli, "at-risk")["rows"]
+    assert [(r["phone"], r["days_since"], r["usual_gap_days"]) for r in rows] == [("+393337000002", 47, 7)]
+    at("2026-07-20T12:00:00+00:00")  # 75 days after the monthly customer's last visit: more than 2 x 31
+    rows = report(cli, "at-risk")["rows"]
+    assert {r["phone"]: r["usual_gap_days"] for r in rows} == {"+393337000001": 31, "+393337000002": 7}
+
+
+# ---- a report reads; it never writes -----------------------------------------------------------
+
+def test_reports_change_nothing(cli, history):
+    from .conftest import db_content
+
+    before = db_content(history)
+    for name in ("summary", "customers", "visits", "rewards", "liability", "at-risk"):
+        assert cli("report", name, "--json").exit_code == 0
+    assert db_content(history) == before
