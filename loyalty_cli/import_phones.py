@@ -1,0 +1,170 @@
+"""Phone numbers at import speed: each distinct number parsed once, most without phonenumbers.parse.
+
+`phones.normalise` costs ~50-75 us a number (parse + validate); a 100,000-row cards file is
+100,000 distinct numbers, which alone would blow the 5 s budget. `Normaliser` first reduces a
+plainly written number (digits, spaces, - . / ( ) and a leading + or 00) to country code and
+national significant number with the region's own metadata, and accepts it only when the
+metadata's general pattern says the number is valid: the same test phonenumbers makes. Anything
+else (letters, extensions, carrier codes, an invalid-looking number) goes to
+`phones.normalise`, which is the authority and words the error. tests/test_import_phones.py
+checks the two agree on messy numbers in several regions.
+"""
+
+import re
+
+from . import phones
+from .errors import BadInput
+
+_PLAIN = re.compile(r"\+?[0-9 \-./()\u00a0]+")
+_NOT_DIGITS = re.compile(r"[^0-9]")
+
+
+class _Country:
+    """What the fast path needs to know about one calling code's regions."""
+
+    def __init__(self, country_code: int, regions: tuple[str, ...]):
+        from phonenumbers import PhoneMetadata
+
+        self.code = str(country_code)
+        self.regions = []
+        for region in regions:
+            metadata = PhoneMetadata.metadata_for_region(region, None)
+            if metadata is None:
+                continue
+            # Any type will do (is_valid_number asks only "not UNKNOWN"): the usual ones first.
+            types = [metadata.fixed_line, metadata.premium_rate, metadata.toll_free, metadata.shared_cost,
+                     metadata.voip, metadata.personal_number, metadata.pager, metadata.uan, metadata.voicemail]
+            if not metadata.same_mobile_and_fixed_line_pattern:
+                types.insert(0, metadata.mobile)
+            self.regions.append((
+                re.compile(metadata.leading_digits) if metadata.leading_digits else None,
+                _desc(metadata.general_desc),
+                [desc for desc in map(_desc, types) if desc is not None],
+            ))
+        general = PhoneMetadata.metadata_for_region(regions[0], None) if regions else None
+        self.viable_pattern = (re.compile(general.general_desc.national_number_pattern)
+                               if general and general.general_desc.national_number_pattern else None)
+        prefix = general.national_prefix_for_parsing if general else None
+        simple = general is not None and general.national_prefix_transform_rule is None
+        compiled = re.compile(prefix) if prefix and simple else None
+        self.national_prefix = compiled if compiled is not None and compiled.groups == 0 else None
+        self.prefix_is_simple = simple and (prefix is None or self.national_prefix is not None)
+
+    def valid(self, national: str) -> bool:
+        """phonenumbers' is_valid_number: pick the region as it does, then any number type matches."""
+        for leading, general, types in self.regions:
+            if leading is not None:
+                if not leading.match(national):
+                    continue
+                return _typed(national, general, types)
+            if _typed(national, general, types):
+                return True
+        return False
+
+    def viable(self, national: str) -> bool:
+        """The main region's general pattern, length aside: how phonenumbers decides to strip."""
+        return self.viable_pattern is not None and self.viable_pattern.fullmatch(national) is not None
+
+    def e164(self, national: str, home: bool = False) -> str | None:
+        """E.164 for a national number, or None when only phonenumbers can tell.
+
+        A trunk prefix is stripped when the rest is valid (phonenumbers strips it then too); a
+        home number that starts with the country code and is not viable as it stands may be
+        read by phonenumbers as carrying the code, so it goes the slow way.
+        """
+        if not self.prefix_is_simple:
+            return None
+        if self.national_prefix is not None:
+            found = self.national_prefix.match(national)
+            if found and found.end():
+                stripped = national[found.end():]
+                return f"+{self.code}{stripped}" if self.valid(stripped) else None
+        if home and national.startswith(self.code) and not self.viable(national):
+            return None
+        return f"+{self.code}{national}" if self.valid(national) else None
+
+
+def _desc(desc):
+    """(possible lengths, compiled pattern) of a PhoneNumberDesc, None when it matches nothing."""
+    if desc is None or not desc.national_number_pattern:
+        return None
+    return frozenset(desc.possible_length or ()), re.compile(desc.national_number_pattern)
+
+
+def _matches(national: str, desc) -> bool:
+    lengths, pattern = desc
+    return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
+
+
+def _typed(national: str, general, types) -> bool:
+    return general is not None and _matches(national, general) and any(_matches(national, t) for t in types)
+
+
+class Normaliser:
+    """text -> E.164 with a cache; raises BadInput (phones.normalise's wording) when invalid."""
+
+    def __init__(self, region: str | None):
+        self.region = region.upper() if region else None
+        self.cache: dict[str, str | BadInput] = {}
+        self._countries: dict[int, _Country | None] = {}
+        self._home = None
+        self._idd = None
+        self.parsed = 0  # numbers that needed phonenumbers.parse (for the benchmark)
+        if self.region:
+            from phonenumbers import PhoneMetadata
+
+            metadata = PhoneMetadata.metadata_for_region(self.region, None)
+            if metadata is not None:
+                self._home = self._country(metadata.country_code)
+                if metadata.international_prefix and re.fullmatch(r"[0-9]+", metadata.international_prefix):
+                    self._idd = metadata.international_prefix
+
+    def __call__(self, text: str) -> str:
+        found = self.cache.get(text)
+        if found is None:
+            found = self._resolve(text)
+            if len(self.cache) > 2_000_000:  # a runaway file: keep memory bounded
+                self.cache.clear()
+            self.cache[text] = found
+        if isinstance(found, BadInput):
+            raise found
+        return found
+
+    def _resolve(self, text: str):
+        try:
+            return self._fast(text) or self._slow(text)
+        except BadInput as exc:
+            return exc
+
+    def _slow(self, text: str) -> str:
+        self.parsed += 1
+        return phones.normalise(text, self.region)
+
+    def _fast(self, text: str) -> str | None:
+        raw = text.strip()
+        if not raw or not _PLAIN.fullmatch(raw):
+            return None
+        international = raw.startswith("+")
+        digits = _NOT_DIGITS.sub("", raw)
+        if not international and self._idd and digits.startswith(self._idd):
+            digits = digits[len(self._idd):]
+            international = True
+        if international:
+            if digits.startswith("0"):
+                return None
+            for length in (1, 2, 3):
+                country = self._country(int(digits[:length])) if len(digits) > length else None
+                if country is not None:
+                    return country.e164(digits[length:])
+            return None
+        if self._home is None:
+            return None
+        return self._home.e164(digits, home=True)
+
+    def _country(self, code: int) -> "_Country | None":
+        if code not in self._countries:
+            from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+
+            regions = COUNTRY_CODE_TO_REGION_CODE.get(code)
+            self._countries[code] = _Country(code, tuple(regions)) if regions else None
+        return self._countries[code]

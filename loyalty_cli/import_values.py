@@ -1,0 +1,209 @@
+"""Cell values of import files: dates, whole numbers, reward counts, e-mails.
+
+Each parser raises `CellError` with the reason only; the importer adds the file, line and column.
+Dates without an offset are the shop's local time; a date without a time means noon that day,
+as for `loyalty visit --at` (so the visit lands on that local day whatever the time zone).
+"""
+
+import re
+from datetime import date, datetime, timedelta, timezone
+
+UTC = timezone.utc
+
+
+class CellError(ValueError):
+    pass
+
+
+def text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    cleaned = " ".join(value.split())
+    return cleaned or None
+
+
+# ---- numbers ---------------------------------------------------------------------------------
+
+_GROUPED = re.compile(r"\d{1,3}(?:([.,' \u00a0\u202f])\d{3})(?:\1\d{3})*")
+
+
+def whole(value: str, what: str) -> int:
+    """'12', '1.200', '1 200' -> int; refuses negatives and fractions."""
+    raw = value.strip()
+    if raw.isdigit():
+        return int(raw)
+    if raw.startswith("-") and raw[1:].strip().replace(".", "").replace(",", "").isdigit():
+        raise CellError(f"{what} must not be negative: {raw!r}")
+    if _GROUPED.fullmatch(raw):
+        return int(re.sub(r"\D", "", raw))
+    if re.fullmatch(r"\d+[.,]0+", raw):  # '3.0' from a spreadsheet
+        return int(re.split(r"[.,]", raw)[0])
+    raise CellError(f"{what} must be a whole number: {raw!r}")
+
+
+# ---- dates -----------------------------------------------------------------------------------
+
+_YMD = re.compile(r"(\d{4})\s*([-./])\s*(\d{1,2})\s*\2\s*(\d{1,2})\.?")
+_DMY = re.compile(r"(\d{1,2})\s*([-./])\s*(\d{1,2})\s*\2\s*(\d{4})")
+_TIME = re.compile(r"(\d{1,2})[:.](\d{2})(?:[:.](\d{2})(?:[.,](\d{1,6})\d*)?)?\s*(?:(Z)|([+-])(\d{2}):?(\d{2}))?")
+_FRIENDLY = {"yyyy": "%Y", "yy": "%y", "mm": "%m", "dd": "%d"}
+
+
+def friendly_format(pattern: str) -> str:
+    """'dd/mm/yyyy' -> '%d/%m/%Y'; a pattern with % is used as it is."""
+    if "%" in pattern:
+        return pattern
+    out, rest = "", pattern.strip()
+    while rest:
+        for token, code in _FRIENDLY.items():
+            if rest.lower().startswith(token):
+                out, rest = out + code, rest[len(token):]
+                break
+        else:
+            if rest[0].isalpha():
+                raise CellError(f"--date-format: cannot read {pattern!r} (write e.g. dd/mm/yyyy, mm/dd/yyyy, "
+                                "yyyy.mm.dd, or a strftime pattern such as %m/%d/%y)")
+            out, rest = out + rest[0], rest[1:]
+    return out
+
+
+class Dates:
+    """Reads dates and date-times the way old tills write them; caches each distinct text."""
+
+    def __init__(self, tz, date_format: str | None = None):
+        self.tz = tz
+        self.format = friendly_format(date_format) if date_format else None
+        self.cache: dict[str, tuple[str, str]] = {}
+
+    def moment(self, value: str, time_value: str | None = None) -> tuple[str, str]:
+        """(UTC time as stored, shop-local day) for a cell (and an optional separate time cell)."""
+        key = value if time_value is None else f"{value}\x00{time_value}"
+        found = self.cache.get(key)
+        if found is None:
+            found = self._parse(value, time_value)
+            if len(self.cache) > 500_000:
+                self.cache.clear()
+            self.cache[key] = found
+        return found
+
+    def _parse(self, value: str, time_value: str | None) -> tuple[str, str]:
+        raw = value.strip()
+        if not raw:
+            raise CellError("date is empty")
+        day, rest = self._day(raw)
+        clock_text = rest.strip(" T,")
+        if time_value is not None and time_value.strip():
+            if clock_text:
+                raise CellError(f"date {raw!r} has a time and the time column says {time_value.strip()!r}")
+            clock_text = time_value.strip()
+        if not clock_text:
+            local = datetime(day.year, day.month, day.day, 12, 0, tzinfo=self.tz)
+            return _stored(local), day.isoformat()
+        found = _TIME.fullmatch(clock_text)
+        if not found:
+            raise CellError(f"not a time of day: {clock_text!r} (write HH:MM or HH:MM:SS)")
+        hour, minute, second = int(found[1]), int(found[2]), int(found[3] or 0)
+        micro = int((found[4] or "0").ljust(6, "0"))
+        if hour > 23 or minute > 59 or second > 59:
+            raise CellError(f"not a time of day: {clock_text!r}")
+        if found[5] or found[6]:
+            offset = timedelta(0) if found[5] else (1 if found[6] == "+" else -1) * timedelta(
+                hours=int(found[7]), minutes=int(found[8]))
+            moment = datetime(day.year, day.month, day.day, hour, minute, second, micro, tzinfo=timezone(offset))
+            return _stored(moment), moment.astimezone(self.tz).date().isoformat()
+        local = datetime(day.year, day.month, day.day, hour, minute, second, micro, tzinfo=self.tz)
+        return _stored(local), day.isoformat()
+
+    def _day(self, raw: str) -> tuple[date, str]:
+        if self.format:
+            head, _, rest = raw.partition(" ") if "%H" not in self.format else (raw, "", "")
+            try:
+                parsed = datetime.strptime(head, self.format)
+            except ValueError:
+                raise CellError(f"date {raw!r} does not match --date-format") from None
+            if "%H" in self.format:
+                return parsed.date(), parsed.strftime("%H:%M:%S")
+            return parsed.date(), rest
+        found = _YMD.match(raw)
+        if found:
+            return _date(raw, int(found[1]), int(found[3]), int(found[4])), raw[found.end():]
+        found = _DMY.match(raw)
+        if found:
+            first, second, year = int(found[1]), int(found[3]), int(found[4])
+            if second > 12 and first <= 12:
+                raise CellError(f"date {raw!r} is not day/month/year; if the file writes month first, "
+                                "use --date-format mm/dd/yyyy")
+            return _date(raw, year, second, first), raw[found.end():]
+        raise CellError(f"not a date: {raw!r} (write YYYY-MM-DD, DD/MM/YYYY, DD.MM.YYYY or YYYY.MM.DD, "
+                        "or give --date-format)")
+
+
+def _date(raw: str, year: int, month: int, day: int) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise CellError(f"not a date: {raw!r} (no such day)") from None
+
+
+def _stored(moment: datetime) -> str:
+    """clock.to_db, without strftime's cost: fixed width, so text order is time order."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+# ---- rewards ---------------------------------------------------------------------------------
+
+_COUNT_ID = re.compile(r"(\d+)\s*[x×*]?\s+(.+)|(\d+)\s*[x×*]\s*(.+)")
+_ID_COUNT = re.compile(r"(.+?)\s*(?:[x×*:]\s*|\s+)(\d+)")
+
+
+class Rewards:
+    """'2', 'free-cone', '2 free-cone', 'free-cone x2', '1 free-cone, 1 five-off' -> {reward id: count}."""
+
+    def __init__(self, rewards: dict):
+        self.ids = {}
+        for reward in rewards.values():
+            self.ids[reward.id.casefold()] = reward.id
+            self.ids.setdefault(" ".join(reward.name.split()).casefold(), reward.id)
+
+    def reward_id(self, text: str) -> str:
+        found = self.ids.get(" ".join(text.split()).casefold())
+        if found is None:
+            raise CellError(f"no reward {text.strip()!r} in the config (rewards: {', '.join(sorted(set(self.ids.values())))})")
+        return found
+
+    def parse(self, value: str, default: str | None, what: str) -> dict[str, int]:
+        owed: dict[str, int] = {}
+        for part in re.split(r"[,;+]", value):
+            part = part.strip()
+            if not part:
+                continue
+            count, reward = self._one(part, default, what)
+            if count:
+                owed[reward] = owed.get(reward, 0) + count
+        return owed
+
+    def _one(self, part: str, default, what) -> tuple[int, str]:
+        if part.isdigit():
+            if default is None and int(part):
+                raise CellError(f"{what}: {part!r} does not say which reward; add a reward column, write "
+                                "e.g. '2 free-cone', or choose a punch card with --card")
+            return int(part), default
+        if part.startswith("-"):
+            raise CellError(f"{what} must not be negative: {part!r}")
+        if part.casefold() in self.ids or " ".join(part.split()).casefold() in self.ids:
+            return 1, self.reward_id(part)
+        found = _COUNT_ID.fullmatch(part)
+        if found:
+            count, name = (found[1], found[2]) if found[1] else (found[3], found[4])
+            return int(count), self.reward_id(name)
+        found = _ID_COUNT.fullmatch(part)
+        if found:
+            return int(found[2]), self.reward_id(found[1])
+        return 1, self.reward_id(part)
+
+
+def email(value: str) -> str:
+    text = value.strip()
+    if text.count("@") != 1 or text.startswith("@") or text.endswith("@") or " " in text or "." not in text.split("@")[1]:
+        raise CellError(f"not an e-mail address: {text!r}")
+    return text

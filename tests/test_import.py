@@ -1,0 +1,423 @@
+"""`loyalty import cards|visits` end to end, on fixture files that look like real exports.
+
+Expected figures are worked out by hand from the fixture rows (see the comments), never
+copied from the importer's own output.
+"""
+
+import csv
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from .conftest import db_content
+
+FIXTURES = Path(__file__).parent / "fixtures" / "import"
+NOW = "2026-06-15T12:00:00.000000Z"  # the pinned clock (conftest), as stored
+
+
+@pytest.fixture
+def spanish(monkeypatch):
+    monkeypatch.setenv("LOYALTY_CONFIG", str(FIXTURES / "es.toml"))
+
+
+@pytest.fixture
+def hungarian(monkeypatch):
+    monkeypatch.setenv("LOYALTY_CONFIG", str(FIXTURES / "hu.toml"))
+
+
+def query(db_path, sql, *args):
+    conn = sqlite3.connect(db_path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in conn.execute(sql, args)]
+    finally:
+        conn.close()
+
+
+def customer(db_path, phone):
+    rows = query(db_path, "SELECT * FROM customers WHERE phone = ?", phone)
+    assert rows, f"no customer {phone}"
+    row = rows[0]
+    row["punches"] = json.loads(row["punches"])
+    return row
+
+
+def ledger(db_path, phone):
+    return query(db_path, "SELECT l.kind, l.points, l.punches, l.credit, l.rule, l.reward, l.reason, l.voucher, "
+                          "l.earned_at FROM ledger l JOIN customers c ON c.id = l.customer_id "
+                          "WHERE c.phone = ? ORDER BY l.id", phone)
+
+
+def doctor_ok(cli):
+    result = cli("doctor", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ok"]
+
+
+# ---- Spanish cards: semicolons, Windows-1252, first name + surname columns ------------------
+
+ES_CARDS = FIXTURES / "es_cards_cp1252.csv"
+
+
+def test_spanish_cards_land_with_exact_balances(cli_json, cli, db_path, spanish):
+    summary = cli_json("import", "cards", ES_CARDS)
+    assert (summary["encoding"], summary["delimiter"], summary["format"]) == ("cp1252", ";", "csv")
+    # 6 data lines: one blank (skipped), Ana twice (612 34 56 78 and 612.34.56.78: merged).
+    assert summary["rows_read"] == 6
+    assert summary["skipped"] == 1
+    assert summary["merged"] == 1
+    assert summary["merges"] == [{"phone": "+34612345678", "line": 5, "into_line": 2}]
+    assert summary["rows_imported"] == 5
+    assert summary["customers_created"] == 4
+    assert summary["customers_updated"] == 0
+    assert summary["punches"] == 3 + 7 + 0 + 4 + 12
+    assert summary["points"] == 120 + 45 + 30
+    assert summary["credit"] == "1240.00"  # 5,50 + 1.234,50
+    # Ana owes 1, María 2, the bakery's 12 punches fill one card of 10.
+    assert summary["vouchers_issued"] == 4
+    assert summary["rejected"] == summary["already_imported"] == 0
+
+    ana = customer(db_path, "+34612345678")
+    assert ana["name"] == "Ana García López"
+    assert (ana["points"], ana["credit"], ana["punches"]) == (150, 550, {"Tarjeta café": 7})
+    assert ana["note"] == "Clienta desde 2019 / Segunda tarjeta"
+    assert ana["last_visit_at"] == "2026-03-20T11:00:00.000000Z"  # noon in Madrid, CET
+    assert ana["visits"] == 0 and ana["enrolled_at"] == NOW
+    reason = f"imported from paper card ({ES_CARDS}, line 2)"
+    [balance, owed] = ledger(db_path, "+34612345678")
+    assert balance == {"kind": "import", "points": 150, "punches": 7, "credit": 550, "rule": "Tarjeta café",
+                       "reward": None, "reason": reason, "voucher": None, "earned_at": NOW}
+    assert (owed["kind"], owed["reward"], owed["punches"], owed["reason"]) == ("reward", "cafe", 0, reason)
+    voucher = query(db_path, "SELECT * FROM vouchers WHERE code = ?", owed["voucher"])[0]
+    assert (voucher["status"], voucher["reward"], voucher["issued_at"]) == ("issued", "cafe", NOW)
+    assert voucher["expires_at"] == "2026-09-13T12:00:00.000000Z"  # rewards_days = 90
+
+    bakery = customer(db_path, "+34911234567")
+    assert bakery["punches"] == {"Tarjeta café": 2}
+    [carried, full_card] = ledger(db_path, "+34911234567")
+    assert (carried["punches"], full_card["punches"], full_card["reward"]) == (12, -10, "cafe")
+
+    maria = customer(db_path, "+34655443322")
+    assert (maria["points"], maria["credit"], maria["punches"]) == (45, 123450, {})
+    assert len(query(db_path, "SELECT * FROM vouchers v JOIN customers c ON c.id = v.customer_id "
+                              "WHERE c.phone = '+34655443322'")) == 2
+    doctor_ok(cli)
+
+
+def test_rerunning_cards_changes_nothing(cli_json, db_path, spanish):
+    cli_json("import", "cards", ES_CARDS)
+    before = db_content(db_path)
+    again = cli_json("import", "cards", ES_CARDS)
+    assert db_content(db_path) == before
+    assert again["already_imported"] == 5
+    assert again["rows_imported"] == again["customers_created"] == again["vouchers_issued"] == 0
+    assert again["import_id"] is None
+
+
+def test_a_card_with_other_balances_is_refused_not_doubled(cli, cli_json, db_path, spanish, tmp_path):
+    cli_json("import", "cards", ES_CARDS)
+    changed = tmp_path / "changed.csv"
+    changed.write_text("Teléfono;Sellos\n699 111 222;9\n", encoding="utf-8")
+    before = db_content(db_path)
+    result = cli("import", "cards", changed)
+    assert result.exit_code == 2
+    assert "a card with other balances was imported for +34699111222" in result.stderr
+    assert db_content(db_path) == before
+
+
+def test_cards_for_an_existing_customer_update_them(cli, cli_json, db_path, spanish, tmp_path):
+    assert cli("enroll", "699 111 222", "--name", "Pepe").exit_code == 0
+    summary = cli_json("import", "cards", ES_CARDS)
+    assert (summary["customers_created"], summary["customers_updated"]) == (3, 1)
+    jose = customer(db_path, "+34699111222")
+    assert jose["name"] == "Pepe"  # the counter's name is kept; blanks are filled
+    assert jose["punches"] == {"Tarjeta café": 7}
+    doctor_ok(cli)
+
+
+# ---- bad rows ----------------------------------------------------------------------------------
+
+BAD = FIXTURES / "bad_cards.csv"
+
+
+def test_bad_rows_stop_the_import_and_leave_the_database_untouched(cli, db_path):
+    assert cli("enroll", "333 000 0000").exit_code == 0
+    before = db_content(db_path)
+    result = cli("import", "cards", BAD)
+    assert result.exit_code == 2, result.output
+    assert db_content(db_path) == before
+    errors = result.stderr.splitlines()
+    assert f"error: {BAD}: line 3: column 'phone': not a valid phone number in region IT: '12345'" in errors
+    assert f"error: {BAD}: line 4: column 'punches': punches must not be negative: '-2'" in errors
+    assert f"error: {BAD}: line 5: column 'credit': credit is not a number: 'dodici'" in errors
+    assert f"error: {BAD}: line 6: column 'phone': phone is missing" in errors
+    assert any(line.startswith(f"error: {BAD}: line 8: column 'rewards': no reward 'gelato-gratis'") for line in errors)
+    assert f"error: {BAD}: line 10: column 'last visit': last visit is in the future: '2027-01-01'" in errors
+    assert errors[-1] == (f"error: {BAD}: 6 rows not valid; nothing was imported "
+                          "(fix them, or import the rest with --skip-invalid --rejects FILE)")
+
+
+def test_bad_rows_json_summary_on_failure(cli, db_path):
+    result = cli("import", "cards", BAD, "--json")
+    assert result.exit_code == 2
+    summary = json.loads(result.stdout)
+    assert summary["ok"] is False and summary["rejected"] == 6 and summary["import_id"] is None
+    assert [e["line"] for e in summary["errors"]] == [3, 4, 5, 6, 8, 10]
+
+
+def test_skip_invalid_imports_the_rest_and_writes_rejects(cli, cli_json, db_path, tmp_path):
+    rejects = tmp_path / "rejects.csv"
+    summary = cli_json("import", "cards", BAD, "--skip-invalid", "--rejects", rejects)
+    # Good: Giulia (lines 2 and 7, merged) and Marco (12 punches: a full card of 10 + 2).
+    assert summary["rows_read"] == 9
+    assert (summary["rows_imported"], summary["rejected"], summary["merged"]) == (3, 6, 1)
+    assert summary["customers_created"] == 2
+    assert summary["punches"] == 4 + 3 + 12
+    assert summary["points"] == 120
+    assert summary["credit"] == "2.50"
+    assert summary["vouchers_issued"] == 2  # Giulia's owed cone, Marco's full card
+    giulia = customer(db_path, "+393331112222")
+    assert (giulia["points"], giulia["credit"], giulia["punches"]) == (120, 250, {"Cone card": 7})
+    assert giulia["last_visit_at"] == "2026-06-01T10:00:00.000000Z"  # the later of the two, noon in Rome
+    marco = customer(db_path, "+393331116666")
+    assert marco["punches"] == {"Cone card": 2}
+    with open(rejects, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["phone", "name", "punches", "points", "credit", "rewards", "last visit", "rejected_because"]
+    assert [row[1] for row in rows[1:]] == ["Too Short", "Negative Punches", "Bad Credit", "No Phone",
+                                            "Unknown Reward", "Future Visit"]
+    assert rows[1][-1] == "line 3: column 'phone': not a valid phone number in region IT: '12345'"
+    doctor_ok(cli)
+
+    # The owner fixes two rows in the rejects file and imports it as it is (reason column and all).
+    fixed = tmp_path / "fixed.csv"
+    with open(fixed, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(rows[0])
+        writer.writerow(["333 111 3333", "Negative Punches", "2", "", "", "", "", rows[2][-1]])
+        writer.writerow(["333 111 4444", "Bad Credit", "1", "", "12,00", "", "", rows[3][-1]])
+    again = cli_json("import", "cards", fixed)
+    assert (again["rows_imported"], again["customers_created"], again["rejected"]) == (2, 2, 0)
+    assert customer(db_path, "+393331114444")["credit"] == 1200
+    doctor_ok(cli)
+
+
+def test_skip_invalid_needs_a_rejects_file(cli):
+    result = cli("import", "cards", BAD, "--skip-invalid")
+    assert result.exit_code == 2
+    assert "--skip-invalid needs --rejects FILE" in result.stderr
+
+
+def test_strict_refuses_a_second_row_for_a_phone(cli, db_path, tmp_path):
+    file = tmp_path / "dupes.csv"
+    file.write_text("phone,punches\n333 111 2222,4\n+39 333 111 2222,3\n", encoding="utf-8")
+    result = cli("import", "cards", file, "--strict")
+    assert result.exit_code == 2
+    assert "line 3: column 'phone': +393331112222 is already on line 2 (--strict refuses duplicates)" in result.stderr
+
+
+def test_dry_run_reports_exactly_and_writes_nothing(cli_json, db_path, spanish):
+    cli_json("enroll", "612 34 56 78")  # creates the database
+    before = db_content(db_path)
+    dry = cli_json("import", "cards", ES_CARDS, "--dry-run")
+    assert db_content(db_path) == before
+    assert dry["dry_run"] is True and dry["import_id"] is None
+    assert (dry["customers_created"], dry["customers_updated"], dry["vouchers_issued"]) == (3, 1, 4)
+    real = cli_json("import", "cards", ES_CARDS)
+    assert {k: v for k, v in real.items() if k not in ("dry_run", "import_id")} == \
+           {k: v for k, v in dry.items() if k not in ("dry_run", "import_id")}
+
+
+# ---- columns -----------------------------------------------------------------------------------
+
+def test_an_unknown_column_is_reported_then_mapped_or_ignored(cli, cli_json, db_path, tmp_path):
+    file = tmp_path / "odd.csv"
+    file.write_text("Tessera,Nome,Colore preferito\n333 111 2222,Giulia,blu\n", encoding="utf-8")
+    result = cli("import", "cards", file)
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith(f"error: {file}: line 1: column(s) not recognised: 'Tessera', "
+                                            "'Colore preferito'; map each with --map COLUMN=FIELD")
+    summary = cli_json("import", "cards", file, "--map", "Tessera=phone", "--ignore", "colore preferito")
+    assert summary["customers_created"] == 1
+    assert customer(db_path, "+393331112222")["name"] == "Giulia"
+
+
+def test_two_columns_for_one_field_are_refused(cli, tmp_path):
+    file = tmp_path / "two.csv"
+    file.write_text("Phone,Mobile\n333 111 2222,333 111 3333\n", encoding="utf-8")
+    result = cli("import", "cards", file)
+    assert result.exit_code == 2
+    assert "columns 'Phone' and 'Mobile' both look like phone" in result.stderr
+
+
+def test_map_to_an_unknown_field_or_column(cli, tmp_path):
+    file = tmp_path / "c.csv"
+    file.write_text("phone\n333 111 2222\n", encoding="utf-8")
+    assert "cards have no field 'colour'" in cli("import", "cards", file, "--map", "phone=colour").stderr
+    assert "has no column 'mobile'" in cli("import", "cards", file, "--map", "mobile=phone").stderr
+
+
+def test_several_punch_cards_need_card(cli, cli_json, db_path, tmp_path, monkeypatch):
+    config = tmp_path / "two-cards.toml"
+    sample = (Path(__file__).parent.parent / "sample_config.toml").read_text(encoding="utf-8")
+    config.write_text(sample + '\n[[rules]]\nkind = "punch_card"\nname = "Coffee card"\ncount = "visits"\n'
+                      'every = 5\nreward = "five-off"\n', encoding="utf-8")
+    monkeypatch.setenv("LOYALTY_CONFIG", str(config))
+    file = tmp_path / "c.csv"
+    file.write_text("phone,stamps\n333 111 2222,6\n", encoding="utf-8")
+    result = cli("import", "cards", file)
+    assert result.exit_code == 2 and "choose one with --card" in result.stderr
+    summary = cli_json("import", "cards", file, "--card", "coffee card")
+    assert summary["card"] == "Coffee card" and summary["vouchers_issued"] == 1
+    assert customer(db_path, "+393331112222")["punches"] == {"Coffee card": 1}
+
+
+# ---- visits --------------------------------------------------------------------------------------
+
+IT_VISITS = FIXTURES / "it_visits_bom.csv"
+
+
+def test_italian_visits_are_recorded_as_history(cli, cli_json, db_path):
+    summary = cli_json("import", "visits", IT_VISITS)
+    assert (summary["encoding"], summary["delimiter"]) == ("utf-8-sig", ",")
+    assert (summary["rows_read"], summary["visits_added"], summary["customers_created"]) == (5, 5, 2)
+    assert summary["punches"] == summary["points"] == summary["vouchers_issued"] == 0
+    assert query(db_path, "SELECT COUNT(*) AS n FROM ledger") == [{"n": 0}]  # history only: no rules applied
+    first = customer(db_path, "+393331234567")
+    # 12,50 + 3,00 + 12,50 on lines 2, 3 and 6 (two identical purchases, two receipts).
+    assert (first["visits"], first["spend"]) == (3, 2800)
+    assert first["last_visit_at"] == "2026-06-14T16:30:00.000000Z"  # 18:30 in Rome, CEST
+    assert first["enrolled_at"] == "2026-06-13T09:05:00.000000Z"  # their first visit
+    party = query(db_path, "SELECT * FROM visits WHERE ref = 'A-0900'")[0]
+    assert (party["amount"], party["items"], party["note"], party["source"]) == (123450, 10, "rinfresco per festa",
+                                                                                 "import")
+    assert (party["at"], party["local_day"]) == ("2026-06-01T10:00:00.000000Z", "2026-06-01")
+    second = customer(db_path, "+393477654321")
+    assert (second["visits"], second["spend"]) == (2, 123870)
+    shown = cli_json("show", "333 123 4567")
+    assert shown["visits"] == 3 and shown["spend"] == "28.00"
+
+
+def test_rerunning_visits_changes_nothing(cli_json, db_path):
+    cli_json("import", "visits", IT_VISITS)
+    before = db_content(db_path)
+    again = cli_json("import", "visits", IT_VISITS)
+    assert again["already_imported"] == 5 and again["visits_added"] == 0
+    assert db_content(db_path) == before
+
+
+def test_a_later_export_adds_only_new_visits(cli_json, db_path, tmp_path):
+    cli_json("import", "visits", IT_VISITS)
+    later = tmp_path / "later.csv"
+    text = IT_VISITS.read_text(encoding="utf-8-sig").replace('"12,50"', '12.50')  # another till's format
+    later.write_text(text + '333 123 4567,15/06/2026 10:00,"2,00",1,,A-1003\n', encoding="utf-8")
+    summary = cli_json("import", "visits", later)
+    assert (summary["already_imported"], summary["visits_added"]) == (5, 1)
+    assert customer(db_path, "+393331234567")["visits"] == 4
+
+
+def test_identical_visit_rows_are_both_kept(cli, cli_json, db_path, tmp_path):
+    file = tmp_path / "twice.csv"
+    file.write_text("phone,date,amount\n333 123 4567,2026-06-01,2.50\n333 123 4567,2026-06-01,2.50\n",
+                    encoding="utf-8")
+    assert cli_json("import", "visits", file)["visits_added"] == 2
+    assert cli_json("import", "visits", file)["already_imported"] == 2
+    assert customer(db_path, "+393331234567")["visits"] == 2
+    strict = cli("import", "visits", file, "--strict", "--dry-run")
+    assert strict.exit_code == 2 and "line 3: the same visit as an earlier row" in strict.stderr
+
+
+def test_a_receipt_already_recorded_at_the_counter_counts_as_imported(cli, cli_json, db_path):
+    assert cli("visit", "333 123 4567", "--amount", "12.50", "--ref", "A-1001", "--at", "2026-06-14T18:30").exit_code == 0
+    summary = cli_json("import", "visits", IT_VISITS)
+    assert (summary["already_imported"], summary["visits_added"]) == (1, 4)
+
+
+def test_hungarian_visits_with_apply_rules(cli, cli_json, db_path, hungarian):
+    HU = FIXTURES / "hu_visits.tsv"
+    summary = cli_json("import", "visits", HU, "--apply-rules")
+    assert (summary["delimiter"], summary["visits_added"], summary["customers_created"]) == ("\t", 8, 3)
+    eva = customer(db_path, "+36301234567")
+    assert eva["name"] == "Kovács Éva"
+    # Six visits on a card of six: one voucher, the card starts again.
+    assert eva["visits"] == 6 and eva["punches"] == {"Kávékártya": 0}
+    # Points: whole forints x 0.01, rounded down: 1250 -> 12, five times 990 -> 9.
+    assert eva["points"] == 12 + 5 * 9
+    assert eva["spend"] == 125000 + 5 * 99000
+    kinds = [line["kind"] for line in ledger(db_path, "+36301234567")]
+    assert kinds.count("punch") == 6 and kinds.count("reward") == 1
+    noon = query(db_path, "SELECT at FROM visits WHERE local_day = '2026-05-04' AND amount = 99000")
+    assert noon == [{"at": "2026-05-04T10:00:00.000000Z"}]  # no time: noon in Budapest (CEST)
+    office = customer(db_path, "+3612345678")
+    assert office["spend"] == 1250000 and office["points"] == 125
+    assert summary["vouchers_issued"] == 1 and summary["punches"] == 8
+    doctor_ok(cli)
+
+
+def test_jsonl_visits(cli_json, db_path):
+    summary = cli_json("import", "visits", FIXTURES / "visits.jsonl")
+    assert (summary["format"], summary["visits_added"], summary["customers_created"]) == ("jsonl", 3, 2)
+    first = query(db_path, "SELECT at, amount, items, note FROM visits ORDER BY id")
+    assert first[0] == {"at": "2026-06-10T07:30:00.000000Z", "amount": 450, "items": 2, "note": "caffè"}
+    assert first[1]["amount"] == 320
+    assert customer(db_path, "+393339990002")["name"] == "Luca"
+
+
+def test_stdin(cli, db_path):
+    result = cli("import", "visits", "-", "--json", input="phone;date;amount\n333 123 4567;01/06/2026;4,50\n")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["file"], summary["delimiter"], summary["visits_added"]) == ("<stdin>", ";", 1)
+
+
+def test_month_first_dates_need_date_format(cli, cli_json, db_path, tmp_path):
+    file = tmp_path / "us.csv"
+    file.write_text("phone,date,amount\n333 123 4567,06/13/2026,4.50\n", encoding="utf-8")
+    result = cli("import", "visits", file)
+    assert result.exit_code == 2
+    assert "is not day/month/year; if the file writes month first, use --date-format mm/dd/yyyy" in result.stderr
+    cli_json("import", "visits", file, "--date-format", "mm/dd/yyyy")
+    assert query(db_path, "SELECT local_day FROM visits") == [{"local_day": "2026-06-13"}]
+
+
+def test_future_visits_are_refused(cli, tmp_path):
+    file = tmp_path / "f.csv"
+    file.write_text("phone,date,amount\n333 123 4567,2026-06-16,4.50\n", encoding="utf-8")
+    result = cli("import", "visits", file)
+    assert result.exit_code == 2 and "visit is in the future" in result.stderr
+
+
+def test_counter_carries_on_from_an_imported_card(cli, cli_json, db_path, tmp_path):
+    file = tmp_path / "c.csv"
+    file.write_text("phone,punches\n333 111 2222,9\n", encoding="utf-8")
+    cli_json("import", "cards", file)
+    card = cli_json("visit", "333 111 2222", "--amount", "3.00")
+    assert card["punches"] == 0 and len(card["earned"]["vouchers"]) == 1  # the 10th punch
+    doctor_ok(cli)
+
+
+# ---- files -------------------------------------------------------------------------------------
+
+def test_missing_and_empty_files(cli, tmp_path):
+    assert cli("import", "cards", tmp_path / "nope.csv").stderr.strip() == f"error: {tmp_path / 'nope.csv'}: no such file"
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    result = cli("import", "cards", empty)
+    assert result.exit_code == 2 and "the file is empty" in result.stderr
+
+
+def test_wrong_encoding_forced_is_reported_with_the_line(cli, tmp_path):
+    result = cli("import", "cards", ES_CARDS, "--encoding", "utf-8")
+    assert result.exit_code == 2
+    assert "line 1: not valid utf-8" in result.stderr and "--encoding" in result.stderr
+
+
+def test_piped_output_is_a_plain_table(cli, db_path):
+    result = cli("import", "visits", IT_VISITS)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Import of visits from {IT_VISITS}"
+    assert "Visits added\t5" in lines
+    assert "\x1b" not in result.stdout and "\x1b" not in result.stderr
