@@ -317,7 +317,7 @@ def files_for(report: Report, fmt: str, path: Path) -> list[tuple[Path, Table | 
 def save(reports_and_paths: list[tuple[Report, str, Path]]) -> list[Path]:
     """Write every file to a temporary name, then rename them all into place: a failure part way
     leaves no file half-written and none of the set replaced."""
-    written = []
+    written, target = [], None
     try:
         with ExitStack() as stack:
             for report, fmt, path in reports_and_paths:
@@ -325,8 +325,7 @@ def save(reports_and_paths: list[tuple[Report, str, Path]]) -> list[Path]:
                     _render(report, fmt, _open(stack, target, fmt), table)
                     written.append(target)
     except OSError as exc:
-        where = exc.filename or (written[-1] if written else "")
-        raise Refused(f"cannot write {where}: {exc.strerror or exc}") from None
+        raise Refused(f"cannot write {exc.filename or target}: {exc.strerror or exc}") from None
     return written
 
 

@@ -188,7 +188,8 @@ def snapshot(conn):
     try:
         yield conn
     finally:
-        conn.execute("COMMIT")
+        if conn.in_transaction:  # an error inside SQLite may have ended it already
+            conn.execute("COMMIT")
 
 
 def _rows(conn, sql: str, args) -> Callable[[], Iterator[tuple]]:
@@ -265,6 +266,7 @@ def summary(ctx: Context, period: Period) -> Report:
                        (start, end)).fetchone()[0]
     flows = ledger_flows(conn, start, end)
     vouchers = voucher_events(conn, config, start, end)
+    unknown = vouchers.pop("_unknown_rewards", None)
     row = {
         "since": days[0], "until": days[1], "visits": visits, "voided_visits": voided,
         "customers": customers, "new_customers": new, "returning_customers": returning,
@@ -282,7 +284,6 @@ def summary(ctx: Context, period: Period) -> Report:
                       Chart("start", "revenue", f"Revenue per {bucket}")], chart_instead=True),
     ]
     notes = []
-    unknown = vouchers.pop("_unknown_rewards", None)
     if unknown:
         notes.append(f"reward cost leaves out rewards no longer in the config: {', '.join(unknown)}")
     return ctx.report("summary", period, tables, notes, bucket=bucket)
@@ -385,6 +386,9 @@ CUSTOMER_COLUMNS = [
 ]
 
 
+EXPIRY_HORIZON = timedelta(days=30)
+
+
 def _lots_sql(config, now: datetime) -> tuple[str, dict]:
     """`due`: per customer, the points due to expire now (not yet written by `loyalty expire`)
     and by 30 days from now: rules.points_to_expire(balance, points earned since the cutoff),
@@ -401,9 +405,6 @@ def _lots_sql(config, now: datetime) -> tuple[str, dict]:
         "FROM customers c LEFT JOIN recent r ON r.customer_id = c.id)"
     )
     return sql, {"cutoff": clock.to_db(cutoff), "cutoff_soon": clock.to_db(cutoff + EXPIRY_HORIZON)}
-
-
-EXPIRY_HORIZON = timedelta(days=30)
 
 
 def customers(ctx: Context, period: Period) -> Report:
@@ -539,21 +540,37 @@ def point_rate(config):
 
 
 def liability(ctx: Context) -> Report:
-    conn, config, now = ctx.conn, ctx.config, ctx.now
+    config = ctx.config
     currency = config.shop.currency
-    lots, args = _lots_sql(config, now)
-    args["now"] = ctx.now_db
-    holders, points, soon = conn.execute(
-        f"WITH {lots} SELECT COUNT(*), COALESCE(SUM(b.points), 0), COALESCE(SUM(MIN(b.points, b.soon)), 0) FROM ("
+    rate = point_rate(config)
+    points, soon_points = _points_owed(ctx, rate)
+    credit_holders, credit = ctx.conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(credit), 0) FROM customers WHERE credit > 0").fetchone()
+    vouchers, soon_vouchers = _vouchers_owed(ctx)
+    owed = [points, ("credit", "Store credit", credit_holders, None, credit, credit), *vouchers]
+    total = ("total", "Total owed (points, credit and open vouchers)", None, None,
+             sum(row[4] or 0 for row in owed), sum(row[5] or 0 for row in owed))
+    rows = [*owed, total, soon_points, *soon_vouchers]
+    rate_info = None
+    if rate is not None:
+        rate_info = {"reward": rate.id, "points": rate.points,
+                     "face_value": money.as_string(rate.face_value(currency), currency),
+                     "cost": money.as_string(rate.cost, currency)}
+    table = Table("rows", "What the shop owes", LIABILITY_COLUMNS, lambda: iter(rows),
+                  charts=[Chart("item", "face_value", "Owed at face value", skip=("total", "expiring:"))])
+    return ctx.report("liability", None, [table], points_valued_as=rate_info,
+                      expiring_within_days=EXPIRY_HORIZON.days)
+
+
+def _points_owed(ctx: Context, rate) -> tuple[tuple, tuple]:
+    """The points row and the expiring-points row: balances net of what is already past expiry."""
+    currency = ctx.config.shop.currency
+    lots, args = _lots_sql(ctx.config, ctx.now)
+    holders, points, soon, soon_holders = ctx.conn.execute(
+        f"WITH {lots} SELECT COUNT(*), COALESCE(SUM(b.points), 0), COALESCE(SUM(MIN(b.points, b.soon)), 0), "
+        "COALESCE(SUM(b.soon > 0), 0) FROM ("
         "SELECT c.points - COALESCE(due.now, 0) AS points, COALESCE(due.soon, 0) - COALESCE(due.now, 0) AS soon "
         "FROM customers c LEFT JOIN due ON due.customer_id = c.id) b WHERE b.points > 0", args).fetchone()
-    soon_holders = conn.execute(
-        f"WITH {lots} SELECT COUNT(*) FROM customers c JOIN due ON due.customer_id = c.id "
-        "WHERE due.soon > due.now AND c.points - due.now > 0", args).fetchone()[0] if soon else 0
-    credit_holders, credit = conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(credit), 0) FROM customers WHERE credit > 0").fetchone()
-    rate = point_rate(config)
-    rows, total_face, total_cost = [], 0, 0
 
     def value(quantity):
         if rate is None:
@@ -561,52 +578,42 @@ def liability(ctx: Context) -> Report:
         return (_half_up_div(quantity * rate.face_value(currency), rate.points),
                 _half_up_div(quantity * rate.cost, rate.points))
 
-    face, cost = value(points)
-    valued = (f" (valued as {rate.name}: {rate.points} points for {money.display(rate.face_value(currency), currency)})"
-              if rate else " (no reward in the catalog has a points price: not valued)")
-    rows.append(("points", "Points outstanding" + valued, holders, points, face, cost))
-    total_face += face or 0
-    total_cost += cost or 0
-    rows.append(("credit", "Store credit", credit_holders, None, credit, credit))
-    total_face += credit
-    total_cost += credit
-    horizon = ctx.now_db, clock.to_db(now + EXPIRY_HORIZON)
-    expiring = []
-    for reward_id, count, customers_n, expiring_count, expiring_customers in conn.execute(
-            "SELECT reward, COUNT(*), COUNT(DISTINCT customer_id), "
-            "SUM(expires_at IS NOT NULL AND expires_at <= ?), "
-            "COUNT(DISTINCT CASE WHEN expires_at IS NOT NULL AND expires_at <= ? THEN customer_id END) "
-            "FROM vouchers WHERE status = 'issued' AND (expires_at IS NULL OR expires_at > ?) "
-            "GROUP BY reward ORDER BY reward", (horizon[1], horizon[1], horizon[0])):
-        known = config.rewards.get(reward_id)
-        unit_face = known.face_value(currency) if known else None
-        unit_cost = known.cost if known else None
-        name = known.name if known else f"{reward_id} (no longer in the config)"
-        face = unit_face * count if unit_face is not None else None
-        cost = unit_cost * count if unit_cost is not None else None
-        why = "" if unit_face is not None or not known else " (percent off: no face value)"
-        rows.append((f"vouchers:{reward_id}", f"Open vouchers: {name}{why}", customers_n, count, face, cost))
-        total_face += face or 0
-        total_cost += cost or 0
-        if expiring_count:
-            expiring.append((f"expiring:vouchers:{reward_id}", f"Vouchers expiring within 30 days: {name}",
-                             expiring_customers, expiring_count,
-                             unit_face * expiring_count if unit_face is not None else None,
-                             unit_cost * expiring_count if unit_cost is not None else None))
-    rows.append(("total", "Total owed (points, credit and open vouchers)", None, None, total_face, total_cost))
-    by = (now + EXPIRY_HORIZON).astimezone(config.tz).date().isoformat()
-    soon_face, soon_cost = value(soon)
-    rows.append(("expiring:points", f"Points expiring within 30 days (by {by}; included above)", soon_holders, soon,
-                 soon_face, soon_cost))
-    rows.extend(expiring)
-    rate_info = None
     if rate is not None:
-        rate_info = {"reward": rate.id, "points": rate.points, "face_value": money.as_string(rate.face_value(currency), currency),
-                     "cost": money.as_string(rate.cost, currency)}
-    parameters = {"points_valued_as": rate_info, "expiring_within_days": EXPIRY_HORIZON.days}
-    table = Table("rows", "What the shop owes", LIABILITY_COLUMNS, lambda: iter(rows),
-                  charts=[Chart("item", "face_value", "Owed at face value", skip=("total", "expiring:"))])
-    return ctx.report("liability", None, [table], **parameters)
+        how = f" (valued as {rate.name}: {rate.points} points for {money.display(rate.face_value(currency), currency)})"
+    else:
+        how = " (no reward in the catalog has a points price: not valued)"
+    by = (ctx.now + EXPIRY_HORIZON).astimezone(ctx.config.tz).date().isoformat()
+    return (("points", "Points outstanding" + how, holders, points, *value(points)),
+            ("expiring:points", f"Points expiring within 30 days (by {by}; included above)", soon_holders, soon,
+             *value(soon)))
+
+
+def _vouchers_owed(ctx: Context) -> tuple[list, list]:
+    """Open vouchers per reward, and those of them that expire within 30 days."""
+    config, currency = ctx.config, ctx.config.shop.currency
+    owed, soon = [], []
+    for reward_id, count, holders, expiring, expiring_holders in ctx.conn.execute(
+            "SELECT reward, COUNT(*), COUNT(DISTINCT customer_id), SUM(expires_at <= :soon), "
+            "COUNT(DISTINCT CASE WHEN expires_at <= :soon THEN customer_id END) "
+            "FROM vouchers WHERE status = 'issued' AND (expires_at IS NULL OR expires_at > :now) "
+            "GROUP BY reward ORDER BY reward", {"now": ctx.now_db, "soon": clock.to_db(ctx.now + EXPIRY_HORIZON)}):
+        known = config.rewards.get(reward_id)
+        face = known.face_value(currency) if known else None
+        cost = known.cost if known else None
+        if known is None:
+            name = f"{reward_id} (no longer in the config)"
+        else:
+            name = known.name + (" (percent off: no face value)" if face is None else "")
+
+        def times(unit, n):
+            return None if unit is None else unit * n
+
+        owed.append((f"vouchers:{reward_id}", f"Open vouchers: {name}", holders, count, times(face, count),
+                     times(cost, count)))
+        if expiring:
+            soon.append((f"expiring:vouchers:{reward_id}", f"Vouchers expiring within 30 days: {name}",
+                         expiring_holders, expiring, times(face, expiring), times(cost, expiring)))
+    return owed, soon
 
 
 # ---- at risk ---------------------------------------------------------------------------------

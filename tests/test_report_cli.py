@@ -271,3 +271,24 @@ def test_help_lists_every_report(cli):
     result = cli("report", "--help")
     for name in (*NAMES, "export"):
         assert name in result.stdout
+
+
+# ---- every shop in examples/ ------------------------------------------------------------------
+
+@pytest.mark.parametrize("example", sorted(p.name for p in (ROOT / "examples").glob("*.toml")))
+def test_every_report_in_every_format_for_each_example_shop(cli, tmp_path, monkeypatch, example):
+    monkeypatch.setenv("LOYALTY_CONFIG", str(ROOT / "examples" / example))
+    phones = ("+36 30 123 4567", "+34 612 345 678") if example == "car_wash.toml" else ("+39 333 111 1111",
+                                                                                        "+39 333 222 2222")
+    for day in range(1, 13):
+        result = cli("visit", phones[day % 2], "--amount", "1500" if example == "car_wash.toml" else "15",
+                     "--at", f"2026-06-{day:02d}T12:00")
+        assert result.exit_code == 0, result.output + result.stderr
+    out = tmp_path / "out"
+    out.mkdir()
+    result = cli("report", "export", "--dir", out, "--date", "this-month", "--format", "csv,json,xlsx,html,table")
+    assert result.exit_code == 0, result.stderr
+    assert len(list(out.iterdir())) == 6 * 5 + 1
+    summary = json.loads((out / "summary-2026-06-01_2026-06-15.json").read_text())
+    assert summary["rows"][0]["visits"] == 12
+    assert summary["parameters"]["currency"] == ("HUF" if example == "car_wash.toml" else "EUR")
