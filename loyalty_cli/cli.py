@@ -1,5 +1,6 @@
 """The Typer command line: parse, call the core, render. No business logic lives here."""
 
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -58,7 +59,9 @@ def _run(ctx: typer.Context, work) -> None:
 
 
 def _phone(parts: list[str]) -> str:
-    return " ".join(parts)
+    from .phones import join_words
+
+    return join_words(parts)
 
 
 @app.command()
@@ -75,7 +78,7 @@ def visit(
 ):
     """Record a visit, apply the rules and show the customer's card."""
     session: Session = ctx.obj
-    code = run_visit(session.db_option, session.config_option, _phone(phone), amount, items, note, at, name, ref, json)
+    code = run_visit(session.db_option, session.config_option, phone, amount, items, note, at, name, ref, json)
     if code:
         raise typer.Exit(code)
 
@@ -124,7 +127,7 @@ def edit(
 def show(
     ctx: typer.Context,
     phone: PhoneArg,
-    last: Annotated[int, typer.Option("--last", min=0, help="How many recent visits to list.")] = 5,
+    last: Annotated[int, typer.Option("--last", min=0, max=1000, help="How many recent visits to list.")] = 5,
     json: JsonOpt = False,
 ):
     """Show a customer's card and their last visits (writes nothing)."""
@@ -152,7 +155,7 @@ def customers(
     search: Annotated[Optional[str], typer.Option("--search", help="Part of a phone, name or e-mail.")] = None,
     tier: Annotated[Optional[str], typer.Option("--tier", help="Only customers holding this tier.")] = None,
     sort: Annotated[str, typer.Option("--sort", help="visits | spend | points | last-visit | name | enrolled")] = "last-visit",
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1)] = 50,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, max=10**9)] = 50,
     json: JsonOpt = False,
 ):
     """List customers."""
@@ -236,7 +239,7 @@ def void(
 def history(
     ctx: typer.Context,
     phone: PhoneArg,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1)] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, max=10**9)] = None,
     json: JsonOpt = False,
 ):
     """A customer's ledger, newest first."""
@@ -328,16 +331,26 @@ def config_check(
     from . import config as config_module
 
     def work(session):
-        loaded = config_module.load(Path(path), path) if path else session.config
-        where = str(loaded.source or loaded.origin)
-        config_module.check_phone_region(loaded.text, where, loaded.shop.phone_region)
+        try:
+            loaded = config_module.load(Path(path), path) if path else session.config
+            where = str(loaded.source or loaded.origin)
+            config_module.check_phone_region(loaded.text, where, loaded.shop.phone_region)
+        except config_module.ConfigError as exc:
+            if json:
+                render.emit_json({"ok": False, "path": path, "problems": exc.problems})
+            for problem in exc.problems[:-1]:
+                render.error(problem)
+            raise config_module.BadInput(exc.problems[-1]) from None
+        warnings = config_module.warnings(loaded)
         summary = {"ok": True, "path": where, "rewards": len(loaded.rewards),
-                   "rules": len(loaded.rules), "tiers": len(loaded.tiers)}
+                   "rules": len(loaded.rules), "tiers": len(loaded.tiers), "warnings": warnings}
         if json:
             render.emit_json(summary)
-        else:
-            render.message(f"{where}: OK ({summary['rewards']} rewards, {summary['rules']} rules, "
-                           f"{summary['tiers']} tiers)")
+            return
+        for warning in warnings:
+            sys.stderr.write(f"warning: {where}: {warning}\n")
+        render.message(f"{where}: OK ({summary['rewards']} rewards, {summary['rules']} rules, "
+                       f"{summary['tiers']} tiers)")
 
     _run(ctx, work)
 
@@ -365,16 +378,22 @@ def config_show(ctx: typer.Context, json: JsonOpt = False):
 @config_app.command("init")
 def config_init(
     ctx: typer.Context,
-    path: Annotated[str, typer.Argument(help="Where to write it.")] = "loyalty.toml",
+    path: Annotated[Optional[str], typer.Argument(
+        help="Where to write it (default: loyalty.toml in the user config dir, used from any folder).",
+        show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ):
     """Write a starting config (the sample rules) to edit."""
     from pathlib import Path
 
     from . import config as config_module
+    from . import paths as where
 
     def work(session):
-        written = config_module.write_sample(Path(path), force)
-        render.message(f"wrote {written}; edit it, then check it with `loyalty config check {path}`")
+        target = Path(path) if path else where.user_config_dir() / "loyalty.toml"
+        if not path:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        written = config_module.write_sample(target, force)
+        render.message(f"wrote {written}; edit it, then check it with `loyalty config check {written}`")
 
     _run(ctx, work)

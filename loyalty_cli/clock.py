@@ -12,7 +12,10 @@ def now() -> datetime:
     # LOYALTY_NOW pins the clock for tests and demos; never set it at a real counter.
     pinned = os.environ.get("LOYALTY_NOW")
     if pinned:
-        return datetime.fromisoformat(pinned).astimezone(UTC)
+        try:
+            return datetime.fromisoformat(pinned).astimezone(UTC)
+        except ValueError:
+            raise BadInput(f"LOYALTY_NOW is not an ISO date-time: {pinned!r} (unset it)") from None
     return datetime.now(UTC)
 
 

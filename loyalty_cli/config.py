@@ -23,6 +23,7 @@ class Shop:
     currency: str
     phone_region: str | None
     timezone: str
+    max_amount: int | None = None  # minor units: a visit above it is refused as a likely typo
 
 
 @dataclass(frozen=True)
@@ -140,8 +141,8 @@ def builtin() -> Config:
 
     data = PACKAGED_SAMPLE.read_bytes()
     config = parse(data, "built-in defaults", source=None, origin="built-in defaults")
-    shop = Shop(name="My shop", currency=config.shop.currency,
-                phone_region=region_from_locale(), timezone=clock.system_zone_name())
+    shop = Shop(name="My shop", currency=config.shop.currency, phone_region=region_from_locale(),
+                timezone=clock.system_zone_name(), max_amount=config.shop.max_amount)
     return Config(shop, config.rewards, config.rules, config.tiers, config.expiry,
                   None, "built-in defaults", config.raw, config.text)
 
@@ -181,7 +182,7 @@ def check_phone_region(text: str, filename: str, region: str | None) -> None:
 
 # ---- validation ------------------------------------------------------------------------------
 
-_SHOP_KEYS = {"name", "currency", "phone_region", "timezone"}
+_SHOP_KEYS = {"name", "currency", "phone_region", "timezone", "max_amount"}
 _REWARD_KEYS = {"id", "name", "kind", "value", "cost", "points"}
 _RULE_KEYS = {
     "punch_card": {"kind", "name", "count", "every", "min_amount", "reward"},
@@ -193,6 +194,15 @@ _RULE_KEYS = {
 _TIER_KEYS = {"name", "min_spend", "min_visits", "multiplier", "perks"}
 _EXPIRY_KEYS = {"points_days", "rewards_days"}
 _TOP_KEYS = {"shop", "rewards", "rules", "tiers", "expiry"}
+
+
+class ConfigError(BadInput):
+    """Every problem of a config file; the message is the first, `problems` holds them all."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        more = len(problems) - 1
+        super().__init__(problems[0] + (f" (and {more} more: run `loyalty config check`)" if more else ""))
 
 
 class _Validator:
@@ -272,19 +282,32 @@ class _Validator:
             self.fail(path + (key,), f"has more decimals than {currency} allows: {value}")
 
     # -- the whole config --
+    def attempt(self, work, *args, default=None):
+        """Run one part of the validation; a problem is noted and the rest still checked."""
+        try:
+            return work(*args)
+        except BadInput as exc:
+            self.problems.append(str(exc))
+            return default
+
     def build(self, source, origin) -> Config:
-        self.check_keys(self.raw, _TOP_KEYS, ())
-        shop = self.shop()
+        self.problems: list[str] = []
+        self.reward_ids: set[str] = set()
+        self.attempt(self.check_keys, self.raw, _TOP_KEYS, ())
+        shop = self.attempt(self.shop) or Shop("My shop", "EUR", None, "UTC")
         rewards = self.rewards(shop.currency)
         rules = self.rules(rewards, shop.currency)
         tiers = self.tiers(shop.currency)
-        expiry_table = self.table(self.raw, "expiry", ("expiry",))
-        self.check_keys(expiry_table, _EXPIRY_KEYS, ("expiry",))
-        expiry = Expiry(
-            points_days=self.whole(expiry_table, "points_days", ("expiry",), minimum=1),
-            rewards_days=self.whole(expiry_table, "rewards_days", ("expiry",), minimum=1),
-        )
+        expiry = self.attempt(self.expiry) or Expiry()
+        if self.problems:
+            raise ConfigError(self.problems)
         return Config(shop, rewards, tuple(rules), tuple(tiers), expiry, source, origin, self.raw, self.text)
+
+    def expiry(self) -> Expiry:
+        table = self.table(self.raw, "expiry", ("expiry",))
+        self.check_keys(table, _EXPIRY_KEYS, ("expiry",))
+        return Expiry(points_days=self.whole(table, "points_days", ("expiry",), minimum=1),
+                      rewards_days=self.whole(table, "rewards_days", ("expiry",), minimum=1))
 
     def shop(self) -> Shop:
         table = self.table(self.raw, "shop", ("shop",))
@@ -306,60 +329,74 @@ class _Validator:
             except BadInput as exc:
                 self.fail(("shop", "timezone"), str(exc))
         name = self.text_value(table, "name", ("shop",), default="My shop")
-        return Shop(name, currency, region, tz_name)
+        max_amount = self.amount(table, "max_amount", ("shop",), currency, default=None)
+        if max_amount == 0:
+            self.fail(("shop", "max_amount"), "must be above 0")
+        return Shop(name, currency, region, tz_name, max_amount)
 
     def rewards(self, currency: str) -> dict[str, Reward]:
         rewards: dict[str, Reward] = {}
-        for index, table in enumerate(self.array("rewards")):
-            path = ("rewards", index)
-            self.check_keys(table, _REWARD_KEYS, path)
-            reward_id = self.text_value(table, "id", path, required=True)
-            if reward_id in rewards:
-                self.fail(path + ("id",), f"duplicate reward id {reward_id!r}")
-            kind = self.text_value(table, "kind", path, required=True)
-            if kind not in REWARD_KINDS:
-                self.fail(path + ("kind",), f"must be one of {', '.join(REWARD_KINDS)}, got {kind!r}")
-            value = self.number(table, "value", path, required=True)
-            if kind != "percent_off":
-                self.amount(table, "value", path, currency)  # checks the decimals
-            elif value > 100:
-                self.fail(path + ("value",), f"a percent cannot be above 100, got {value}")
-            rewards[reward_id] = Reward(
-                id=reward_id,
-                name=self.text_value(table, "name", path, default=reward_id),
-                kind=kind,
-                value=value,
-                cost=self.amount(table, "cost", path, currency, default=0),
-                points=self.whole(table, "points", path, minimum=1),
-            )
+        for index, table in enumerate(self.attempt(self.array, "rewards", default=[])):
+            reward = self.attempt(self.reward, index, table, currency, rewards)
+            if reward is not None:
+                rewards[reward.id] = reward
         return rewards
+
+    def reward(self, index, table, currency, rewards) -> Reward:
+        path = ("rewards", index)
+        reward_id = self.text_value(table, "id", path, required=True)
+        if reward_id in self.reward_ids:
+            self.fail(path + ("id",), f"duplicate reward id {reward_id!r}")
+        self.reward_ids.add(reward_id)  # known even if the rest is broken: no knock-on errors
+        self.check_keys(table, _REWARD_KEYS, path)
+        kind = self.text_value(table, "kind", path, required=True)
+        if kind not in REWARD_KINDS:
+            self.fail(path + ("kind",), f"must be one of {', '.join(REWARD_KINDS)}, got {kind!r}")
+        value = self.number(table, "value", path, required=True)
+        if kind != "percent_off":
+            self.amount(table, "value", path, currency)  # checks the decimals
+        elif value > 100:
+            self.fail(path + ("value",), f"a percent cannot be above 100, got {value}")
+        return Reward(
+            id=reward_id,
+            name=self.text_value(table, "name", path, default=reward_id),
+            kind=kind,
+            value=value,
+            cost=self.amount(table, "cost", path, currency, default=0),
+            points=self.whole(table, "points", path, minimum=1),
+        )
 
     def rules(self, rewards: dict, currency: str) -> list:
         rules, names = [], set()
-        for index, table in enumerate(self.array("rules")):
-            path = ("rules", index)
-            kind = self.text_value(table, "kind", path, required=True)
-            if kind not in RULE_KINDS:
-                import difflib
-
-                close = difflib.get_close_matches(kind, RULE_KINDS, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                self.fail(path + ("kind",), f"unknown rule kind {kind!r}{hint}; one of {', '.join(RULE_KINDS)}")
-            self.check_keys(table, _RULE_KEYS[kind], path)
-            rule = self.rule(kind, table, path, rewards, currency)
-            if rule.name in names:
-                self.fail(path + ("name",), f"duplicate rule name {rule.name!r}: give each rule its own name")
-            names.add(rule.name)
-            rules.append(rule)
+        for index, table in enumerate(self.attempt(self.array, "rules", default=[])):
+            rule = self.attempt(self.one_rule, index, table, rewards, currency, names)
+            if rule is not None:
+                rules.append(rule)
         for kind in ("welcome", "referral"):
             if sum(1 for rule in rules if rule.kind == kind) > 1:
-                self.fail(("rules",), f"more than one {kind!r} rule")
+                self.attempt(self.fail, ("rules",), f"more than one {kind!r} rule")
         return rules
+
+    def one_rule(self, index, table, rewards, currency, names):
+        path = ("rules", index)
+        kind = self.text_value(table, "kind", path, required=True)
+        if kind not in RULE_KINDS:
+            import difflib
+
+            close = difflib.get_close_matches(kind, RULE_KINDS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            self.fail(path + ("kind",), f"unknown rule kind {kind!r}{hint}; one of {', '.join(RULE_KINDS)}")
+        self.check_keys(table, _RULE_KEYS[kind], path)
+        rule = self.rule(kind, table, path, rewards, currency)
+        if rule.name in names:
+            self.fail(path + ("name",), f"duplicate rule name {rule.name!r}: give each rule its own name")
+        names.add(rule.name)
+        return rule
 
     def reward_ref(self, table, path, rewards, required):
         reward = self.text_value(table, "reward", path, required=required)
-        if reward is not None and reward not in rewards:
-            known = ", ".join(sorted(rewards)) or "none defined"
+        if reward is not None and reward not in self.reward_ids:
+            known = ", ".join(sorted(self.reward_ids)) or "none defined"
             self.fail(path + ("reward",), f"names reward {reward!r}, which does not exist (rewards: {known})")
         return reward
 
@@ -398,23 +435,28 @@ class _Validator:
 
     def tiers(self, currency: str) -> list[Tier]:
         tiers, names = [], set()
-        for index, table in enumerate(self.array("tiers")):
-            path = ("tiers", index)
-            self.check_keys(table, _TIER_KEYS, path)
-            name = self.text_value(table, "name", path, required=True)
-            if name in names:
-                self.fail(path + ("name",), f"duplicate tier name {name!r}")
-            names.add(name)
-            min_spend = self.amount(table, "min_spend", path, currency, default=None)
-            min_visits = self.whole(table, "min_visits", path, minimum=1)
-            if min_spend is None and min_visits is None:
-                self.fail(path, "a tier needs min_spend or min_visits")
-            perks = table.get("perks", [])
-            if not isinstance(perks, list) or not all(isinstance(p, str) for p in perks):
-                self.fail(path + ("perks",), "must be a list of strings")
-            multiplier = self.number(table, "multiplier", path, default=Decimal(1), positive=True)
-            tiers.append(Tier(name, min_spend, min_visits, multiplier, tuple(perks)))
+        for index, table in enumerate(self.attempt(self.array, "tiers", default=[])):
+            tier = self.attempt(self.tier, index, table, currency, names)
+            if tier is not None:
+                tiers.append(tier)
         return tiers
+
+    def tier(self, index, table, currency, names) -> Tier:
+        path = ("tiers", index)
+        self.check_keys(table, _TIER_KEYS, path)
+        name = self.text_value(table, "name", path, required=True)
+        if name in names:
+            self.fail(path + ("name",), f"duplicate tier name {name!r}")
+        names.add(name)
+        min_spend = self.amount(table, "min_spend", path, currency, default=None)
+        min_visits = self.whole(table, "min_visits", path, minimum=1)
+        if min_spend is None and min_visits is None:
+            self.fail(path, "a tier needs min_spend or min_visits")
+        perks = table.get("perks", [])
+        if not isinstance(perks, list) or not all(isinstance(p, str) for p in perks):
+            self.fail(path + ("perks",), "must be a list of strings")
+        multiplier = self.number(table, "multiplier", path, default=Decimal(1), positive=True)
+        return Tier(name, min_spend, min_visits, multiplier, tuple(perks))
 
 
 def _dotted(path: tuple) -> str:
@@ -458,6 +500,20 @@ def _locate(text: str, path: tuple) -> int | None:
     return header_line
 
 
+def warnings(config: Config) -> list[str]:
+    """Things that are valid but probably not meant: an empty or truncated file, say."""
+    found = []
+    if not config.rules:
+        found.append("no [[rules]]: customers will earn nothing")
+    if not config.shop.phone_region:
+        found.append("no [shop] phone_region: numbers must be typed with +country code")
+    used = {r.reward for r in config.rules if getattr(r, "reward", None)}
+    for reward in config.rewards.values():
+        if reward.id not in used and reward.points is None:
+            found.append(f"reward {reward.id!r} is neither issued by a rule nor priced in points")
+    return found
+
+
 def sample_text() -> str:
     return PACKAGED_SAMPLE.read_text(encoding="utf-8")
 
@@ -480,7 +536,7 @@ def as_dict(config: Config) -> dict:
         rules.append({"kind": data.pop("kind"), **data})
     return {
         "shop": {"name": config.shop.name, "currency": currency, "phone_region": config.shop.phone_region,
-                 "timezone": config.shop.timezone},
+                 "timezone": config.shop.timezone, "max_amount": major(config.shop.max_amount)},
         "rewards": [{"id": r.id, "name": r.name, "kind": r.kind, "value": r.value, "cost": major(r.cost),
                      "points": r.points} for r in config.rewards.values()],
         "rules": rules,
@@ -507,7 +563,8 @@ def write_sample(path: Path, force: bool = False) -> Path:
     if path.exists() and not force:
         raise BadInput(f"{path} already exists (use --force to overwrite it)")
     sample = parse(PACKAGED_SAMPLE.read_bytes(), "sample")
-    header = ("# loyalty-cli configuration. The commented reference with every option is sample_config.toml\n"
-              "# in the project; check this file with `loyalty config check`.\n\n")
+    header = ("# loyalty-cli configuration: the sample rules, to edit for your shop.\n"
+              "# Every key is explained under 'How the rules work' and 'The config' in the README.\n"
+              "# Check this file with `loyalty config check`; see what is in force with `loyalty config show`.\n\n")
     write_text(path, header + tomli_w.dumps(toml_ready(sample.raw)))
     return path

@@ -9,6 +9,7 @@ from .errors import BadInput, Refused
 from .session import Session
 
 FUTURE_SLACK = timedelta(minutes=5)  # a till clock a little ahead is not an error
+MAX_ITEMS = 10_000
 
 
 def record_visit(session: Session, phone_text: str, amount_text: str | None = None, items: int | None = None,
@@ -16,8 +17,14 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
                  ref: str | None = None) -> dict:
     config = session.config
     amount = money.parse_amount(amount_text, config.shop.currency, "--amount") if amount_text else 0
+    if config.shop.max_amount is not None and amount > config.shop.max_amount:
+        limit = money.display(config.shop.max_amount, config.shop.currency)
+        raise BadInput(f"--amount {amount_text} is above the shop's max_amount of {limit} "
+                       "(a typo? raise max_amount in [shop] of the config)")
     if items is not None and items < 0:
         raise BadInput(f"--items must not be negative, got {items}")
+    if items is not None and items > MAX_ITEMS:
+        raise BadInput(f"--items is too large: {items}")
     items = 1 if items is None else items
     now = clock.now()
     at = _moment(at_text, config, now)
@@ -27,6 +34,9 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
     with store.transaction(conn):
         if ref:
             done = store.visit_by_ref(conn, ref)
+            if done and store.customer_by_id(conn, done["customer_id"])["phone"] != phone:
+                other = store.customer_by_id(conn, done["customer_id"])["phone"]
+                raise Refused(f"--ref {ref} is already visit #{done['id']} of {other}: nothing recorded")
             if done:
                 card = views.card(conn, config, store.customer_by_id(conn, done["customer_id"]), now)
                 return {**card, "visit_id": done["id"], "duplicate": True, "earned": views.no_earnings(config)}
@@ -108,6 +118,8 @@ def redeem(session: Session, phone_text: str, target: str | None, credit_text: s
     if (target is None) == (credit_text is None):
         raise BadInput("give a voucher code or reward id, or --credit AMOUNT (not both)")
     credit = money.parse_amount(credit_text, config.shop.currency, "--credit") if credit_text else None
+    if credit == 0:
+        raise BadInput("--credit must be more than zero")
     now = clock.now()
     conn = session.conn
     row = customer(session, phone_text)
@@ -141,7 +153,7 @@ def _redeem_voucher_or_reward(conn, config, row, state, target, now) -> dict:
     if found["customer_id"] != row["id"]:
         raise Refused(f"voucher {found['code']} belongs to another customer")
     if found["status"] != "issued":
-        when = found["redeemed_at"] or found["ended_at"] or ""
+        when = found["expires_at"] if found["status"] == "expired" else found["redeemed_at"] or found["ended_at"]
         raise Refused(f"voucher {found['code']} is {found['status']}"
                       + (f" (since {views.local_time(when, config)})" if when else ""))
     store.set_voucher_status(conn, found["code"], "redeemed", now)
@@ -157,7 +169,7 @@ def void(session: Session, visit_id: int, reason: str | None = None) -> dict:
     now = clock.now()
     conn = session.conn
     with store.transaction(conn):
-        visit = store.visit_by_id(conn, visit_id)
+        visit = store.visit_by_id(conn, visit_id) if 0 < visit_id < 2**62 else None
         if visit is None:
             raise Refused(f"no visit #{visit_id}")
         if visit["voided_at"]:
@@ -257,4 +269,7 @@ def _email(text):
 def _birthday(text):
     if text is None:
         return None
-    return clock.parse_day(text, "--birthday").isoformat()
+    day = clock.parse_day(text, "--birthday")
+    if day > clock.now().date():
+        raise BadInput(f"--birthday is in the future: {text!r}")
+    return day.isoformat()

@@ -22,7 +22,20 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(run_visit(**fast))
     from .cli import app
 
-    app(args=argv, prog_name="loyalty")
+    try:
+        code = app(args=argv, prog_name="loyalty", standalone_mode=False)
+    except Exception as exc:
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+            raise
+        # A usage error from Typer's parser: one line, like every other error.
+        context = getattr(exc, "ctx", None)
+        hint = f" (see '{context.command_path} --help')" if context is not None else ""
+        sys.stderr.write(f"error: {exc.format_message()}{hint}\n")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def parse_fast_visit(argv: list[str]) -> dict | None:
@@ -48,7 +61,7 @@ def parse_fast_visit(argv: list[str]) -> dict | None:
             items = int(items)
         except ValueError:
             return None  # Typer words the usage error
-    return {"db": options.pop("db", None), "config": options.pop("config", None), "phone": " ".join(phone),
+    return {"db": options.pop("db", None), "config": options.pop("config", None), "phone": phone,
             "amount": options.pop("amount", None), "items": items, "note": options.pop("note", None),
             "at": options.pop("at", None), "name": options.pop("name", None), "ref": options.pop("ref", None),
             "as_json": options.pop("json", False)}
@@ -79,7 +92,7 @@ def _take_options(tokens, value_options, flags, into, stop, once=False) -> bool:
     return True
 
 
-def run_visit(db=None, config=None, phone="", amount=None, items=None, note=None, at=None, name=None,
+def run_visit(db=None, config=None, phone=(), amount=None, items=None, note=None, at=None, name=None,
               ref=None, as_json=False) -> int:
     """Record a visit and show the card; returns the exit code. Shared by both parsers."""
     from . import counter, render
@@ -88,7 +101,10 @@ def run_visit(db=None, config=None, phone="", amount=None, items=None, note=None
     session = Session(db, config)
 
     def work():
-        result = counter.record_visit(session, phone, amount_text=amount, items=items, note=note,
+        from .phones import join_words
+
+        words = [phone] if isinstance(phone, str) else list(phone)
+        result = counter.record_visit(session, join_words(words), amount_text=amount, items=items, note=note,
                                       at_text=at, name=name, ref=ref)
         if as_json:
             render.emit_json(result)

@@ -15,6 +15,7 @@ _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "HUF": "Ft", "CHF": "CHF", "P
             "CZK": "Kč", "RON": "lei", "SEK": "kr", "DKK": "kr", "NOK": "kr", "JPY": "¥"}
 _SUFFIXED = {"HUF", "PLN", "CZK", "RON", "SEK", "DKK", "NOK"}
 _STRIP = "€$£¥\u00a0\u202f\u2009 '"
+MAX_MINOR = 10**13  # far beyond any till, far below SQLite's 64-bit integers after x rates
 
 
 def exponent(currency: str) -> int:
@@ -41,6 +42,8 @@ def parse_amount(text: str, currency: str = "EUR", what: str = "amount") -> int:
     minor = value.scaleb(exponent(currency))
     if minor != minor.to_integral_value():
         raise BadInput(f"{what} has more decimals than {currency} allows: {raw!r}")
+    if minor >= MAX_MINOR:
+        raise BadInput(f"{what} is too large: {raw!r}")
     return int(minor)
 
 

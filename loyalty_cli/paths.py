@@ -20,7 +20,11 @@ def user_config_dir() -> Path:
 
 def db_path(option: str | None) -> tuple[Path, str]:
     """The database file and where that choice came from."""
-    if option:
+    if option is not None:
+        if not option.strip():
+            from .errors import BadInput
+
+            raise BadInput("--db is empty")
         return Path(option).expanduser(), "--db"
     env = os.environ.get("LOYALTY_DB")
     if env:

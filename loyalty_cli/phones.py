@@ -23,6 +23,22 @@ def region_from_locale() -> str | None:
     return None
 
 
+_PHONE_CHARS = set("0123456789+-()./ ")
+
+
+def join_words(words: list[str]) -> str:
+    """The words of a phone typed with spaces, refusing a stray word that is not part of it:
+    `visit 333 123 4567 12,50` (a forgotten --amount) must not become another customer."""
+    import re
+
+    for word in words:
+        if re.fullmatch(r"\d+[.,]\d{1,2}", word.strip()):
+            raise BadInput(f"{word!r} is not part of a phone number (did you mean --amount {word}?)")
+        if not word.strip() or set(word) - _PHONE_CHARS:
+            raise BadInput(f"{word!r} is not part of a phone number")
+    return " ".join(words)
+
+
 def cache_key(text: str, region: str | None) -> str:
     """The typed number reduced to what matters for parsing it: '612-34-56-78' -> 'ES:612345678'."""
     digits = "".join(ch for ch in text if ch.isdigit() or ch == "+")

@@ -11,10 +11,12 @@ from . import money
 
 
 def is_terminal() -> bool:
-    return sys.stdout.isatty()
+    return sys.stdout is not None and sys.stdout.isatty()
 
 
 def emit_json(data) -> None:
+    if sys.stdout is None:  # stdout closed (`>&-`): the work is done, there is no one to tell
+        return
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 

@@ -17,12 +17,17 @@ class Session:
         return config_module.load(path, origin)
 
     @cached_property
+    def db_choice(self):
+        return paths.db_path(self.db_option)
+
+    @property
     def db_path(self):
-        return paths.db_path(self.db_option)[0]
+        return self.db_choice[0]
 
     @cached_property
     def conn(self) -> sqlite3.Connection:
-        return store.connect(self.db_path)
+        path, origin = self.db_choice
+        return store.connect(path, make_folder=origin == "default")
 
     def phone(self, text: str) -> str:
         """E.164 for a typed number, remembering how it was typed so the next time costs no parse."""

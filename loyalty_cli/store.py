@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import sqlite3
+import sys
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -24,13 +25,22 @@ VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to re
 VOUCHER_LENGTH = 6
 
 
-def connect(path: Path, create: bool = True) -> sqlite3.Connection:
-    """Open (and on first use create, owner-only) the database, migrated to this release."""
+def connect(path: Path, create: bool = True, make_folder: bool = True) -> sqlite3.Connection:
+    """Open (and on first use create, owner-only) the database, migrated to this release.
+
+    make_folder=False (a path the user named) refuses a missing folder: a typo in --db must
+    not quietly start an empty database somewhere else.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise BadInput(f"{path} is a folder, not a database file")
     if not path.exists():
         if not create:
             raise Refused(f"no database at {path}")
+        if not make_folder and not path.parent.is_dir():
+            raise BadInput(f"no such folder for the database: {path.parent}")
         _create_private(path)
+        sys.stderr.write(f"note: created a new database at {path}\n")
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error as exc:
@@ -41,7 +51,9 @@ def connect(path: Path, create: bool = True) -> sqlite3.Connection:
         conn.execute("PRAGMA foreign_keys = ON")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        raise Refused(f"{path} is not a loyalty database: {exc}") from None
+        if "not a database" in str(exc) or "malformed" in str(exc):
+            raise Refused(f"{path} is not a loyalty database: {exc}") from None
+        raise Refused(f"cannot open database {path}: {exc}") from None
     if version != SCHEMA_VERSION:
         from .migrations import migrate
 
@@ -254,7 +266,8 @@ def ledger_of_visit(conn, visit_id: int) -> list:
 
 
 def history(conn, customer_id: int, limit: int | None = None) -> list:
-    sql = "SELECT * FROM ledger WHERE customer_id = ? ORDER BY id DESC"
+    # by time (a back-dated visit sits where it happened), then by the order written
+    sql = "SELECT * FROM ledger WHERE customer_id = ? ORDER BY at DESC, id DESC"
     if limit:
         sql += f" LIMIT {int(limit)}"
     return conn.execute(sql, (customer_id,)).fetchall()
@@ -312,9 +325,12 @@ def list_customers(conn, now: datetime, search: str | None, sort: str, limit: in
         raise BadInput(f"--sort must be one of {', '.join(SORTS)}, got {sort!r}")
     where, args = "", [clock.to_db(now - TIER_WINDOW), clock.to_db(now)]
     if search:
+        # '333 123' finds +39333123...: digits typed with spaces are matched as digits
+        digits = "".join(ch for ch in search if ch.isdigit())
         where = "WHERE c.phone LIKE ? OR c.name LIKE ? OR c.email LIKE ?"
         pattern = f"%{search}%"
-        args += [pattern, pattern, pattern]
+        args += [f"%{digits}%" if digits and len(digits) * 2 > len(search.replace(" ", "")) else pattern,
+                 pattern, pattern]
     sql = (
         "SELECT c.*, COALESCE(y.spend, 0) AS year_spend, COALESCE(y.visits, 0) AS year_visits, "
         "(SELECT COUNT(*) FROM vouchers v WHERE v.customer_id = c.id AND v.status = 'issued') AS open_vouchers "

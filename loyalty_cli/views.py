@@ -8,6 +8,7 @@ shown as gone even before `loyalty expire` writes that down.
 from datetime import datetime
 
 from . import clock, money, rules, store
+from .errors import BadInput
 
 
 def card(conn, config, row, now: datetime) -> dict:
@@ -100,6 +101,9 @@ def visits(conn, config, row, limit: int) -> list[dict]:
 
 def customer_list(conn, config, now, search, tier_name, sort, limit) -> list[dict]:
     currency = config.shop.currency
+    if tier_name and tier_name.casefold() not in {t.name.casefold() for t in config.tiers}:
+        known = ", ".join(t.name for t in config.tiers) or "none in the config"
+        raise BadInput(f"--tier {tier_name!r} is not a tier (tiers: {known})")
     rows = store.list_customers(conn, now, search, sort, None if tier_name else limit)
     out = []
     for row in rows:

@@ -1,5 +1,6 @@
 """Config: the sample and the seed shops pass; every broken file gets one line with file:line and key."""
 
+import json
 import tomllib
 
 import pytest
@@ -97,6 +98,42 @@ def test_config_init_writes_the_sample_and_refuses_to_overwrite(cli, isolated):
     assert target.read_text() == "# mine\n"
     assert cli("config", "init", target, "--force").exit_code == 0
     assert "Gelateria Roma" in target.read_text()
+
+
+def test_config_init_default_is_the_user_config_dir(cli, cli_json, isolated, monkeypatch):
+    monkeypatch.delenv("LOYALTY_CONFIG")
+    result = cli("config", "init")
+    assert result.exit_code == 0, result.stderr
+    written = isolated / "xdg-config" / "loyalty-cli" / "loyalty.toml"
+    assert written.is_file()
+    assert cli_json("config", "show")["from"] == "user config dir"
+
+
+def test_config_check_lists_every_problem(cli, isolated):
+    path = isolated / "multi.toml"
+    path.write_text('[[rules]]\nkind = "punch_card"\nevery = -3\nreward = "x"\n'
+                    '[[rules]]\nkind = "points"\nper_unt = 1\n[expiry]\npoints_days = 0\n')
+    result = cli("config", "check", path)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: {path}:3: rules[0].every: must be at least 1, got -3",
+        f"error: {path}:7: rules[1].per_unt: unknown key (did you mean 'per_unit'?)",
+        f"error: {path}:9: expiry.points_days: must be at least 1, got 0",
+    ]
+    result = cli("config", "check", path, "--json")
+    assert result.exit_code == 2
+    assert len(json.loads(result.stdout)["problems"]) == 3
+    visit = cli("--config", path, "visit", "+34612345678")
+    assert visit.exit_code == 2
+    assert visit.stderr.count("\n") == 1 and "(and 2 more: run `loyalty config check`)" in visit.stderr
+
+
+def test_an_empty_config_passes_with_warnings(cli, isolated):
+    path = isolated / "empty.toml"
+    path.write_text("")
+    result = cli("config", "check", path)
+    assert result.exit_code == 0
+    assert "no [[rules]]: customers will earn nothing" in result.stderr
 
 
 def test_config_show_says_where_it_came_from(cli_json, monkeypatch):

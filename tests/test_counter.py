@@ -104,7 +104,13 @@ def test_items_and_note(cli_json, isolated):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["visit", "not a phone"], "not a phone number"),
+    (["visit", "not a phone"], "'not a phone' is not part of a phone number"),
+    (["visit", "333 123 4567", "12,50"], "did you mean --amount 12,50?"),
+    (["visit", "333 123 4567", "x"], "'x' is not part of a phone number"),
+    (["visit", "ab+"], "not part of a phone number"),
+    (["visit", MARIA, "--amount", "600"], "above the shop's max_amount of €500.00"),
+    (["visit", MARIA, "--amount", "99999999999999999999"], "--amount is too large"),
+    (["visit", MARIA, "--items", "99999999999999999999"], "--items is too large"),
     (["visit", "12"], "not a"),
     (["visit", MARIA, "--amount", "-5"], "--amount must not be negative"),
     (["visit", MARIA, "--amount", "12.5.0"], "--amount is not a number"),
@@ -365,3 +371,74 @@ def test_paths_and_version(cli, cli_json, db_path):
     assert (data["db"], data["db_from"]) == (str(db_path), "LOYALTY_DB")
     result = cli("--version")
     assert result.exit_code == 0 and result.stdout.startswith("loyalty-cli ")
+
+
+# ---- what a tired clerk or a broken script types ------------------------------------------------
+
+def test_a_ref_of_another_customer_is_refused(cli, cli_json, db_path):
+    cli_json("visit", MARIA, "--amount", "3", "--ref", "TILL-1042")
+    before = db_content(db_path)
+    result = cli("visit", LUCA, "--amount", "3", "--ref", "TILL-1042")
+    assert result.exit_code == 1
+    assert result.stderr == f"error: --ref TILL-1042 is already visit #1 of {MARIA_E164}: nothing recorded\n"
+    assert db_content(db_path) == before
+
+
+def test_more_refusals_with_the_right_exit_code(cli, cli_json, at):
+    cli_json("enroll", MARIA)
+    assert cli("redeem", MARIA, "--credit", "0").exit_code == 2
+    assert cli("enroll", LUCA, "--birthday", "2030-01-01").exit_code == 2
+    result = cli("customers", "--tier", "Platinum")
+    assert result.exit_code == 2 and "tiers: Silver, Gold" in result.stderr
+    assert cli("void", "99999999999999999999").exit_code == 1
+    assert cli("show", MARIA, "--last", "99999999999999999999").exit_code == 2
+
+
+def test_search_by_digits_typed_with_spaces(cli_json):
+    cli_json("enroll", MARIA, "--name", "Maria")
+    assert [r["name"] for r in cli_json("customers", "--search", "333 123")] == ["Maria"]
+    assert cli_json("customers", "--search", "444 555") == []
+
+
+def test_expired_voucher_names_its_expiry_date(cli, cli_json, at):
+    at("2026-01-01T12:00:00+00:00")
+    code = visits(cli_json, MARIA, 10)["earned"]["vouchers"][0]["code"]
+    at("2026-06-01T12:00:00+00:00")
+    cli_json("expire")
+    result = cli("redeem", MARIA, code)
+    assert f"voucher {code} is expired (since 2026-04-01 14:00)" in result.stderr  # 90 days, Rome time
+
+
+def test_history_is_in_time_order_with_back_dated_visits(cli_json):
+    cli_json("visit", MARIA, "--amount", "10")
+    cli_json("visit", MARIA, "--amount", "20", "--at", "2026-01-10")
+    at_times = [line["at"] for line in cli_json("history", MARIA)]
+    assert at_times == sorted(at_times, reverse=True)
+
+
+def test_database_in_a_missing_folder_is_refused(cli, isolated):
+    result = cli("--db", isolated / "nodir" / "x.db", "visit", MARIA)
+    assert result.exit_code == 2 and "no such folder" in result.stderr
+    assert not (isolated / "nodir").exists()
+    result = cli("--db", "", "visit", MARIA)
+    assert result.exit_code == 2 and "empty" in result.stderr
+
+
+def test_a_new_database_is_announced_on_stderr(cli, isolated):
+    result = cli("--db", isolated / "new.db", "visit", MARIA)
+    assert result.exit_code == 0
+    assert f"note: created a new database at {isolated / 'new.db'}" in result.stderr
+    assert "created" not in cli("--db", isolated / "new.db", "visit", MARIA).stderr
+
+
+def test_a_file_that_is_not_a_database(cli, isolated):
+    notes = isolated / "notes.db"
+    notes.write_text("shopping list: milk, cones, sprinkles\n" * 100)
+    result = cli("--db", notes, "show", MARIA)
+    assert result.exit_code == 1 and "is not a loyalty database" in result.stderr
+
+
+def test_garbage_clock_override(cli, monkeypatch):
+    monkeypatch.setenv("LOYALTY_NOW", "garbage")
+    result = cli("visit", MARIA)
+    assert result.exit_code == 2 and "LOYALTY_NOW" in result.stderr

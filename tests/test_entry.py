@@ -24,7 +24,7 @@ def test_fast_path_knows_exactly_the_typer_visit_options():
 
 
 @pytest.mark.parametrize("argv, expected", [
-    (["visit", "612", "345", "678", "--amount", "12,50"], {"phone": "612 345 678", "amount": "12,50"}),
+    (["visit", "612", "345", "678", "--amount", "12,50"], {"phone": ["612", "345", "678"], "amount": "12,50"}),
     (["--db", "x.db", "visit", "+34612345678", "--json"], {"db": "x.db", "as_json": True}),
     (["--config=c.toml", "visit", "1", "--items=3", "--ref", "R1"], {"config": "c.toml", "items": 3, "ref": "R1"}),
     (["visit", "1", "--at", "2026-01-01", "--name", "Ann", "--note", "n"], {"at": "2026-01-01", "name": "Ann"}),
@@ -61,7 +61,10 @@ def test_fast_path_and_typer_give_the_same_card(cli_json, isolated):
 def test_fast_path_errors_are_one_line_with_exit_codes():
     process = run(["visit", "not-a-phone"])
     assert process.returncode == 2
-    assert process.stderr == "error: not a phone number: 'not-a-phone'\n"
+    assert process.stderr == "error: 'not-a-phone' is not part of a phone number\n"
+    process = run(["visit", "333 123 4567", "12,50"])
+    assert process.returncode == 2
+    assert process.stderr == "error: '12,50' is not part of a phone number (did you mean --amount 12,50?)\n"
     process = run(["visit", "333 123 4567", "--amount", "-1"])
     assert process.returncode == 2 and process.stderr.startswith("error: --amount must not be negative")
 
@@ -70,7 +73,22 @@ def test_help_and_usage_errors_come_from_typer():
     process = run(["visit", "--help"])
     assert process.returncode == 0 and "--amount" in process.stdout
     process = run(["visit", "333 123 4567", "--bogus"])
-    assert process.returncode == 2 and "--bogus" in process.stderr
+    assert process.returncode == 2
+    assert process.stderr == "error: No such option: --bogus (see 'loyalty visit --help')\n"
+    process = run(["customers", "--limit", "0"])
+    assert process.returncode == 2 and process.stderr.count("\n") == 1 and "--limit" in process.stderr
+
+
+def test_closed_stdout_is_not_a_failure(isolated):
+    """`loyalty visit ... >&-` from a script: the visit is recorded and the exit code says so."""
+    env = {**os.environ}
+    process = subprocess.run([sys.executable, "-m", "loyalty_cli", "visit", "333 123 4567", "--amount", "2"],
+                             stdout=None, stderr=subprocess.PIPE, text=True, env=env, timeout=60,
+                             preexec_fn=lambda: os.close(1))
+    assert process.returncode == 0, process.stderr
+    process = subprocess.run([sys.executable, "-m", "loyalty_cli", "customers"], stderr=subprocess.PIPE,
+                             text=True, env=env, timeout=60, preexec_fn=lambda: os.close(1))
+    assert process.returncode == 0, process.stderr
 
 
 def test_counter_path_does_not_import_heavy_modules(isolated):
