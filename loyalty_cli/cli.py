@@ -251,9 +251,9 @@ def history(
         if json:
             render.emit_json(rows)
             return
-        render.table(rows, [("id", "#"), ("at", "When"), ("kind", "Kind"), ("punches", "Punches"),
-                            ("points", "Points"), ("credit", "Credit"), ("voucher", "Voucher"),
-                            ("visit_id", "Visit"), ("reason", "Why")],
+        render.table(rows, [("at", "When"), ("kind", "Kind"), ("punches", "Punch"), ("points", "Pts"),
+                            ("credit", "Credit"), ("voucher", "Voucher"), ("visit_id", "Visit"),
+                            ("reason", "Why")],
                      title=f"Ledger of {row['phone']}", empty="no entries")
 
     _run(ctx, work)
