@@ -161,12 +161,18 @@ def export(
         context = reports.Context(session.conn, session.config, now)
         stamp = period.stamp()
         with reports.snapshot(session.conn):
-            jobs = []
-            for name in reports.NAMES:
-                report = reports.build(name, context, period)
-                for fmt in chosen:
-                    jobs.append((report, fmt, target / f"{name}-{stamp}.{writers.EXTENSIONS[fmt]}"))
-            written = writers.save(jobs)
+            # at-risk is the heaviest query and the last file: SQLite works on it in a thread
+            # while the other files are written.
+            later = {"at-risk": reports.build_beside("at-risk", context, period, session.db_path,
+                                                     reports.fingerprint(session.conn))}
+
+            def jobs():
+                for name in reports.NAMES:
+                    report = later[name]() if name in later else reports.build(name, context, period)
+                    for fmt in chosen:
+                        yield report, fmt, target / f"{name}-{stamp}.{writers.EXTENSIONS[fmt]}"
+
+            written = writers.save(jobs())
         if not quiet:
             for path in written:
                 typer.echo(str(path))

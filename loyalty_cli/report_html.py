@@ -106,11 +106,10 @@ def _table(table: Table, cells: Cells, handle) -> None:
         handle.write(f"<th{cls}>{escape(column.heading)}</th>")
     handle.write("</tr></thead>\n<tbody>\n")
     empty = True
-    display = cells.display
+    cells_of = [(f"<td{cls}>", f) for cls, f in zip(classes, cells.converters(table.columns, "display"))]
     for row in table.rows():
         empty = False
-        handle.write("<tr>" + "".join(f"<td{cls}>{escape(display(k, v))}</td>"
-                                      for cls, k, v in zip(classes, kinds, row)) + "</tr>\n")
+        handle.write("<tr>" + "".join(f"{td}{escape(f(v))}</td>" for (td, f), v in zip(cells_of, row)) + "</tr>\n")
     if empty:
         handle.write(f"<tr><td colspan=\"{len(kinds)}\">Nothing to show.</td></tr>\n")
     handle.write("</tbody>\n</table></div>\n")

@@ -67,10 +67,11 @@ def write_text(report: Report, handle, width: int = 100) -> None:
 def _plain_table(table: Table, cells: Cells, handle) -> None:
     """Aligned columns, widths taken from the first rows so a long table still streams."""
     kinds = [c.kind for c in table.columns]
+    convert = cells.converters(table.columns, "display")
     rows = table.rows()
     head = []
     for row in rows:
-        head.append([cells.display(k, v) for k, v in zip(kinds, row)])
+        head.append([f(v) for f, v in zip(convert, row)])
         if len(head) >= 1000:
             break
     widths = [max([len(c.heading)] + [len(r[i]) for r in head]) for i, c in enumerate(table.columns)]
@@ -84,7 +85,7 @@ def _plain_table(table: Table, cells: Cells, handle) -> None:
     for values in head:
         handle.write(line(values))
     for row in rows:
-        handle.write(line([cells.display(k, v) for k, v in zip(kinds, row)]))
+        handle.write(line([f(v) for f, v in zip(convert, row)]))
     if not head:
         handle.write("(nothing to show)\n")
 
@@ -128,12 +129,13 @@ def _draw_table(console, table: Table, cells: Cells) -> None:
     drawn = RichTable(title=escape(table.title), title_justify="left", title_style="bold")
     for column in table.columns:
         drawn.add_column(escape(column.heading), justify="right" if column.kind in NUMERIC else "left")
+    convert = cells.converters(table.columns, "display")
     shown = more = 0
     for row in table.rows():
         if shown >= TERMINAL_ROWS:
             more += 1
             continue
-        drawn.add_row(*(escape(cells.display(c.kind, v)) for c, v in zip(table.columns, row)))
+        drawn.add_row(*(escape(f(v)) for f, v in zip(convert, row)))
         shown += 1
     if shown:
         console.print(drawn)

@@ -15,7 +15,7 @@ import csv
 import json
 import sys
 from contextlib import ExitStack
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -48,66 +48,151 @@ def choose_format(fmt: str | None, output: str | None, terminal: bool) -> str:
 # ---- values ----------------------------------------------------------------------------------
 
 class Cells:
-    """How a report's raw values (reports.Column kinds) read in each format."""
+    """How a report's raw values (reports.Column kinds) read in each format.
+
+    `converter(kind, style)` gives one function per column, chosen once, so writing a row is a
+    call per cell and nothing more: a month of visits is tens of thousands of rows. Styles:
+    - plain: CSV and plain text, what a person or a spreadsheet reads back exactly;
+    - json: JSON values (money as strings, times ISO 8601 with the shop's offset);
+    - display: tables for people (terminal, HTML): money with its symbol, shares in percent.
+    """
 
     def __init__(self, report: Report):
         self.currency = report.currency
         self.tz = report.tz
         self.exponent = money.exponent(report.currency)
+        self._offsets: dict[str, tuple | None] = {}
+        self._made: dict[tuple[str, str], object] = {}
+
+    # -- moments: stored UTC text -> the shop's local time ----------------------------------------
 
     def moment(self, text: str) -> datetime:
         return datetime.fromisoformat(text).astimezone(self.tz)
 
+    def local(self, text: str) -> tuple[datetime, str]:
+        """(naive local time, '+02:00') of a stored UTC time, fast: the zone's offset is looked up
+        once per UTC day, or once per hour on the days the clocks change, and trusted only when
+        it is the same at both ends of that day or hour."""
+        if len(text) == 27 and text[26] == "Z":
+            offset = self._offset(text[:10], "T00:00:00+00:00", timedelta(days=1))
+            if offset is None:
+                offset = self._offset(text[:13], ":00:00+00:00", timedelta(hours=1))
+            if offset is not None:
+                return datetime.fromisoformat(text[:26]) + offset[0], offset[1]
+        moment = self.moment(text)
+        return moment.replace(tzinfo=None), _offset_text(moment.utcoffset())
+
+    def _offset(self, key: str, rest: str, span: timedelta):
+        known = self._offsets.get(key, False)
+        if known is False:
+            start = datetime.fromisoformat(key + rest)
+            first = start.astimezone(self.tz).utcoffset()
+            last = (start + span - timedelta(microseconds=1)).astimezone(self.tz).utcoffset()
+            known = (first, _offset_text(first)) if first == last else None
+            self._offsets[key] = known
+        return known
+
+    # -- converters --------------------------------------------------------------------------------
+
+    def converter(self, kind: str, style: str):
+        key = (kind, style)
+        if key not in self._made:
+            self._made[key] = getattr(self, f"_{style}")(kind)
+        return self._made[key]
+
+    def converters(self, columns, style: str) -> list:
+        return [self.converter(c.kind, style) for c in columns]
+
     def plain(self, kind: str, value) -> str:
-        """CSV and plain text: what a person or a spreadsheet reads back exactly."""
-        if value is None:
-            return ""
-        if kind == "money":
-            return money.as_string(value, self.currency)
-        if kind == "moment":
-            return self.moment(value).strftime("%Y-%m-%d %H:%M")
-        if kind == "bool":
-            return "yes" if value else "no"
-        if kind == "ratio":
-            return f"{value:.4f}"
-        if kind == "text":
-            return neutralise(str(value))
-        return str(value)
+        return self.converter(kind, "plain")(value)
 
     def json(self, kind: str, value):
-        if value is None:
-            return None
-        if kind == "money":
-            return money.as_string(value, self.currency)
-        if kind == "moment":
-            return self.moment(value).isoformat(timespec="seconds")
-        if kind == "bool":
-            return bool(value)
-        return value
+        return self.converter(kind, "json")(value)
 
     def display(self, kind: str, value) -> str:
-        """Tables for people (terminal, HTML): money with its symbol, shares as percentages."""
-        if value is None:
-            return ""
-        if kind == "money":
-            return money.display(value, self.currency)
-        if kind == "ratio":
-            return f"{value * 100:.1f}%"
-        if kind == "bool":
-            return "yes" if value else ""
-        if kind == "moment":
-            return self.moment(value).strftime("%Y-%m-%d %H:%M")
-        if kind == "int":
-            return f"{value:,}".replace(",", "\u202f") if abs(value) >= 10000 else str(value)
-        return str(value)
+        return self.converter(kind, "display")(value)
 
-    def number(self, kind: str, value):
+    def _plain(self, kind: str):
+        if kind == "money":
+            amount = _money_text(self.exponent)
+            return lambda v: "" if v is None else amount(v)
+        if kind == "moment":
+            local = self.local
+            return lambda v: "" if v is None else local(v)[0].isoformat(" ", "minutes")
+        if kind == "bool":
+            return lambda v: "" if v is None else ("yes" if v else "no")
+        if kind == "ratio":
+            return lambda v: "" if v is None else f"{v:.4f}"
+        if kind == "text":
+            first = _FORMULA_FIRST
+            return lambda v: "" if v is None else ("'" + v if v[:1] in first else v) if isinstance(v, str) \
+                else neutralise(str(v))
+        return lambda v: "" if v is None else str(v)
+
+    def _json(self, kind: str):
+        if kind == "money":
+            amount = _money_text(self.exponent)
+            return lambda v: None if v is None else amount(v)
+        if kind == "moment":
+            local = self.local
+
+            def moment(v):
+                if v is None:
+                    return None
+                naive, offset = local(v)
+                return naive.isoformat(timespec="seconds") + offset
+
+            return moment
+        if kind == "bool":
+            return lambda v: None if v is None else bool(v)
+        return lambda v: v
+
+    def _display(self, kind: str):
+        if kind == "money":
+            amount = _money_text(self.exponent)
+            # money.display's own layout ('€{}', '{} Ft'), found once, filled in per cell
+            layout = money.display(1, self.currency).replace(money.as_string(1, self.currency), "{}", 1)
+            return lambda v: "" if v is None else ("-" if v < 0 else "") + layout.format(amount(abs(v)))
+        if kind == "ratio":
+            return lambda v: "" if v is None else f"{v * 100:.1f}%"
+        if kind == "bool":
+            return lambda v: "yes" if v else ""
+        if kind == "moment":
+            local = self.local
+            return lambda v: "" if v is None else local(v)[0].isoformat(" ", "minutes")
+        if kind == "int":
+            return lambda v: "" if v is None else (f"{v:,}".replace(",", "\u202f") if abs(v) >= 10000 else str(v))
+        return lambda v: "" if v is None else str(v)
+
+    def number(self, kind: str, value) -> float:
         """The numeric value of a cell, for charts: money in currency units."""
         if value is None:
-            return 0
+            return 0.0
         if kind == "money":
             return float(money.to_decimal(value, self.currency))
         return float(value)
+
+
+def _money_text(exponent: int):
+    """money.as_string without Decimal, for speed: -5 -> '-0.05' (tests hold them equal)."""
+    if exponent == 0:
+        return str
+    scale = 10 ** exponent
+
+    def text(minor: int) -> str:
+        whole, part = divmod(-minor if minor < 0 else minor, scale)
+        return f"{'-' if minor < 0 else ''}{whole}.{part:0{exponent}d}"
+
+    return text
+
+
+def _offset_text(offset: timedelta) -> str:
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
 
 
 def neutralise(text: str) -> str:
@@ -135,13 +220,10 @@ def chart_points(report: Report, table: Table, chart) -> list[tuple[str, float, 
 def write_csv(report: Report, table: Table, handle) -> None:
     """RFC 4180: a header, CRLF line ends, fields quoted when they need it. The handle must be
     opened with newline='' (the csv module writes the CRLF itself)."""
-    cells = Cells(report)
-    kinds = [c.kind for c in table.columns]
+    convert = Cells(report).converters(table.columns, "plain")
     out = csv.writer(handle, lineterminator="\r\n")
     out.writerow([c.key for c in table.columns])
-    plain = cells.plain
-    for row in table.rows():
-        out.writerow([plain(kind, value) for kind, value in zip(kinds, row)])
+    out.writerows([f(v) for f, v in zip(convert, row)] for row in table.rows())
 
 
 # ---- JSON ------------------------------------------------------------------------------------
@@ -153,14 +235,15 @@ def write_json(report: Report, handle) -> None:
     handle.write("{\n")
     for key, value in head.items():
         handle.write(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n")
+    encode = json.JSONEncoder(ensure_ascii=False).encode
     for number, table in enumerate(report.tables):
         keys = [c.key for c in table.columns]
-        kinds = [c.kind for c in table.columns]
+        convert = cells.converters(table.columns, "json")
         handle.write(f"  {json.dumps(table.key)}: [")
         first = True
         for row in table.rows():
-            item = {key: cells.json(kind, value) for key, kind, value in zip(keys, kinds, row)}
-            handle.write(("\n    " if first else ",\n    ") + json.dumps(item, ensure_ascii=False))
+            item = {key: f(value) for key, f, value in zip(keys, convert, row)}
+            handle.write(("\n    " if first else ",\n    ") + encode(item))
             first = False
         handle.write("]" if first else "\n  ]")
         handle.write(",\n" if number < len(report.tables) - 1 else "\n")
@@ -237,7 +320,7 @@ class _XlsxStyles:
         if kind == "date":
             return lambda v: None if v is None else styled(date.fromisoformat(v), "yyyy-mm-dd")
         if kind == "moment":
-            return lambda v: None if v is None else styled(cells.moment(v).replace(tzinfo=None), "yyyy-mm-dd hh:mm")
+            return lambda v: None if v is None else styled(cells.local(v)[0], "yyyy-mm-dd hh:mm")
         if kind == "bool":
             return lambda v: None if v is None else bool(v)
         if kind == "text":
@@ -314,9 +397,10 @@ def files_for(report: Report, fmt: str, path: Path) -> list[tuple[Path, Table | 
     return out
 
 
-def save(reports_and_paths: list[tuple[Report, str, Path]]) -> list[Path]:
+def save(reports_and_paths) -> list[Path]:
     """Write every file to a temporary name, then rename them all into place: a failure part way
-    leaves no file half-written and none of the set replaced."""
+    leaves no file half-written and none of the set replaced. `reports_and_paths` yields
+    (report, format, path) and may be a generator, so a report is built only when its turn comes."""
     written, target = [], None
     try:
         with ExitStack() as stack:

@@ -28,6 +28,7 @@ from .errors import BadInput
 
 # ---- periods ---------------------------------------------------------------------------------
 
+EXPIRY_HORIZON = timedelta(days=30)  # liability: what expires within the next 30 days
 PERIOD_WORDS = ("today", "yesterday", "last-7-days", "last-month", "this-month")
 DATE_HELP = "YYYY-MM-DD, " + ", ".join(PERIOD_WORDS)
 
@@ -150,13 +151,32 @@ class Report:
         return self.tables[0]
 
 
-@dataclass(frozen=True)
 class Context:
-    """What every report needs: the connection, the config and one 'now' for all of them."""
+    """What every report needs: the connection, the config and one 'now' for all of them, and
+    what more than one report reads (the points due to expire), computed once per run."""
 
-    conn: object
-    config: object
-    now: datetime
+    def __init__(self, conn, config, now: datetime):
+        self.conn, self.config, self.now = conn, config, now
+        self._points_due: dict[int, tuple[int, int]] | None = None
+
+    def points_due(self) -> dict[int, tuple[int, int]]:
+        """customer id -> (points due to expire now, by 30 days from now), where not (0, 0).
+
+        rules.points_to_expire(balance, points earned since the cutoff), for everyone at once,
+        reading only the last points_days of the ledger (ledger_lots_cover). 'Now' counts the
+        points past expiry that `loyalty expire` has not written down yet, as the card does.
+        """
+        if self._points_due is None:
+            cutoff = rules.points_cutoff(self.config, self.now)
+            self._points_due = {} if cutoff is None else {row[0]: (row[1], row[2]) for row in query(self.conn, 
+                "WITH recent AS (SELECT customer_id, SUM(points) AS since_cutoff, "
+                "SUM(CASE WHEN earned_at > :soon THEN points ELSE 0 END) AS since_soon "
+                "FROM ledger WHERE earned_at IS NOT NULL AND earned_at > :cutoff GROUP BY customer_id) "
+                "SELECT c.id, MAX(0, c.points - COALESCE(r.since_cutoff, 0)), "
+                "MAX(0, c.points - COALESCE(r.since_soon, 0)) FROM customers c "
+                "LEFT JOIN recent r ON r.customer_id = c.id WHERE c.points > COALESCE(r.since_soon, 0)",
+                {"cutoff": clock.to_db(cutoff), "soon": clock.to_db(cutoff + EXPIRY_HORIZON)})}
+        return self._points_due
 
     @property
     def today(self) -> date:
@@ -192,8 +212,62 @@ def snapshot(conn):
             conn.execute("COMMIT")
 
 
+def fingerprint(conn) -> tuple:
+    """What any change to balances, visits or vouchers moves: the last ledger line and visit."""
+    return query(conn, "SELECT (SELECT MAX(id) FROM ledger), (SELECT MAX(id) FROM visits), "
+                       "(SELECT COUNT(*) FROM customers)").fetchone()
+
+
+def build_beside(name: str, ctx: Context, period: "Period | None", db_path, expected: tuple):
+    """Start building a report on a second connection, in a thread; returns a function that
+    waits for it. SQLite lets go of the GIL while it works, so a heavy query (at-risk) runs
+    while the main thread writes other files. If that connection does not see the very
+    database `expected` describes (a visit was committed in between), or fails, the report is
+    built again on ctx's own connection: the files of one export always agree."""
+    import threading
+
+    from . import store
+
+    done: dict = {}
+
+    def work():
+        try:
+            conn = store.connect(db_path, create=False)
+        except Exception:  # noqa: BLE001 - any trouble here means: build it the ordinary way
+            return
+        try:
+            with snapshot(conn):
+                if fingerprint(conn) == expected:
+                    report = build(name, Context(conn, ctx.config, ctx.now), period)
+                    for table in report.tables:
+                        rows = list(table.rows())
+                        table.produce = lambda rows=rows: iter(rows)
+                    done["report"] = report
+        except Exception:  # noqa: BLE001
+            done.clear()
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=work, name=f"report {name}", daemon=True)
+    thread.start()
+
+    def wait() -> Report:
+        thread.join()
+        return done.get("report") or build(name, ctx, period)
+
+    return wait
+
+
+def query(conn, sql: str, args=()):
+    """A cursor yielding plain tuples: the connection's sqlite3.Row factory costs a third of the
+    time of a long report, and reports read columns by position anyway."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return cursor.execute(sql, args)
+
+
 def _rows(conn, sql: str, args) -> Callable[[], Iterator[tuple]]:
-    return lambda: iter(conn.execute(sql, args))
+    return lambda: query(conn, sql, args)
 
 
 def _half_up_div(numerator: int, denominator: int) -> int:
@@ -252,17 +326,17 @@ def summary(ctx: Context, period: Period) -> Report:
     conn, config = ctx.conn, ctx.config
     start, end = period.bounds(config.tz)
     days = (period.since.isoformat(), period.until.isoformat())
-    visits, revenue, customers, with_amount = conn.execute(
+    visits, revenue, customers, with_amount = query(conn, 
         "SELECT COUNT(*), COALESCE(SUM(amount), 0), COUNT(DISTINCT customer_id), COALESCE(SUM(amount > 0), 0) "
         "FROM visits WHERE voided_at IS NULL AND local_day BETWEEN ? AND ?", days).fetchone()
-    voided = conn.execute("SELECT COUNT(*) FROM visits WHERE voided_at IS NOT NULL AND local_day BETWEEN ? AND ?",
+    voided = query(conn, "SELECT COUNT(*) FROM visits WHERE voided_at IS NOT NULL AND local_day BETWEEN ? AND ?",
                           days).fetchone()[0]
-    returning = conn.execute(
+    returning = query(conn, 
         "SELECT COUNT(*) FROM (SELECT DISTINCT customer_id FROM visits "
         "WHERE voided_at IS NULL AND local_day BETWEEN ? AND ?) d "
         "WHERE EXISTS (SELECT 1 FROM visits p WHERE p.customer_id = d.customer_id AND p.voided_at IS NULL "
         "AND p.local_day < ?)", (*days, days[0])).fetchone()[0]
-    new = conn.execute("SELECT COUNT(*) FROM customers WHERE enrolled_at >= ? AND enrolled_at < ?",
+    new = query(conn, "SELECT COUNT(*) FROM customers WHERE enrolled_at >= ? AND enrolled_at < ?",
                        (start, end)).fetchone()[0]
     flows = ledger_flows(conn, start, end)
     vouchers = voucher_events(conn, config, start, end)
@@ -296,10 +370,10 @@ def ledger_flows(conn, start: str, end: str) -> dict:
     sum of the period (an index range) minus the few lines that are not earnings, read through
     a small partial index. A void counts against the kind of the line it reverses.
     """
-    total = conn.execute("SELECT COALESCE(SUM(points), 0), COALESCE(SUM(punches), 0), COALESCE(SUM(credit), 0) "
+    total = query(conn, "SELECT COALESCE(SUM(points), 0), COALESCE(SUM(punches), 0), COALESCE(SUM(credit), 0) "
                          "FROM ledger WHERE at >= ? AND at < ?", (start, end)).fetchone()
     special = {kind: (0, 0, 0) for kind in ("redeem", "expire", "reward")}
-    for kind, points, punches, credit in conn.execute(
+    for kind, points, punches, credit in query(conn, 
             "SELECT CASE WHEN l.kind = 'void' THEN (SELECT o.kind FROM ledger o WHERE o.id = l.reverses) "
             "ELSE l.kind END AS bucket, SUM(l.points), SUM(l.punches), SUM(l.credit) FROM ledger l "
             "WHERE l.kind IN ('redeem', 'expire', 'reward', 'void') AND l.at >= ? AND l.at < ? GROUP BY bucket",
@@ -317,7 +391,7 @@ def ledger_flows(conn, start: str, end: str) -> dict:
 def voucher_events(conn, config, start: str, end: str) -> dict:
     counts = {"vouchers_issued": 0, "vouchers_redeemed": 0, "vouchers_expired": 0, "vouchers_voided": 0}
     cost, unknown = 0, []
-    for event, reward, count in conn.execute(_EVENTS_COUNT_SQL, {"start": start, "end": end}):
+    for event, reward, count in query(conn, _EVENTS_COUNT_SQL, {"start": start, "end": end}):
         counts[f"vouchers_{event}"] += count
         if event == "redeemed":
             known = config.rewards.get(reward)
@@ -342,7 +416,7 @@ _EVENTS_COUNT_SQL = (
 
 def _timeline(conn, period: Period, bucket: str) -> list[tuple]:
     """(start, end, visits, revenue) per bucket, empty buckets included (at most ~370 rows)."""
-    per_day = {day: (visits, revenue) for day, visits, revenue in conn.execute(
+    per_day = {day: (visits, revenue) for day, visits, revenue in query(conn, 
         "SELECT local_day, COUNT(*), SUM(amount) FROM visits WHERE voided_at IS NULL AND local_day BETWEEN ? AND ? "
         "GROUP BY local_day", (period.since.isoformat(), period.until.isoformat()))}
     out, day = [], period.since
@@ -386,60 +460,42 @@ CUSTOMER_COLUMNS = [
 ]
 
 
-EXPIRY_HORIZON = timedelta(days=30)
-
-
-def _lots_sql(config, now: datetime) -> tuple[str, dict]:
-    """`due`: per customer, the points due to expire now (not yet written by `loyalty expire`)
-    and by 30 days from now: rules.points_to_expire(balance, points earned since the cutoff),
-    for everyone at once, reading only the last points_days of the ledger."""
-    cutoff = rules.points_cutoff(config, now)
-    if cutoff is None:
-        return "due AS (SELECT NULL AS customer_id, 0 AS now, 0 AS soon WHERE 0)", {}
-    sql = (
-        "recent AS (SELECT customer_id, SUM(points) AS since_cutoff, "
-        "SUM(CASE WHEN earned_at > :cutoff_soon THEN points ELSE 0 END) AS since_cutoff_soon "
-        "FROM ledger WHERE earned_at IS NOT NULL AND earned_at > :cutoff GROUP BY customer_id), "
-        "due AS (SELECT c.id AS customer_id, MAX(0, c.points - COALESCE(r.since_cutoff, 0)) AS now, "
-        "MAX(0, c.points - COALESCE(r.since_cutoff_soon, 0)) AS soon "
-        "FROM customers c LEFT JOIN recent r ON r.customer_id = c.id)"
-    )
-    return sql, {"cutoff": clock.to_db(cutoff), "cutoff_soon": clock.to_db(cutoff + EXPIRY_HORIZON)}
-
-
 def customers(ctx: Context, period: Period) -> Report:
     conn, config, now = ctx.conn, ctx.config, ctx.now
-    lots, args = _lots_sql(config, now)
-    args.update(year_start=clock.to_db(now - rules.TIER_WINDOW), now=ctx.now_db,
-                since=period.since.isoformat(), until=period.until.isoformat())
+    args = {"year_start": clock.to_db(now - rules.TIER_WINDOW), "now": ctx.now_db,
+            "since": period.since.isoformat(), "until": period.until.isoformat()}
     sql = (
-        f"WITH {lots}, "
-        "year AS (SELECT customer_id, SUM(amount) AS spend, COUNT(*) AS visits FROM visits "
+        "WITH year AS (SELECT customer_id, SUM(amount) AS spend, COUNT(*) AS visits FROM visits "
         "WHERE voided_at IS NULL AND at > :year_start AND at <= :now GROUP BY customer_id), "
         "period AS (SELECT customer_id, SUM(amount) AS spend, COUNT(*) AS visits FROM visits "
         "WHERE voided_at IS NULL AND local_day BETWEEN :since AND :until GROUP BY customer_id), "
         "open AS (SELECT customer_id, COUNT(*) AS n FROM vouchers WHERE status = 'issued' "
         "AND (expires_at IS NULL OR expires_at > :now) GROUP BY customer_id) "
-        "SELECT c.phone, c.name, c.email, c.enrolled_at, COALESCE(year.spend, 0), COALESCE(year.visits, 0), "
+        "SELECT c.id, c.phone, c.name, c.email, c.enrolled_at, COALESCE(year.spend, 0), COALESCE(year.visits, 0), "
         "c.visits, c.spend, c.last_visit_at, COALESCE(period.visits, 0), COALESCE(period.spend, 0), "
-        "(SELECT COALESCE(SUM(value), 0) FROM json_each(c.punches)), c.points - COALESCE(due.now, 0), c.credit, "
-        "COALESCE(open.n, 0) "
+        "(SELECT COALESCE(SUM(value), 0) FROM json_each(c.punches)), c.points, c.credit, COALESCE(open.n, 0) "
         "FROM customers c LEFT JOIN year ON year.customer_id = c.id LEFT JOIN period ON period.customer_id = c.id "
-        "LEFT JOIN due ON due.customer_id = c.id LEFT JOIN open ON open.customer_id = c.id "
-        "ORDER BY c.spend DESC, c.id"
+        "LEFT JOIN open ON open.customer_id = c.id ORDER BY c.spend DESC, c.id"
     )
     tz = config.tz
 
     def produce():
-        for (phone, name, email, enrolled, year_spend, year_visits, *rest) in conn.execute(sql, args):
+        due = ctx.points_due()
+        for (cid, phone, name, email, enrolled, year_spend, year_visits, visits_n, spend, last, period_visits,
+             period_spend, punches, points, credit, open_n) in query(conn, sql, args):
             tier = rules.tier_for(config, year_spend, year_visits)
-            yield (phone, name, email, _local_day(enrolled, tz), tier.name if tier else None, *rest)
+            yield (phone, name, email, _local_day(enrolled, tz), tier.name if tier else None, visits_n, spend, last,
+                   period_visits, period_spend, punches, points - due.get(cid, _NOTHING_DUE)[0], credit, open_n)
 
     return ctx.report("customers", period, [Table("rows", "Customers", CUSTOMER_COLUMNS, produce)])
 
 
+_NOTHING_DUE = (0, 0)
+
+
 def _local_day(db_text: str | None, tz) -> str | None:
-    return clock.from_db(db_text).astimezone(tz).date().isoformat() if db_text else None
+    """The shop-local day of a stored UTC time (fromisoformat: strptime is ten times slower)."""
+    return datetime.fromisoformat(db_text).astimezone(tz).date().isoformat() if db_text else None
 
 
 # ---- visits ----------------------------------------------------------------------------------
@@ -501,13 +557,14 @@ def rewards(ctx: Context, period: Period) -> Report:
     conn, config = ctx.conn, ctx.config
     start, end = period.bounds(config.tz)
     currency = config.shop.currency
+    catalog = {reward.id: (reward.name, reward.face_value(currency), reward.cost) for reward in config.rewards.values()}
+    unknown = (None, None, None)  # a reward since removed from the config
 
     def produce():
-        for event, at, code, reward, phone, name, status, issued, expires in conn.execute(
+        for event, at, code, reward, phone, name, status, issued, expires in query(conn, 
                 _EVENTS_SQL, {"start": start, "end": end}):
-            known = config.rewards.get(reward)
-            yield (event, at, code, reward, known.name if known else None, phone, name, status, issued, expires,
-                   known.face_value(currency) if known else None, known.cost if known else None)
+            reward_name, face, cost = catalog.get(reward, unknown)
+            yield (event, at, code, reward, reward_name, phone, name, status, issued, expires, face, cost)
 
     return ctx.report("rewards", period, [Table("rows", "Voucher events", REWARD_COLUMNS, produce)])
 
@@ -544,7 +601,7 @@ def liability(ctx: Context) -> Report:
     currency = config.shop.currency
     rate = point_rate(config)
     points, soon_points = _points_owed(ctx, rate)
-    credit_holders, credit = ctx.conn.execute(
+    credit_holders, credit = query(ctx.conn, 
         "SELECT COUNT(*), COALESCE(SUM(credit), 0) FROM customers WHERE credit > 0").fetchone()
     vouchers, soon_vouchers = _vouchers_owed(ctx)
     owed = [points, ("credit", "Store credit", credit_holders, None, credit, credit), *vouchers]
@@ -565,12 +622,16 @@ def liability(ctx: Context) -> Report:
 def _points_owed(ctx: Context, rate) -> tuple[tuple, tuple]:
     """The points row and the expiring-points row: balances net of what is already past expiry."""
     currency = ctx.config.shop.currency
-    lots, args = _lots_sql(ctx.config, ctx.now)
-    holders, points, soon, soon_holders = ctx.conn.execute(
-        f"WITH {lots} SELECT COUNT(*), COALESCE(SUM(b.points), 0), COALESCE(SUM(MIN(b.points, b.soon)), 0), "
-        "COALESCE(SUM(b.soon > 0), 0) FROM ("
-        "SELECT c.points - COALESCE(due.now, 0) AS points, COALESCE(due.soon, 0) - COALESCE(due.now, 0) AS soon "
-        "FROM customers c LEFT JOIN due ON due.customer_id = c.id) b WHERE b.points > 0", args).fetchone()
+    due = ctx.points_due()
+    holders = points = soon = soon_holders = 0
+    for cid, balance in query(ctx.conn, "SELECT id, points FROM customers WHERE points > 0"):
+        due_now, due_soon = due.get(cid, _NOTHING_DUE)
+        left = balance - due_now
+        if left > 0:
+            holders, points = holders + 1, points + left
+            expiring = min(left, due_soon - due_now)
+            if expiring > 0:
+                soon_holders, soon = soon_holders + 1, soon + expiring
 
     def value(quantity):
         if rate is None:
@@ -592,7 +653,7 @@ def _vouchers_owed(ctx: Context) -> tuple[list, list]:
     """Open vouchers per reward, and those of them that expire within 30 days."""
     config, currency = ctx.config, ctx.config.shop.currency
     owed, soon = [], []
-    for reward_id, count, holders, expiring, expiring_holders in ctx.conn.execute(
+    for reward_id, count, holders, expiring, expiring_holders in query(ctx.conn, 
             "SELECT reward, COUNT(*), COUNT(DISTINCT customer_id), SUM(expires_at <= :soon), "
             "COUNT(DISTINCT CASE WHEN expires_at <= :soon THEN customer_id END) "
             "FROM vouchers WHERE status = 'issued' AND (expires_at IS NULL OR expires_at > :now) "
@@ -618,7 +679,7 @@ def _vouchers_owed(ctx: Context) -> tuple[list, list]:
 
 # ---- at risk ---------------------------------------------------------------------------------
 
-RHYTHM_VISITS = 12  # a customer's usual rhythm: the median gap between their last 12 visit days
+RHYTHM_VISITS = 8  # a customer's usual rhythm: the median gap between their last 8 visits (7 gaps)
 RHYTHM_FACTOR = 2  # overdue when the gap since the last visit is more than twice that...
 FLOOR_DAYS = 30  # ...and more than 30 days (a weekly regular missing two weeks is not lost yet)
 LOST_DAYS = 365  # silent for longer than a year: gone, not slipping away; left out
@@ -640,25 +701,23 @@ AT_RISK_COLUMNS = [
 # covering index) and the median of those gaps (ROW_NUMBER), all inside SQLite.
 _OVERDUE_SQL = """
 WITH cand AS MATERIALIZED (
-  SELECT c.id, (SELECT v.at FROM visits v WHERE v.customer_id = c.id AND v.voided_at IS NULL
-                ORDER BY v.at DESC LIMIT 1 OFFSET :recent) AS since_at
+  SELECT c.id, COALESCE((SELECT v.at FROM visits v WHERE v.customer_id = c.id AND v.voided_at IS NULL
+                         ORDER BY v.at DESC LIMIT 1 OFFSET :recent), '') AS since_at
   FROM customers c WHERE c.last_visit_at >= :lost AND c.last_visit_at < :floor ORDER BY c.id),
-recent AS (
-  SELECT v.customer_id, v.local_day,
-         julianday(v.local_day) - julianday(LAG(v.local_day) OVER (PARTITION BY v.customer_id ORDER BY v.at)) AS gap
-  FROM cand JOIN visits v ON v.customer_id = cand.id AND v.at >= COALESCE(cand.since_at, '')
-  WHERE v.voided_at IS NULL),
+days AS (
+  SELECT v.customer_id, v.at, julianday(v.local_day) AS day
+  FROM cand JOIN visits v ON v.customer_id = cand.id AND v.at >= cand.since_at WHERE v.voided_at IS NULL),
+gaps AS (
+  SELECT customer_id, day, day - LAG(day) OVER (PARTITION BY customer_id ORDER BY at) AS gap FROM days),
 ranked AS (
-  SELECT customer_id, gap, local_day, ROW_NUMBER() OVER w AS r,
+  SELECT customer_id, gap, day, ROW_NUMBER() OVER w AS r,
          COUNT(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n
-  FROM recent WHERE gap > 0 WINDOW w AS (PARTITION BY customer_id ORDER BY gap)),
+  FROM gaps WHERE gap > 0 WINDOW w AS (PARTITION BY customer_id ORDER BY gap)),
 rhythm AS (
-  SELECT customer_id, AVG(CASE WHEN r IN ((n + 1) / 2, n / 2 + 1) THEN gap END) AS median,
-         MAX(local_day) AS last_day
+  SELECT customer_id, AVG(CASE WHEN r IN ((n + 1) / 2, n / 2 + 1) THEN gap END) AS median, MAX(day) AS last_day
   FROM ranked GROUP BY customer_id)
-SELECT c.id, c.phone, c.name, rhythm.last_day,
-       CAST(julianday(:today) - julianday(rhythm.last_day) AS INTEGER) AS days_since, rhythm.median,
-       c.visits, c.spend
+SELECT c.id, c.phone, c.name, date(rhythm.last_day),
+       CAST(julianday(:today) - rhythm.last_day AS INTEGER) AS days_since, rhythm.median, c.visits, c.spend
 FROM rhythm JOIN customers c ON c.id = rhythm.customer_id
 WHERE days_since > MAX(:floor_days, :factor * rhythm.median)
 ORDER BY c.spend DESC, c.id
@@ -685,12 +744,12 @@ def at_risk(ctx: Context) -> Report:
         if rule.every < 2:
             continue
         reward = config.rewards[rule.reward].name
-        for cid, phone, name, last_at, visits_n, spend, punches in conn.execute(
+        for cid, phone, name, last_at, visits_n, spend, punches in query(conn, 
                 _NEAR_SQL, {"card": rule.name, "punches": rule.every - 1, "lost": lost}):
             near.setdefault(cid, []).append(f"{reward} ({rule.name} {punches}/{rule.every})")
             near_rows[cid] = (phone, name, last_at, visits_n, spend)
     rows = []
-    for cid, phone, name, last_day, days_since, median, visits_n, spend in conn.execute(_OVERDUE_SQL, {
+    for cid, phone, name, last_day, days_since, median, visits_n, spend in query(conn, _OVERDUE_SQL, {
             "recent": RHYTHM_VISITS - 1, "lost": lost, "floor": clock.to_db(floor_moment),
             "today": today.isoformat(), "floor_days": FLOOR_DAYS, "factor": RHYTHM_FACTOR}):
         rows.append(("overdue", phone, name, last_day, days_since, _tidy(median), visits_n, spend,

@@ -281,3 +281,34 @@ def test_dates_in_rows_are_real_dates_in_xlsx():
     book = read_xlsx(make_report())
     assert isinstance(book["Visits per day"]["A2"].value, datetime)
     assert book["Visits per day"]["A2"].value.date() == date(2026, 5, 1)
+
+
+# ---- the fast paths agree with the slow, obvious ones ---------------------------------------------
+
+@pytest.mark.parametrize("currency", ["EUR", "JPY", "KWD", "HUF", "CHF", "XYZ"])
+def test_fast_money_matches_money_module(currency):
+    from loyalty_cli import money
+
+    report = make_report()
+    report.currency = currency
+    cells = report_writers.Cells(report)
+    for minor in (0, 1, -1, 5, -5, 99, 100, 101, -250, 123456789, -100000):
+        assert cells.plain("money", minor) == money.as_string(minor, currency)
+        assert cells.json("money", minor) == money.as_string(minor, currency)
+        assert cells.display("money", minor) == money.display(minor, currency)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Rome", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "UTC"])
+def test_fast_local_times_match_zoneinfo(zone):
+    from datetime import timedelta, timezone
+
+    report = make_report()
+    report.tz = ZoneInfo(zone)
+    cells = report_writers.Cells(report)
+    moment = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    while moment.year < 2027:  # every 7h13m through a year: both DST changes, every hour of the day
+        text = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        exact = moment.astimezone(report.tz)
+        assert cells.json("moment", text) == exact.isoformat(timespec="seconds")
+        assert cells.plain("moment", text) == exact.strftime("%Y-%m-%d %H:%M")
+        moment += timedelta(hours=7, minutes=13, microseconds=1)

@@ -280,3 +280,41 @@ def test_reports_change_nothing(cli, history):
     for name in ("summary", "customers", "visits", "rewards", "liability", "at-risk"):
         assert cli("report", name, "--json").exit_code == 0
     assert db_content(history) == before
+
+
+# ---- export builds at-risk beside the others, on the same database or not at all ------------------
+
+def _context(db_path):
+    from datetime import datetime, timezone
+
+    from loyalty_cli import config, reports, store
+
+    conn = store.connect(db_path)
+    return conn, reports.Context(conn, config.load(SAMPLE), datetime(2026, 6, 15, 12, tzinfo=timezone.utc))
+
+
+def test_a_report_built_beside_is_the_same_report(history):
+    from loyalty_cli import reports
+
+    conn, ctx = _context(history)
+    with reports.snapshot(conn):
+        wait = reports.build_beside("at-risk", ctx, None, history, reports.fingerprint(conn))
+        beside = list(wait().main.rows())
+        assert beside == list(reports.build("at-risk", ctx, None).main.rows())
+        assert [row[2] for row in beside] == ["Anna", "Fabio", "Elio"]
+    conn.close()
+
+
+def test_a_report_built_beside_a_changed_database_is_built_again(history, monkeypatch):
+    from loyalty_cli import reports
+
+    conn, ctx = _context(history)
+    built = []
+    real = reports.build
+    monkeypatch.setattr(reports, "build", lambda *args: built.append(args[0]) or real(*args))
+    with reports.snapshot(conn):
+        stale = (-1, -1, -1)  # as if a visit had been committed between the two snapshots
+        report = reports.build_beside("at-risk", ctx, None, history, stale)()
+        assert [row[2] for row in report.main.rows()] == ["Anna", "Fabio", "Elio"]
+    assert built == ["at-risk"]  # only the fallback on the main connection built it
+    conn.close()
