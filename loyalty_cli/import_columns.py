@@ -16,6 +16,11 @@ FIELDS = {
     "visits": ("phone", "name", "first_name", "last_name", "date", "time", "amount", "items", "note", "ref"),
 }
 REQUIRED = {"cards": ("phone",), "visits": ("phone", "date")}
+# The cells of a row as the importer reads them, in this order (name parts joined into name).
+ROW = {
+    "cards": ("phone", "name", "email", "punches", "points", "credit", "rewards", "reward", "last_visit", "note"),
+    "visits": ("phone", "name", "date", "time", "amount", "items", "note", "ref"),
+}
 NAME_PARTS = ("name", "first_name", "last_name")  # several columns may form the name
 
 # English, Spanish, Italian, Hungarian; already normalised (see `normalise`).

@@ -105,7 +105,8 @@ class Normaliser:
 
     def __init__(self, region: str | None):
         self.region = region.upper() if region else None
-        self.cache: dict[str, str | BadInput] = {}
+        self.cache: dict[str, str | BadInput] = {}  # text as written -> E.164 or the error
+        self.by_digits: dict[str, str] = {}  # '+'? and digits of a plainly written number -> E.164
         self._countries: dict[int, _Country | None] = {}
         self._home = None
         self._idd = None
@@ -125,25 +126,37 @@ class Normaliser:
             found = self._resolve(text)
             if len(self.cache) > 2_000_000:  # a runaway file: keep memory bounded
                 self.cache.clear()
+                self.by_digits.clear()
             self.cache[text] = found
         if isinstance(found, BadInput):
             raise found
         return found
 
     def _resolve(self, text: str):
+        """'333 123 4567', '333-123-4567' and '(333) 1234567' are one number, parsed once;
+        '0039 333...' shares the parse of '+39 333...'."""
+        raw = text.strip()
+        plain = bool(raw) and _PLAIN.fullmatch(raw) is not None
+        if plain:
+            key = ("+" if raw.startswith("+") else "") + _NOT_DIGITS.sub("", raw)
+            if self._idd and key.startswith(self._idd) and not key.startswith("0", len(self._idd)):
+                key = "+" + key[len(self._idd):]  # the region's international prefix, as phonenumbers reads it
+            known = self.by_digits.get(key)
+            if known is not None:
+                return known
         try:
-            return self._fast(text) or self._slow(text)
+            found = (self._fast(raw) if plain else None) or self._slow(text)
         except BadInput as exc:
-            return exc
+            return exc  # not shared between spellings: the message quotes this one
+        if plain:
+            self.by_digits[key] = found  # the same string object for every spelling: less memory
+        return found
 
     def _slow(self, text: str) -> str:
         self.parsed += 1
         return phones.normalise(text, self.region)
 
-    def _fast(self, text: str) -> str | None:
-        raw = text.strip()
-        if not raw or not _PLAIN.fullmatch(raw):
-            return None
+    def _fast(self, raw: str) -> str | None:
         international = raw.startswith("+")
         digits = _NOT_DIGITS.sub("", raw)
         if not international and self._idd and digits.startswith(self._idd):

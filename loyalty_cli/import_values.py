@@ -16,7 +16,7 @@ class CellError(ValueError):
 
 
 def text(value: str | None) -> str | None:
-    if value is None:
+    if not value:
         return None
     cleaned = " ".join(value.split())
     return cleaned or None
@@ -68,51 +68,81 @@ def friendly_format(pattern: str) -> str:
 
 
 class Dates:
-    """Reads dates and date-times the way old tills write them; caches each distinct text."""
+    """Reads dates and date-times the way old tills write them.
+
+    A million visits hold few distinct days and times of day, so each is parsed once: the day
+    part, the time part, and the UTC offset of each local hour are cached separately.
+    """
+
+    CACHE_LIMIT = 200_000
 
     def __init__(self, tz, date_format: str | None = None):
         self.tz = tz
         self.format = friendly_format(date_format) if date_format else None
-        self.cache: dict[str, tuple[str, str]] = {}
+        self.days: dict[str, object] = {}  # date text -> (date, iso day, rest of the text) | CellError
+        self.times: dict[str, object] = {}  # time text -> (h, m, s, us, offset | None) | CellError
+        self.hours: dict[tuple, object] = {}  # (date, hour) -> naive UTC start of that local hour | False
 
     def moment(self, value: str, time_value: str | None = None) -> tuple[str, str]:
         """(UTC time as stored, shop-local day) for a cell (and an optional separate time cell)."""
-        key = value if time_value is None else f"{value}\x00{time_value}"
-        found = self.cache.get(key)
-        if found is None:
-            found = self._parse(value, time_value)
-            if len(self.cache) > 500_000:
-                self.cache.clear()
-            self.cache[key] = found
-        return found
-
-    def _parse(self, value: str, time_value: str | None) -> tuple[str, str]:
-        raw = value.strip()
-        if not raw:
-            raise CellError("date is empty")
-        day, rest = self._day(raw)
-        clock_text = rest.strip(" T,")
+        head = value
+        if self.format is None and time_value is None:
+            # '14/06/2026 18:30': cache the day and the time of day apart, not every pair.
+            sep = "T" if "T" in value else " "
+            date_part, found, clock_part = value.strip().partition(sep)
+            if found and (_YMD.fullmatch(date_part) or _DMY.fullmatch(date_part)) and _TIME.fullmatch(clock_part.strip()):
+                return self.moment(date_part, clock_part)
+        parsed = self.days.get(head)
+        if parsed is None:
+            try:
+                day, rest = self._day(head.strip()) if head.strip() else _empty()
+                parsed = (day, day.isoformat(), rest.strip(" T,"))
+            except CellError as exc:
+                parsed = exc
+            self._remember(self.days, head, parsed)
+        if isinstance(parsed, CellError):
+            raise parsed
+        day, iso_day, clock_text = parsed
         if time_value is not None and time_value.strip():
             if clock_text:
-                raise CellError(f"date {raw!r} has a time and the time column says {time_value.strip()!r}")
+                raise CellError(f"date {value.strip()!r} has a time and the time column says {time_value.strip()!r}")
             clock_text = time_value.strip()
         if not clock_text:
-            local = datetime(day.year, day.month, day.day, 12, 0, tzinfo=self.tz)
-            return _stored(local), day.isoformat()
-        found = _TIME.fullmatch(clock_text)
-        if not found:
-            raise CellError(f"not a time of day: {clock_text!r} (write HH:MM or HH:MM:SS)")
-        hour, minute, second = int(found[1]), int(found[2]), int(found[3] or 0)
-        micro = int((found[4] or "0").ljust(6, "0"))
-        if hour > 23 or minute > 59 or second > 59:
-            raise CellError(f"not a time of day: {clock_text!r}")
-        if found[5] or found[6]:
-            offset = timedelta(0) if found[5] else (1 if found[6] == "+" else -1) * timedelta(
-                hours=int(found[7]), minutes=int(found[8]))
+            clock_text = "12:00"  # a bare date is noon, shop time, as for `visit --at`
+        parts = self.times.get(clock_text)
+        if parts is None:
+            try:
+                parts = _clock(clock_text)
+            except CellError as exc:
+                parts = exc
+            self._remember(self.times, clock_text, parts)
+        if isinstance(parts, CellError):
+            raise parts
+        hour, minute, second, micro, offset = parts
+        if offset is not None:
             moment = datetime(day.year, day.month, day.day, hour, minute, second, micro, tzinfo=timezone(offset))
             return _stored(moment), moment.astimezone(self.tz).date().isoformat()
-        local = datetime(day.year, day.month, day.day, hour, minute, second, micro, tzinfo=self.tz)
-        return _stored(local), day.isoformat()
+        return self._utc(day, hour, minute, second, micro), iso_day
+
+    def _utc(self, day: date, hour: int, minute: int, second: int, micro: int) -> str:
+        prefix = self.hours.get((day, hour))
+        if prefix is None:
+            start = datetime(day.year, day.month, day.day, hour, 0, tzinfo=self.tz)
+            # The UTC text of any moment in this local hour is '<prefix>MM:SS.ffffffZ', unless the
+            # zone is a fraction of an hour off UTC or changes its clock within the hour.
+            same = start.utcoffset() == start.replace(minute=59, second=59).utcoffset()
+            utc = start.astimezone(UTC)
+            whole_hour = utc.minute == 0 and utc.second == 0
+            prefix = utc.strftime("%Y-%m-%dT%H:") if same and whole_hour else False
+            self._remember(self.hours, (day, hour), prefix)
+        if prefix is False:
+            return _stored(datetime(day.year, day.month, day.day, hour, minute, second, micro, tzinfo=self.tz))
+        return f"{prefix}{minute:02d}:{second:02d}.{micro:06d}Z"
+
+    def _remember(self, cache: dict, key, value) -> None:
+        if len(cache) > self.CACHE_LIMIT:
+            cache.clear()
+        cache[key] = value
 
     def _day(self, raw: str) -> tuple[date, str]:
         if self.format:
@@ -136,6 +166,26 @@ class Dates:
             return _date(raw, year, second, first), raw[found.end():]
         raise CellError(f"not a date: {raw!r} (write YYYY-MM-DD, DD/MM/YYYY, DD.MM.YYYY or YYYY.MM.DD, "
                         "or give --date-format)")
+
+
+def _empty():
+    raise CellError("date is empty")
+
+
+def _clock(text: str) -> tuple:
+    found = _TIME.fullmatch(text)
+    if not found:
+        raise CellError(f"not a time of day: {text!r} (write HH:MM or HH:MM:SS)")
+    hour, minute, second = int(found[1]), int(found[2]), int(found[3] or 0)
+    micro = int((found[4] or "0").ljust(6, "0"))
+    if hour > 23 or minute > 59 or second > 59:
+        raise CellError(f"not a time of day: {text!r}")
+    offset = None
+    if found[5]:
+        offset = timedelta(0)
+    elif found[6]:
+        offset = (1 if found[6] == "+" else -1) * timedelta(hours=int(found[7]), minutes=int(found[8]))
+    return hour, minute, second, micro, offset
 
 
 def _date(raw: str, year: int, month: int, day: int) -> date:

@@ -421,3 +421,41 @@ def test_piped_output_is_a_plain_table(cli, db_path):
     assert lines[0] == f"Import of visits from {IT_VISITS}"
     assert "Visits added\t5" in lines
     assert "\x1b" not in result.stdout and "\x1b" not in result.stderr
+
+
+# ---- bulk mode: indexes dropped and rebuilt inside the transaction ----------------------------
+
+def schema(db_path):
+    return query(db_path, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
+
+
+@pytest.fixture
+def bulk(monkeypatch):
+    """Every import takes the big-file path (indexes rebuilt once), however small the file."""
+    from loyalty_cli import importer
+
+    monkeypatch.setattr(importer, "BULK_ROWS", 1)
+
+
+def test_bulk_imports_rebuild_every_index(cli, cli_json, db_path, bulk, spanish):
+    cli_json("enroll", "600 000 001")
+    before = schema(db_path)
+    summary = cli_json("import", "cards", ES_CARDS)
+    assert summary["customers_created"] == 4
+    visits = db_path.parent / "v.csv"
+    visits.write_text("Teléfono;Fecha;Importe\n612 34 56 78;01/06/2026 10:00;3,50\n"
+                      "612345678;02/06/2026 11:00;4,00\n655 443 322;02/06/2026;1,20\n", encoding="utf-8")
+    summary = cli_json("import", "visits", visits)
+    assert (summary["visits_added"], summary["customers_updated"], summary["customers_created"]) == (3, 2, 0)
+    ana = customer(db_path, "+34612345678")
+    assert (ana["visits"], ana["spend"], ana["last_visit_at"]) == (2, 750, "2026-06-02T09:00:00.000000Z")
+    assert schema(db_path) == before
+    assert query(db_path, "PRAGMA integrity_check") == [{"integrity_check": "ok"}]
+    doctor_ok(cli)
+
+
+def test_a_failed_bulk_import_leaves_schema_and_rows_alone(cli, db_path, bulk):
+    assert cli("enroll", "333 000 0000").exit_code == 0
+    before = db_content(db_path), schema(db_path)
+    assert cli("import", "cards", BAD).exit_code == 2
+    assert (db_content(db_path), schema(db_path)) == before
