@@ -100,6 +100,8 @@ class _Run:
             raise BadInput("--rejects must not be the file being imported")
         if options.skip_invalid and not options.rejects and not options.dry_run:
             raise BadInput("--skip-invalid needs --rejects FILE, where the rejected rows go to be fixed")
+        if options.rejects:
+            _check_writable(options.rejects)
         self.source = open_source(options.file, options.encoding, options.format, options.delimiter)
         try:
             self.columns = Columns(kind, options.mapping, options.ignore, self.source.name)
@@ -320,6 +322,21 @@ class _Run:
         for key in list(self.columns.mapping) + list(self.columns.ignore):
             if key not in self.columns.used_options:
                 raise BadInput(f"--map/--ignore: no line of {self.source.name} has a key {key!r}")
+
+
+def _check_writable(path: str) -> None:
+    """--rejects is written after the import commits: make sure now that it can be."""
+    import os
+    from pathlib import Path
+
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise BadInput(f"--rejects {path}: is a directory")
+    if not folder.is_dir():
+        raise BadInput(f"--rejects {path}: no such directory {folder}")
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise BadInput(f"--rejects {path}: not writable")
 
 
 def _chunks(items, size=CHUNK):
@@ -817,6 +834,8 @@ def _visit(run: _Run, cells, line, raw, dates: Dates, now: str, seen: "_SeenKeys
     try:
         at, day = dates.moment(date_text, time_text or None)
     except CellError as exc:
+        if time_text and str(exc).startswith("not a time of day"):
+            raise _RowError("time", time_text, str(exc)) from None
         raise _RowError("date", date_text, str(exc)) from None
     if at > now:
         raise _RowError("date", date_text, f"visit is in the future: {date_text.strip()!r}")

@@ -459,3 +459,74 @@ def test_a_failed_bulk_import_leaves_schema_and_rows_alone(cli, db_path, bulk):
     before = db_content(db_path), schema(db_path)
     assert cli("import", "cards", BAD).exit_code == 2
     assert (db_content(db_path), schema(db_path)) == before
+
+
+# ---- more shapes of input ----------------------------------------------------------------------
+
+def test_a_bad_time_names_the_time_column(cli, tmp_path):
+    file = tmp_path / "t.csv"
+    file.write_text("phone,date,time,amount\n333 123 4567,01/06/2026,25:10,4\n", encoding="utf-8")
+    result = cli("import", "visits", file)
+    assert f"{file}: line 2: column 'time': not a time of day: '25:10'" in result.stderr
+
+
+def test_utf16_tab_export_from_excel(cli_json, db_path, tmp_path):
+    file = tmp_path / "excel.txt"
+    file.write_bytes("Cellulare\tNome\tTimbri\r\n333 123 4567\tNiccolò\t3\r\n".encode("utf-16"))
+    summary = cli_json("import", "cards", file)
+    assert (summary["encoding"], summary["delimiter"], summary["punches"]) == ("utf-16", "\t", 3)
+    assert customer(db_path, "+393331234567")["name"] == "Niccolò"
+
+
+def test_forced_delimiter_and_format(cli, cli_json, tmp_path):
+    file = tmp_path / "odd.txt"
+    file.write_text("phone;name\n333 123 4567;Rossi, Maria\n", encoding="utf-8")
+    assert cli_json("import", "cards", file, "--delimiter", ";", "--dry-run")["customers_created"] == 1
+    jsonl = tmp_path / "cards.data"
+    jsonl.write_text('{"phone": "333 123 4567", "punches": 2}\n', encoding="utf-8")
+    assert cli_json("import", "cards", jsonl, "--format", "jsonl")["punches"] == 2
+    assert "--delimiter must be one of" in cli("import", "cards", file, "--delimiter", "x").stderr
+
+
+def test_jsonl_unknown_key_and_bad_values(cli, tmp_path):
+    file = tmp_path / "v.jsonl"
+    file.write_text('{"phone": "333 123 4567", "date": "2026-06-01", "colour": "red"}\n', encoding="utf-8")
+    result = cli("import", "visits", file)
+    assert result.exit_code == 2 and f"{file}: line 1: key 'colour' not recognised" in result.stderr
+    file.write_text('{"phone": "333 123 4567", "date": "2026-06-01", "amount": true}\nnot json\n',
+                    encoding="utf-8")
+    result = cli("import", "visits", file)
+    assert result.exit_code == 2 and f"{file}: line 2: not valid JSON" in result.stderr
+
+
+def test_a_conflicting_card_goes_to_rejects_as_it_was(cli_json, db_path, tmp_path, spanish):
+    cli_json("import", "cards", ES_CARDS)
+    changed = tmp_path / "changed.csv"
+    changed.write_text("Teléfono;Nombre;Sellos\n699 111 222;José;9\n612 000 111;Nuevo;1\n", encoding="utf-8")
+    rejects = tmp_path / "r.csv"
+    summary = cli_json("import", "cards", changed, "--skip-invalid", "--rejects", rejects)
+    assert (summary["rejected"], summary["customers_created"]) == (1, 1)
+    with open(rejects, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    assert rows[1][:3] == ["699 111 222", "José", "9"]
+    assert rows[1][3].startswith("line 2: column 'Teléfono': a card with other balances was imported for +34699111222")
+
+
+def test_rejects_must_be_writable_before_anything_happens(cli, db_path, tmp_path):
+    result = cli("import", "cards", BAD, "--skip-invalid", "--rejects", tmp_path / "no" / "such" / "r.csv")
+    assert result.exit_code == 2 and "no such directory" in result.stderr
+    assert not db_path.exists() or query(db_path, "SELECT COUNT(*) AS n FROM customers") == [{"n": 0}]
+
+
+def test_apply_rules_after_counter_visits_continues_the_card(cli, cli_json, db_path, tmp_path):
+    for _ in range(3):
+        assert cli("visit", "333 123 4567", "--amount", "2").exit_code == 0  # welcome 20 + 3 punches
+    file = tmp_path / "old.csv"
+    file.write_text("phone,date,amount\n" + "".join(f"333 123 4567,{d:02d}/05/2026,1,00\n" for d in range(1, 8)),
+                    encoding="utf-8")
+    file.write_text(file.read_text(encoding="utf-8").replace(",1,00", ",\"1,00\""), encoding="utf-8")
+    summary = cli_json("import", "visits", file, "--apply-rules")
+    assert (summary["visits_added"], summary["punches"], summary["vouchers_issued"]) == (7, 7, 1)
+    card = cli_json("show", "333 123 4567")
+    assert card["punches"] == 0 and card["visits"] == 10
+    doctor_ok(cli)
