@@ -6,8 +6,8 @@ Each value is turned into what its format wants in one place per format (`Cells`
   would run as a formula (=, +, -, @, tab, CR first) neutralised with a leading apostrophe;
 - JSON: numbers as numbers, money as decimal strings in the shop currency, times as ISO 8601
   with the shop's offset, null for nothing;
-- XLSX: typed cells (numbers, money with its decimals, percentages, dates, booleans), text
-  always stored as text, so '=1+1' typed as a customer's name is never a formula.
+- XLSX (report_xlsx): typed cells (numbers, money with its decimals, percentages, dates,
+  booleans), text always stored as text, so '=1+1' typed as a customer's name is never a formula.
 Files are written through fileio.atomic_writer: they appear whole or not at all.
 """
 
@@ -15,8 +15,7 @@ import csv
 import json
 import sys
 from contextlib import ExitStack
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from . import money
@@ -253,112 +252,10 @@ def write_json(report: Report, handle) -> None:
 # ---- XLSX ------------------------------------------------------------------------------------
 
 def write_xlsx(report: Report, handle) -> None:
-    """One sheet per table (a one-row summary reads down, as figure and value), then an 'About'
-    sheet with the parameters. openpyxl's write-only mode streams the rows to the file."""
-    from openpyxl import Workbook
+    """Typed cells, one sheet per table and an 'About' sheet: see report_xlsx."""
+    from .report_xlsx import write_xlsx as write
 
-    book = Workbook(write_only=True)
-    styles = _XlsxStyles(report)
-    for table in report.tables:
-        sheet = book.create_sheet(_sheet_title(table.title))
-        if table.record:
-            _xlsx_record(sheet, table, styles)
-        else:
-            _xlsx_table(sheet, table, styles)
-    about = book.create_sheet("About")
-    about.column_dimensions["A"].width = 18
-    about.column_dimensions["B"].width = 60
-    about.append([styles.header(about, "Report"), styles.text(about, report.title)])
-    for key, value in report.parameters.items():
-        shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
-        about.append([styles.text(about, key), styles.text(about, "" if shown is None else str(shown))])
-    for note in report.notes:
-        about.append([styles.text(about, "note"), styles.text(about, note)])
-    book.save(handle)
-
-
-class _XlsxStyles:
-    def __init__(self, report: Report):
-        from openpyxl.styles import Font
-
-        self.cells = Cells(report)
-        exp = money.exponent(report.currency)
-        self.money_format = "#,##0" + ("." + "0" * exp if exp else "")
-        self.bold = Font(bold=True)
-
-    def header(self, sheet, text):
-        from openpyxl.cell import WriteOnlyCell
-
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.font = self.bold
-        return cell
-
-    def text(self, sheet, text):
-        from openpyxl.cell import WriteOnlyCell
-
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.data_type = "s"  # never a formula, whatever it starts with
-        return cell
-
-    def converter(self, sheet, kind):
-        """value -> what to append for one column: plain values where openpyxl types them right."""
-        from openpyxl.cell import WriteOnlyCell
-
-        cells = self.cells
-
-        def styled(value, number_format):
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.number_format = number_format
-            return cell
-
-        if kind == "money":
-            exp = cells.exponent
-            fmt = self.money_format
-            return lambda v: None if v is None else styled(Decimal(v).scaleb(-exp), fmt)
-        if kind == "ratio":
-            return lambda v: None if v is None else styled(v, "0.0%")
-        if kind == "date":
-            return lambda v: None if v is None else styled(date.fromisoformat(v), "yyyy-mm-dd")
-        if kind == "moment":
-            return lambda v: None if v is None else styled(cells.local(v)[0], "yyyy-mm-dd hh:mm")
-        if kind == "bool":
-            return lambda v: None if v is None else bool(v)
-        if kind == "text":
-            return lambda v: None if v is None else (self.text(sheet, v) if str(v).startswith("=") else str(v))
-        return lambda v: v
-
-
-_WIDTHS = {"text": 18, "int": 10, "number": 10, "money": 12, "ratio": 10, "date": 12, "moment": 17, "bool": 8}
-
-
-def _xlsx_table(sheet, table: Table, styles: _XlsxStyles) -> None:
-    from openpyxl.utils import get_column_letter
-
-    for index, column in enumerate(table.columns, start=1):
-        width = max(_WIDTHS[column.kind], len(column.heading) + 2)
-        sheet.column_dimensions[get_column_letter(index)].width = min(width, 40)
-    sheet.freeze_panes = "A2"
-    sheet.append([styles.header(sheet, c.heading) for c in table.columns])
-    convert = [styles.converter(sheet, c.kind) for c in table.columns]
-    count = 0
-    for row in table.rows():
-        sheet.append([f(v) for f, v in zip(convert, row)])
-        count += 1
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}{count + 1}"
-
-
-def _xlsx_record(sheet, table: Table, styles: _XlsxStyles) -> None:
-    sheet.column_dimensions["A"].width = 30
-    sheet.column_dimensions["B"].width = 16
-    sheet.append([styles.header(sheet, "Figure"), styles.header(sheet, "Value")])
-    for row in table.rows():
-        for column, value in zip(table.columns, row):
-            sheet.append([styles.text(sheet, column.heading), styles.converter(sheet, column.kind)(value)])
-
-
-def _sheet_title(title: str) -> str:
-    cleaned = "".join("-" if ch in "[]:*?/\\" else ch for ch in title)
-    return cleaned[:31] or "Sheet"
+    write(report, handle)
 
 
 # ---- writing to files and to stdout ------------------------------------------------------------

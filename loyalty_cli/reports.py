@@ -218,44 +218,53 @@ def fingerprint(conn) -> tuple:
                        "(SELECT COUNT(*) FROM customers)").fetchone()
 
 
-def build_beside(name: str, ctx: Context, period: "Period | None", db_path, expected: tuple):
-    """Start building a report on a second connection, in a thread; returns a function that
-    waits for it. SQLite lets go of the GIL while it works, so a heavy query (at-risk) runs
-    while the main thread writes other files. If that connection does not see the very
-    database `expected` describes (a visit was committed in between), or fails, the report is
-    built again on ctx's own connection: the files of one export always agree."""
-    import threading
+class Beside:
+    """Reports built on a second connection, in a thread, while the main thread writes others.
 
-    from . import store
+    SQLite lets go of the GIL while it works, so a heavy query (every regular's rhythm, sorted
+    and ranked inside SQLite before the first row comes back) runs on the second core. The
+    reports are built in order and held whole (at most one row per customer). If that connection does not see the
+    very database `expected` describes (a visit was committed in between), or anything fails
+    there, `get` builds the report on ctx's own connection instead: the files of one export
+    always agree with each other.
+    """
 
-    done: dict = {}
+    def __init__(self, names, ctx: Context, period: "Period | None", db_path, expected: tuple):
+        import threading
 
-    def work():
+        self.ctx, self.period = ctx, period
+        self.names, self.done, self.ready = list(names), {}, {name: threading.Event() for name in names}
+        self.thread = threading.Thread(target=self._work, args=(db_path, expected), name="reports", daemon=True)
+        self.thread.start()
+
+    def _work(self, db_path, expected) -> None:
+        from . import store
+
+        conn = None
         try:
             conn = store.connect(db_path, create=False)
-        except Exception:  # noqa: BLE001 - any trouble here means: build it the ordinary way
-            return
-        try:
             with snapshot(conn):
-                if fingerprint(conn) == expected:
-                    report = build(name, Context(conn, ctx.config, ctx.now), period)
+                if fingerprint(conn) != expected:
+                    return
+                ctx = Context(conn, self.ctx.config, self.ctx.now)
+                for name in self.names:
+                    report = build(name, ctx, self.period)
                     for table in report.tables:
                         rows = list(table.rows())
                         table.produce = lambda rows=rows: iter(rows)
-                    done["report"] = report
-        except Exception:  # noqa: BLE001
-            done.clear()
+                    self.done[name] = report
+                    self.ready[name].set()
+        except Exception:  # noqa: BLE001 - whatever went wrong here, get() builds it the ordinary way
+            pass
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
+            for event in self.ready.values():
+                event.set()
 
-    thread = threading.Thread(target=work, name=f"report {name}", daemon=True)
-    thread.start()
-
-    def wait() -> Report:
-        thread.join()
-        return done.get("report") or build(name, ctx, period)
-
-    return wait
+    def get(self, name: str) -> Report:
+        self.ready[name].wait()
+        return self.done.get(name) or build(name, self.ctx, self.period)
 
 
 def query(conn, sql: str, args=()):
@@ -698,7 +707,8 @@ AT_RISK_COLUMNS = [
 
 # Candidates first (silent for more than the floor, less than a year: an index range on the
 # customers), then, for them only, the gaps between their last visit days (LAG over the
-# covering index) and the median of those gaps (ROW_NUMBER), all inside SQLite.
+# covering index) and the median of those gaps (ROW_NUMBER), all inside SQLite; the result
+# comes back as one JSON array (see _json_rows).
 _OVERDUE_SQL = """
 WITH cand AS MATERIALIZED (
   SELECT c.id, COALESCE((SELECT v.at FROM visits v WHERE v.customer_id = c.id AND v.voided_at IS NULL
@@ -716,19 +726,26 @@ ranked AS (
 rhythm AS (
   SELECT customer_id, AVG(CASE WHEN r IN ((n + 1) / 2, n / 2 + 1) THEN gap END) AS median, MAX(day) AS last_day
   FROM ranked GROUP BY customer_id)
-SELECT c.id, c.phone, c.name, date(rhythm.last_day),
-       CAST(julianday(:today) - rhythm.last_day AS INTEGER) AS days_since, rhythm.median, c.visits, c.spend
-FROM rhythm JOIN customers c ON c.id = rhythm.customer_id
-WHERE days_since > MAX(:floor_days, :factor * rhythm.median)
-ORDER BY c.spend DESC, c.id
+SELECT json_group_array(json_array(id, phone, name, last_day, days_since, median, visits, spend)) FROM (
+  SELECT c.id, c.phone, c.name, date(rhythm.last_day) AS last_day,
+         CAST(julianday(:today) - rhythm.last_day AS INTEGER) AS days_since, rhythm.median, c.visits, c.spend
+  FROM rhythm JOIN customers c ON c.id = rhythm.customer_id
+  WHERE days_since > MAX(:floor_days, :factor * rhythm.median))
 """
 
 _NEAR_SQL = """
-SELECT c.id, c.phone, c.name, c.last_visit_at, c.visits, c.spend, j.value
+SELECT json_group_array(json_array(c.id, c.phone, c.name, c.last_visit_at, c.visits, c.spend, j.value))
 FROM customers c, json_each(c.punches) j
 WHERE j.key = :card AND j.value = :punches AND c.last_visit_at >= :lost
-ORDER BY c.spend DESC, c.id
 """
+
+
+def _json_rows(conn, sql: str, args) -> list:
+    """A query's rows as one JSON value: a single step of SQLite, so a report built in a thread
+    (Beside) needs the GIL once, not once per row while the main thread is busy writing."""
+    import json
+
+    return json.loads(query(conn, sql, args).fetchone()[0])
 
 
 def at_risk(ctx: Context) -> Report:
@@ -744,14 +761,16 @@ def at_risk(ctx: Context) -> Report:
         if rule.every < 2:
             continue
         reward = config.rewards[rule.reward].name
-        for cid, phone, name, last_at, visits_n, spend, punches in query(conn, 
-                _NEAR_SQL, {"card": rule.name, "punches": rule.every - 1, "lost": lost}):
+        for cid, phone, name, last_at, visits_n, spend, punches in _json_rows(
+                conn, _NEAR_SQL, {"card": rule.name, "punches": rule.every - 1, "lost": lost}):
             near.setdefault(cid, []).append(f"{reward} ({rule.name} {punches}/{rule.every})")
             near_rows[cid] = (phone, name, last_at, visits_n, spend)
     rows = []
-    for cid, phone, name, last_day, days_since, median, visits_n, spend in query(conn, _OVERDUE_SQL, {
-            "recent": RHYTHM_VISITS - 1, "lost": lost, "floor": clock.to_db(floor_moment),
-            "today": today.isoformat(), "floor_days": FLOOR_DAYS, "factor": RHYTHM_FACTOR}):
+    overdue = _json_rows(conn, _OVERDUE_SQL, {
+        "recent": RHYTHM_VISITS - 1, "lost": lost, "floor": clock.to_db(floor_moment),
+        "today": today.isoformat(), "floor_days": FLOOR_DAYS, "factor": RHYTHM_FACTOR})
+    for cid, phone, name, last_day, days_since, median, visits_n, spend in sorted(
+            overdue, key=lambda row: (-row[7], row[0])):  # biggest spenders first
         rows.append(("overdue", phone, name, last_day, days_since, _tidy(median), visits_n, spend,
                      "; ".join(near.pop(cid, [])) or None))
     for cid, reasons in sorted(near.items(), key=lambda item: (-near_rows[item[0]][4], item[0])):

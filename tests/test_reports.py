@@ -293,19 +293,20 @@ def _context(db_path):
     return conn, reports.Context(conn, config.load(SAMPLE), datetime(2026, 6, 15, 12, tzinfo=timezone.utc))
 
 
-def test_a_report_built_beside_is_the_same_report(history):
+def test_reports_built_beside_are_the_same_reports(history):
     from loyalty_cli import reports
 
     conn, ctx = _context(history)
+    period = reports.Period(*(__import__("datetime").date(2026, 5, day) for day in (1, 31)))
     with reports.snapshot(conn):
-        wait = reports.build_beside("at-risk", ctx, None, history, reports.fingerprint(conn))
-        beside = list(wait().main.rows())
-        assert beside == list(reports.build("at-risk", ctx, None).main.rows())
-        assert [row[2] for row in beside] == ["Anna", "Fabio", "Elio"]
+        beside = reports.Beside(["customers", "at-risk"], ctx, period, history, reports.fingerprint(conn))
+        for name in ("at-risk", "customers"):
+            assert list(beside.get(name).main.rows()) == list(reports.build(name, ctx, period).main.rows())
+        assert [row[2] for row in beside.get("at-risk").main.rows()] == ["Anna", "Fabio", "Elio"]
     conn.close()
 
 
-def test_a_report_built_beside_a_changed_database_is_built_again(history, monkeypatch):
+def test_reports_built_beside_a_changed_database_are_built_again(history, monkeypatch):
     from loyalty_cli import reports
 
     conn, ctx = _context(history)
@@ -314,7 +315,7 @@ def test_a_report_built_beside_a_changed_database_is_built_again(history, monkey
     monkeypatch.setattr(reports, "build", lambda *args: built.append(args[0]) or real(*args))
     with reports.snapshot(conn):
         stale = (-1, -1, -1)  # as if a visit had been committed between the two snapshots
-        report = reports.build_beside("at-risk", ctx, None, history, stale)()
+        report = reports.Beside(["at-risk"], ctx, None, history, stale).get("at-risk")
         assert [row[2] for row in report.main.rows()] == ["Anna", "Fabio", "Elio"]
     assert built == ["at-risk"]  # only the fallback on the main connection built it
     conn.close()
