@@ -42,11 +42,12 @@ def build_history(db) -> None:
         return result.stdout
 
     run("2025-06-25T10:00:00Z", "visit", CARLA, "--amount", "50", "--name", "Carla")
+    # The clock stands at the tenth visit, so the voucher's 90 days count from it either way.
     for day in range(1, 11):
-        run("2026-02-15T10:00:00Z", "visit", ANNA, "--amount", "10", "--at", f"2026-02-{day:02d}T12:00",
+        run("2026-02-10T11:00:00Z", "visit", ANNA, "--amount", "10", "--at", f"2026-02-{day:02d}T12:00",
             "--name", "Anna")
     for day in range(20, 30):
-        run("2026-04-01T10:00:00Z", "visit", FABIO, "--amount", "10", "--at", f"2026-03-{day:02d}T12:00",
+        run("2026-03-29T10:00:00Z", "visit", FABIO, "--amount", "10", "--at", f"2026-03-{day:02d}T12:00",
             "--name", "Fabio")
     run("2026-05-10T12:00:00Z", "visit", ANNA, "--amount", "8", "--at", "2026-05-01T00:30")
     voided = json.loads(run("2026-05-10T12:00:00Z", "visit", ANNA, "--amount", "30", "--json"))["visit_id"]
