@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from .errors import BadInput
 
 UTC = timezone.utc
+EARLIEST_YEAR = 2000  # a back-dated visit before this is a typo, not history
 
 
 def now() -> datetime:
@@ -71,8 +72,13 @@ def parse_moment(text: str, tz, what: str = "--at") -> datetime:
             moment = datetime.fromisoformat(raw.replace(" ", "T", 1))
     except ValueError:
         raise BadInput(f"{what} is not an ISO date or date-time: {raw!r} (e.g. 2026-11-20T18:30)") from None
+    if moment.year < EARLIEST_YEAR:
+        raise BadInput(f"{what} is before {EARLIEST_YEAR}: {raw!r}")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz)
+        local = moment.replace(tzinfo=tz)
+        if local.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != moment:
+            raise BadInput(f"{what} {raw!r} does not exist in {tz.key} (the clocks were put forward)")
+        moment = local
     return moment.astimezone(UTC)
 
 

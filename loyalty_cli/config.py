@@ -438,8 +438,17 @@ class _Validator:
         for index, table in enumerate(self.attempt(self.array, "tiers", default=[])):
             tier = self.attempt(self.tier, index, table, currency, names)
             if tier is not None:
+                for lower in tiers:
+                    self.attempt(self.tier_order, lower, tier, index)
                 tiers.append(tier)
         return tiers
+
+    def tier_order(self, lower: Tier, tier: Tier, index: int) -> None:
+        """Tiers rank in the order written: a later one must not ask for less."""
+        for key in ("min_spend", "min_visits"):
+            below, here = getattr(lower, key), getattr(tier, key)
+            if below is not None and here is not None and here <= below:
+                self.fail(("tiers", index, key), f"must be above {lower.name}'s {key}: list tiers lowest first")
 
     def tier(self, index, table, currency, names) -> Tier:
         path = ("tiers", index)

@@ -16,7 +16,7 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
                  note: str | None = None, at_text: str | None = None, name: str | None = None,
                  ref: str | None = None) -> dict:
     config = session.config
-    amount = money.parse_amount(amount_text, config.shop.currency, "--amount") if amount_text else 0
+    amount = money.parse_amount(amount_text, config.shop.currency, "--amount") if amount_text is not None else 0
     if config.shop.max_amount is not None and amount > config.shop.max_amount:
         limit = money.display(config.shop.max_amount, config.shop.currency)
         raise BadInput(f"--amount {amount_text} is above the shop's max_amount of {limit} "
@@ -52,8 +52,9 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
         outcome = rules.apply_visit(config, store.state(conn, row, at), rules.Visit(at, amount, items))
         visit_id = store.insert_visit(conn, row["id"], at, clock.local_day(at, config.tz), amount, items,
                                       note=_clean(note), ref=ref)
+        # a voucher earned by a back-dated visit is handed over now: its days count from now
         codes = store.write_entries(conn, row["id"], at, outcome.entries,
-                                    voucher_expiry=rules.voucher_expires_at(config, at), visit_id=visit_id)
+                                    voucher_expiry=rules.voucher_expires_at(config, max(at, now)), visit_id=visit_id)
         card = views.card(conn, config, store.customer_by_id(conn, row["id"]), now)
     return {**card, "visit_id": visit_id, "duplicate": False, "enrolled": enrolled,
             "earned": views.earnings(config, outcome.entries, codes)}
@@ -185,9 +186,12 @@ def void(session: Session, visit_id: int, reason: str | None = None) -> dict:
                     continue
                 if issued["status"] == "issued":
                     store.set_voucher_status(conn, line["voucher"], "void", now)
+            expired = 0
+            if line["points"] > 0 and line["earned_at"]:
+                expired = rules.expired_from_lot(store.points_lines(conn, visit["customer_id"]), line["id"])
             reverses[len(reversals)] = line["id"]
             lots[len(reversals)] = line["earned_at"]
-            reversals.append(rules.reversal(_entry(line), why))
+            reversals.append(rules.reversal(_entry(line), why, expired))
         store.write_entries(conn, visit["customer_id"], now, reversals, visit_id=visit_id,
                             reverses=reverses, earned_at=lots)
         store.mark_voided(conn, visit, now, _clean(reason))

@@ -134,8 +134,9 @@ def guarded(session, work) -> int:
     except LoyaltyError as exc:
         render.error(str(exc))
         return exc.exit_code
-    except sqlite3.OperationalError as exc:
-        render.error(f"database error: {exc}")
+    except sqlite3.DatabaseError as exc:  # locked past the timeout, disk full, a damaged file
+        hint = " (run `loyalty doctor`; restore a backup if it is damaged)" if "malformed" in str(exc) else ""
+        render.error(f"database error: {exc}{hint}")
         return 1
     except KeyboardInterrupt:
         render.error("interrupted: nothing was written by the unfinished step")

@@ -108,7 +108,14 @@ def _v4(db) -> None:
     db.execute("DROP INDEX IF EXISTS idx_ledger_customer_earned")
 
 
-STEPS = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
+def _v5(db) -> None:
+    """A visit's look for its customer's overdue vouchers: one index range, however many other
+    customers' vouchers wait for `loyalty expire`."""
+    db["vouchers"].create_index(["customer_id", "status", "expires_at"], index_name="vouchers_customer_due")
+    db.execute("DROP INDEX IF EXISTS idx_vouchers_customer_id_status")  # a prefix of the new one
+
+
+STEPS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5}
 
 
 def migrate(conn: sqlite3.Connection, current: int, target: int, path: Path) -> None:
@@ -118,9 +125,16 @@ def migrate(conn: sqlite3.Connection, current: int, target: int, path: Path) -> 
 
     db = sqlite_utils.Database(conn)
     try:
-        conn.execute("PRAGMA journal_mode = WAL")
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError:
+            pass  # another process holds the file and is setting it up; it sets WAL too
         for version in range(current + 1, target + 1):
             conn.execute("BEGIN IMMEDIATE")
+            # Two tills may open a new database at once: re-read under the write lock.
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= version:
+                conn.execute("COMMIT")
+                continue
             try:
                 STEPS[version](db)
                 conn.execute(f"PRAGMA user_version = {version}")

@@ -29,6 +29,7 @@ def parse_amount(text: str, currency: str = "EUR", what: str = "amount") -> int:
     for token in (currency.upper(), _SYMBOLS.get(currency.upper(), "").upper(), "EUR", "FT"):
         if token:
             cleaned = cleaned.replace(token, "")
+    _check_spacing(cleaned, raw, what)
     cleaned = "".join(ch for ch in cleaned if ch not in _STRIP)
     if cleaned.startswith("-"):
         raise BadInput(f"{what} must not be negative: {raw!r}")
@@ -47,6 +48,20 @@ def parse_amount(text: str, currency: str = "EUR", what: str = "amount") -> int:
     return int(minor)
 
 
+def _check_spacing(text: str, raw: str, what: str) -> None:
+    """A space (or ') inside a number only separates thousands: '1 234,50' yes, '12 50' no."""
+    import re
+
+    groups = re.split(r"[\s'\u00a0\u202f\u2009]+", text.strip(" €$£¥"))
+    if len(groups) > 1 and not all(re.fullmatch(r"\d{3}([.,]\d*)?", group) for group in groups[1:]):
+        raise BadInput(f"{what} is not a number: {raw!r}")
+
+
+def _thousands_ok(whole: str, sep: str) -> bool:
+    groups = whole.split(sep)
+    return 1 <= len(groups[0]) <= 3 and all(len(group) == 3 for group in groups[1:])
+
+
 def _normalise_separators(text: str, raw: str, what: str, exp: int) -> str:
     if not text or not all(ch.isdigit() or ch in ".,+" for ch in text) or text.count("+") > 1:
         raise BadInput(f"{what} is not a number: {raw!r}")
@@ -55,7 +70,7 @@ def _normalise_separators(text: str, raw: str, what: str, exp: int) -> str:
         decimal_sep = "." if text.rfind(".") > text.rfind(",") else ","
         thousands = "," if decimal_sep == "." else "."
         whole, _, frac = text.rpartition(decimal_sep)
-        if decimal_sep in whole:
+        if decimal_sep in whole or not _thousands_ok(whole, thousands):
             raise BadInput(f"{what} is not a number: {raw!r}")
         return whole.replace(thousands, "") + "." + frac
     sep = "." if "." in text else "," if "," in text else ""

@@ -180,7 +180,37 @@ def spend_credit(config: Config, state: State, amount: int) -> Entry:
     return Entry("redeem", credit=-amount, reason="store credit spent")
 
 
-def reversal(entry: Entry, why: str) -> Entry:
-    """The entry that undoes `entry` exactly."""
-    return Entry("void", points=-entry.points, punches=-entry.punches, credit=-entry.credit,
+def reversal(entry: Entry, why: str, expired_points: int = 0) -> Entry:
+    """The entry that undoes `entry`, except for points of it that already expired: those the
+    customer has lost once, and taking them back again would be a debt that never existed."""
+    points = -(entry.points - expired_points) if entry.points > 0 else -entry.points
+    if expired_points:
+        why += f" ({expired_points} of its points had already expired)"
+    return Entry("void", points=points, punches=-entry.punches, credit=-entry.credit,
                  rule=entry.rule, reason=why, earned=entry.earned, voucher=entry.voucher)
+
+
+def expired_from_lot(lines, lot_id: int) -> int:
+    """How many points of the lot written by ledger line `lot_id` ended up expired.
+
+    `lines` are a customer's points lines in the order written: (id, points, earned_at,
+    reverses, kind). Replays first-in-first-out: earnings open lots, a reversal shrinks its own
+    lot, every other debit (redeem, expire) takes from the oldest lots first.
+    """
+    lots: dict[int, list] = {}  # id -> [earned_at, remaining, expired]
+    for line_id, points, earned_at, reverses, kind in lines:
+        if reverses is not None and reverses in lots:
+            lots[reverses][1] += points
+        elif earned_at is not None and points > 0:
+            lots[line_id] = [earned_at, points, 0]
+        elif points < 0:
+            need = -points
+            for lot in sorted(lots.values(), key=lambda lot: lot[0]):
+                take = min(need, max(lot[1], 0))
+                lot[1] -= take
+                need -= take
+                if kind == "expire":
+                    lot[2] += take
+                if not need:
+                    break
+    return lots[lot_id][2] if lot_id in lots else 0

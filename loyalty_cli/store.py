@@ -19,7 +19,7 @@ from . import clock
 from .errors import BadInput, Refused
 from .rules import Entry, State, TIER_WINDOW
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_S = 5.0
 VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud
 VOUCHER_LENGTH = 6
@@ -137,10 +137,11 @@ def punches_of(row) -> dict:
 
 
 def state(conn, row, at: datetime) -> State:
-    """Balances from the customer row; tier figures over the 365 days before `at`."""
+    """Balances from the customer row; tier figures over the 365 days up to `at` (the visit
+    being recorded is not in the table yet, so it is not counted twice)."""
     spend, visits = conn.execute(
         "SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM visits "
-        "WHERE customer_id = ? AND at > ? AND at < ? AND voided_at IS NULL",
+        "WHERE customer_id = ? AND at > ? AND at <= ? AND voided_at IS NULL",
         (row["id"], clock.to_db(at - TIER_WINDOW), clock.to_db(at)),
     ).fetchone()
     return State(points=row["points"], credit=row["credit"], punches=punches_of(row),
@@ -265,6 +266,13 @@ def ledger_of_visit(conn, visit_id: int) -> list:
     ).fetchall()
 
 
+def points_lines(conn, customer_id: int) -> list[tuple]:
+    """(id, points, earned_at, reverses, kind) of every points line, in the order written."""
+    return [tuple(row) for row in conn.execute(
+        "SELECT id, points, earned_at, reverses, kind FROM ledger WHERE customer_id = ? AND points != 0 "
+        "ORDER BY id", (customer_id,))]
+
+
 def history(conn, customer_id: int, limit: int | None = None) -> list:
     # by time (a back-dated visit sits where it happened), then by the order written
     sql = "SELECT * FROM ledger WHERE customer_id = ? ORDER BY at DESC, id DESC"
@@ -287,12 +295,13 @@ def open_vouchers(conn, customer_id: int) -> list:
 
 
 def due_vouchers(conn, customer_id: int | None, now: datetime) -> list:
-    sql = "SELECT * FROM vouchers WHERE status = 'issued' AND expires_at IS NOT NULL AND expires_at <= ?"
-    args: tuple = (clock.to_db(now),)
     if customer_id is not None:
-        sql += " AND customer_id = ?"
-        args += (customer_id,)
-    return conn.execute(sql + " ORDER BY expires_at, code", args).fetchall()
+        return conn.execute(
+            "SELECT * FROM vouchers INDEXED BY vouchers_customer_due WHERE customer_id = ? AND status = 'issued' "
+            "AND expires_at <= ? ORDER BY expires_at, code", (customer_id, clock.to_db(now))).fetchall()
+    return conn.execute(
+        "SELECT * FROM vouchers WHERE status = 'issued' AND expires_at IS NOT NULL AND expires_at <= ? "
+        "ORDER BY expires_at, code", (clock.to_db(now),)).fetchall()
 
 
 def set_voucher_status(conn, code: str, status: str, at: datetime) -> None:

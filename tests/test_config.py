@@ -53,6 +53,8 @@ BROKEN = [
     ('[[tiers]]\nname = "G"\nmin_visits = 3\nperks = "free"\n', ":4: tiers[0].perks: must be a list of strings"),
     ('[shop]\nphone_region = "XX"\n', ":2: shop.phone_region: unknown region 'XX'"),
     ('colour = "red"\n', ":1: colour: unknown key"),
+    ('[[tiers]]\nname = "Gold"\nmin_spend = 300\n[[tiers]]\nname = "Silver"\nmin_spend = 100\n',
+     ":6: tiers[1].min_spend: must be above Gold's min_spend: list tiers lowest first"),
 ]
 
 

@@ -442,3 +442,47 @@ def test_garbage_clock_override(cli, monkeypatch):
     monkeypatch.setenv("LOYALTY_NOW", "garbage")
     result = cli("visit", MARIA)
     assert result.exit_code == 2 and "LOYALTY_NOW" in result.stderr
+
+
+def test_void_after_the_points_expired_takes_back_only_what_was_not_lost(cli_json, at):
+    at("2025-01-01T11:00:00+00:00")
+    visit = cli_json("visit", MARIA, "--amount", "100")  # 20 welcome + 100
+    at("2026-01-10T11:00:00+00:00")
+    assert cli_json("expire")["points"] == 120
+    undone = cli_json("void", str(visit["visit_id"]))
+    assert undone["points"] == 0  # not -100: those points had already expired
+    assert any("100 of its points had already expired" in line["reason"] for line in cli_json("history", MARIA))
+
+
+def test_void_after_points_were_spent_and_the_rest_expired(cli_json, at):
+    at("2025-01-01T11:00:00+00:00")
+    visit = cli_json("visit", MARIA, "--amount", "200")  # 20 + 200 points
+    cli_json("redeem", MARIA, "free-cone")  # 100 spent: the welcome 20 and 80 of the visit's
+    at("2026-01-10T11:00:00+00:00")
+    assert cli_json("expire")["points"] == 120  # the visit's other 120 lapsed
+    undone = cli_json("void", str(visit["visit_id"]))
+    assert undone["points"] == -80  # the 80 spent are owed; the 120 lost are not taken twice
+
+
+def test_visits_at_the_same_moment_count_towards_the_tier(cli_json):
+    cli_json("visit", MARIA, "--amount", "200", "--at", "2026-06-01")
+    second = cli_json("visit", MARIA, "--amount", "150", "--at", "2026-06-01")
+    assert second["earned"]["points"] == 225  # 350 spent: Gold, 150 x 1.5
+
+
+def test_a_back_dated_voucher_lives_from_now(cli_json):
+    for day in range(1, 11):
+        card = cli_json("visit", MARIA, "--at", f"2026-01-{day:02d}")
+    [won] = card["earned"]["vouchers"]
+    assert [v["code"] for v in card["vouchers"]] == [won["code"]]
+    assert card["vouchers"][0]["expires_at"].startswith("2026-09-13")  # now (06-15) + 90 days
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--at", "0001-01-01"], "--at is before 2000"),
+    (["--at", "2026-03-29T02:30"], "does not exist in Europe/Rome"),
+    (["--amount", ""], "--amount is not a number"),
+])
+def test_more_bad_visit_input(cli, args, message):
+    result = cli("visit", MARIA, *args)
+    assert result.exit_code == 2 and message in result.stderr

@@ -56,8 +56,8 @@ COUNTER_QUERIES = [
      "AND voided_at IS NULL", (1, "a", "b")),
     ("SELECT COALESCE(SUM(points), 0) FROM ledger WHERE customer_id = ? AND earned_at > ?", (1, "x")),
     ("SELECT * FROM vouchers WHERE customer_id = ? AND status = 'issued'", (1,)),
-    ("SELECT * FROM vouchers WHERE status = 'issued' AND expires_at IS NOT NULL AND expires_at <= ? "
-     "AND customer_id = ?", ("x", 1)),
+    ("SELECT * FROM vouchers INDEXED BY vouchers_customer_due WHERE customer_id = ? AND status = 'issued' "
+     "AND expires_at <= ?", (1, "x")),
     ("SELECT * FROM ledger WHERE visit_id = ? AND reverses IS NULL", (1,)),
     ("SELECT MAX(at) FROM visits WHERE customer_id = ? AND voided_at IS NULL", (1,)),
 ]
@@ -78,3 +78,40 @@ def test_times_sort_as_text():
     texts = [clock.to_db(first + timedelta(microseconds=n)) for n in range(3)]
     assert texts == sorted(texts)
     assert clock.from_db(texts[0]) == first
+
+
+def test_tills_opening_a_new_database_at_once(tmp_path):
+    """Six processes create the same new database together: every one of them succeeds."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import SAMPLE
+
+    path = tmp_path / "race.db"
+    env = {k: v for k, v in os.environ.items() if k not in ("LOYALTY_DB", "LOYALTY_CONFIG")}
+    command = [sys.executable, "-m", "loyalty_cli", "--db", str(path), "--config", str(SAMPLE), "visit",
+               "333 123 4567", "--amount", "1"]
+    runs = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+            for _ in range(6)]
+    results = [(run.wait(timeout=60), run.stderr.read().decode()) for run in runs]
+    assert [code for code, _err in results] == [0] * 6, results
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT COUNT(*) FROM visits").fetchone()[0] == 6
+    conn.close()
+
+
+def test_a_damaged_database_is_one_line(cli, isolated):
+    path = isolated / "damaged.db"
+    assert cli("--db", path, "visit", "333 123 4567").exit_code == 0
+    for n in range(5):
+        assert cli("--db", path, "visit", f"333 123 45{n}0").exit_code == 0
+    data = bytearray(path.read_bytes())
+    for offset in range(4096 + 8, len(data), 4096):  # scribble over every page after the first
+        data[offset:offset + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+    for command in (["visit", "333 123 4567"], ["doctor"]):
+        result = cli("--db", path, *command)
+        assert result.exit_code == 1, result.output
+        assert result.stderr.count("\n") >= 1 and "Traceback" not in result.stderr
+        assert result.exception is None or isinstance(result.exception, SystemExit)
