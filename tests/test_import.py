@@ -530,3 +530,52 @@ def test_apply_rules_after_counter_visits_continues_the_card(cli, cli_json, db_p
     card = cli_json("show", "333 123 4567")
     assert card["punches"] == 0 and card["visits"] == 10
     doctor_ok(cli)
+
+
+@pytest.mark.parametrize("small", [False, True], ids=["one-go", "slices-and-flushes"])
+def test_apply_rules_writes_what_the_counter_would_have(cli, cli_json, tmp_path, monkeypatch, small):
+    """The oracle: the same visits typed at the counter with --at, in time order."""
+    if small:  # the paths a million visits take: read in slices, entries written as they pile up
+        from loyalty_cli.importer import _Replay
+
+        monkeypatch.setattr(_Replay, "IN_MEMORY", 0)
+        monkeypatch.setattr(_Replay, "SLICE", 4)
+        monkeypatch.setattr(_Replay, "FLUSH", 3)
+    visits = []  # (phone, local time, amount): tiers (Silver at 12 visits, Gold at 300 EUR) change mid-way
+    for day in range(1, 15):
+        visits.append(("333 111 0001", f"2026-05-{day:02d}T09:{day:02d}", f"{20 + day * 3},50"))
+        if day % 2:
+            visits.append(("347 222 0002", f"2026-05-{day:02d}", "7,00"))  # a bare date: noon
+            visits.append(("347 222 0002", f"2026-05-{day:02d}", "7,00"))  # twice the same noon
+    visits.sort(key=lambda v: v[1] if "T" in v[1] else v[1] + "T12:00")
+    counter_db, import_db = tmp_path / "counter.db", tmp_path / "import.db"
+    for phone in ("333 111 0001", "347 222 0002"):
+        for db in (counter_db, import_db):
+            assert cli("--db", db, "enroll", phone).exit_code == 0
+    for phone, moment, amount in visits:
+        assert cli("--db", counter_db, "visit", phone, "--amount", amount, "--at", moment).exit_code == 0
+    file = tmp_path / "history.csv"
+    with open(file, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(["phone", "date", "amount"])
+        writer.writerows(visits)
+    summary = cli_json("--db", import_db, "import", "visits", file, "--apply-rules")
+    assert summary["visits_added"] == len(visits) == 14 + 7 * 2
+
+    def entries(db):
+        return query(db, "SELECT v.at, l.kind, l.points, l.punches, l.credit, l.rule, l.reward, l.earned_at, "
+                         "l.reason FROM ledger l JOIN visits v ON v.id = l.visit_id ORDER BY v.at, v.id, l.id")
+
+    def balances(db):
+        return query(db, "SELECT phone, points, credit, punches, visits, spend FROM customers ORDER BY phone")
+
+    def vouchers(db):
+        return query(db, "SELECT reward, rule, status, issued_at, expires_at FROM vouchers ORDER BY issued_at")
+
+    assert entries(import_db) == entries(counter_db)
+    assert {e["kind"] for e in entries(import_db)} >= {"punch", "points", "cashback", "reward"}
+    assert any("Gold" in (e["reason"] or "") for e in entries(import_db))  # the tier kicked in
+    assert balances(import_db) == balances(counter_db)
+    assert vouchers(import_db) == vouchers(counter_db)
+    assert summary["vouchers_issued"] == len(vouchers(import_db))
+    assert cli("--db", import_db, "doctor").exit_code == 0
