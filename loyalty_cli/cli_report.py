@@ -163,10 +163,11 @@ def export(
         with reports.snapshot(session.conn):
             # The heaviest query runs on a second connection in a thread while this one builds
             # and writes the other reports; its file is written last.
-            beside = reports.Beside(BESIDE, context, period, session.db_path, reports.fingerprint(session.conn))
+            beside = reports.Beside(BESIDE, context, period, session.db_path, reports.fingerprint(session.conn),
+                                    shared=SHARED)
 
-            def jobs():
-                for name in [n for n in reports.NAMES if n not in BESIDE] + list(BESIDE):
+            def jobs():  # the reports that need nothing from the thread first
+                for name in FIRST + [n for n in reports.NAMES if n not in FIRST and n not in BESIDE] + list(BESIDE):
                     report = beside.get(name) if name in BESIDE else reports.build(name, context, period)
                     for fmt in chosen:
                         yield report, fmt, target / f"{name}-{stamp}.{writers.EXTENSIONS[fmt]}"
@@ -179,10 +180,11 @@ def export(
     _run(ctx, work)
 
 
-# Built in a thread during an export (reports.Beside): only at-risk, whose whole cost is SQLite
-# sorting inside one step; a report that returns many rows would wait for the GIL at every row
-# while the main thread writes CSV (tried with customers: the export got twice as slow).
+# During an export a thread (reports.Beside) computes the per-customer figures and at-risk
+# while the main thread writes the reports that need neither; those go first.
 BESIDE = ("at-risk",)
+SHARED = ("points_due", "year_figures")  # reports.Context's per-customer figures
+FIRST = ["summary", "visits", "rewards"]
 
 
 def _formats(text: str) -> list[str]:

@@ -260,7 +260,7 @@ def write_xlsx(report: Report, handle) -> None:
 
 # ---- writing to files and to stdout ------------------------------------------------------------
 
-def _render(report: Report, fmt: str, handle, table: Table | None = None, terminal: bool = False) -> None:
+def _render(report: Report, fmt: str, handle, table: Table | None = None) -> None:
     if fmt == "csv":
         write_csv(report, table or report.main, handle)
     elif fmt == "json":

@@ -7,8 +7,8 @@ Row values are raw: money in integer minor units, days as 'YYYY-MM-DD', moments 
 stored UTC text; the writers turn them into what each format wants.
 
 Nothing here loops in Python over visits or ledger lines. Sums, counts, distinct customers,
-the points lots and each customer's visit rhythm are computed by SQLite (migrations `_v3`
-adds the indexes that make those range scans of an index). Python only touches what is
+the points due to expire and each customer's visit rhythm are computed by SQLite (migration
+`_v3` adds the indexes that make those range scans of an index). Python only touches what is
 already small: a handful of totals, the per-day series, one row per customer.
 
 Periods are local days in the shop's time zone: visits are bucketed by the `local_day` they
@@ -119,7 +119,7 @@ class Chart:
     label: str
     value: str
     title: str
-    skip: tuple = ()  # values of the first column whose rows stay out of the chart (totals)
+    skip: tuple = ()  # rows whose first column starts with one of these stay out (totals)
 
 
 @dataclass
@@ -153,11 +153,22 @@ class Report:
 
 class Context:
     """What every report needs: the connection, the config and one 'now' for all of them, and
-    what more than one report reads (the points due to expire), computed once per run."""
+    the per-customer figures more than one report reads, computed once per run (or handed
+    over by a Beside thread that computed them on the same database)."""
+
+    SHARED = ("points_due", "year_figures")
 
     def __init__(self, conn, config, now: datetime):
         self.conn, self.config, self.now = conn, config, now
-        self._points_due: dict[int, tuple[int, int]] | None = None
+        self._shared: dict = {}
+        self._pending: dict = {}  # name -> threading.Event of a Beside computing it
+
+    def _get(self, name: str, compute):
+        if name not in self._shared and name in self._pending:
+            self._pending[name].wait()
+        if name not in self._shared:
+            self._shared[name] = compute()
+        return self._shared[name]
 
     def points_due(self) -> dict[int, tuple[int, int]]:
         """customer id -> (points due to expire now, by 30 days from now), where not (0, 0).
@@ -166,17 +177,34 @@ class Context:
         reading only the last points_days of the ledger (ledger_lots_cover). 'Now' counts the
         points past expiry that `loyalty expire` has not written down yet, as the card does.
         """
-        if self._points_due is None:
+        def compute():
             cutoff = rules.points_cutoff(self.config, self.now)
-            self._points_due = {} if cutoff is None else {row[0]: (row[1], row[2]) for row in query(self.conn, 
+            if cutoff is None:
+                return {}
+            rows = _json_rows(self.conn, (
                 "WITH recent AS (SELECT customer_id, SUM(points) AS since_cutoff, "
                 "SUM(CASE WHEN earned_at > :soon THEN points ELSE 0 END) AS since_soon "
                 "FROM ledger WHERE earned_at IS NOT NULL AND earned_at > :cutoff GROUP BY customer_id) "
-                "SELECT c.id, MAX(0, c.points - COALESCE(r.since_cutoff, 0)), "
-                "MAX(0, c.points - COALESCE(r.since_soon, 0)) FROM customers c "
-                "LEFT JOIN recent r ON r.customer_id = c.id WHERE c.points > COALESCE(r.since_soon, 0)",
-                {"cutoff": clock.to_db(cutoff), "soon": clock.to_db(cutoff + EXPIRY_HORIZON)})}
-        return self._points_due
+                "SELECT json_group_array(json_array(c.id, MAX(0, c.points - COALESCE(r.since_cutoff, 0)), "
+                "MAX(0, c.points - COALESCE(r.since_soon, 0)))) FROM customers c "
+                "LEFT JOIN recent r ON r.customer_id = c.id WHERE c.points > COALESCE(r.since_soon, 0)"),
+                {"cutoff": clock.to_db(cutoff), "soon": clock.to_db(cutoff + EXPIRY_HORIZON)})
+            return {cid: (due_now, due_soon) for cid, due_now, due_soon in rows}
+
+        return self._get("points_due", compute)
+
+    def year_figures(self) -> dict[int, tuple[int, int]]:
+        """customer id -> (spend, visits) over the 365 days up to now, voided visits left out:
+        what tiers are held on (as on the card, store.year_figures), for everyone at once."""
+        def compute():
+            rows = _json_rows(self.conn, (
+                "SELECT json_group_array(json_array(customer_id, spend, visits)) FROM ("
+                "SELECT customer_id, SUM(amount) AS spend, COUNT(*) AS visits FROM visits "
+                "WHERE voided_at IS NULL AND at > ? AND at <= ? GROUP BY customer_id)"),
+                (clock.to_db(self.now - rules.TIER_WINDOW), self.now_db))
+            return {cid: (spend, visits) for cid, spend, visits in rows}
+
+        return self._get("year_figures", compute)
 
     @property
     def today(self) -> date:
@@ -221,19 +249,23 @@ def fingerprint(conn) -> tuple:
 class Beside:
     """Reports built on a second connection, in a thread, while the main thread writes others.
 
-    SQLite lets go of the GIL while it works, so a heavy query (every regular's rhythm, sorted
-    and ranked inside SQLite before the first row comes back) runs on the second core. The
-    reports are built in order and held whole (at most one row per customer). If that connection does not see the
+    SQLite lets go of the GIL while it works, so heavy queries run on the second core: the
+    per-customer figures `shared` (handed to ctx) and the reports `names` (held whole: at most
+    one row per customer). Each must come back in one step of SQLite (a JSON array, see
+    _json_rows): a query returning row by row would wait for the GIL at every row while the
+    main thread writes. If that connection does not see the
     very database `expected` describes (a visit was committed in between), or anything fails
     there, `get` builds the report on ctx's own connection instead: the files of one export
     always agree with each other.
     """
 
-    def __init__(self, names, ctx: Context, period: "Period | None", db_path, expected: tuple):
+    def __init__(self, names, ctx: Context, period: "Period | None", db_path, expected: tuple, shared=()):
         import threading
 
-        self.ctx, self.period = ctx, period
+        self.ctx, self.period, self.shared = ctx, period, list(shared)
         self.names, self.done, self.ready = list(names), {}, {name: threading.Event() for name in names}
+        for name in self.shared:  # ctx waits for these instead of computing them itself
+            ctx._pending[name] = threading.Event()
         self.thread = threading.Thread(target=self._work, args=(db_path, expected), name="reports", daemon=True)
         self.thread.start()
 
@@ -247,6 +279,9 @@ class Beside:
                 if fingerprint(conn) != expected:
                     return
                 ctx = Context(conn, self.ctx.config, self.ctx.now)
+                for name in self.shared:
+                    self.ctx._shared[name] = getattr(ctx, name)()
+                    self.ctx._pending[name].set()
                 for name in self.names:
                     report = build(name, ctx, self.period)
                     for table in report.tables:
@@ -259,8 +294,8 @@ class Beside:
         finally:
             if conn is not None:
                 conn.close()
-            for event in self.ready.values():
-                event.set()
+            for event in [*self.ready.values(), *(self.ctx._pending[name] for name in self.shared)]:
+                event.set()  # whatever is still missing, the main thread computes itself
 
     def get(self, name: str) -> Report:
         self.ready[name].wait()
@@ -470,29 +505,26 @@ CUSTOMER_COLUMNS = [
 
 
 def customers(ctx: Context, period: Period) -> Report:
-    conn, config, now = ctx.conn, ctx.config, ctx.now
-    args = {"year_start": clock.to_db(now - rules.TIER_WINDOW), "now": ctx.now_db,
-            "since": period.since.isoformat(), "until": period.until.isoformat()}
+    conn, config = ctx.conn, ctx.config
+    args = {"now": ctx.now_db, "since": period.since.isoformat(), "until": period.until.isoformat()}
     sql = (
-        "WITH year AS (SELECT customer_id, SUM(amount) AS spend, COUNT(*) AS visits FROM visits "
-        "WHERE voided_at IS NULL AND at > :year_start AND at <= :now GROUP BY customer_id), "
-        "period AS (SELECT customer_id, SUM(amount) AS spend, COUNT(*) AS visits FROM visits "
+        "WITH period AS (SELECT customer_id, SUM(amount) AS spend, COUNT(*) AS visits FROM visits "
         "WHERE voided_at IS NULL AND local_day BETWEEN :since AND :until GROUP BY customer_id), "
         "open AS (SELECT customer_id, COUNT(*) AS n FROM vouchers WHERE status = 'issued' "
         "AND (expires_at IS NULL OR expires_at > :now) GROUP BY customer_id) "
-        "SELECT c.id, c.phone, c.name, c.email, c.enrolled_at, COALESCE(year.spend, 0), COALESCE(year.visits, 0), "
-        "c.visits, c.spend, c.last_visit_at, COALESCE(period.visits, 0), COALESCE(period.spend, 0), "
+        "SELECT c.id, c.phone, c.name, c.email, c.enrolled_at, c.visits, c.spend, c.last_visit_at, "
+        "COALESCE(period.visits, 0), COALESCE(period.spend, 0), "
         "(SELECT COALESCE(SUM(value), 0) FROM json_each(c.punches)), c.points, c.credit, COALESCE(open.n, 0) "
-        "FROM customers c LEFT JOIN year ON year.customer_id = c.id LEFT JOIN period ON period.customer_id = c.id "
+        "FROM customers c LEFT JOIN period ON period.customer_id = c.id "
         "LEFT JOIN open ON open.customer_id = c.id ORDER BY c.spend DESC, c.id"
     )
     tz = config.tz
 
     def produce():
-        due = ctx.points_due()
-        for (cid, phone, name, email, enrolled, year_spend, year_visits, visits_n, spend, last, period_visits,
-             period_spend, punches, points, credit, open_n) in query(conn, sql, args):
-            tier = rules.tier_for(config, year_spend, year_visits)
+        due, year = ctx.points_due(), ctx.year_figures()
+        for (cid, phone, name, email, enrolled, visits_n, spend, last, period_visits, period_spend, punches,
+             points, credit, open_n) in query(conn, sql, args):
+            tier = rules.tier_for(config, *year.get(cid, _NOTHING_DUE))
             yield (phone, name, email, _local_day(enrolled, tz), tier.name if tier else None, visits_n, spend, last,
                    period_visits, period_spend, punches, points - due.get(cid, _NOTHING_DUE)[0], credit, open_n)
 
