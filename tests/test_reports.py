@@ -320,3 +320,19 @@ def test_reports_built_beside_a_changed_database_are_built_again(history, monkey
         assert [row[2] for row in report.main.rows()] == ["Anna", "Fabio", "Elio"]
     assert built == ["at-risk"]  # only the fallback on the main connection built it
     conn.close()
+
+
+def test_shared_figures_come_from_the_thread_or_are_computed_here(history):
+    from loyalty_cli import reports
+
+    conn, ctx = _context(history)
+    _, alone = _context(history)
+    with reports.snapshot(conn):
+        reports.Beside([], ctx, None, history, reports.fingerprint(conn), shared=reports.Context.SHARED)
+        assert ctx.points_due() == alone.points_due() and ctx.year_figures() == alone.year_figures()
+        assert ctx.points_due() == {1: (0, 70)}  # Carla: none due now, 70 within 30 days
+        stale = reports.Context(conn, ctx.config, ctx.now)
+        reports.Beside([], stale, None, history, (-1, -1, -1), shared=reports.Context.SHARED)
+        assert stale.year_figures() == alone.year_figures()  # computed on the main connection
+    assert alone.year_figures()[1] == (5000, 1)  # Carla: her one visit, within 365 days
+    conn.close()
