@@ -82,6 +82,7 @@ class Columns:
     def __init__(self, kind: str, mapping: dict[str, str], ignore: list[str], source_name: str):
         self.kind, self.source_name = kind, source_name
         self.mapping = {}
+        self.written: dict[str, str] = {}  # normalised -> as the owner typed it, for messages
         for column, target in mapping.items():
             target_field = target.strip().lower().replace("-", "_")
             if target_field in ("ignore", "skip", "-"):
@@ -90,7 +91,9 @@ class Columns:
                 raise BadInput(f"--map {column}={target}: {kind} have no field {target!r} "
                                f"(fields: {', '.join(FIELDS[kind])})")
             self.mapping[normalise(column)] = target_field
+            self.written[normalise(column)] = column
         self.ignore = {normalise(column) for column in ignore}
+        self.written.update((normalise(column), column) for column in ignore)
         self.used_options: set[str] = set()
 
     def field_of(self, header: str) -> str | None:
@@ -137,12 +140,14 @@ class Columns:
 
     def _check_options(self, headers: list[str]) -> None:
         present = {normalise(h) for h in headers}
-        for key, target in self.mapping.items():
+        for key in self.mapping:
             if key not in present:
-                raise BadInput(f"--map: {self.source_name} has no column {key!r} (columns: {_listing(headers)})")
+                raise BadInput(f"--map: {self.source_name} has no column {self.written[key]!r} "
+                               f"(columns: {_listing(headers)})")
         for key in self.ignore:
             if key not in present:
-                raise BadInput(f"--ignore: {self.source_name} has no column {key!r} (columns: {_listing(headers)})")
+                raise BadInput(f"--ignore: {self.source_name} has no column {self.written[key]!r} "
+                               f"(columns: {_listing(headers)})")
 
 
 def _listing(names) -> str:

@@ -91,13 +91,19 @@ def _desc(desc):
     return frozenset(desc.possible_length or ()), re.compile(desc.national_number_pattern)
 
 
-def _matches(national: str, desc) -> bool:
-    lengths, pattern = desc
-    return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
-
-
 def _typed(national: str, general, types) -> bool:
-    return general is not None and _matches(national, general) and any(_matches(national, t) for t in types)
+    """The general description matches, and so does some number type (written out: it runs for
+    every new number of a file)."""
+    if general is None:
+        return False
+    size = len(national)
+    lengths, pattern = general
+    if (lengths and size not in lengths) or pattern.fullmatch(national) is None:
+        return False
+    for lengths, pattern in types:
+        if (not lengths or size in lengths) and pattern.fullmatch(national) is not None:
+            return True
+    return False
 
 
 class Normaliser:

@@ -322,7 +322,8 @@ class _Run:
             return  # CSV headers were checked against --map/--ignore up front
         for key in list(self.columns.mapping) + list(self.columns.ignore):
             if key not in self.columns.used_options:
-                raise BadInput(f"--map/--ignore: no line of {self.source.name} has a key {key!r}")
+                raise BadInput(f"--map/--ignore: no line of {self.source.name} has a key "
+                               f"{self.columns.written[key]!r}")
 
 
 def _check_writable(path: str) -> None:
@@ -452,9 +453,9 @@ class _Card:
 
     def digest(self, card: str) -> str:
         """What a re-run must find unchanged: the balances carried over (names may be edited)."""
-        owed = ",".join(f"{reward}={count}" for reward, count in sorted(self.owed.items()))
+        owed = ",".join(f"{reward}={count}" for reward, count in sorted(self.owed.items())) if self.owed else ""
         content = f"{self.phone}\x1f{card}\x1f{self.punches}\x1f{self.points}\x1f{self.credit}\x1f{owed}"
-        return hashlib.sha256(content.encode()).hexdigest()[:32]
+        return hashlib.blake2b(content.encode(), digest_size=16).hexdigest()
 
 
 def import_cards(session, options: Options, progress=None) -> dict:
