@@ -432,9 +432,9 @@ def schema(db_path):
 @pytest.fixture
 def bulk(monkeypatch):
     """Every import takes the big-file path (indexes rebuilt once), however small the file."""
-    from loyalty_cli import importer
+    from loyalty_cli import import_run
 
-    monkeypatch.setattr(importer, "BULK_ROWS", 1)
+    monkeypatch.setattr(import_run, "BULK_ROWS", 1)
 
 
 def test_bulk_imports_rebuild_every_index(cli, cli_json, db_path, bulk, spanish):
@@ -536,7 +536,7 @@ def test_apply_rules_after_counter_visits_continues_the_card(cli, cli_json, db_p
 def test_apply_rules_writes_what_the_counter_would_have(cli, cli_json, tmp_path, monkeypatch, small):
     """The oracle: the same visits typed at the counter with --at, in time order."""
     if small:  # the paths a million visits take: read in slices, entries written as they pile up
-        from loyalty_cli.importer import _Replay
+        from loyalty_cli.import_visits import _Replay
 
         monkeypatch.setattr(_Replay, "IN_MEMORY", 0)
         monkeypatch.setattr(_Replay, "SLICE", 4)

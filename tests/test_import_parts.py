@@ -237,7 +237,7 @@ def test_an_evening_west_of_utc_is_stored_as_the_next_utc_day():
 def test_seen_keys_count_repeats_and_survive_growth():
     import random
 
-    from loyalty_cli.importer import _SeenKeys
+    from loyalty_cli.import_visits import _SeenKeys
 
     seen = _SeenKeys(size=8)
     rng = random.Random(3)
