@@ -1,7 +1,7 @@
 """`loyalty report ...`: reports for the owner and for cron (issue 4).
 
 Thin: parse the options, build the report (reports.py), hand it to a writer. Heavy imports
-(openpyxl, rich) happen inside the writers that need them.
+(rich) happen inside the writers that need them.
 """
 
 from typing import Annotated, Optional
