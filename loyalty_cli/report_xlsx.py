@@ -50,8 +50,13 @@ def write_xlsx(report: Report, handle) -> None:
 
 # ---- sheets ----------------------------------------------------------------------------------
 
+MAX_CELL = 32767  # characters Excel holds in a cell; a longer one makes it "repair" the file
+
+
 def _text(value) -> str:
     text = _NOT_XML.sub("\ufffd", value if isinstance(value, str) else str(value))
+    if len(text) > MAX_CELL:
+        text = text[:MAX_CELL - 1] + "…"
     return f'<is><t xml:space="preserve">{escape(text)}</t></is>'
 
 

@@ -312,3 +312,28 @@ def test_fast_local_times_match_zoneinfo(zone):
         assert cells.json("moment", text) == exact.isoformat(timespec="seconds")
         assert cells.plain("moment", text) == exact.strftime("%Y-%m-%d %H:%M")
         moment += timedelta(hours=7, minutes=13, microseconds=1)
+
+
+def test_xlsx_survives_what_xml_cannot_hold():
+    book = read_xlsx(make_report(names=["bell\x07 and nul\x00", "x" * 40000, "a & b < c > d \"e\" 'f'"]))
+    cells = [row[0].value for row in book["People"].iter_rows(min_row=2, max_row=4)]
+    assert cells[0] == "bell\ufffd and nul\ufffd"
+    assert len(cells[1]) == 32767 and cells[1].endswith("…")
+    assert cells[2] == "a & b < c > d \"e\" 'f'"
+
+
+def test_xlsx_is_a_valid_package():
+    import zipfile
+    from xml.dom import minidom
+
+    out = io.BytesIO()
+    report_writers.write_xlsx(make_report(), out)
+    with zipfile.ZipFile(out) as book:
+        names = set(book.namelist())
+        assert {"[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+                "xl/styles.xml", "xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml",
+                "xl/worksheets/sheet3.xml"} == names
+        for name in names:
+            minidom.parseString(book.read(name))  # every part is well-formed XML
+        workbook = book.read("xl/workbook.xml").decode()
+        assert "'People'!$A$1:$H$9" in workbook  # the autofilter's range, as Excel wants it named
