@@ -32,7 +32,7 @@ def chart_lines(report: Report, table: Table, chart, width: int) -> list[str]:
     top = max(number for _label, number, _shown in points)
     lines = [chart.title]
     for label, number, shown in points:
-        lines.append(f"{label.rjust(label_width)} {shown.rjust(shown_width)} {bar(number, top, room)}".rstrip())
+        lines.append(f"{label.ljust(label_width)} {shown.rjust(shown_width)} {bar(number, top, room)}".rstrip())
     return lines
 
 
@@ -58,10 +58,13 @@ def write_text(report: Report, handle, width: int = 100) -> None:
             for column, value in zip(table.columns, row):
                 handle.write(f"{column.heading.ljust(label_width)}  {cells.display(column.kind, value)}\n".rstrip(" "))
             continue
-        for chart in table.charts[:1]:
-            handle.write("\n".join(chart_lines(report, table, chart, width)) + "\n\n")
+        charts = ["\n".join(chart_lines(report, table, chart, width)) + "\n" for chart in table.charts[:1]]
+        if table.chart_instead:  # the chart first, then its figures
+            handle.write("".join(chart + "\n" for chart in charts))
         handle.write(table.title + "\n")
         _plain_table(table, cells, handle)
+        if not table.chart_instead:
+            handle.write("".join("\n" + chart for chart in charts))
 
 
 def _plain_table(table: Table, cells: Cells, handle) -> None:

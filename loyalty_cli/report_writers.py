@@ -209,9 +209,13 @@ def chart_points(report: Report, table: Table, chart) -> list[tuple[str, float, 
     for row in table.rows():
         if chart.skip and str(row[0]).startswith(chart.skip):
             continue
-        points.append((cells.display(kinds[0], row[label_at]), cells.number(kinds[1], row[value_at]),
-                       cells.display(kinds[1], row[value_at])))
+        label = cells.display(kinds[0], row[label_at])
+        label = label if len(label) <= CHART_LABEL else label[:CHART_LABEL - 1] + "…"
+        points.append((label, cells.number(kinds[1], row[value_at]), cells.display(kinds[1], row[value_at])))
     return points
+
+
+CHART_LABEL = 40  # characters of a bar's label; the table beside the chart has the whole text
 
 
 # ---- CSV -------------------------------------------------------------------------------------

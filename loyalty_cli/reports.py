@@ -655,7 +655,7 @@ def liability(ctx: Context) -> Report:
                      "face_value": money.as_string(rate.face_value(currency), currency),
                      "cost": money.as_string(rate.cost, currency)}
     table = Table("rows", "What the shop owes", LIABILITY_COLUMNS, lambda: iter(rows),
-                  charts=[Chart("item", "face_value", "Owed at face value", skip=("total", "expiring:"))])
+                  charts=[Chart("description", "face_value", "Owed at face value", skip=("total", "expiring:"))])
     return ctx.report("liability", None, [table], points_valued_as=rate_info,
                       expiring_within_days=EXPIRY_HORIZON.days)
 
