@@ -107,7 +107,7 @@ def _import(ctx: typer.Context, kind: str, as_json: bool, values: dict) -> None:
         options = importer.Options(**values)
         run = importer.import_cards if kind == "cards" else importer.import_visits
         try:
-            with _progress() as progress:
+            with _Progress() as progress:
                 summary = run(session, options, progress)
         except importer.InvalidRows as exc:
             _list_problems(exc.summary["errors"], exc.summary, "error")
@@ -137,7 +137,7 @@ def _pairs(items: list[str]) -> dict[str, str]:
     return mapping
 
 
-class _progress:
+class _Progress:
     """A rich progress bar on stderr when it is a terminal; a no-op callback otherwise."""
 
     def __enter__(self):
@@ -189,13 +189,23 @@ LABELS = [
     ("merged", "Merged (same phone)"), ("skipped", "Skipped (blank)"), ("rejected", "Rejected"),
     ("already_imported", "Already imported"),
 ]
+BALANCES = ("punches", "points", "credit", "vouchers_issued")
 
 
 def _show(summary: dict) -> None:
     from . import render
 
-    rows = [{"what": label, "count": summary[key]} for key, label in LABELS
-            if not (key == "visits_added" and summary["kind"] == "cards")]
+    cards = summary["kind"] == "cards"
+    rows = []
+    for key, label in LABELS:
+        if (key == "visits_added" and cards) or (key == "merged" and not cards):
+            continue
+        if key in BALANCES:
+            if not cards and not summary.get("apply_rules"):
+                continue  # history only: nothing is earned
+            if key != "vouchers_issued":
+                label += " carried over" if cards else " earned"
+        rows.append({"what": label, "count": summary[key]})
     title = f"Import of {summary['kind']} from {summary['file']}" + (" (dry run: nothing written)"
                                                                      if summary["dry_run"] else "")
     if not render.is_terminal():
