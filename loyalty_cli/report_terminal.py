@@ -125,24 +125,55 @@ def draw(report: Report) -> None:
                 console.print(escape(text), style="cyan", overflow="crop", no_wrap=True)
 
 
+UNBROKEN = ("int", "number", "money", "ratio", "date", "moment", "bool")
+UNBROKEN_KEYS = {"phone", "code", "item"}  # a phone number or a code cut short is misread
+
+
 def _draw_table(console, table: Table, cells: Cells) -> None:
+    """Numbers, dates, phones and codes keep their whole width (a cut '+3933…' or '143.…' is
+    misread) and free text wraps. A table too wide for the terminal shows its `brief` columns."""
+    from rich import box
     from rich.markup import escape
     from rich.table import Table as RichTable
 
-    drawn = RichTable(title=escape(table.title), title_justify="left", title_style="bold")
-    for column in table.columns:
-        drawn.add_column(escape(column.heading), justify="right" if column.kind in NUMERIC else "left")
     convert = cells.converters(table.columns, "display")
-    shown = more = 0
+    shown, more = [], 0
     for row in table.rows():
-        if shown >= TERMINAL_ROWS:
+        if len(shown) >= TERMINAL_ROWS:
             more += 1
             continue
-        drawn.add_row(*(escape(f(v)) for f, v in zip(convert, row)))
-        shown += 1
-    if shown:
-        console.print(drawn)
-    else:
+        shown.append([f(v) for f, v in zip(convert, row)])
+    if not shown:
         console.print(f"[dim]{escape(table.title)}: nothing to show[/]")
+        return
+    columns = list(range(len(table.columns)))
+    widths = [max([len(table.columns[i].heading)] + [len(r[i]) for r in shown]) for i in columns]
+
+    def whole(i):
+        return table.columns[i].kind in UNBROKEN or table.columns[i].key in UNBROKEN_KEYS
+
+    def needed(picked):
+        return sum(widths[i] if whole(i) else min(widths[i], 10) for i in picked) + 2 * len(picked)
+
+    hidden = 0
+    if needed(columns) > console.width and table.brief:
+        # the most useful columns first, as many as fit, shown in their usual order
+        keys = [c.key for c in table.columns]
+        picked: list[int] = []
+        for key in table.brief:
+            if len(picked) < 2 or needed(picked + [keys.index(key)]) <= console.width:
+                picked.append(keys.index(key))
+        hidden, columns = len(columns) - len(picked), sorted(picked)
+    drawn = RichTable(title=escape(table.title), title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
+                      pad_edge=False, collapse_padding=True)
+    for i in columns:
+        column = table.columns[i]
+        drawn.add_column(escape(column.heading), justify="right" if column.kind in NUMERIC else "left",
+                         no_wrap=whole(i), min_width=widths[i] if whole(i) else min(widths[i], 8), overflow="fold")
+    for values in shown:
+        drawn.add_row(*(escape(values[i]) for i in columns))
+    console.print(drawn)
+    if hidden:
+        console.print(f"[dim]{hidden} more columns on a wider terminal, or with --format html, xlsx or csv[/]")
     if more:
         console.print(f"[yellow]{more:,} more rows not shown: use --output FILE or --format csv for all of them[/]")

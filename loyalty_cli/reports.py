@@ -131,6 +131,7 @@ class Table:
     record: bool = False  # a single row best read as 'figure: value' lines
     charts: list[Chart] = field(default_factory=list)
     chart_instead: bool = False  # on a terminal its first chart says it all (visits per day)
+    brief: tuple = ()  # the columns a narrow terminal shows (keys); every format has them all
 
     def rows(self) -> Iterator[tuple]:
         return self.produce()
@@ -502,6 +503,8 @@ CUSTOMER_COLUMNS = [
     Column("credit", "Credit", "money"),
     Column("open_vouchers", "Open vouchers", "int"),
 ]
+# On a narrow terminal: as many of these as fit, most useful first.
+CUSTOMER_BRIEF = ("phone", "name", "spend", "visits", "tier", "points", "credit", "last_visit", "open_vouchers")
 
 
 def customers(ctx: Context, period: Period) -> Report:
@@ -528,7 +531,7 @@ def customers(ctx: Context, period: Period) -> Report:
             yield (phone, name, email, _local_day(enrolled, tz), tier.name if tier else None, visits_n, spend, last,
                    period_visits, period_spend, punches, points - due.get(cid, _NOTHING_DUE)[0], credit, open_n)
 
-    return ctx.report("customers", period, [Table("rows", "Customers", CUSTOMER_COLUMNS, produce)])
+    return ctx.report("customers", period, [Table("rows", "Customers", CUSTOMER_COLUMNS, produce, brief=CUSTOMER_BRIEF)])
 
 
 _NOTHING_DUE = (0, 0)
@@ -556,6 +559,7 @@ VISIT_COLUMNS = [
     Column("voided_at", "Voided at", "moment"),
     Column("void_reason", "Void reason"),
 ]
+VISIT_BRIEF = ("at", "phone", "amount", "name", "voided", "visit", "items", "note")
 
 
 def visits(ctx: Context, period: Period) -> Report:
@@ -563,7 +567,7 @@ def visits(ctx: Context, period: Period) -> Report:
            "v.voided_at IS NOT NULL, v.voided_at, v.void_reason FROM visits v JOIN customers c ON c.id = v.customer_id "
            "WHERE v.local_day BETWEEN ? AND ? ORDER BY v.local_day, v.at, v.id")
     produce = _rows(ctx.conn, sql, (period.since.isoformat(), period.until.isoformat()))
-    return ctx.report("visits", period, [Table("rows", "Visits", VISIT_COLUMNS, produce)])
+    return ctx.report("visits", period, [Table("rows", "Visits", VISIT_COLUMNS, produce, brief=VISIT_BRIEF)])
 
 
 # ---- rewards ---------------------------------------------------------------------------------
@@ -582,6 +586,7 @@ REWARD_COLUMNS = [
     Column("face_value", "Face value", "money"),
     Column("cost", "Cost", "money"),
 ]
+REWARD_BRIEF = ("event", "at", "code", "phone", "reward_name", "cost", "name")
 
 _EVENTS_SQL = (
     "SELECT e.event, e.at, v.code, v.reward, c.phone, c.name, v.status, v.issued_at, v.expires_at FROM ("
@@ -607,7 +612,7 @@ def rewards(ctx: Context, period: Period) -> Report:
             reward_name, face, cost = catalog.get(reward, unknown)
             yield (event, at, code, reward, reward_name, phone, name, status, issued, expires, face, cost)
 
-    return ctx.report("rewards", period, [Table("rows", "Voucher events", REWARD_COLUMNS, produce)])
+    return ctx.report("rewards", period, [Table("rows", "Voucher events", REWARD_COLUMNS, produce, brief=REWARD_BRIEF)])
 
 
 # ---- liability -------------------------------------------------------------------------------
@@ -655,6 +660,7 @@ def liability(ctx: Context) -> Report:
                      "face_value": money.as_string(rate.face_value(currency), currency),
                      "cost": money.as_string(rate.cost, currency)}
     table = Table("rows", "What the shop owes", LIABILITY_COLUMNS, lambda: iter(rows),
+                  brief=("description", "face_value", "cost", "quantity", "customers"),
                   charts=[Chart("description", "face_value", "Owed at face value", skip=("total", "expiring:"))])
     return ctx.report("liability", None, [table], points_valued_as=rate_info,
                       expiring_within_days=EXPIRY_HORIZON.days)
@@ -811,7 +817,9 @@ def at_risk(ctx: Context) -> Report:
         days_since = (today - date.fromisoformat(last_day)).days if last_day else None
         rows.append(("one visit from a reward", phone, name, last_day, days_since, None, visits_n, spend,
                      "; ".join(reasons)))
-    table = Table("rows", "Customers to call", AT_RISK_COLUMNS, lambda: iter(rows))
+    table = Table("rows", "Customers to call", AT_RISK_COLUMNS, lambda: iter(rows),
+                  brief=("phone", "name", "reason", "days_since", "spend", "usual_gap_days", "next_reward",
+                         "last_visit", "visits"))
     return ctx.report("at-risk", None, [table], rhythm_visits=RHYTHM_VISITS, factor=RHYTHM_FACTOR,
                       floor_days=FLOOR_DAYS, lost_after_days=LOST_DAYS)
 
