@@ -337,3 +337,19 @@ def test_xlsx_is_a_valid_package():
             minidom.parseString(book.read(name))  # every part is well-formed XML
         workbook = book.read("xl/workbook.xml").decode()
         assert "'People'!$A$1:$H$9" in workbook  # the autofilter's range, as Excel wants it named
+
+
+def test_a_wide_table_on_a_narrow_terminal_shows_what_fits(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    columns = [Column("phone", "Phone"), Column("name", "Name")] + [
+        Column(f"figure_{n}", f"Figure number {n}", "money") for n in range(12)]
+    rows = [("+393331234567", "Anna Maria", *range(100000, 100012))]
+    report = make_report()
+    report.tables = [Table("rows", "Wide", columns, lambda: iter(rows),
+                           brief=("phone", "name", "figure_3", "figure_1"))]
+    report_terminal.draw(report)
+    out = capsys.readouterr().out
+    assert "+393331234567" in out and "Anna Maria" in out  # never cut short
+    assert "Figure number 1" in out and "Figure number 3" in out and "Figure number 2" not in out
+    assert "10 more columns" in out
+    assert max(len(line) for line in out.splitlines()) <= 80
