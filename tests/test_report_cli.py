@@ -292,3 +292,23 @@ def test_every_report_in_every_format_for_each_example_shop(cli, tmp_path, monke
     summary = json.loads((out / "summary-2026-06-01_2026-06-15.json").read_text())
     assert summary["rows"][0]["visits"] == 12
     assert summary["parameters"]["currency"] == ("HUF" if example == "car_wash.toml" else "EUR")
+
+
+def test_a_reward_since_removed_from_the_config(cli, tmp_path, monkeypatch):
+    from .conftest import SAMPLE
+
+    richer = tmp_path / "richer.toml"
+    richer.write_text(SAMPLE.read_text(encoding="utf-8") + '\n[[rewards]]\nid = "mug"\nname = "A mug"\n'
+                      'kind = "free_item"\nvalue = 8.00\ncost = 3.00\npoints = 20\n', encoding="utf-8")
+    monkeypatch.setenv("LOYALTY_CONFIG", str(richer))
+    assert cli("visit", "333 111 1111", "--amount", "10", "--at", "2026-06-10T10:00").exit_code == 0
+    assert cli("redeem", "333 111 1111", "mug").exit_code == 0  # 20 welcome points buy the mug
+    monkeypatch.setenv("LOYALTY_CONFIG", str(SAMPLE))  # the shop drops mugs from its catalog
+    summary = json.loads(cli("report", "summary", "--json").stdout)
+    assert summary["rows"][0]["vouchers_redeemed"] == 1 and summary["rows"][0]["reward_cost"] == "0.00"
+    assert summary["notes"] == ["reward cost leaves out rewards no longer in the config: mug"]
+    rows = json.loads(cli("report", "rewards", "--json").stdout)["rows"]
+    assert [(r["event"], r["reward"], r["reward_name"], r["cost"]) for r in rows] == [
+        ("issued", "mug", None, None), ("redeemed", "mug", None, None)]
+    for fmt in ("table", "csv", "html", "xlsx"):
+        assert cli("report", "summary", "--format", fmt).exit_code == 0
