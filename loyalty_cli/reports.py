@@ -198,6 +198,8 @@ class Context:
         """customer id -> (spend, visits) over the 365 days up to now, voided visits left out:
         what tiers are held on (as on the card, store.year_figures), for everyone at once."""
         def compute():
+            if not self.config.tiers:  # nothing to hold: skip the year's visits altogether
+                return {}
             rows = _json_rows(self.conn, (
                 "SELECT json_group_array(json_array(customer_id, spend, visits)) FROM ("
                 "SELECT customer_id, SUM(amount) AS spend, COUNT(*) AS visits FROM visits "
