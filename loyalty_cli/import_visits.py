@@ -26,16 +26,14 @@ def import_visits(session, options: Options, progress=None) -> dict:
 
 
 class _Customers:
-    """phone -> customer id, created on first sight; per-customer totals of the visits added."""
+    """phone -> customer id, created on first sight; their cached figures once the visits are in."""
 
     def __init__(self, run: Run, conn):
         self.run, self.conn = run, conn
-        self.ids: dict[str, int] = {}
+        self.ids: dict[str, int] = {}  # every customer given a visit by this import
         self.unnamed: set[int] = set()  # existing customers without a name: the file may give one
-        self.created: set[int] = set()
-        self.totals: dict[int, list] = {}  # id -> [visits, spend, first at, last at]
         self.names: dict[int, str] = {}
-        self.next_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM customers").fetchone()[0]
+        self.first_new = self.next_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM customers").fetchone()[0]
 
     def resolve(self, rows) -> None:
         """Give every row's phone an id: look the new ones up, create those still missing."""
@@ -51,41 +49,34 @@ class _Customers:
             phone = row[1]
             if phone not in self.ids:
                 self.ids[phone] = self.next_id
-                self.created.add(self.next_id)
                 fresh.append((self.next_id, phone, row[8], row[2]))
                 self.next_id += 1
+            elif self.unnamed and row[8]:
+                customer_id = self.ids[phone]
+                if customer_id in self.unnamed:
+                    self.names.setdefault(customer_id, row[8])
         if fresh:
             self.conn.executemany("INSERT INTO customers (id, phone, name, enrolled_at) VALUES (?, ?, ?, ?)", fresh)
             self.run.summary["customers_created"] += len(fresh)
 
-    def add(self, customer_id: int, at: str, amount: int, name) -> None:
-        totals = self.totals.get(customer_id)
-        if totals is None:
-            self.totals[customer_id] = [1, amount, at, at]
-        else:
-            totals[0] += 1
-            totals[1] += amount
-            if at < totals[2]:
-                totals[2] = at
-            if at > totals[3]:
-                totals[3] = at
-        if name and customer_id in self.unnamed and customer_id not in self.names:
-            self.names[customer_id] = name
-
-    def save(self) -> None:
-        """The cached visits/spend/last visit; imported customers enrolled at their first visit."""
+    def save(self, before: int) -> None:
+        """The cached visits/spend/last visit, summed by SQLite over the visits just added;
+        customers this import created are enrolled at their first visit."""
         # Only last_visit_at's index changes here: rebuilt once when many customers are touched.
-        indexes = Indexes(self.conn, "customers", len(self.totals),
-                           keep=unique_indexes_on(self.conn, "customers", "phone"))
-        self.conn.executemany(
-            "UPDATE customers SET visits = visits + ?, spend = spend + ?, "
-            "last_visit_at = MAX(COALESCE(last_visit_at, ''), ?), "
-            "enrolled_at = CASE WHEN ? THEN MIN(enrolled_at, ?) ELSE enrolled_at END WHERE id = ?",
-            ((v, s, last, cid in self.created, first, cid) for cid, (v, s, first, last) in self.totals.items()))
+        indexes = Indexes(self.conn, "customers", len(self.ids),
+                          keep=unique_indexes_on(self.conn, "customers", "phone"))
+        self.conn.execute(
+            "UPDATE customers SET visits = customers.visits + t.n, spend = customers.spend + t.s, "
+            "last_visit_at = MAX(COALESCE(customers.last_visit_at, ''), t.last), "
+            "enrolled_at = CASE WHEN customers.id >= ? THEN MIN(customers.enrolled_at, t.first) "
+            "ELSE customers.enrolled_at END "
+            "FROM (SELECT customer_id, COUNT(*) AS n, SUM(amount) AS s, MIN(at) AS first, MAX(at) AS last "
+            "FROM visits WHERE id > ? GROUP BY customer_id) AS t WHERE customers.id = t.customer_id",
+            (self.first_new, before))
         self.conn.executemany("UPDATE customers SET name = ? WHERE id = ? AND name IS NULL",
                               ((name, cid) for cid, name in self.names.items()))
         indexes.restore()
-        self.run.summary["customers_updated"] = len(self.totals.keys() - self.created)
+        self.run.summary["customers_updated"] = len(self.ids) - (self.next_id - self.first_new)
 
 
 def _write_visits(run: Run, conn) -> None:
@@ -107,7 +98,7 @@ def _write_visits(run: Run, conn) -> None:
         run.progress("indexing", 0, 1)
         writer.indexes.restore()
         run.progress("indexing", 1, 1)
-    writer.customers.save()
+    writer.customers.save(writer.before)
     remember_phones(conn, run.phone)
     if options.apply_rules:
         _replay(run, conn, writer.before)
@@ -224,17 +215,9 @@ class _VisitWriter:
             keep |= unique_indexes_on(self.conn, "visits", "ref")
         self.indexes = Indexes(self.conn, "visits", self.run.source.lines, keep)
 
-    def add(self, batch: list) -> None:
-        run, conn, summary = self.run, self.conn, self.run.summary
-        done = set()
-        if self.prior_keys:
-            for chunk in chunks([row[9] for row in batch]):
-                done.update(r[0] for r in conn.execute(
-                    f"SELECT import_key FROM visits WHERE import_key IN ({marks(len(chunk))})", chunk))
-        refs = {}
-        for chunk in chunks([row[7] for row in batch if row[7]]):
-            refs.update((r[0], r[1]) for r in conn.execute(
-                f"SELECT ref, id FROM visits WHERE ref IN ({marks(len(chunk))})", chunk))
+    def _new_rows(self, batch: list, done: set, refs: dict) -> list:
+        """The rows not imported before, nor recorded at the counter under the same receipt."""
+        run, summary = self.run, self.run.summary
         fresh, batch_refs = [], set()
         for row in batch:
             if row[9] in done:
@@ -251,6 +234,22 @@ class _VisitWriter:
                     continue
                 batch_refs.add(ref)
             fresh.append(row)
+        return fresh
+
+    def add(self, batch: list) -> None:
+        run, conn, summary = self.run, self.conn, self.run.summary
+        done = set()
+        if self.prior_keys:
+            for chunk in chunks([row[9] for row in batch]):
+                done.update(r[0] for r in conn.execute(
+                    f"SELECT import_key FROM visits WHERE import_key IN ({marks(len(chunk))})", chunk))
+        refs = {}
+        wanted_refs = [row[7] for row in batch if row[7]]
+        for chunk in chunks(wanted_refs):
+            refs.update((r[0], r[1]) for r in conn.execute(
+                f"SELECT ref, id FROM visits WHERE ref IN ({marks(len(chunk))})", chunk))
+        # The usual first import has neither imported keys nor receipts: every row is new.
+        fresh = self._new_rows(batch, done, refs) if done or wanted_refs else batch
         if run.problems and not run.options.skip_invalid:
             return  # validating only: this run will be rolled back
         if self.indexes is None:
@@ -262,8 +261,6 @@ class _VisitWriter:
             "INSERT INTO visits (customer_id, at, local_day, amount, items, note, ref, source, import_key) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, 'import', ?)",
             [(ids[row[1]], row[2], row[3], row[4], row[5], row[6], row[7], row[9]) for row in fresh])
-        for row in fresh:
-            customers.add(ids[row[1]], row[2], row[4], row[8])
         summary["visits_added"] += len(fresh)
         summary["rows_imported"] += len(fresh)
 

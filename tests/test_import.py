@@ -579,3 +579,15 @@ def test_apply_rules_writes_what_the_counter_would_have(cli, cli_json, tmp_path,
     assert vouchers(import_db) == vouchers(counter_db)
     assert summary["vouchers_issued"] == len(vouchers(import_db))
     assert cli("--db", import_db, "doctor").exit_code == 0
+
+
+def test_visits_fill_in_a_missing_name_but_never_replace_one(cli, cli_json, db_path, tmp_path):
+    assert cli("enroll", "333 123 4567").exit_code == 0
+    assert cli("enroll", "347 765 4321", "--name", "Luca").exit_code == 0
+    file = tmp_path / "v.csv"
+    file.write_text("phone,name,date\n333 123 4567,Maria Rossi,2026-06-01\n347 765 4321,Luca Bianchi,2026-06-01\n"
+                    "333 123 4567,M. Rossi,2026-06-02\n", encoding="utf-8")
+    summary = cli_json("import", "visits", file)
+    assert (summary["customers_updated"], summary["customers_created"]) == (2, 0)
+    assert customer(db_path, "+393331234567")["name"] == "Maria Rossi"
+    assert customer(db_path, "+393477654321")["name"] == "Luca"
