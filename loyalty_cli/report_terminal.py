@@ -1,8 +1,8 @@
 """Reports for people at a terminal (rich) and as plain text (files, pipes: never a colour code).
 
-A one-row summary reads as 'figure  value' lines; a table with a chart (the summary's visits
-per day) is drawn as horizontal bars rather than listed. Very long tables are cut on the
-terminal, with a line saying how to get all of them; plain text keeps every row.
+A one-row summary reads as 'figure  value' lines; the summary's visits per day are drawn as
+horizontal bars rather than listed. Very long or wide tables are cut on the terminal, with a
+line saying how to get all of them; plain text keeps every row and column.
 """
 
 from .report_writers import Cells, chart_points
@@ -45,7 +45,8 @@ def _heading(report: Report) -> str:
 # ---- plain text ------------------------------------------------------------------------------
 
 def write_text(report: Report, handle, width: int = 100) -> None:
-    """Every table in full (charts first), aligned, for a file or a pipe."""
+    """Every table in full, aligned, then its chart (the summary's series: chart first), for a
+    file or a pipe."""
     cells = Cells(report)
     handle.write(_heading(report) + "\n")
     for note in report.notes:
@@ -56,7 +57,7 @@ def write_text(report: Report, handle, width: int = 100) -> None:
             row = next(iter(table.rows()))
             label_width = max(len(c.heading) for c in table.columns)
             for column, value in zip(table.columns, row):
-                handle.write(f"{column.heading.ljust(label_width)}  {cells.display(column.kind, value)}\n".rstrip(" "))
+                handle.write(f"{column.heading.ljust(label_width)}  {cells.display(column.kind, value)}".rstrip() + "\n")
             continue
         charts = ["\n".join(chart_lines(report, table, chart, width)) + "\n" for chart in table.charts[:1]]
         if table.chart_instead:  # the chart first, then its figures
