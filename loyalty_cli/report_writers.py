@@ -91,6 +91,21 @@ class Cells:
             self._offsets[key] = known
         return known
 
+    def _minutes(self):
+        """value -> shop-local 'YYYY-MM-DD HH:MM', the usual case (a day whose offset is known)
+        inline: a month of visits is tens of thousands of these."""
+        offsets, local, parse = self._offsets, self.local, datetime.fromisoformat
+
+        def minutes(v):
+            if v is None:
+                return ""
+            known = offsets.get(v[:10])
+            if known and len(v) == 27 and v[26] == "Z":
+                return (parse(v[:26]) + known[0]).isoformat(" ", "minutes")
+            return local(v)[0].isoformat(" ", "minutes")
+
+        return minutes
+
     # -- converters --------------------------------------------------------------------------------
 
     def converter(self, kind: str, style: str):
@@ -116,8 +131,7 @@ class Cells:
             amount = _money_text(self.exponent)
             return lambda v: "" if v is None else amount(v)
         if kind == "moment":
-            local = self.local
-            return lambda v: "" if v is None else local(v)[0].isoformat(" ", "minutes")
+            return self._minutes()
         if kind == "bool":
             return lambda v: "" if v is None else ("yes" if v else "no")
         if kind == "ratio":
@@ -157,8 +171,7 @@ class Cells:
         if kind == "bool":
             return lambda v: "yes" if v else ""
         if kind == "moment":
-            local = self.local
-            return lambda v: "" if v is None else local(v)[0].isoformat(" ", "minutes")
+            return self._minutes()
         if kind == "int":
             return lambda v: "" if v is None else (f"{v:,}".replace(",", "\u202f") if abs(v) >= 10000 else str(v))
         return lambda v: "" if v is None else str(v)
