@@ -267,6 +267,7 @@ class Run:
         summary = self.summary
         summary["import_id"] = None
         conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        conn.execute("PRAGMA threads = 2")  # CREATE INDEX may sort with a helper thread (~10% faster)
         try:
             with store.transaction(conn):
                 import_id = conn.execute(
