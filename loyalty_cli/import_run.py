@@ -251,7 +251,7 @@ class Run:
     def count(self, value: str, name: str, default: int = 0) -> int:
         if not value:
             return default
-        if value.isdigit():
+        if value.isdecimal():
             return int(value)
         if not value.strip():
             return default

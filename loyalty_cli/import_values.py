@@ -119,7 +119,11 @@ class Dates:
         if isinstance(parts, CellError):
             raise parts
         hour, minute, second, micro, offset = parts
-        if offset is not None:
+        if offset is None:
+            prefix = self.hours.get((day, hour))
+            if prefix:  # the usual case, spelled out: '2026-03-15T17:' + '30:00.000000Z'
+                return f"{prefix}{minute:02d}:{second:02d}.{micro:06d}Z", iso_day
+        else:
             moment = datetime(day.year, day.month, day.day, hour, minute, second, micro, tzinfo=timezone(offset))
             return _stored(moment), moment.astimezone(self.tz).date().isoformat()
         return self._utc(day, hour, minute, second, micro), iso_day

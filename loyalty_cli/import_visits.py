@@ -86,10 +86,7 @@ def _write_visits(run: Run, conn) -> None:
     now = clock.to_db(run.now + FUTURE_SLACK)
     seen = _SeenKeys()  # digest prefix -> identical rows so far in this file
 
-    def parse(cells, line, raw):
-        return _visit(run, cells, line, raw, dates, now, seen)
-
-    for batch, line in _parsed_batches(run, parse):
+    for batch, line in _parsed_batches(run, _visit_parser(run, dates, now, seen)):
         writer.add(batch)
         run.tick(line, "importing visits")
     if run.problems and not options.skip_invalid:
@@ -170,29 +167,44 @@ def _parsed_batches(run: Run, parse):
     yield batch, run.source.lines
 
 
-def _visit(run: Run, cells, line, raw, dates: Dates, now: str, seen: "_SeenKeys") -> tuple:
-    phone_text, name, date_text, time_text, amount_text, items_text, note, ref = cells
-    phone = run.phone_of(phone_text)
-    try:
-        at, day = dates.moment(date_text, time_text or None)
-    except CellError as exc:
-        if time_text and str(exc).startswith("not a time of day"):
-            raise RowError("time", time_text, str(exc)) from None
-        raise RowError("date", date_text, str(exc)) from None
-    if at > now:
-        raise RowError("date", date_text, f"visit is in the future: {date_text.strip()!r}")
-    amount = run.amount(amount_text, "amount")
-    items = run.count(items_text, "items", default=1)
-    note = text(note)
-    ref = text(ref)
-    key = hashlib.blake2b(f"{phone}\x1f{at}\x1f{amount}\x1f{items}\x1f{note or ''}\x1f{ref or ''}".encode(),
-                          digest_size=16).digest()
-    repeat = seen.count(int.from_bytes(key[:8], "big"))
-    if repeat:
-        if run.options.strict:
-            raise RowError(None, None, "the same visit as an earlier row (--strict refuses duplicates)")
-        key = hashlib.blake2b(key + repeat.to_bytes(4, "big"), digest_size=16).digest()
-    return (line, phone, at, day, amount, items, note, ref, text(name), key, raw)
+def _visit_parser(run: Run, dates: Dates, now: str, seen: "_SeenKeys"):
+    """parse(cells, line, raw) -> the row as inserted (plus line, key and raw), or RowError.
+
+    It runs once per row of files a million rows long, so the caches' lookups are bound to
+    local names and the general (slower, error-wording) paths are taken only on a miss.
+    """
+    phones, amounts, moment = run.phone.cache, run.amounts, dates.moment
+    blake2b, from_bytes, count_seen, strict = hashlib.blake2b, int.from_bytes, seen.count, run.options.strict
+
+    def parse(cells, line, raw):
+        phone_text, name, date_text, time_text, amount_text, items_text, note, ref = cells
+        phone = phones.get(phone_text)
+        if type(phone) is not str:
+            phone = run.phone_of(phone_text)
+        try:
+            at, day = moment(date_text, time_text or None)
+        except CellError as exc:
+            if time_text and str(exc).startswith("not a time of day"):
+                raise RowError("time", time_text, str(exc)) from None
+            raise RowError("date", date_text, str(exc)) from None
+        if at > now:
+            raise RowError("date", date_text, f"visit is in the future: {date_text.strip()!r}")
+        amount = amounts.get(amount_text) if amount_text else 0
+        if amount is None:
+            amount = run.amount(amount_text, "amount")
+        items = int(items_text) if items_text.isdecimal() else run.count(items_text, "items", default=1)
+        note = (" ".join(note.split()) or None) if note else None
+        ref = (" ".join(ref.split()) or None) if ref else None
+        key = blake2b(f"{phone}\x1f{at}\x1f{amount}\x1f{items}\x1f{note or ''}\x1f{ref or ''}".encode(),
+                      digest_size=16).digest()
+        repeat = count_seen(from_bytes(key[:8], "big"))
+        if repeat:
+            if strict:
+                raise RowError(None, None, "the same visit as an earlier row (--strict refuses duplicates)")
+            key = blake2b(key + repeat.to_bytes(4, "big"), digest_size=16).digest()
+        return (line, phone, at, day, amount, items, note, ref, text(name), key, raw)
+
+    return parse
 
 
 class _VisitWriter:
