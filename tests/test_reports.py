@@ -336,3 +336,18 @@ def test_shared_figures_come_from_the_thread_or_are_computed_here(history):
         assert stale.year_figures() == alone.year_figures()  # computed on the main connection
     assert alone.year_figures()[1] == (5000, 1)  # Carla: her one visit, within 365 days
     conn.close()
+
+
+@pytest.mark.parametrize("days, expected", [
+    ([], (None, None)),
+    (["2026-05-01"], (None, "2026-05-01")),
+    (["2026-05-01", "2026-05-01"], (None, "2026-05-01")),  # two visits, one day: no gap yet
+    (["2026-05-08", "2026-05-01"], (7, "2026-05-08")),  # order does not matter
+    (["2026-05-01", "2026-05-02", "2026-05-02", "2026-05-04", "2026-05-31"], (2, "2026-05-31")),  # 1, 2, 27
+    (["2026-05-01", "2026-05-02", "2026-05-04", "2026-05-07", "2026-05-31"], (2.5, "2026-05-31")),  # 1, 2, 3, 24
+    (["2026-03-28", "2026-03-29", "2026-03-30"], (1, "2026-03-30")),  # across the change to summer time
+])
+def test_rhythm_is_the_median_gap_between_visit_days(days, expected):
+    from loyalty_cli import reports
+
+    assert reports.rhythm(days) == expected
