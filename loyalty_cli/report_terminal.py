@@ -57,7 +57,8 @@ def write_text(report: Report, handle, width: int = 100) -> None:
             row = next(iter(table.rows()))
             label_width = max(len(c.heading) for c in table.columns)
             for column, value in zip(table.columns, row):
-                handle.write(f"{column.heading.ljust(label_width)}  {cells.display(column.kind, value)}".rstrip() + "\n")
+                shown = cells.display(column.kind, value)
+                handle.write(f"{column.heading.ljust(label_width)}  {shown}".rstrip() + "\n")
             continue
         charts = ["\n".join(chart_lines(report, table, chart, width)) + "\n" for chart in table.charts[:1]]
         if table.chart_instead:  # the chart first, then its figures

@@ -533,7 +533,8 @@ def customers(ctx: Context, period: Period) -> Report:
             yield (phone, name, email, _local_day(enrolled, tz), tier.name if tier else None, visits_n, spend, last,
                    period_visits, period_spend, punches, points - due.get(cid, _NOTHING_DUE)[0], credit, open_n)
 
-    return ctx.report("customers", period, [Table("rows", "Customers", CUSTOMER_COLUMNS, produce, brief=CUSTOMER_BRIEF)])
+    table = Table("rows", "Customers", CUSTOMER_COLUMNS, produce, brief=CUSTOMER_BRIEF)
+    return ctx.report("customers", period, [table])
 
 
 _NOTHING_DUE = (0, 0)
