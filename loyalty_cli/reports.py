@@ -373,18 +373,18 @@ def summary(ctx: Context, period: Period) -> Report:
     conn, config = ctx.conn, ctx.config
     start, end = period.bounds(config.tz)
     days = (period.since.isoformat(), period.until.isoformat())
-    visits, revenue, customers, with_amount = query(conn, 
+    visits, revenue, customers, with_amount = query(conn,
         "SELECT COUNT(*), COALESCE(SUM(amount), 0), COUNT(DISTINCT customer_id), COALESCE(SUM(amount > 0), 0) "
         "FROM visits WHERE voided_at IS NULL AND local_day BETWEEN ? AND ?", days).fetchone()
     voided = query(conn, "SELECT COUNT(*) FROM visits WHERE voided_at IS NOT NULL AND local_day BETWEEN ? AND ?",
-                          days).fetchone()[0]
-    returning = query(conn, 
+                   days).fetchone()[0]
+    returning = query(conn,
         "SELECT COUNT(*) FROM (SELECT DISTINCT customer_id FROM visits "
         "WHERE voided_at IS NULL AND local_day BETWEEN ? AND ?) d "
         "WHERE EXISTS (SELECT 1 FROM visits p WHERE p.customer_id = d.customer_id AND p.voided_at IS NULL "
         "AND p.local_day < ?)", (*days, days[0])).fetchone()[0]
     new = query(conn, "SELECT COUNT(*) FROM customers WHERE enrolled_at >= ? AND enrolled_at < ?",
-                       (start, end)).fetchone()[0]
+                (start, end)).fetchone()[0]
     flows = ledger_flows(conn, start, end)
     vouchers = voucher_events(conn, config, start, end)
     unknown = vouchers.pop("_unknown_rewards", None)
@@ -420,7 +420,7 @@ def ledger_flows(conn, start: str, end: str) -> dict:
     total = query(conn, "SELECT COALESCE(SUM(points), 0), COALESCE(SUM(punches), 0), COALESCE(SUM(credit), 0) "
                          "FROM ledger WHERE at >= ? AND at < ?", (start, end)).fetchone()
     special = {kind: (0, 0, 0) for kind in ("redeem", "expire", "reward")}
-    for kind, points, punches, credit in query(conn, 
+    for kind, points, punches, credit in query(conn,
             "SELECT CASE WHEN l.kind = 'void' THEN (SELECT o.kind FROM ledger o WHERE o.id = l.reverses) "
             "ELSE l.kind END AS bucket, SUM(l.points), SUM(l.punches), SUM(l.credit) FROM ledger l "
             "WHERE l.kind IN ('redeem', 'expire', 'reward', 'void') AND l.at >= ? AND l.at < ? GROUP BY bucket",
@@ -463,7 +463,7 @@ _EVENTS_COUNT_SQL = (
 
 def _timeline(conn, period: Period, bucket: str) -> list[tuple]:
     """(start, end, visits, revenue) per bucket, empty buckets included (at most ~370 rows)."""
-    per_day = {day: (visits, revenue) for day, visits, revenue in query(conn, 
+    per_day = {day: (visits, revenue) for day, visits, revenue in query(conn,
         "SELECT local_day, COUNT(*), SUM(amount) FROM visits WHERE voided_at IS NULL AND local_day BETWEEN ? AND ? "
         "GROUP BY local_day", (period.since.isoformat(), period.until.isoformat()))}
     out, day = [], period.since
@@ -610,7 +610,7 @@ def rewards(ctx: Context, period: Period) -> Report:
     unknown = (None, None, None)  # a reward since removed from the config
 
     def produce():
-        for event, at, code, reward, phone, name, status, issued, expires in query(conn, 
+        for event, at, code, reward, phone, name, status, issued, expires in query(conn,
                 _EVENTS_SQL, {"start": start, "end": end}):
             reward_name, face, cost = catalog.get(reward, unknown)
             yield (event, at, code, reward, reward_name, phone, name, status, issued, expires, face, cost)
@@ -650,7 +650,7 @@ def liability(ctx: Context) -> Report:
     currency = config.shop.currency
     rate = point_rate(config)
     points, soon_points = _points_owed(ctx, rate)
-    credit_holders, credit = query(ctx.conn, 
+    credit_holders, credit = query(ctx.conn,
         "SELECT COUNT(*), COALESCE(SUM(credit), 0) FROM customers WHERE credit > 0").fetchone()
     vouchers, soon_vouchers = _vouchers_owed(ctx)
     owed = [points, ("credit", "Store credit", credit_holders, None, credit, credit), *vouchers]
@@ -703,7 +703,7 @@ def _vouchers_owed(ctx: Context) -> tuple[list, list]:
     """Open vouchers per reward, and those of them that expire within 30 days."""
     config, currency = ctx.config, ctx.config.shop.currency
     owed, soon = [], []
-    for reward_id, count, holders, expiring, expiring_holders in query(ctx.conn, 
+    for reward_id, count, holders, expiring, expiring_holders in query(ctx.conn,
             "SELECT reward, COUNT(*), COUNT(DISTINCT customer_id), SUM(expires_at <= :soon), "
             "COUNT(DISTINCT CASE WHEN expires_at <= :soon THEN customer_id END) "
             "FROM vouchers WHERE status = 'issued' AND (expires_at IS NULL OR expires_at > :now) "
