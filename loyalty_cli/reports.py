@@ -418,7 +418,7 @@ def ledger_flows(conn, start: str, end: str) -> dict:
     a small partial index. A void counts against the kind of the line it reverses.
     """
     total = query(conn, "SELECT COALESCE(SUM(points), 0), COALESCE(SUM(punches), 0), COALESCE(SUM(credit), 0) "
-                         "FROM ledger WHERE at >= ? AND at < ?", (start, end)).fetchone()
+                        "FROM ledger WHERE at >= ? AND at < ?", (start, end)).fetchone()
     special = {kind: (0, 0, 0) for kind in ("redeem", "expire", "reward")}
     for kind, points, punches, credit in query(conn,
             "SELECT CASE WHEN l.kind = 'void' THEN (SELECT o.kind FROM ledger o WHERE o.id = l.reverses) "
