@@ -51,7 +51,7 @@ def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, outpu
         now = clock.now()
         today = now.astimezone(session.config.tz).date()
         period = reports.resolve_period(since, until, today) if name in reports.PERIODIC else None
-        context = reports.Context(session.conn, session.config, now)
+        context = reports.Context(_database(session), session.config, now)
         with reports.snapshot(session.conn):
             report = reports.build(name, context, period)
             if target is not None:
@@ -60,6 +60,19 @@ def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, outpu
                 _to_stdout(lambda: writers.emit(report, chosen))
 
     _run(ctx, work)
+
+
+def _database(session):
+    """The session's connection, but never a new empty database: a report on a mistyped --db,
+    or from a cron job whose user has no database, would report zeros every night."""
+    from . import paths
+    from .errors import Refused
+
+    path, origin = paths.db_path(session.db_option)
+    if not path.exists():
+        raise Refused(f"no database at {path} (from {origin}): nothing recorded there yet; "
+                      "give --db or LOYALTY_DB for the shop's database")
+    return session.conn
 
 
 def _to_stdout(write) -> None:
@@ -158,7 +171,7 @@ def export(
             period = reports.resolve_period(since, until, today)
         else:
             period = reports.exact_period(day or "yesterday", today)
-        context = reports.Context(session.conn, session.config, now)
+        context = reports.Context(_database(session), session.config, now)
         stamp = period.stamp()
         with reports.snapshot(session.conn):
             # The heaviest query runs on a second connection in a thread while this one builds

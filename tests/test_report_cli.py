@@ -169,7 +169,16 @@ def test_table_when_piped_is_plain(cli, shop):
     assert "+393331111111" in result.stdout and "€19.50" in result.stdout
 
 
+def test_no_database_is_an_error_not_a_new_empty_one(cli, db_path, tmp_path):
+    for args in (("summary",), ("export", "--dir", tmp_path)):
+        result = cli("report", *args)
+        assert result.exit_code == 1
+        assert result.stderr.startswith(f"error: no database at {db_path} (from LOYALTY_DB)")
+    assert not db_path.exists()
+
+
 def test_an_empty_database_reports_zeros(cli):
+    assert cli("customers").exit_code == 0  # creates the database
     for name in NAMES:
         result = cli("report", name, "--json")
         assert result.exit_code == 0, result.stderr
