@@ -100,6 +100,8 @@ def _import(ctx: typer.Context, kind: str, as_json: bool, values: dict) -> None:
     session = ctx.obj
 
     def work():
+        from contextlib import ExitStack
+
         from . import importer
 
         values["mapping"] = _pairs(values["mapping"] or [])
@@ -107,7 +109,10 @@ def _import(ctx: typer.Context, kind: str, as_json: bool, values: dict) -> None:
         options = importer.Options(**values)
         run = importer.import_cards if kind == "cards" else importer.import_visits
         try:
-            with _Progress() as progress:
+            with ExitStack() as stack:
+                if options.dry_run and not session.db_path.exists():
+                    stack.enter_context(importer.scratch_database(session))
+                progress = stack.enter_context(_Progress())
                 summary = run(session, options, progress)
         except importer.InvalidRows as exc:
             _list_problems(exc.summary["errors"], exc.summary, "error")
@@ -137,14 +142,18 @@ def _pairs(items: list[str]) -> dict[str, str]:
     return mapping
 
 
+def _stderr_is_terminal() -> bool:
+    import sys
+
+    return sys.stderr.isatty()
+
+
 class _Progress:
     """A rich progress bar on stderr when it is a terminal; a no-op callback otherwise."""
 
     def __enter__(self):
-        import sys
-
         self.bar = None
-        if not sys.stderr.isatty():
+        if not _stderr_is_terminal():
             return lambda description, done, total: None
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 

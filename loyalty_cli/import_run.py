@@ -9,6 +9,7 @@ import json
 import re
 import secrets
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -313,6 +314,25 @@ class Run:
             if key not in self.columns.used_options:
                 raise BadInput(f"--map/--ignore: no line of {self.source.name} has a key "
                                f"{self.columns.written[key]!r}")
+
+
+@contextmanager
+def scratch_database(session):
+    """--dry-run before there is a database: run against an empty one in a temporary folder,
+    so that a dry run creates nothing where the real database will be."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="loyalty-dry-run-") as folder:
+        path = Path(folder) / "dry-run.db"
+        path.touch(mode=0o600)  # existing, so no "created a new database" note for it
+        conn = store.connect(path)
+        session.__dict__["conn"] = conn
+        try:
+            yield
+        finally:
+            conn.close()
+            session.__dict__.pop("conn", None)
 
 
 def _check_writable(path: str) -> None:

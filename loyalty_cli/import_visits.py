@@ -91,7 +91,7 @@ def _write_visits(run: Run, conn) -> None:
         run.tick(line, "importing visits")
     if run.problems and not options.skip_invalid:
         return  # rolled back: nothing more worth doing
-    if writer.indexes is not None:
+    if writer.indexes is not None and writer.indexes.dropped:
         run.progress("indexing", 0, 1)
         writer.indexes.restore()
         run.progress("indexing", 1, 1)

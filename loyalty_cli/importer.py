@@ -19,7 +19,7 @@ import_run (what both kinds share), import_cards and import_visits.
 """
 
 from .import_cards import import_cards
-from .import_run import InvalidRows, Options, Problem
+from .import_run import InvalidRows, Options, Problem, scratch_database
 from .import_visits import import_visits
 
-__all__ = ["InvalidRows", "Options", "Problem", "import_cards", "import_visits"]
+__all__ = ["InvalidRows", "Options", "Problem", "import_cards", "import_visits", "scratch_database"]

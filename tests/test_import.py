@@ -591,3 +591,29 @@ def test_visits_fill_in_a_missing_name_but_never_replace_one(cli, cli_json, db_p
     assert (summary["customers_updated"], summary["customers_created"]) == (2, 0)
     assert customer(db_path, "+393331234567")["name"] == "Maria Rossi"
     assert customer(db_path, "+393477654321")["name"] == "Luca"
+
+
+def test_a_dry_run_before_any_database_creates_none(cli, db_path):
+    assert not db_path.exists()
+    result = cli("import", "cards", BAD, "--dry-run", "--skip-invalid", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["customers_created"] == 2
+    assert not db_path.exists() and "created a new database" not in result.stderr
+
+
+def test_a_terminal_gets_a_progress_bar_on_stderr(cli, db_path, monkeypatch):
+    from loyalty_cli import cli_import
+
+    updates = []
+    real = cli_import._Progress.__enter__
+
+    def watched(self):
+        update = real(self)
+        return lambda *args: (updates.append(args), update(*args))
+
+    monkeypatch.setattr(cli_import, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(cli_import._Progress, "__enter__", watched)
+    result = cli("import", "visits", IT_VISITS, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["visits_added"] == 5  # stdout stays clean JSON
+    assert updates == [("importing visits", 6, 6)]  # lines: the header and 5 rows
