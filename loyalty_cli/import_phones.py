@@ -144,14 +144,15 @@ class Normaliser:
         raw = text.strip()
         plain = bool(raw) and _PLAIN.fullmatch(raw) is not None
         if plain:
-            key = ("+" if raw.startswith("+") else "") + _NOT_DIGITS.sub("", raw)
+            digits = _NOT_DIGITS.sub("", raw)
+            key = ("+" if raw.startswith("+") else "") + digits
             if self._idd and key.startswith(self._idd) and not key.startswith("0", len(self._idd)):
                 key = "+" + key[len(self._idd):]  # the region's international prefix, as phonenumbers reads it
             known = self.by_digits.get(key)
             if known is not None:
                 return known
         try:
-            found = (self._fast(raw) if plain else None) or self._slow(text)
+            found = (self._fast(raw.startswith("+"), digits) if plain else None) or self._slow(text)
         except BadInput as exc:
             return exc  # not shared between spellings: the message quotes this one
         if plain:
@@ -162,9 +163,7 @@ class Normaliser:
         self.parsed += 1
         return phones.normalise(text, self.region)
 
-    def _fast(self, raw: str) -> str | None:
-        international = raw.startswith("+")
-        digits = _NOT_DIGITS.sub("", raw)
+    def _fast(self, international: bool, digits: str) -> str | None:
         if not international and self._idd and digits.startswith(self._idd):
             digits = digits[len(self._idd):]
             international = True
