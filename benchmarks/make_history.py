@@ -15,12 +15,14 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loyalty_cli import clock, store  # noqa: E402
 
 EVERY = 10
+SHOP_TZ = ZoneInfo("Europe/Rome")  # sample_config.toml's: local_day is the shop's day
 VOUCHER_DAYS = timedelta(days=90)
 
 
@@ -61,7 +63,7 @@ def build(out: Path, customers: int, visits: int, seed: int = 7, now: datetime |
     for visit_id, (cid, moment) in enumerate(zip(owners, moments), start=1):
         amount = rng.randint(150, 4000)
         at = clock.to_db(moment)
-        visit_rows.append((visit_id, cid, at, moment.date().isoformat(), amount, 1, "counter"))
+        visit_rows.append((visit_id, cid, at, moment.astimezone(SHOP_TZ).date().isoformat(), amount, 1, "counter"))
         state = balances[cid]
         points, credit = amount // 100, amount * 5 // 100
         state[0] += points

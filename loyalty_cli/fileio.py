@@ -9,8 +9,11 @@ from .errors import BadInput
 
 
 @contextmanager
-def atomic_writer(path: Path, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = None):
-    """Yields a file object; the target appears whole, or not at all if anything fails."""
+def atomic_writer(path: Path, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = None,
+                  mode_bits: int = 0o600):
+    """Yields a file object; the target appears whole, or not at all if anything fails.
+
+    Owner-only by default: reports and exports hold customers' phone numbers."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
@@ -25,7 +28,7 @@ def atomic_writer(path: Path, mode: str = "w", encoding: str | None = "utf-8", n
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644 & ~_umask())
+        os.chmod(temporary, mode_bits)
         os.replace(temporary, path)
     except BaseException:
         try:
@@ -35,12 +38,6 @@ def atomic_writer(path: Path, mode: str = "w", encoding: str | None = "utf-8", n
         raise
 
 
-def write_text(path: Path, text: str) -> None:
-    with atomic_writer(path) as handle:
+def write_text(path: Path, text: str, mode_bits: int = 0o600) -> None:
+    with atomic_writer(path, mode_bits=mode_bits) as handle:
         handle.write(text)
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current

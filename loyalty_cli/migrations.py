@@ -115,7 +115,13 @@ def _v5(db) -> None:
     db.execute("DROP INDEX IF EXISTS idx_vouchers_customer_id_status")  # a prefix of the new one
 
 
-STEPS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5}
+def _v6(db) -> None:
+    """Step 3's covering indexes lead with the same columns: two fewer index writes per visit."""
+    db.execute("DROP INDEX IF EXISTS idx_visits_customer_id_at")  # visits_by_customer_cover
+    db.execute("DROP INDEX IF EXISTS idx_visits_local_day")  # visits_by_day_cover
+
+
+STEPS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6}
 
 
 def migrate(conn: sqlite3.Connection, current: int, target: int, path: Path) -> None:

@@ -99,10 +99,11 @@ def as_string(minor: int, currency: str) -> str:
 
 
 def display(minor: int, currency: str) -> str:
-    """For people: '€12.50', '1500.00 Ft', '-€3.00'."""
+    """For people: '€12.50', '€1,234.50', '1,500.00 Ft', '-€3.00'."""
     code = currency.upper()
     sign = "-" if minor < 0 else ""
-    number = as_string(abs(minor), code)
+    whole, _, fraction = as_string(abs(minor), code).partition(".")
+    number = f"{int(whole):,}" + (f".{fraction}" if fraction else "")
     symbol = _SYMBOLS.get(code)
     if symbol is None:
         return f"{sign}{number} {code}"
@@ -114,6 +115,12 @@ def display(minor: int, currency: str) -> str:
 def percent_of(minor: int, percent: Decimal) -> int:
     """percent% of an amount in minor units, rounded down to the minor unit."""
     return int((Decimal(minor) * percent / 100).to_integral_value(rounding=ROUND_DOWN))
+
+
+def divide_half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half up, for non-negative integers (an average ticket,
+    a value per point): an average is not something the shop pays, so it is not rounded down."""
+    return (2 * numerator + denominator) // (2 * denominator)
 
 
 def floor_decimal(value: Decimal) -> int:

@@ -165,7 +165,12 @@ class Cells:
             amount = _money_text(self.exponent)
             # money.display's own layout ('€{}', '{} Ft'), found once, filled in per cell
             layout = money.display(1, self.currency).replace(money.as_string(1, self.currency), "{}", 1)
-            return lambda v: "" if v is None else ("-" if v < 0 else "") + layout.format(amount(abs(v)))
+
+            def grouped(minor: int) -> str:  # thousands grouped, as money.display does
+                whole, dot, fraction = amount(minor).partition(".")
+                return f"{int(whole):,}{dot}{fraction}"
+
+            return lambda v: "" if v is None else ("-" if v < 0 else "") + layout.format(grouped(abs(v)))
         if kind == "ratio":
             return lambda v: "" if v is None else f"{v * 100:.1f}%"
         if kind == "bool":

@@ -317,12 +317,6 @@ def _rows(conn, sql: str, args) -> Callable[[], Iterator[tuple]]:
     return lambda: query(conn, sql, args)
 
 
-def _half_up_div(numerator: int, denominator: int) -> int:
-    """numerator / denominator rounded half up, for non-negative integers (an average ticket,
-    a value per point): an average is not something the shop pays, so it is not rounded down."""
-    return (2 * numerator + denominator) // (2 * denominator)
-
-
 # ---- summary ---------------------------------------------------------------------------------
 
 EARNING_KINDS = ("welcome", "referral", "punch", "points", "cashback", "import")
@@ -392,7 +386,7 @@ def summary(ctx: Context, period: Period) -> Report:
         "since": days[0], "until": days[1], "visits": visits, "voided_visits": voided,
         "customers": customers, "new_customers": new, "returning_customers": returning,
         "returning_share": round(returning / customers, 4) if customers else None,
-        "revenue": revenue, "average_ticket": _half_up_div(revenue, with_amount) if with_amount else None,
+        "revenue": revenue, "average_ticket": money.divide_half_up(revenue, with_amount) if with_amount else None,
         **flows, **vouchers,
     }
     bucket = bucket_for(period)
@@ -686,8 +680,8 @@ def _points_owed(ctx: Context, rate) -> tuple[tuple, tuple]:
     def value(quantity):
         if rate is None:
             return None, None
-        return (_half_up_div(quantity * rate.face_value(currency), rate.points),
-                _half_up_div(quantity * rate.cost, rate.points))
+        return (money.divide_half_up(quantity * rate.face_value(currency), rate.points),
+                money.divide_half_up(quantity * rate.cost, rate.points))
 
     if rate is not None:
         how = f" (valued as {rate.name}: {rate.points} points for {money.display(rate.face_value(currency), currency)})"

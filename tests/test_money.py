@@ -38,7 +38,9 @@ def test_forints_and_yen():
 def test_display_and_strings():
     assert money.display(1250, "EUR") == "€12.50"
     assert money.display(-300, "EUR") == "-€3.00"
-    assert money.display(150000, "HUF") == "1500.00 Ft"
+    assert money.display(150000, "HUF") == "1,500.00 Ft"
+    assert money.display(58566805, "EUR") == "€585,668.05"
+    assert money.divide_half_up(5, 2) == 3 and money.divide_half_up(7, 3) == 2
     assert money.display(1000, "XYZ") == "10.00 XYZ"
     assert money.as_string(5, "EUR") == "0.05"
     assert money.parse_signed("-3.00", "EUR") == -300
