@@ -151,108 +151,135 @@ def _card(run: Run, cells, line, rule, rewards: Rewards, dates: Dates) -> _Card:
 
 
 def _write_cards(run: Run, conn, import_id: int, cards: dict, rule) -> None:
-    summary, config = run.summary, run.config
-    card_name = rule.name if rule is not None and rule.name else ""
-    at = clock.to_db(run.now)
-    expires = rules.voucher_expires_at(config, run.now)
-    expires = clock.to_db(expires) if expires else None
-    existing, prior = {}, {}
-    for chunk in chunks(cards):
-        for row in conn.execute(f"SELECT * FROM customers WHERE phone IN ({marks(len(chunk))})", chunk):
-            existing[row["phone"]] = row
-        for row in conn.execute(
-                "SELECT c.phone, c.digest, c.line, i.source, i.at FROM import_cards c JOIN imports i ON i.id = c.import_id "
-                f"WHERE c.card = ? AND c.phone IN ({marks(len(chunk))})", [card_name, *chunk]):
-            prior[row["phone"]] = row
-    next_customer = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM customers").fetchone()[0]
-    next_ledger = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM ledger").fetchone()[0]
-    new_rows, updates, ledger, vouchers, keys = [], [], [], [], []
-    punch_json: dict[int, str] = {}  # open punches -> the JSON of a new customer's card
+    writer = _CardWriter(run, conn, import_id, cards, rule)
     conflicts = []
     for card in sorted(cards.values(), key=lambda c: c.line):
-        digest = card.digest(card_name)
-        earlier = prior.get(card.phone)
-        if earlier is not None:
-            if earlier["digest"] == digest:
-                summary["already_imported"] += len(card.lines)
-                continue
-            when = earlier["at"][:10]
-            reason = (f"a card with other balances was imported for {card.phone} on {when} "
-                      f"({earlier['source']}, line {earlier['line']}); change it at the counter instead")
-            conflicts.append((card, reason))
-            continue
-        full = card.punches // rule.every if card.punches and rule is not None and rule.every else 0
-        open_punches = card.punches - full * (rule.every if full else 0)
-        row = existing.get(card.phone)
-        if row is None:
-            customer_id, next_customer = next_customer, next_customer + 1
-            punches = punch_json.get(open_punches)
-            if punches is None:
-                punches = punch_json[open_punches] = json.dumps({card_name: open_punches} if open_punches else {})
-            new_rows.append((customer_id, card.phone, card.name, card.email, at, card.note, card.points,
-                             card.credit, punches, card.last_visit))
-            summary["customers_created"] += 1
-        else:
-            customer_id = row["id"]
-            punches = store.punches_of(row)
-            if card.punches:
-                punches[card_name] = punches.get(card_name, 0) + open_punches
-            last = row["last_visit_at"]
-            if card.last_visit and (not last or card.last_visit > last):
-                last = card.last_visit
-            updates.append((card.name, card.email, card.note, card.points, card.credit,
-                            json.dumps(punches, sort_keys=True), last, customer_id))
-            summary["customers_updated"] += 1
-        reason = f"imported from paper card ({run.source.name}, line {card.line})"
-        if card.punches or card.points or card.credit:
-            ledger.append((next_ledger, customer_id, at, "import", card.points, card.punches, card.credit,
-                           card_name if card.punches else None, reason, None, None,
-                           at if card.points > 0 else None))
-            next_ledger += 1
-        issued = [(rule.reward, -rule.every, f"card of {rule.every} complete ({run.source.name}, line {card.line})")
-                  for _ in range(full)]
-        for reward, count in card.owed.items():
-            issued += [(reward, 0, reason)] * count
-        for reward, punch_delta, why in issued:
-            ledger.append((next_ledger, customer_id, at, "reward", 0, punch_delta, 0, card_name or None, why,
-                           "", reward, None))  # the voucher code is filled in below
-            vouchers.append([None, customer_id, reward, card_name or None, "issued", at, expires, next_ledger])
-            next_ledger += 1
-        keys.append((card.phone, card_name, customer_id, import_id, card.line, digest))
-        summary["rows_imported"] += len(card.lines)
-        summary["punches"] += card.punches
-        summary["points"] += card.points
-        summary["credit"] += card.credit
-        summary["vouchers_issued"] += len(issued)
+        conflict = writer.plan(card)
+        if conflict:
+            conflicts.append((card, conflict))
     if conflicts:  # rare: read those rows again rather than keep every row in memory
         raws = run.raw_rows({line for card, _reason in conflicts for line in card.lines})
         for card, reason in conflicts:
             for line in card.lines:
                 run.reject(line, raws.get(line), "phone", card.phone, reason)
-    codes = iter(voucher_codes(conn, len(vouchers)))
-    code_of = {}
-    for voucher in vouchers:
-        voucher[0] = next(codes)
-        code_of[voucher[7]] = voucher[0]
-    ledger = [(*row[:9], code_of.get(row[0]), *row[10:]) for row in ledger]
-    # Lookups are done: from here on, indexes are rebuilt once rather than kept up row by row.
-    bulk = [Indexes(conn, "customers", len(new_rows)), Indexes(conn, "ledger", len(ledger)),
-            Indexes(conn, "vouchers", len(vouchers))]
-    conn.executemany(
-        "INSERT INTO customers (id, phone, name, email, enrolled_at, note, points, credit, punches, last_visit_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", new_rows)
-    conn.executemany(
-        "UPDATE customers SET name = COALESCE(name, ?), email = COALESCE(email, ?), note = COALESCE(note, ?), "
-        "points = points + ?, credit = credit + ?, punches = ?, last_visit_at = ? WHERE id = ?", updates)
-    conn.executemany(
-        "INSERT INTO ledger (id, customer_id, at, kind, points, punches, credit, rule, reason, voucher, reward, "
-        "earned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ledger)
-    conn.executemany(
-        "INSERT INTO vouchers (code, customer_id, reward, rule, status, issued_at, expires_at, ledger_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", sorted(vouchers))
-    keys.sort()  # in key order: appended to the B-tree, not scattered through it
-    conn.executemany(
-        "INSERT INTO import_cards (phone, card, customer_id, import_id, line, digest) VALUES (?, ?, ?, ?, ?, ?)", keys)
-    for indexes in bulk:
-        indexes.restore()
+    writer.write()
     remember_phones(conn, run.phone)
+
+
+class _CardWriter:
+    """Cards -> rows for customers, ledger, vouchers and import_cards, then bulk SQL."""
+
+    def __init__(self, run: Run, conn, import_id: int, cards: dict, rule):
+        self.run, self.conn, self.import_id, self.rule = run, conn, import_id, rule
+        self.card_name = rule.name if rule is not None and rule.name else ""
+        self.at = clock.to_db(run.now)
+        expires = rules.voucher_expires_at(run.config, run.now)
+        self.expires = clock.to_db(expires) if expires else None
+        self.existing, self.prior = {}, {}
+        for chunk in chunks(cards):
+            for row in conn.execute(f"SELECT * FROM customers WHERE phone IN ({marks(len(chunk))})", chunk):
+                self.existing[row["phone"]] = row
+            for row in conn.execute(
+                    "SELECT c.phone, c.digest, c.line, i.source, i.at FROM import_cards c "
+                    "JOIN imports i ON i.id = c.import_id "
+                    f"WHERE c.card = ? AND c.phone IN ({marks(len(chunk))})", [self.card_name, *chunk]):
+                self.prior[row["phone"]] = row
+        self.next_customer = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM customers").fetchone()[0]
+        self.next_ledger = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM ledger").fetchone()[0]
+        self.new_rows, self.updates, self.ledger, self.vouchers, self.keys = [], [], [], [], []
+        self.punch_json: dict[int, str] = {}  # open punches -> the JSON of a new customer's card
+
+    def plan(self, card: _Card) -> str | None:
+        """Rows for one card; the reason it conflicts with a card imported before, if it does."""
+        summary, rule = self.run.summary, self.rule
+        digest = card.digest(self.card_name)
+        earlier = self.prior.get(card.phone)
+        if earlier is not None:
+            if earlier["digest"] == digest:
+                summary["already_imported"] += len(card.lines)
+                return None
+            return (f"a card with other balances was imported for {card.phone} on {earlier['at'][:10]} "
+                    f"({earlier['source']}, line {earlier['line']}); change it at the counter instead")
+        full = card.punches // rule.every if card.punches and rule is not None and rule.every else 0
+        open_punches = card.punches - full * (rule.every if full else 0)
+        customer_id = self._customer(card, open_punches)
+        source = self.run.source.name
+        reason = f"imported from paper card ({source}, line {card.line})"
+        if card.punches or card.points or card.credit:
+            self._entry(customer_id, "import", card.points, card.punches, card.credit,
+                        self.card_name if card.punches else None, reason, None,
+                        self.at if card.points > 0 else None)
+        issued = [(rule.reward, -rule.every, f"card of {rule.every} complete ({source}, line {card.line})")
+                  for _ in range(full)]
+        for reward, count in card.owed.items():
+            issued += [(reward, 0, reason)] * count
+        for reward, punch_delta, why in issued:
+            ledger_id = self._entry(customer_id, "reward", 0, punch_delta, 0, self.card_name or None, why, reward, None)
+            self.vouchers.append([None, customer_id, reward, self.card_name or None, "issued", self.at, self.expires,
+                                  ledger_id])
+        self.keys.append((card.phone, self.card_name, customer_id, self.import_id, card.line, digest))
+        summary["rows_imported"] += len(card.lines)
+        summary["punches"] += card.punches
+        summary["points"] += card.points
+        summary["credit"] += card.credit
+        summary["vouchers_issued"] += len(issued)
+        return None
+
+    def _customer(self, card: _Card, open_punches: int) -> int:
+        """The customer's id: a new row with the card's balances, or an update adding them."""
+        row = self.existing.get(card.phone)
+        if row is None:
+            customer_id, self.next_customer = self.next_customer, self.next_customer + 1
+            punches = self.punch_json.get(open_punches)
+            if punches is None:
+                punches = json.dumps({self.card_name: open_punches} if open_punches else {})
+                self.punch_json[open_punches] = punches
+            self.new_rows.append((customer_id, card.phone, card.name, card.email, self.at, card.note, card.points,
+                                  card.credit, punches, card.last_visit))
+            self.run.summary["customers_created"] += 1
+            return customer_id
+        punches = store.punches_of(row)
+        if card.punches:
+            punches[self.card_name] = punches.get(self.card_name, 0) + open_punches
+        last = row["last_visit_at"]
+        if card.last_visit and (not last or card.last_visit > last):
+            last = card.last_visit
+        self.updates.append((card.name, card.email, card.note, card.points, card.credit,
+                             json.dumps(punches, sort_keys=True), last, row["id"]))
+        self.run.summary["customers_updated"] += 1
+        return row["id"]
+
+    def _entry(self, customer_id, kind, points, punches, credit, rule, reason, reward, earned_at) -> int:
+        ledger_id, self.next_ledger = self.next_ledger, self.next_ledger + 1
+        # The voucher column is filled in by write(), once the codes are drawn.
+        self.ledger.append((ledger_id, customer_id, self.at, kind, points, punches, credit, rule, reason, None,
+                            reward, earned_at))
+        return ledger_id
+
+    def write(self) -> None:
+        conn = self.conn
+        code_of = {}
+        for voucher, code in zip(self.vouchers, voucher_codes(conn, len(self.vouchers))):
+            voucher[0] = code_of[voucher[7]] = code
+        ledger = [(*row[:9], code_of.get(row[0]), *row[10:]) for row in self.ledger]
+        # Lookups are done: from here on, indexes are rebuilt once rather than kept up row by row.
+        bulk = [Indexes(conn, "customers", len(self.new_rows)), Indexes(conn, "ledger", len(ledger)),
+                Indexes(conn, "vouchers", len(self.vouchers))]
+        conn.executemany(
+            "INSERT INTO customers (id, phone, name, email, enrolled_at, note, points, credit, punches, "
+            "last_visit_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.new_rows)
+        conn.executemany(
+            "UPDATE customers SET name = COALESCE(name, ?), email = COALESCE(email, ?), note = COALESCE(note, ?), "
+            "points = points + ?, credit = credit + ?, punches = ?, last_visit_at = ? WHERE id = ?", self.updates)
+        conn.executemany(
+            "INSERT INTO ledger (id, customer_id, at, kind, points, punches, credit, rule, reason, voucher, reward, "
+            "earned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ledger)
+        conn.executemany(
+            "INSERT INTO vouchers (code, customer_id, reward, rule, status, issued_at, expires_at, ledger_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", sorted(self.vouchers))
+        self.keys.sort()  # in key order: appended to the B-tree, not scattered through it
+        conn.executemany(
+            "INSERT INTO import_cards (phone, card, customer_id, import_id, line, digest) VALUES (?, ?, ?, ?, ?, ?)",
+            self.keys)
+        for indexes in bulk:
+            indexes.restore()
