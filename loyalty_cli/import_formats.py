@@ -173,6 +173,9 @@ def _delimiter(forced: str | None, source: Source) -> str:
             raise BadInput(f"--delimiter must be one of , ; tab |, got {forced!r}")
         return DELIMITERS[forced]
     sample = _first_lines(source, SNIFF_LINES)
+    hint = _excel_hint(sample[0] if sample else "")
+    if hint:
+        return hint
     best, best_score = ",", None
     for candidate in (",", ";", "\t", "|"):
         try:
@@ -188,6 +191,14 @@ def _delimiter(forced: str | None, source: Source) -> str:
         if best_score is None or score > best_score:
             best, best_score = candidate, score
     return best
+
+
+def _excel_hint(line: str) -> str | None:
+    """Excel writes 'sep=;' as the first line of some exports: the delimiter, said outright."""
+    text = line.strip().strip('"')
+    if len(text) == 5 and text[:4].lower() == "sep=" and text[4] in ",;\t|":
+        return text[4]
+    return None
 
 
 def _release(text) -> None:
@@ -212,6 +223,8 @@ def csv_rows(source: Source):
         for values in reader:
             start, line = line + 1, reader.line_num
             if not source.header:
+                if start == 1 and _excel_hint(source.delimiter.join(values)):
+                    continue  # Excel's 'sep=;' line, not the header
                 if any(cell.strip() for cell in values):
                     source.header = [cell.strip() for cell in values]
                     yield start, source.header  # the header comes first

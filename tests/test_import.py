@@ -617,3 +617,11 @@ def test_a_terminal_gets_a_progress_bar_on_stderr(cli, db_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["visits_added"] == 5  # stdout stays clean JSON
     assert updates == [("importing visits", 6, 6)]  # lines: the header and 5 rows
+
+
+def test_excel_sep_line_names_the_delimiter(cli_json, db_path, tmp_path):
+    file = tmp_path / "excel.csv"
+    file.write_text("sep=;\nTelefono;Nome;Timbri\n333 123 4567;Rossi, Maria;2\n", encoding="utf-8")
+    summary = cli_json("import", "cards", file)
+    assert (summary["delimiter"], summary["rows_read"], summary["punches"]) == (";", 1, 2)
+    assert customer(db_path, "+393331234567")["name"] == "Rossi, Maria"
