@@ -625,3 +625,18 @@ def test_excel_sep_line_names_the_delimiter(cli_json, db_path, tmp_path):
     summary = cli_json("import", "cards", file)
     assert (summary["delimiter"], summary["rows_read"], summary["punches"]) == (";", 1, 2)
     assert customer(db_path, "+393331234567")["name"] == "Rossi, Maria"
+
+
+def test_stray_values_and_bad_emails_are_row_errors(cli, tmp_path):
+    file = tmp_path / "c.csv"
+    file.write_text("phone,email,\n333 111 2222,giulia@example.it,\n333 111 3333,not-an-email,\n"
+                    "333 111 4444,,oops\n333 111 5555,a@b.it,,extra\n", encoding="utf-8")
+    result = cli("import", "cards", file, "--dry-run", "--skip-invalid", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["rows_imported"], summary["rejected"]) == (1, 3)
+    assert [(e["line"], e["column"], e["reason"]) for e in summary["errors"]] == [
+        (3, "email", "not an e-mail address: 'not-an-email'"),
+        (4, None, "a value in column 3, which has no header"),
+        (5, None, "a value in column 4, which has no header"),
+    ]
