@@ -52,12 +52,16 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
         outcome = rules.apply_visit(config, store.state(conn, row, at), rules.Visit(at, amount, items))
         visit_id = store.insert_visit(conn, row["id"], at, clock.local_day(at, config.tz), amount, items,
                                       note=_clean(note), ref=ref)
-        # a voucher earned by a back-dated visit is handed over now: its days count from now
-        codes = store.write_entries(conn, row["id"], at, outcome.entries,
-                                    voucher_expiry=rules.voucher_expires_at(config, max(at, now)), visit_id=visit_id)
+        expiry = rules.voucher_expires_at(config, at)
+        codes = store.write_entries(conn, row["id"], at, outcome.entries, voucher_expiry=expiry, visit_id=visit_id)
+        if codes and expiry is not None and expiry <= now:
+            # A visit back-dated beyond rewards_days earned a voucher that has lapsed since:
+            # written down at once, so the card and the ledger say so (imports replay the same).
+            expire_due(conn, config, row["id"], now)
+        statuses = {code: store.voucher(conn, code)["status"] for code in codes}
         card = views.card(conn, config, store.customer_by_id(conn, row["id"]), now)
     return {**card, "visit_id": visit_id, "duplicate": False, "enrolled": enrolled,
-            "earned": views.earnings(config, outcome.entries, codes)}
+            "earned": views.earnings(config, outcome.entries, codes, statuses)}
 
 
 def enrol(session: Session, phone_text: str, name=None, email=None, birthday=None, referred_by=None) -> dict:

@@ -367,7 +367,7 @@ class _Replay:
             code = entry.voucher
             if entry.kind == "reward" and entry.reward:
                 if expires is None:  # as at the counter: a back-dated reward lasts from today
-                    expiry = rules.voucher_expires_at(self.config, max(at, self.job.now))
+                    expiry = rules.voucher_expires_at(self.config, at)
                     expires = clock.to_db(expiry) if expiry else ""
                 self.vouchers.append([None, customer_id, entry.reward, entry.rule, "issued", when, expires or None,
                                       visit_id, ledger_id])

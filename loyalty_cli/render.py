@@ -55,7 +55,10 @@ def card_lines(data: dict) -> list[tuple[str, str, str]]:
             parts.append(f"+{money.display(money.parse_signed(earned['credit'], currency), currency)} credit")
         rows.append(("Earned", ", ".join(parts) or "nothing this time", ""))
         for won in earned["vouchers"]:
-            rows.append(("NEW REWARD", f"{won['reward_name']}: voucher {won['code']}", "bold green"))
+            if won.get("status", "issued") == "issued":
+                rows.append(("NEW REWARD", f"{won['reward_name']}: voucher {won['code']}", "bold green"))
+            else:  # a back-dated visit's voucher that has lapsed since
+                rows.append(("Reward", f"{won['reward_name']}: voucher {won['code']} ({won['status']} already)", ""))
     for held in data["vouchers"]:
         until = f" (until {held['expires_at'][:10]})" if held["expires_at"] else ""
         rows.append(("Voucher", f"{held['code']}  {held['reward_name']}{until}", "green"))

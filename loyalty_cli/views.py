@@ -64,14 +64,15 @@ def voucher(row, config) -> dict:
             "expires_at": local_time(row["expires_at"], config)}
 
 
-def earnings(config, entries, codes) -> dict:
+def earnings(config, entries, codes, statuses=None) -> dict:
     currency = config.shop.currency
     rewards = [e.reward for e in entries if e.kind == "reward" and e.reward]
     return {
         "points": sum(e.points for e in entries if e.points > 0),
         "punches": sum(e.punches for e in entries if e.kind == "punch"),
         "credit": money.as_string(sum(e.credit for e in entries if e.credit > 0), currency),
-        "vouchers": [{"code": code, "reward": reward, "reward_name": config.rewards[reward].name}
+        "vouchers": [{"code": code, "reward": reward, "reward_name": config.rewards[reward].name,
+                      "status": (statuses or {}).get(code, "issued")}
                      for code, reward in zip(codes, rewards)],
     }
 

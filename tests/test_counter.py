@@ -470,12 +470,22 @@ def test_visits_at_the_same_moment_count_towards_the_tier(cli_json):
     assert second["earned"]["points"] == 225  # 350 spent: Gold, 150 x 1.5
 
 
-def test_a_back_dated_voucher_lives_from_now(cli_json):
-    for day in range(1, 11):
-        card = cli_json("visit", MARIA, "--at", f"2026-01-{day:02d}")
+def test_a_back_dated_voucher_expires_from_its_visit(cli, cli_json):
+    for day in range(1, 10):
+        cli_json("visit", MARIA, "--at", f"2026-01-{day:02d}")
+    card = cli_json("visit", MARIA, "--at", "2026-01-10")  # 10th punch, 156 days ago
     [won] = card["earned"]["vouchers"]
-    assert [v["code"] for v in card["vouchers"]] == [won["code"]]
-    assert card["vouchers"][0]["expires_at"].startswith("2026-09-13")  # now (06-15) + 90 days
+    assert won["status"] == "expired" and card["vouchers"] == []  # lapsed on 2026-04-10
+    assert [(line["kind"], line["voucher"]) for line in cli_json("history", MARIA)][0] == ("expire", won["code"])
+    recent = cli_json("visit", MARIA, "--at", "2026-06-01")
+    assert recent["earned"]["vouchers"] == []
+    for day in range(2, 11):
+        card = cli_json("visit", MARIA, "--at", f"2026-06-{day:02d}")
+    [fresh] = card["earned"]["vouchers"]
+    assert fresh["status"] == "issued"
+    assert card["vouchers"][0]["expires_at"].startswith("2026-09-08")  # 2026-06-10 + 90 days
+    plain = cli("visit", MARIA, "--at", "2026-01-11")
+    assert "NEW REWARD" not in plain.stdout
 
 
 @pytest.mark.parametrize("args, message", [
