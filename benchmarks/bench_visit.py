@@ -77,7 +77,9 @@ def main() -> int:
     big_source = args.cache / f"history-{args.customers}-{args.visits}.db"
     if not big_source.exists():
         print(f"building {big_source.name} (once) ...", flush=True)
-        make_history.build(big_source, args.customers, args.visits)
+        partial = big_source.with_suffix(".partial")  # an interrupted build is never taken for the cache
+        make_history.build(partial, args.customers, args.visits)
+        partial.rename(big_source)
     with tempfile.TemporaryDirectory() as folder:
         fresh = Path(folder) / "fresh.db"
         big = Path(folder) / "big.db"
