@@ -7,12 +7,14 @@ with bulk SQL: explicit ids, executemany, indexes rebuilt once for a big file.
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from . import clock, rules, store
 from .errors import BadInput
-from .import_run import (MAX_LISTED, PROGRESS_EVERY, Indexes, Options, RowError, Run, chunks, marks,
-                         remember_phones, voucher_codes)
+from .import_run import (MAX_LISTED, Indexes, Options, RowError, Run, chunks, marks,
+                         voucher_codes)
 from .import_values import CellError, Dates, Rewards, email, text
 
 
@@ -45,47 +47,199 @@ class _Card:
         self.lines += other.lines
 
     def digest(self, card: str) -> str:
-        """What a re-run must find unchanged: the balances carried over (names may be edited)."""
-        owed = ",".join(f"{reward}={count}" for reward, count in sorted(self.owed.items())) if self.owed else ""
-        content = f"{self.phone}\x1f{card}\x1f{self.punches}\x1f{self.points}\x1f{self.credit}\x1f{owed}"
-        return hashlib.blake2b(content.encode(), digest_size=16).hexdigest()
+        return _digest(self.phone, card, self.punches, self.points, self.credit, self.owed)
+
+
+def _digest(phone: str, card: str, punches: int, points: int, credit: int, owed: dict | None = None) -> str:
+    """What a re-run must find unchanged: the balances carried over (names may be edited)."""
+    owed = ",".join(f"{reward}={count}" for reward, count in sorted(owed.items())) if owed else ""
+    content = f"{phone}\x1f{card}\x1f{punches}\x1f{points}\x1f{credit}\x1f{owed}"
+    return hashlib.blake2b(content.encode(), digest_size=16).hexdigest()
 
 
 def import_cards(session, options: Options, progress=None) -> dict:
     run = Run(session, "cards", options, progress)
     rule = _punch_card(run.config, options.card)
     run.summary["card"] = rule.name if rule else None
-    rewards = Rewards(run.config.rewards)
-    dates = Dates(run.config.tz, options.date_format)
-    cards: dict[str, _Card] = {}
-    merges = []
+    parse = _Parser(run, rule)
+    rows = _Columns()
     try:
-        for line, cells, raw in run.records():
-            if line % PROGRESS_EVERY < 1:
-                run.tick(line)
-            try:
-                card = _card(run, cells, line, rule, rewards, dates)
-            except RowError as exc:
-                run.reject(line, raw, exc.field, exc.value, exc.reason)
-                continue
-            card.lines = [line]
-            earlier = cards.get(card.phone)
-            if earlier is None:
-                cards[card.phone] = card
-            elif options.strict:
-                run.reject(line, raw, "phone", cells[0],
-                           f"{card.phone} is already on line {earlier.line} (--strict refuses duplicates)")
-            else:
-                earlier.merge(card)
-                run.summary["merged"] += 1
-                if len(merges) < MAX_LISTED:
-                    merges.append({"phone": card.phone, "line": line, "into_line": earlier.line})
+        for batch in run.batches():
+            rows.extend(parse(batch))
+            run.tick(batch.lines[-1])
+        cards = _merged(run, rows)
     except BaseException:
         run.source.close()
         raise
     run.tick(run.source.lines)
+    return run.finish(session.conn, lambda conn, import_id: _write_cards(run, conn, import_id, rows, cards, rule))
+
+
+class _Columns:
+    """Valid card rows as columns (FIELDS order), with each row's line."""
+
+    FIELDS = ("line", "phone", "name", "email", "note", "last_visit", "punches", "points", "credit", "owed")
+
+    def __init__(self):
+        for name in self.FIELDS:
+            setattr(self, name, [])
+
+    def extend(self, other: "_Columns") -> None:
+        for name in self.FIELDS:
+            getattr(self, name).extend(getattr(other, name))
+
+    def card(self, i: int) -> _Card:
+        return _Card(self.line[i], self.phone[i], self.name[i], self.email[i], self.note[i], self.last_visit[i],
+                     self.punches[i], self.points[i], self.credit[i], dict(self.owed[i] or {}), [self.line[i]])
+
+
+class _Parser:
+    """A batch of cells -> _Columns of its valid rows; each row's error is its first bad cell in
+    the order phone, punches, reward, rewards, e-mail, last visit, points, credit."""
+
+    def __init__(self, run: Run, rule):
+        self.run, self.rule = run, rule
+        self.rewards = Rewards(run.config.rewards)
+        self.dates = Dates(run.config.tz, run.options.date_format)
+        self.counts = {"": 0, **{str(n): n for n in range(1000)}}
+        run.amounts.setdefault("", 0)
+
+    def __call__(self, batch) -> _Columns:
+        run, rule = self.run, self.rule
+        (phone_text, names, mails, punches_text, points_text, credit_text, rewards_text, reward_text, last_text,
+         notes) = batch.columns
+        count = len(batch)
+        errors: dict[int, RowError] = {}
+        phones = run.phone.column(phone_text)
+        if set(map(type, phones)) != {str}:
+            for i, phone in enumerate(phones):
+                if type(phone) is not str:
+                    reason = str(phone) if phone_text[i].strip() else "phone is missing"
+                    errors[i] = RowError("phone", phone_text[i], reason)
+        punches = self._counts(punches_text, "punches", errors)
+        if rule is None or isinstance(rule, _Ambiguous):
+            why = (f"the config has several punch cards ({rule.names}): choose one with --card" if rule
+                   else "the config has no punch card to put punches on")
+            for i, value in enumerate(punches):
+                if value and i not in errors:
+                    errors[i] = RowError("punches", punches_text[i], why)
+        owed = self._owed(reward_text, rewards_text, errors) if any(reward_text) or any(rewards_text) else [None] * count
+        emails = [None] * count
+        for i, mail in enumerate(mails):
+            if mail and i not in errors:
+                try:
+                    emails[i] = email(mail) if mail.strip() else None
+                except CellError as exc:
+                    errors[i] = RowError("email", mail.strip(), str(exc))
+        last_visits = self._last_visits(last_text, errors) if any(last_text) else [None] * count
+        points = self._counts(points_text, "points", errors)
+        credits = list(map(run.amounts.get, credit_text))
+        for i in _misses(credits, errors):
+            try:
+                credits[i] = run.amount(credit_text[i], "credit")
+            except RowError as exc:
+                errors[i] = exc
+        out = _Columns()
+        keep = [i for i in range(count) if i not in errors] if errors else range(count)
+        for i, exc in sorted(errors.items()):
+            if exc.field == "phone" and not phone_text[i].strip() and run.blank(batch, i):
+                run.summary["skipped"] += 1  # a line of empty cells, as spreadsheets write them
+            else:
+                run.reject(batch.lines[i], batch.raw(i), exc.field, exc.value, exc.reason)
+        pick = (lambda column: list(map(column.__getitem__, keep))) if errors else list  # noqa: E731
+        out.line, out.phone, out.punches, out.points, out.credit = (
+            pick(batch.lines), pick(phones), pick(punches), pick(points), pick(credits))
+        out.name = [text(name) if name else None for name in pick(names)]
+        out.note = [text(note) if note else None for note in pick(notes)]
+        out.email, out.last_visit, out.owed = pick(emails), pick(last_visits), pick(owed)
+        return out
+
+    def _counts(self, cells: list, name: str, errors: dict) -> list:
+        values = list(map(self.counts.get, cells))
+        for i in _misses(values, errors):
+            try:
+                values[i] = self.run.count(cells[i], name)
+            except RowError as exc:
+                errors[i] = exc
+        return values
+
+    def _owed(self, reward_text: list, rewards_text: list, errors: dict) -> list:
+        """_card's reward and rewards cells: {reward id: count} or None, row by row (they are few)."""
+        rule, rewards = self.rule, self.rewards
+        owed = [None] * len(reward_text)
+        for i, (reward_id, listed) in enumerate(zip(reward_text, rewards_text)):
+            reward_id, listed = reward_id.strip(), listed.strip()
+            if (not reward_id and not listed) or i in errors:
+                continue
+            default = rule.reward if rule is not None else None
+            try:
+                if reward_id:
+                    default = rewards.reward_id(reward_id)
+            except CellError as exc:
+                errors[i] = RowError("reward", reward_id, str(exc))
+                continue
+            try:
+                owed[i] = rewards.parse(listed, default, "rewards") if listed else {default: 1}
+            except CellError as exc:
+                errors[i] = RowError("rewards", listed, str(exc))
+        return owed
+
+    def _last_visits(self, cells: list, errors: dict) -> list:
+        run = self.run
+        moments, _days = self.dates.columns(cells, None)
+        for i, cell in enumerate(cells):
+            if i in errors:
+                continue
+            if moments[i] is None and cell.strip():
+                try:
+                    moments[i] = self.dates.moment(cell.strip())[0]
+                except CellError as exc:
+                    errors[i] = RowError("last_visit", cell.strip(), str(exc))
+                    continue
+            elif not cell.strip():
+                moments[i] = None
+            if moments[i] is not None and moments[i] > run.now_db:
+                errors[i] = RowError("last_visit", cell.strip(), f"last visit is in the future: {cell.strip()!r}")
+        return moments
+
+
+def _misses(values: list, errors: dict) -> list:
+    if None not in values:
+        return []
+    return [i for i, value in enumerate(values) if value is None and i not in errors]
+
+
+def _merged(run: Run, rows: _Columns) -> dict:
+    """Rows sharing a phone, merged into one _Card each (or refused, --strict); {} if none."""
+    counts = Counter(rows.phone)
+    run.summary["merges"] = []
+    if len(counts) == len(rows.phone):
+        return {}
+    shared = {phone for phone, count in counts.items() if count > 1}
+    cards: dict[str, _Card] = {}
+    merges, refused = [], []
+    for i, phone in enumerate(rows.phone):
+        if phone not in shared:
+            continue
+        card = rows.card(i)
+        earlier = cards.get(phone)
+        if earlier is None:
+            cards[phone] = card
+        elif run.options.strict:
+            refused.append((card.line, phone, earlier.line))
+        else:
+            earlier.merge(card)
+            run.summary["merged"] += 1
+            if len(merges) < MAX_LISTED:
+                merges.append({"phone": phone, "line": card.line, "into_line": earlier.line})
     run.summary["merges"] = merges
-    return run.finish(session.conn, lambda conn, import_id: _write_cards(run, conn, import_id, cards, rule))
+    if refused:  # rare: read those rows again rather than keep every row in memory
+        raws = run.raw_rows({line for line, _phone, _earlier in refused})
+        for line, phone, earlier in refused:
+            raw = raws.get(line)
+            run.reject(line, raw, "phone", raw[run.spots[0]] if isinstance(raw, list) else phone,
+                       f"{phone} is already on line {earlier} (--strict refuses duplicates)")
+    return cards
 
 
 def _punch_card(config, wanted: str | None):
@@ -107,51 +261,20 @@ class _Ambiguous:
         self.names = ", ".join(repr(r.name) for r in cards)
 
 
-def _card(run: Run, cells, line, rule, rewards: Rewards, dates: Dates) -> _Card:
-    phone_text, name, mail, punches_text, points_text, credit_text, rewards_text, reward_id, last, note = cells
-    phone = run.phone_of(phone_text)
-    punches = run.count(punches_text, "punches")
-    if punches and (rule is None or isinstance(rule, _Ambiguous)):
-        why = (f"the config has several punch cards ({rule.names}): choose one with --card" if rule
-               else "the config has no punch card to put punches on")
-        raise RowError("punches", punches_text, why)
-    owed: dict[str, int] = {}
-    default_reward = rule.reward if rule is not None else None
-    reward_id = reward_id.strip()
-    if reward_id:
-        try:
-            default_reward = rewards.reward_id(reward_id)
-        except CellError as exc:
-            raise RowError("reward", reward_id, str(exc)) from None
-    rewards_text = rewards_text.strip()
-    if rewards_text:
-        try:
-            owed = rewards.parse(rewards_text, default_reward, "rewards")
-        except CellError as exc:
-            raise RowError("rewards", rewards_text, str(exc)) from None
-    elif reward_id:
-        owed = {default_reward: 1}
-    mail = mail.strip()
-    if mail:
-        try:
-            mail = email(mail)
-        except CellError as exc:
-            raise RowError("email", mail, str(exc)) from None
-    last = last.strip()
-    last_visit = None
-    if last:
-        try:
-            last_visit = dates.moment(last)[0]
-        except CellError as exc:
-            raise RowError("last_visit", last, str(exc)) from None
-        if last_visit > run.now_db:
-            raise RowError("last_visit", last, f"last visit is in the future: {last!r}")
-    return _Card(line, phone, text(name), mail or None, text(note), last_visit, punches,
-                 run.count(points_text, "points"), run.amount(credit_text, "credit"), owed)
-
-
-def _write_cards(run: Run, conn, import_id: int, cards: dict, rule) -> None:
-    writer = _CardWriter(run, conn, import_id, cards, rule)
+def _write_cards(run: Run, conn, import_id: int, rows: _Columns, cards: dict, rule) -> None:
+    """Plain new cards in bulk; merged rows, existing customers, cards imported before and
+    cards that owe rewards card by card (`_CardWriter.plan`)."""
+    writer = _CardWriter(run, conn, import_id, rows.phone, rule)
+    every = rule.every if rule is not None and not isinstance(rule, _Ambiguous) and rule.every else 0
+    special = writer.existing.keys() | writer.prior.keys() | cards.keys()
+    plain = [i for i, (phone, punches, owed) in enumerate(zip(rows.phone, rows.punches, rows.owed))
+             if not owed and (not punches or punches < every) and phone not in special]
+    writer.plan_plain(rows, plain)
+    if len(plain) < len(rows.phone):
+        plain_set = set(plain)
+        for i, phone in enumerate(rows.phone):
+            if i not in plain_set and phone not in cards:
+                cards[phone] = rows.card(i)
     conflicts = []
     for card in sorted(cards.values(), key=lambda c: c.line):
         conflict = writer.plan(card)
@@ -163,20 +286,20 @@ def _write_cards(run: Run, conn, import_id: int, cards: dict, rule) -> None:
             for line in card.lines:
                 run.reject(line, raws.get(line), "phone", card.phone, reason)
     writer.write()
-    remember_phones(conn, run.phone)
 
 
 class _CardWriter:
     """Cards -> rows for customers, ledger, vouchers and import_cards, then bulk SQL."""
 
-    def __init__(self, run: Run, conn, import_id: int, cards: dict, rule):
+    def __init__(self, run: Run, conn, import_id: int, phones: list, rule):
         self.run, self.conn, self.import_id, self.rule = run, conn, import_id, rule
         self.card_name = rule.name if rule is not None and rule.name else ""
         self.at = clock.to_db(run.now)
         expires = rules.voucher_expires_at(run.config, run.now)
         self.expires = clock.to_db(expires) if expires else None
         self.existing, self.prior = {}, {}
-        for chunk in chunks(cards):
+        empty = not conn.execute("SELECT EXISTS (SELECT 1 FROM customers)").fetchone()[0]
+        for chunk in chunks([] if empty else set(phones)):
             for row in conn.execute(f"SELECT * FROM customers WHERE phone IN ({marks(len(chunk))})", chunk):
                 self.existing[row["phone"]] = row
             for row in conn.execute(
@@ -186,8 +309,39 @@ class _CardWriter:
                 self.prior[row["phone"]] = row
         self.next_customer = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM customers").fetchone()[0]
         self.next_ledger = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM ledger").fetchone()[0]
+        self.first_ledger = self.next_ledger
         self.new_rows, self.updates, self.ledger, self.vouchers, self.keys = [], [], [], [], []
         self.punch_json: dict[int, str] = {}  # open punches -> the JSON of a new customer's card
+
+    def plan_plain(self, rows: _Columns, chosen: list) -> None:
+        """plan() for these rows, all new customers with no reward owed and no full card, in bulk."""
+        if not chosen:
+            return
+        pick = (lambda column: list(map(column.__getitem__, chosen))) if len(chosen) < len(rows.phone) else list  # noqa: E731
+        phones, lines, punches, points, credits = (pick(rows.phone), pick(rows.line), pick(rows.punches),
+                                                   pick(rows.points), pick(rows.credit))
+        first = self.next_customer
+        self.next_customer += len(phones)
+        ids = range(first, self.next_customer)
+        for value in set(punches).difference(self.punch_json):
+            self.punch_json[value] = json.dumps({self.card_name: value} if value else {})
+        at, card, source = self.at, self.card_name, self.run.source.name
+        self.new_rows += zip(ids, phones, pick(rows.name), pick(rows.email), repeat(at), pick(rows.note), points,
+                             credits, map(self.punch_json.__getitem__, punches), pick(rows.last_visit))
+        for customer_id, line, punch, point, credit in zip(ids, lines, punches, points, credits):
+            if punch or point or credit:
+                self.ledger.append((self.next_ledger, customer_id, at, "import", point, punch, credit,
+                                    card if punch else None, f"imported from paper card ({source}, line {line})",
+                                    None, None, at if point > 0 else None))
+                self.next_ledger += 1
+        self.keys += zip(phones, repeat(card), ids, repeat(self.import_id), lines,
+                         map(_digest, phones, repeat(card), punches, points, credits))
+        summary = self.run.summary
+        summary["customers_created"] += len(phones)
+        summary["rows_imported"] += len(phones)
+        summary["punches"] += sum(punches)
+        summary["points"] += sum(points)
+        summary["credit"] += sum(credits)
 
     def plan(self, card: _Card) -> str | None:
         """Rows for one card; the reason it conflicts with a card imported before, if it does."""
@@ -261,7 +415,10 @@ class _CardWriter:
         code_of = {}
         for voucher, code in zip(self.vouchers, voucher_codes(conn, len(self.vouchers))):
             voucher[0] = code_of[voucher[7]] = code
-        ledger = [(*row[:9], code_of.get(row[0]), *row[10:]) for row in self.ledger]
+        ledger = self.ledger  # in id order: a voucher's entry is found by its id
+        for ledger_id, code in code_of.items():
+            row = ledger[ledger_id - self.first_ledger]
+            ledger[ledger_id - self.first_ledger] = (*row[:9], code, *row[10:])
         # Lookups are done: from here on, indexes are rebuilt once rather than kept up row by row.
         bulk = [Indexes(conn, "customers", len(self.new_rows)), Indexes(conn, "ledger", len(ledger)),
                 Indexes(conn, "vouchers", len(self.vouchers))]

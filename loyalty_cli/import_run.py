@@ -5,8 +5,8 @@ when rows are invalid (without --skip-invalid), on --dry-run, or when nothing wa
 so a dry run counts exactly what a real one would do and a re-run leaves no trace.
 """
 
+import itertools
 import json
-import re
 import secrets
 import sqlite3
 from contextlib import contextmanager
@@ -16,12 +16,12 @@ from operator import itemgetter
 from . import clock, money, store
 from .errors import BadInput, Refused
 from .import_columns import IGNORED, NAME_PARTS, ROW, Columns
-from .import_formats import csv_rows, json_text, jsonl_rows, open_source, write_rejects
+from .import_formats import csv_rows, csv_stream, json_text, jsonl_rows, open_source, write_rejects
 from .import_phones import Normaliser
 from .import_values import CellError, whole
 
 MAX_LISTED = 20  # problems listed in the summary (all are counted, all go to --rejects)
-BATCH = 5000  # visit rows per round of bulk SQL
+BATCH = 20_000  # rows per round of bulk SQL (a plain CSV stretch of CHUNK bytes may hold more)
 CHUNK = 500  # values per IN (...) lookup
 PROGRESS_EVERY = 2000
 BULK_ROWS = 20_000  # from this many new rows, indexes are rebuilt once rather than kept up row by row
@@ -58,6 +58,18 @@ class Problem:
 
     def as_dict(self) -> dict:
         return {"line": self.line, "column": self.column, "value": self.value, "reason": self.reason}
+
+
+@dataclass
+class Batch:
+    """Rows of a file as columns: `columns[k][i]` is field ROW[kind][k] of the row on `lines[i]`."""
+
+    lines: object  # a range or a tuple: the line each row starts on
+    columns: list
+    raw: object  # index -> the row as it is in the file, for --rejects
+
+    def __len__(self) -> int:
+        return len(self.lines)
 
 
 class InvalidRows(BadInput):
@@ -115,53 +127,121 @@ class Run:
 
     # -- reading --
 
-    def records(self):
-        """(line, cells, raw) for every non-blank row: cells in ROW[kind] order, '' where absent.
+    def batches(self):
+        """The file's rows as `Batch`es of columns, in ROW[kind] order ('' where absent).
 
-        Blank rows are counted as skipped; a value under no header is a rejected row.
+        Blank rows are counted as skipped; a value under no header is a rejected row. A
+        stretch of plain CSV becomes columns by slicing, with no Python step per row.
         """
         if self.source.format == "jsonl":
-            yield from self._json_records()
+            yield from self._batched(self._json_records())
             return
-        rows = csv_rows(self.source)
-        if next(rows, None) is None:
-            raise BadInput(f"{self.source.name}: no header row (the first line must name the columns)")
-        header = self.source.header
+        stream = csv_stream(self.source)
+        _kind, _line, header = next(stream)
+        self._layout(header)
+        pending = []
+        for kind, line, data in stream:
+            if kind == "lines":
+                if pending:
+                    yield self._batch(pending)
+                    pending = []
+                fast = self._plain_batch(line, data)
+                if fast is not None:
+                    yield fast
+                    continue
+                rows = ((line + offset, text.split(self.source.delimiter)) for offset, text in enumerate(data))
+                yield from self._batched(self._records(rows))
+                continue
+            self.summary["rows_read"] += 1
+            cells = self._cells(line, data)
+            if cells is not None:
+                pending.append((line, cells, data))
+                if len(pending) >= BATCH:
+                    yield self._batch(pending)
+                    pending = []
+        if pending:
+            yield self._batch(pending)
+
+    def _layout(self, header: list[str]) -> None:
+        """Where each field's cells are in a row of this header."""
         pairs = self.columns.resolve(header)
         self.header_of = {name: header[index] for index, name in pairs}
-        width = len(header)
-        unnamed = [index for index, name in enumerate(header) if not name]
-        absent = width  # cells are read from the row plus one empty cell at this index
+        self.width = len(header)
+        self.unnamed = [index for index, name in enumerate(header) if not name]
         spots = {name: index for index, name in pairs if name not in NAME_PARTS}
         parts = [index for index, name in pairs if name in NAME_PARTS]
         if len(parts) == 1:
             spots["name"], parts = parts[0], []
-        pick = itemgetter(*(spots.get(name, absent) for name in ROW[self.kind]))
-        name_at = ROW[self.kind].index("name")
-        summary = self.summary
+        self.name_parts = parts
+        self.spots = [spots.get(name) for name in ROW[self.kind]]  # None: not in the file
+        absent = self.width  # cells are read from the row plus one empty cell at this index
+        self.pick = itemgetter(*(absent if spot is None else spot for spot in self.spots))
+        self.name_at = ROW[self.kind].index("name")
+
+    def _plain_batch(self, line: int, lines: list[str]) -> "Batch | None":
+        """A stretch of plain lines as columns, when every line has the header's width."""
+        delimiter, width = self.source.delimiter, self.width
+        if self.unnamed or set(map(str.count, lines, itertools.repeat(delimiter))) != {width - 1}:
+            return None  # short, long or blank lines: read row by row
+        self.summary["rows_read"] += len(lines)
+        flat = delimiter.join(lines).split(delimiter)
+        file_columns = [flat[index::width] for index in range(width)]
+        count = len(lines)
+        blank = [""] * count
+        columns = [blank if spot is None else file_columns[spot] for spot in self.spots]
+        if self.name_parts:
+            columns[self.name_at] = [" ".join(part for part in parts if part.strip())
+                                     for parts in zip(*(file_columns[i] for i in self.name_parts))]
+        return Batch(range(line, line + count), columns, lambda i: [column[i] for column in file_columns])
+
+    def _records(self, rows):
+        """(line, cells, raw) for each row of (line, values) that is neither blank nor rejected."""
         for line, values in rows:
-            summary["rows_read"] += 1
-            if len(values) != width or unnamed:
-                if not any(cell.strip() for cell in values):
-                    summary["skipped"] += 1
-                    continue
-                stray = [i for i, cell in enumerate(values) if cell.strip() and (i >= width or i in unnamed)]
-                if stray:
-                    self.reject(line, values, None, values[stray[0]],
-                                f"a value in column {stray[0] + 1}, which has no header")
-                    continue
-                cells = pick((values + [""] * (width + 1))[:width + 1])
-            else:
-                cells = pick(values + [""])
-                if not any(cells) or not "".join(cells).strip():
-                    if not any(cell.strip() for cell in values):
-                        summary["skipped"] += 1
-                        continue
-            if parts:
-                cells = list(cells)
-                cells[name_at] = " ".join(values[i] for i in parts if i < len(values) and values[i].strip())
-                cells = tuple(cells)
-            yield line, cells, values
+            self.summary["rows_read"] += 1
+            cells = self._cells(line, values)
+            if cells is not None:
+                yield line, cells, values
+
+    def _cells(self, line: int, values: list[str]):
+        """A row's cells in ROW order, or None when it is blank (skipped) or rejected."""
+        width = self.width
+        if len(values) != width or self.unnamed:
+            if not any(cell.strip() for cell in values):
+                self.summary["skipped"] += 1
+                return None
+            stray = [i for i, cell in enumerate(values) if cell.strip() and (i >= width or i in self.unnamed)]
+            if stray:
+                self.reject(line, values, None, values[stray[0]], f"a value in column {stray[0] + 1}, which has no header")
+                return None
+            cells = self.pick((values + [""] * (width + 1))[:width + 1])
+        else:
+            cells = self.pick(values + [""])
+            if not "".join(cells).strip() and not any(cell.strip() for cell in values):
+                self.summary["skipped"] += 1
+                return None
+        if self.name_parts:
+            cells = list(cells)
+            cells[self.name_at] = " ".join(values[i] for i in self.name_parts if i < len(values) and values[i].strip())
+        return cells
+
+    def _batched(self, records):
+        pending = []
+        for record in records:
+            pending.append(record)
+            if len(pending) >= BATCH:
+                yield self._batch(pending)
+                pending = []
+        if pending:
+            yield self._batch(pending)
+
+    @staticmethod
+    def _batch(records: list) -> "Batch":
+        lines, cells, raws = zip(*records)
+        return Batch(lines, [list(column) for column in zip(*cells)], raws.__getitem__)
+
+    def blank(self, batch: "Batch", index: int) -> bool:
+        """Is this row of a plain batch empty in every cell (a ';;;;' line from a spreadsheet)?"""
+        return not any(cell.strip() for cell in batch.raw(index))
 
     def _json_records(self):
         fields: dict[str, str] = {}
@@ -269,6 +349,10 @@ class Run:
         summary["import_id"] = None
         conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         conn.execute("PRAGMA threads = 2")  # CREATE INDEX may sort with a helper thread (~10% faster)
+        # Every id the import writes comes from the database in this same transaction, or is one
+        # it has just created: checking each row's references again cost ~1.7 s a million visits.
+        # `loyalty doctor` runs the full foreign key check.
+        conn.execute("PRAGMA foreign_keys = OFF")
         try:
             with store.transaction(conn):
                 import_id = conn.execute(
@@ -287,6 +371,7 @@ class Run:
         except _Rollback:
             pass
         finally:
+            conn.execute("PRAGMA foreign_keys = ON")
             self.source.close()
         self._finish_summary()
         if self.options.rejects:
@@ -392,6 +477,16 @@ def unique_indexes_on(conn, table: str, column: str) -> set[str]:
     return names
 
 
+def indexes_led_by(conn, table: str, columns: tuple) -> set[str]:
+    """The indexes of `table` whose first columns are `columns`, in that order."""
+    names = set()
+    for index in conn.execute(f"PRAGMA index_list({table})").fetchall():
+        leading = tuple(info["name"] for info in conn.execute(f"PRAGMA index_info({index['name']})"))[:len(columns)]
+        if leading == tuple(columns):
+            names.add(index["name"])
+    return names
+
+
 def marks(count: int) -> str:
     return ",".join("?" * count)
 
@@ -410,21 +505,3 @@ def voucher_codes(conn, count: int) -> list[str]:
             fresh -= {row[0] for row in taken}
         codes |= fresh
     return list(codes)
-
-
-def remember_phones(conn, normaliser: Normaliser) -> None:
-    """Teach the counter's phone cache every form of number in the file: no parsing at the till."""
-    from .phones import cache_key
-
-    region = normaliser.region
-    prefix = f"{region or '-'}:"
-    keys = {}
-    for typed, e164 in normaliser.cache.items():
-        if isinstance(e164, str):
-            # phones.cache_key, with a regex for the usual ASCII text (same result, 5x faster)
-            key = prefix + _NOT_KEY.sub("", typed) if typed.isascii() else cache_key(typed, region)
-            keys[key] = e164
-    conn.executemany("INSERT OR IGNORE INTO phone_keys (key, phone) VALUES (?, ?)", sorted(keys.items()))
-
-
-_NOT_KEY = re.compile(r"[^0-9+]")

@@ -7,6 +7,8 @@ as for `loyalty visit --at` (so the visit lands on that local day whatever the t
 
 import re
 from datetime import date, datetime, timedelta, timezone
+from itertools import repeat
+from operator import add, getitem, itemgetter
 
 UTC = timezone.utc
 
@@ -82,6 +84,65 @@ class Dates:
         self.days: dict[str, object] = {}  # date text -> (date, iso day, rest of the text) | CellError
         self.times: dict[str, object] = {}  # time text -> (h, m, s, us, offset | None) | CellError
         self.hours: dict[tuple, object] = {}  # (date, hour) -> naive UTC start of that local hour | False
+        # For columns(): plain date text -> (iso day, the UTC prefix of each of its 24 local
+        # hours); plain time text -> (hour, 'MM:SS.ffffffZ'). None: moment() must read it.
+        self.plain_days: dict[str, tuple | None] = {}
+        self.plain_times: dict[str, tuple | None] = {"": (12, "00:00.000000Z")}  # a bare date is noon
+
+    def columns(self, date_cells: list, time_cells: list | None) -> tuple[list, list]:
+        """moment() for columns of cells: (UTC times, local days), None where a row needs moment().
+
+        Only a plain local date and a plain time of day (or none) take this path: each distinct
+        day and time is read once, and a row costs a few lookups done by map(), not a Python step.
+        Without a time column, a date cell is split at its first space (or 'T').
+        """
+        count = len(date_cells)
+        if self.format is not None:
+            return [None] * count, [None] * count
+        if time_cells is None:
+            first = next((cell for cell in date_cells if cell), "")
+            parts = list(map(str.partition, date_cells, repeat("T" if "T" in first and " " not in first else " ")))
+            date_cells, time_cells = list(map(itemgetter(0), parts)), list(map(itemgetter(2), parts))
+        days = _lookup(self.plain_days, date_cells, self._plain_day)
+        times = _lookup(self.plain_times, time_cells, self._plain_time)
+        slow = ()
+        if None in days or None in times:
+            slow = [i for i, (day, time) in enumerate(zip(days, times)) if day is None or time is None]
+            for i in slow:
+                days[i], times[i] = _PLACEHOLDER
+        prefixes = map(getitem, map(itemgetter(1), days), map(itemgetter(0), times))
+        moments = list(map(add, prefixes, map(itemgetter(1), times)))
+        isos = list(map(itemgetter(0), days))
+        for i in slow:
+            moments[i] = isos[i] = None
+        return moments, isos
+
+    def _plain_day(self, cell: str) -> tuple | None:
+        """(iso day, 24 UTC hour prefixes) of a cell that is a date and nothing else, on a day whose
+        hours all start on a whole UTC hour (not a DST change, not a zone a fraction off UTC)."""
+        raw = cell.strip()
+        try:
+            day, rest = self._day(raw) if raw else (None, "x")
+        except CellError:
+            return None
+        if rest.strip(" T,"):
+            return None
+        midnight = datetime(day.year, day.month, day.day, tzinfo=self.tz)
+        offset = midnight.utcoffset()
+        if offset != midnight.replace(hour=23, minute=59).utcoffset() or offset % timedelta(hours=1):
+            return None
+        start = (midnight - offset).replace(tzinfo=None)
+        return day.isoformat(), [(start + timedelta(hours=hour)).isoformat()[:14] for hour in range(24)]
+
+    def _plain_time(self, cell: str) -> tuple | None:
+        raw = cell.strip()
+        if not raw:
+            return 12, "00:00.000000Z"
+        try:
+            hour, minute, second, micro, offset = _clock(raw)
+        except CellError:
+            return None
+        return (hour, f"{minute:02d}:{second:02d}.{micro:06d}Z") if offset is None else None
 
     def moment(self, value: str, time_value: str | None = None) -> tuple[str, str]:
         """(UTC time as stored, shop-local day) for a cell (and an optional separate time cell)."""
@@ -129,6 +190,12 @@ class Dates:
         return self._utc(day, hour, minute, second, micro), iso_day
 
     def _utc(self, day: date, hour: int, minute: int, second: int, micro: int) -> str:
+        prefix = self._hour_prefix(day, hour)
+        if prefix is False:
+            return _stored(datetime(day.year, day.month, day.day, hour, minute, second, micro, tzinfo=self.tz))
+        return f"{prefix}{minute:02d}:{second:02d}.{micro:06d}Z"
+
+    def _hour_prefix(self, day: date, hour: int) -> str | bool:
         prefix = self.hours.get((day, hour))
         if prefix is None:
             start = datetime(day.year, day.month, day.day, hour, 0, tzinfo=self.tz)
@@ -139,9 +206,7 @@ class Dates:
             whole_hour = utc.minute == 0 and utc.second == 0
             prefix = utc.strftime("%Y-%m-%dT%H:") if same and whole_hour else False
             self._remember(self.hours, (day, hour), prefix)
-        if prefix is False:
-            return _stored(datetime(day.year, day.month, day.day, hour, minute, second, micro, tzinfo=self.tz))
-        return f"{prefix}{minute:02d}:{second:02d}.{micro:06d}Z"
+        return prefix
 
     def _remember(self, cache: dict, key, value) -> None:
         if len(cache) > self.CACHE_LIMIT:
@@ -170,6 +235,24 @@ class Dates:
             return _date(raw, year, second, first), raw[found.end():]
         raise CellError(f"not a date: {raw!r} (write YYYY-MM-DD, DD/MM/YYYY, DD.MM.YYYY or YYYY.MM.DD, "
                         "or give --date-format)")
+
+
+_PLACEHOLDER = (("", [""] * 24), (0, ""))  # a slow row's stand-in while the columns are mapped
+
+
+def _lookup(cache: dict, cells: list, compute, limit: int = 200_000) -> list:
+    """[cache[cell] for cell in cells], computing the cells not cached yet (None: not plain)."""
+    found = list(map(cache.get, cells))
+    if None in found:
+        missing = set(cells).difference(cache)
+        if missing:
+            if len(cache) + len(missing) > limit:
+                cache.clear()
+                missing = set(cells)
+            for cell in missing:
+                cache[cell] = compute(cell)
+            found = list(map(cache.get, cells))
+    return found
 
 
 def _empty():

@@ -1,94 +1,139 @@
 """`loyalty import visits`: past visits as history, or replayed through the rules.
 
-The file is streamed in batches of BATCH rows: parsed, checked against what is already in
-the database, inserted with executemany. A big file is inserted with the visit indexes
+The file is read in batches of columns (`Run.batches`). Each column is parsed with caches
+(`map(cache.get, column)`: a million visits hold few distinct days, times and amounts, and
+each customer's number in a few spellings), so the Python cost is per distinct value, not per
+row; a cell not in its cache is read the long way, which fills the cache or says what is wrong. Rows go in with executemany; a big file is inserted with the visit indexes
 dropped and rebuilt once at the end, inside the same transaction.
+
+A visit from a file is identified by what it says: customer, time, amount, items, note and
+receipt, and how many identical rows came before it in its file. A re-run finds those among
+the visits imported before it and adds none of them again.
 """
 
-import hashlib
 import json
+from collections import Counter
+from itertools import compress
 from datetime import datetime, timezone
 
 from . import clock, rules
 from .counter import FUTURE_SLACK
-from .import_run import (BATCH, PROGRESS_EVERY, Indexes, Options, RowError, Run, chunks, marks,
-                         remember_phones, unique_indexes_on, voucher_codes)
+from .import_run import (PROGRESS_EVERY, Batch, Indexes, Options, RowError, Run, chunks, indexes_led_by, marks,
+                         unique_indexes_on, voucher_codes)
 from .import_values import CellError, Dates, text
+
+ITEMS_CACHE = 10_000
 
 
 def import_visits(session, options: Options, progress=None) -> dict:
     run = Run(session, "visits", options, progress)
     run.summary["apply_rules"] = options.apply_rules
     try:
-        return run.finish(session.conn, lambda conn, import_id: _write_visits(run, conn))
+        return run.finish(session.conn, lambda conn, import_id: _write_visits(run, conn, import_id))
     finally:
         run.source.close()
 
 
 class _Customers:
-    """phone -> customer id, created on first sight; their cached figures once the visits are in."""
+    """Phones as written -> customer ids, new customers created with their first visit; the
+    customers' cached figures once the visits are in."""
+
+    LOAD_ALL = 250_000  # up to this many customers, every phone is read at once, not batch by batch
 
     def __init__(self, run: Run, conn):
         self.run, self.conn = run, conn
-        self.ids: dict[str, int] = {}  # every customer given a visit by this import
+        self.of_text: dict[str, int] = {}  # a phone as written in the file -> customer id
+        self.ids: dict[str, int] = {}  # E.164 -> id
         self.unnamed: set[int] = set()  # existing customers without a name: the file may give one
         self.names: dict[int, str] = {}
+        self.unsaved: dict[int, str] = {}  # id -> phone of a new customer not inserted yet
         self.first_new = self.next_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM customers").fetchone()[0]
+        self.all_loaded = conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0] <= self.LOAD_ALL
+        if self.all_loaded:
+            self._remember(conn.execute("SELECT id, phone, name IS NULL FROM customers"))
 
-    def resolve(self, rows) -> None:
-        """Give every row's phone an id: look the new ones up, create those still missing."""
-        wanted = {row[1] for row in rows} - self.ids.keys()
-        for chunk in chunks(wanted):
-            for found in self.conn.execute(
-                    f"SELECT id, phone, name FROM customers WHERE phone IN ({marks(len(chunk))})", chunk):
-                self.ids[found[1]] = found[0]
-                if found[2] is None:
-                    self.unnamed.add(found[0])
-        fresh = []
-        for row in rows:
-            phone = row[1]
-            if phone not in self.ids:
-                self.ids[phone] = self.next_id
-                fresh.append((self.next_id, phone, row[8], row[2]))
-                self.next_id += 1
-            elif self.unnamed and row[8]:
-                customer_id = self.ids[phone]
-                if customer_id in self.unnamed:
-                    self.names.setdefault(customer_id, row[8])
-        if fresh:
-            self.conn.executemany("INSERT INTO customers (id, phone, name, enrolled_at) VALUES (?, ?, ?, ?)", fresh)
-            self.run.summary["customers_created"] += len(fresh)
+    def column(self, texts: list, errors: dict) -> list:
+        """Each row's customer id (None, with errors[i], where the phone is wrong)."""
+        found = list(map(self.of_text.get, texts))
+        if None not in found:
+            return found
+        misses = [i for i, customer_id in enumerate(found) if customer_id is None]
+        spellings = list({texts[i] for i in misses})
+        phones = dict(zip(spellings, self.run.phone.column(spellings)))
+        if not self.all_loaded:
+            self._lookup({phone for phone in phones.values() if type(phone) is str}.difference(self.ids))
+        for spelling, phone in phones.items():
+            if type(phone) is str:
+                customer_id = self.ids.get(phone)
+                if customer_id is None:
+                    customer_id = self.ids[phone] = self.next_id
+                    self.unsaved[customer_id] = phone
+                    self.next_id += 1
+                self.of_text[spelling] = customer_id
+        of_text = self.of_text
+        for i in misses:
+            found[i] = of_text.get(texts[i])
+            if found[i] is None:
+                reason = str(phones[texts[i]]) if texts[i].strip() else "phone is missing"
+                errors[i] = RowError("phone", texts[i], reason)
+        return found
+
+    def _lookup(self, phones: set) -> None:
+        for chunk in chunks(phones):
+            self._remember(self.conn.execute(
+                f"SELECT id, phone, name IS NULL FROM customers WHERE phone IN ({marks(len(chunk))})", chunk))
+
+    def _remember(self, rows) -> None:
+        for customer_id, phone, unnamed in rows:
+            self.ids[phone] = customer_id
+            if unnamed:
+                self.unnamed.add(customer_id)
+
+    def create(self, customer_ids: list, names: list, ats: list) -> None:
+        """Insert the new customers among these rows' (their first row gives name and time)."""
+        if not self.unsaved:
+            return
+        new = self.unsaved.keys() & set(customer_ids)
+        if new:
+            first = dict(zip(reversed(customer_ids), range(len(customer_ids) - 1, -1, -1)))
+            rows = [(cid, self.unsaved.pop(cid), text(names[first[cid]]), ats[first[cid]]) for cid in sorted(new)]
+            self.conn.executemany("INSERT INTO customers (id, phone, name, enrolled_at) VALUES (?, ?, ?, ?)", rows)
+            self.run.summary["customers_created"] += len(rows)
+
+    def name(self, customer_ids: list, names: list) -> None:
+        """Existing customers without a name take the first one the file gives them."""
+        if self.unnamed:
+            for customer_id, name in zip(customer_ids, names):
+                if customer_id in self.unnamed and name.strip():
+                    self.names.setdefault(customer_id, text(name))
 
     def save(self, before: int) -> None:
         """The cached visits/spend/last visit, summed by SQLite over the visits just added;
         customers this import created are enrolled at their first visit."""
         # Only last_visit_at's index changes here: rebuilt once when many customers are touched.
-        indexes = Indexes(self.conn, "customers", len(self.ids),
+        indexes = Indexes(self.conn, "customers", len(self.of_text),
                           keep=unique_indexes_on(self.conn, "customers", "phone"))
-        self.conn.execute(
+        updated = self.conn.execute(
             "UPDATE customers SET visits = customers.visits + t.n, spend = customers.spend + t.s, "
             "last_visit_at = MAX(COALESCE(customers.last_visit_at, ''), t.last), "
             "enrolled_at = CASE WHEN customers.id >= ? THEN MIN(customers.enrolled_at, t.first) "
             "ELSE customers.enrolled_at END "
             "FROM (SELECT customer_id, COUNT(*) AS n, SUM(amount) AS s, MIN(at) AS first, MAX(at) AS last "
             "FROM visits WHERE id > ? GROUP BY customer_id) AS t WHERE customers.id = t.customer_id",
-            (self.first_new, before))
+            (self.first_new, before)).rowcount
         self.conn.executemany("UPDATE customers SET name = ? WHERE id = ? AND name IS NULL",
                               ((name, cid) for cid, name in self.names.items()))
         indexes.restore()
-        self.run.summary["customers_updated"] = len(self.ids) - (self.next_id - self.first_new)
+        self.run.summary["customers_updated"] = updated - self.run.summary["customers_created"]
 
 
-def _write_visits(run: Run, conn) -> None:
+def _write_visits(run: Run, conn, import_id: int) -> None:
     options = run.options
-    dates = Dates(run.config.tz, options.date_format)
-    writer = _VisitWriter(run, conn)
-    now = clock.to_db(run.now + FUTURE_SLACK)
-    seen = _SeenKeys()  # digest prefix -> identical rows so far in this file
-
-    for batch, line in _parsed_batches(run, _visit_parser(run, dates, now, seen)):
-        writer.add(batch)
-        run.tick(line, "importing visits")
+    writer = _VisitWriter(run, conn, import_id)
+    parse = _Parser(run, writer.customers)
+    for batch in run.batches():
+        writer.add(parse(batch))
+        run.tick(batch.lines[-1], "importing visits")
     if run.problems and not options.skip_invalid:
         return  # rolled back: nothing more worth doing
     if writer.indexes is not None and writer.indexes.dropped:
@@ -96,13 +141,12 @@ def _write_visits(run: Run, conn) -> None:
         writer.indexes.restore()
         run.progress("indexing", 1, 1)
     writer.customers.save(writer.before)
-    remember_phones(conn, run.phone)
     if options.apply_rules:
         _replay(run, conn, writer.before)
 
 
 class _SeenKeys:
-    """How many times each 64-bit row digest has come up in this file, in 8 bytes a row.
+    """How many times each 64-bit row key has come up in this file, in 8 bytes a row.
 
     A dict of a million ints takes ~90 MB; this open-addressing table of unsigned 64-bit
     slots takes 16-32 MB. Repeats (identical rows) are rare and counted in a small dict.
@@ -118,7 +162,7 @@ class _SeenKeys:
 
     def count(self, key: int) -> int:
         """Times `key` was seen before this call (and remember this one)."""
-        key |= 1  # 0 marks an empty slot
+        key = (key | 1) & 0xFFFF_FFFF_FFFF_FFFF  # 0 marks an empty slot; Python's hash() may be negative
         slots, mask = self.slots, self.mask
         i = key & mask
         while True:
@@ -149,132 +193,201 @@ class _SeenKeys:
                 slots[i] = key
 
 
-def _parsed_batches(run: Run, parse):
-    """(parsed rows, last line) in batches of BATCH; rows that do not parse are rejected.
+class _Parsed:
+    """The valid rows of a batch, as columns ready for SQL."""
 
-    (A parser thread was tried: SQLite lets go of the GIL while it works, but getting it back
-    from a busy parser thread costs more than the overlap saves.)
+    def __init__(self, batch: Batch, keep: list | None, columns: dict):
+        if keep is not None:  # some rows were rejected or skipped
+            pick = lambda column: list(map(column.__getitem__, keep))  # noqa: E731
+            columns = {name: pick(column) for name, column in columns.items()}
+            self.lines = pick(batch.lines)
+            self.raw = lambda i: batch.raw(keep[i])
+        else:
+            self.lines, self.raw = batch.lines, batch.raw
+        self.__dict__.update(columns)  # customers, names, ats, days, amounts, items, notes, refs
+
+    def __len__(self) -> int:
+        return len(self.customers)
+
+
+class _Parser:
+    """batch -> _Parsed: every column through its cache; a cell not in it is read on its own.
+
+    A row's error is its first bad cell in the order phone, date and time, amount, items.
     """
-    batch = []
-    for line, cells, raw in run.records():
-        try:
-            batch.append(parse(cells, line, raw))
-        except RowError as exc:
-            run.reject(line, raw, exc.field, exc.value, exc.reason)
-        if len(batch) >= BATCH:
-            yield batch, line
-            batch = []
-    yield batch, run.source.lines
+
+    def __init__(self, run: Run, customers: _Customers):
+        self.run, self.customers = run, customers
+        self.dates = Dates(run.config.tz, run.options.date_format)
+        self.items = {"": 1}
+        run.amounts.setdefault("", 0)
+        self.now = clock.to_db(run.now + FUTURE_SLACK)
+
+    def __call__(self, batch: Batch) -> _Parsed:
+        run = self.run
+        phone_text, names, date_text, time_text, amount_text, items_text, note_text, ref_text = batch.columns
+        count = len(batch)
+        errors: dict[int, RowError] = {}
+        customers = self.customers.column(phone_text, errors)
+        ats, days = self._moments(date_text, time_text, errors)
+        amounts = list(map(run.amounts.get, amount_text))
+        for i in _misses(amounts, errors):
+            try:
+                amounts[i] = run.amount(amount_text[i], "amount")
+            except RowError as exc:
+                errors[i] = exc
+        items = list(map(self.items.get, items_text))
+        for i in _misses(items, errors):
+            try:
+                items[i] = run.count(items_text[i], "items", default=1)
+                if len(self.items) < ITEMS_CACHE:
+                    self.items[items_text[i]] = items[i]
+            except RowError as exc:
+                errors[i] = exc
+        notes = [text(note) if note else None for note in note_text] if any(note_text) else [None] * count
+        refs = [text(ref) if ref else None for ref in ref_text] if any(ref_text) else [None] * count
+        for i, exc in errors.items():
+            if exc.field == "phone" and not phone_text[i].strip() and run.blank(batch, i):
+                run.summary["skipped"] += 1  # a line of empty cells, as spreadsheets write them
+            else:
+                run.reject(batch.lines[i], batch.raw(i), exc.field, exc.value, exc.reason)
+        keep = [i for i in range(count) if i not in errors] if errors else None
+        return _Parsed(batch, keep, {"customers": customers, "names": names, "ats": ats, "days": days,
+                                     "amounts": amounts, "items": items, "notes": notes, "refs": refs})
+
+    def _moments(self, date_text: list, time_text: list, errors: dict) -> tuple[list, list]:
+        """UTC times and local days; the cells Dates.columns leaves out go through Dates.moment."""
+        # Without a time column, a date cell may hold the time too: columns() splits it.
+        timed = "time" in self.run.header_of or self.run.source.format == "jsonl"
+        ats, days = self.dates.columns(date_text, time_text if timed else None)
+        for i in _misses(ats, errors):
+            try:
+                ats[i], days[i] = self.dates.moment(date_text[i], time_text[i] or None)
+            except CellError as exc:
+                wrong_time = time_text[i] and str(exc).startswith("not a time of day")
+                errors[i] = RowError("time", time_text[i], str(exc)) if wrong_time else RowError("date", date_text[i], str(exc))
+        if max(filter(None, ats), default="") > self.now:
+            for i, at in enumerate(ats):
+                if at is not None and at > self.now and i not in errors:
+                    errors[i] = RowError("date", date_text[i], f"visit is in the future: {date_text[i].strip()!r}")
+        return ats, days
 
 
-def _visit_parser(run: Run, dates: Dates, now: str, seen: "_SeenKeys"):
-    """parse(cells, line, raw) -> the row as inserted (plus line, key and raw), or RowError.
-
-    It runs once per row of files a million rows long, so the caches' lookups are bound to
-    local names and the general (slower, error-wording) paths are taken only on a miss.
-    """
-    phones, amounts, moment = run.phone.cache, run.amounts, dates.moment
-    blake2b, from_bytes, count_seen, strict = hashlib.blake2b, int.from_bytes, seen.count, run.options.strict
-
-    def parse(cells, line, raw):
-        phone_text, name, date_text, time_text, amount_text, items_text, note, ref = cells
-        phone = phones.get(phone_text)
-        if type(phone) is not str:
-            phone = run.phone_of(phone_text)
-        try:
-            at, day = moment(date_text, time_text or None)
-        except CellError as exc:
-            if time_text and str(exc).startswith("not a time of day"):
-                raise RowError("time", time_text, str(exc)) from None
-            raise RowError("date", date_text, str(exc)) from None
-        if at > now:
-            raise RowError("date", date_text, f"visit is in the future: {date_text.strip()!r}")
-        amount = amounts.get(amount_text) if amount_text else 0
-        if amount is None:
-            amount = run.amount(amount_text, "amount")
-        items = int(items_text) if items_text.isdecimal() else run.count(items_text, "items", default=1)
-        note = (" ".join(note.split()) or None) if note else None
-        ref = (" ".join(ref.split()) or None) if ref else None
-        key = blake2b(f"{phone}\x1f{at}\x1f{amount}\x1f{items}\x1f{note or ''}\x1f{ref or ''}".encode(),
-                      digest_size=16).digest()
-        repeat = count_seen(from_bytes(key[:8], "big"))
-        if repeat:
-            if strict:
-                raise RowError(None, None, "the same visit as an earlier row (--strict refuses duplicates)")
-            key = blake2b(key + repeat.to_bytes(4, "big"), digest_size=16).digest()
-        return (line, phone, at, day, amount, items, note, ref, text(name), key, raw)
-
-    return parse
+def _misses(values: list, errors: dict) -> list:
+    """The rows where a cache had no value, less those already wrong."""
+    if None not in values:
+        return []
+    return [i for i, value in enumerate(values) if value is None and i not in errors]
 
 
 class _VisitWriter:
     """Batches of parsed visit rows -> already imported, rejected, or inserted."""
 
-    def __init__(self, run: Run, conn):
+    def __init__(self, run: Run, conn, import_id: int):
         self.run, self.conn = run, conn
         self.customers = _Customers(run, conn)
         self.before = conn.execute("SELECT COALESCE(MAX(id), 0) FROM visits").fetchone()[0]
-        # With no visit imported before, nothing in the file can be 'already imported' by key.
-        self.prior_keys = conn.execute("SELECT EXISTS (SELECT 1 FROM visits WHERE import_key IS NOT NULL)").fetchone()[0]
+        # With no visit imported before, nothing in the file can be 'already imported'.
+        self.prior = conn.execute("SELECT EXISTS (SELECT 1 FROM imports WHERE kind = 'visits' AND id < ?)",
+                                  (import_id,)).fetchone()[0]
+        self.seen = _SeenKeys() if self.prior or run.options.strict else None
         self.indexes = None
 
     def _bulk(self) -> None:
         """Decided at the first insert, once the header says whether receipts (refs) come."""
         keep = set()
-        if self.prior_keys:
-            keep |= unique_indexes_on(self.conn, "visits", "import_key")
+        if self.prior:
+            keep |= indexes_led_by(self.conn, "visits", ("customer_id", "at"))
         if "ref" in self.run.header_of:
             keep |= unique_indexes_on(self.conn, "visits", "ref")
         self.indexes = Indexes(self.conn, "visits", self.run.source.lines, keep)
 
-    def _new_rows(self, batch: list, done: set, refs: dict) -> list:
-        """The rows not imported before, nor recorded at the counter under the same receipt."""
+    def add(self, rows: _Parsed) -> None:
         run, summary = self.run, self.run.summary
-        fresh, batch_refs = [], set()
-        for row in batch:
-            if row[9] in done:
-                summary["already_imported"] += 1
-                continue
-            ref = row[7]
-            if ref:
-                if ref in refs and refs[ref] <= self.before:
-                    summary["already_imported"] += 1  # recorded at the counter, or by an earlier import
-                    continue
-                if ref in refs or ref in batch_refs:
-                    run.reject(row[0], row[10], "ref", ref,
-                               f"receipt {ref!r} appears on an earlier row of this file with a different visit")
-                    continue
-                batch_refs.add(ref)
-            fresh.append(row)
-        return fresh
-
-    def add(self, batch: list) -> None:
-        run, conn, summary = self.run, self.conn, self.run.summary
-        done = set()
-        if self.prior_keys:
-            for chunk in chunks(sorted(row[9] for row in batch)):  # in index order: fewer pages read
-                done.update(r[0] for r in conn.execute(
-                    f"SELECT import_key FROM visits WHERE import_key IN ({marks(len(chunk))})", chunk))
-        refs = {}
-        wanted_refs = [row[7] for row in batch if row[7]]
-        for chunk in chunks(wanted_refs):
-            refs.update((r[0], r[1]) for r in conn.execute(
-                f"SELECT ref, id FROM visits WHERE ref IN ({marks(len(chunk))})", chunk))
-        # The usual first import has neither imported keys nor receipts: every row is new.
-        fresh = self._new_rows(batch, done, refs) if done or wanted_refs else batch
+        if not len(rows):
+            return
+        keep = self._new_rows(rows)
         if run.problems and not run.options.skip_invalid:
             return  # validating only: this run will be rolled back
+        columns = (rows.customers, rows.names, rows.ats, rows.days, rows.amounts, rows.items, rows.notes, rows.refs)
+        if keep is not None:
+            columns = [list(compress(column, keep)) for column in columns]
+        customer_ids, names, ats, days, amounts, items, notes, refs = columns
+        if not customer_ids:
+            return
         if self.indexes is None:
             self._bulk()
-        customers = self.customers
-        customers.resolve(fresh)
-        ids = customers.ids
-        conn.executemany(
-            "INSERT INTO visits (customer_id, at, local_day, amount, items, note, ref, source, import_key) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'import', ?)",
-            [(ids[row[1]], row[2], row[3], row[4], row[5], row[6], row[7], row[9]) for row in fresh])
-        summary["visits_added"] += len(fresh)
-        summary["rows_imported"] += len(fresh)
+        self.customers.create(customer_ids, names, ats)
+        self.customers.name(customer_ids, names)
+        self.conn.executemany(
+            "INSERT INTO visits (customer_id, at, local_day, amount, items, note, ref, source) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'import')", zip(customer_ids, ats, days, amounts, items, notes, refs))
+        summary["visits_added"] += len(customer_ids)
+        summary["rows_imported"] += len(customer_ids)
+
+    def _new_rows(self, rows: _Parsed) -> list | None:
+        """Which rows to insert (None: all): not imported before, not a repeat --strict refuses,
+        not recorded at the counter under the same receipt."""
+        run, summary = self.run, self.run.summary
+        keep = None
+        if self.seen is not None:
+            keep = [True] * len(rows)
+            known = self._imported_before(rows.customers, rows.ats)
+            count_seen, strict = self.seen.count, run.options.strict
+            for i, key in enumerate(zip(rows.customers, rows.ats, rows.amounts, rows.items, rows.notes, rows.refs)):
+                repeat = count_seen(hash(key))
+                if repeat and strict:
+                    keep[i] = False
+                    run.reject(rows.lines[i], rows.raw(i), None, None,
+                               "the same visit as an earlier row (--strict refuses duplicates)")
+                elif known and repeat < known.get(key, 0):
+                    keep[i] = False
+                    summary["already_imported"] += 1
+        if any(rows.refs):
+            keep = self._receipts(rows, keep)
+        return keep
+
+    def _imported_before(self, customer_ids: list, ats: list) -> Counter:
+        """How many visits imported before this run have each (customer, time, amount, items,
+        note, receipt) of this batch's rows."""
+        first_new = self.customers.first_new
+        pairs = sorted({pair for pair in zip(customer_ids, ats) if pair[0] < first_new})
+        if not self.prior or not pairs:
+            return Counter()
+        conn = self.conn
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS import_probe (customer_id INTEGER, at TEXT)")
+        conn.execute("DELETE FROM import_probe")
+        conn.executemany("INSERT INTO import_probe VALUES (?, ?)", pairs)
+        found = conn.execute(
+            "SELECT v.customer_id, v.at, v.amount, v.items, v.note, v.ref FROM import_probe p "
+            "JOIN visits v ON v.customer_id = p.customer_id AND v.at = p.at "
+            "WHERE v.source = 'import' AND v.id <= ?", (self.before,))
+        return Counter(map(tuple, found))
+
+    def _receipts(self, rows: _Parsed, keep: list | None) -> list:
+        """A receipt already in the database is the same visit, recorded at the counter or by an
+        earlier import; one that comes twice in this file is two visits claiming one receipt."""
+        run, summary = self.run, self.run.summary
+        keep = keep or [True] * len(rows)
+        wanted = [ref for ref, kept in zip(rows.refs, keep) if ref and kept]
+        refs = {}
+        for chunk in chunks(wanted):
+            refs.update((r[0], r[1]) for r in self.conn.execute(
+                f"SELECT ref, id FROM visits WHERE ref IN ({marks(len(chunk))})", chunk))
+        batch_refs = set()
+        for i, ref in enumerate(rows.refs):
+            if not ref or not keep[i]:
+                continue
+            if ref in refs and refs[ref] <= self.before:
+                summary["already_imported"] += 1
+                keep[i] = False
+            elif ref in refs or ref in batch_refs:
+                run.reject(rows.lines[i], rows.raw(i), "ref", ref,
+                           f"receipt {ref!r} appears on an earlier row of this file with a different visit")
+                keep[i] = False
+            else:
+                batch_refs.add(ref)
+        return keep
 
 
 def _replay(run: Run, conn, before: int) -> None:

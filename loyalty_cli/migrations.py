@@ -121,7 +121,25 @@ def _v6(db) -> None:
     db.execute("DROP INDEX IF EXISTS idx_visits_local_day")  # visits_by_day_cover
 
 
-STEPS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6}
+def _v7(db) -> None:
+    """Imports at speed (issue 3).
+
+    - An imported visit is now recognised by what it says (customer, time, amount, items,
+      note, receipt), through visits_by_customer_cover, so the per-row digest `import_key` and
+      its unique index go: building that index was ~2 s of a million-visit import.
+    - Receipts: the unique index holds only visits that have one (`ref = ?` still uses it), so
+      a million imported visits without receipts no longer build a million-entry index of NULLs.
+    """
+    db.execute("DROP INDEX IF EXISTS idx_visits_import_key")
+    try:
+        db.execute("ALTER TABLE visits DROP COLUMN import_key")
+    except sqlite3.OperationalError:
+        pass  # SQLite before 3.35 cannot drop a column: it stays, unused and NULL from now on
+    db.execute("DROP INDEX IF EXISTS idx_visits_ref")
+    db.execute("CREATE UNIQUE INDEX idx_visits_ref ON visits (ref) WHERE ref IS NOT NULL")
+
+
+STEPS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7}
 
 
 def migrate(conn: sqlite3.Connection, current: int, target: int, path: Path) -> None:

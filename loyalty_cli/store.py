@@ -19,7 +19,7 @@ from . import clock
 from .errors import BadInput, Refused
 from .rules import Entry, State, TIER_WINDOW
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 BUSY_TIMEOUT_S = 5.0
 VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud
 VOUCHER_LENGTH = 6
