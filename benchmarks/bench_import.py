@@ -5,8 +5,10 @@
 The files look like real exports: Italian mobile numbers written every which way (+39, 0039,
 dots, dashes, brackets, spaces), semicolon CSV with decimal commas, dd/mm/yyyy dates. Each
 import runs as `loyalty import ...` in a child process (start-up included), timed from outside;
-peak memory is the child's maximum resident set size. Targets on the reference machine: cards
-< 5 s, visits < 20 s, peak RSS < 300 MB. `loyalty doctor` then checks every cached balance.
+peak memory is the child's maximum resident set size, and (sampled every 20 ms from /proc) the
+sum over it and the reader/helper processes it forks on Linux; the larger counts against the
+budget. Targets on the reference machine: cards < 5 s, visits < 20 s, memory < 300 MB.
+`loyalty doctor` then checks every cached balance.
 """
 
 import argparse
@@ -76,15 +78,44 @@ def write_visits(path: Path, count: int, customers: int, rng: random.Random) -> 
         out.writelines(lines)
 
 
-def run(args: list[str], env: dict) -> tuple[float, float, dict]:
-    """(seconds, peak RSS in MB, JSON output) of one `loyalty ...` child process."""
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its descendants (the import's reader and phone helper
+    processes), summed, from /proc; 0 where /proc is not there."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/status") as status:
+                total += next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    todo += [int(child) for child in children.read().split()]
+        except (OSError, ValueError):
+            continue
+    return total / 1024
+
+
+def run(args: list[str], env: dict) -> tuple[float, float, float, dict]:
+    """(seconds, peak RSS of its largest process and peak of all its processes together, in MB,
+    JSON output) of one `loyalty ...` child process."""
     import tempfile
+    import threading
 
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         child = subprocess.Popen([sys.executable, "-m", "loyalty_cli", *args], env=env, stdout=out, stderr=err)
+        peak_total, done = [0.0], threading.Event()
+
+        def watch():
+            while not done.wait(0.02):
+                peak_total[0] = max(peak_total[0], tree_rss_mb(child.pid))
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
         _pid, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started
+        done.set()
+        watcher.join()
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
@@ -92,7 +123,7 @@ def run(args: list[str], env: dict) -> tuple[float, float, dict]:
     if child.returncode != 0:
         sys.exit(f"loyalty {' '.join(args)} failed ({child.returncode}):\n{problems}")
     peak_mb = usage.ru_maxrss / 1024  # KiB on Linux
-    return seconds, peak_mb, json.loads(text) if text.strip().startswith("{") else {}
+    return seconds, peak_mb, peak_total[0], json.loads(text) if text.strip().startswith("{") else {}
 
 
 def main() -> None:
@@ -116,14 +147,16 @@ def main() -> None:
     env.pop("LOYALTY_NOW", None)
     ok = True
     for kind, path, rows in (("cards", cards, args.cards), ("visits", visits, args.visits)):
-        seconds, peak_mb, summary = run(["import", kind, str(path), "--json"], env)
-        met = seconds < TARGETS[kind] and peak_mb < PEAK_MB
+        seconds, peak_mb, total_mb, summary = run(["import", kind, str(path), "--json"], env)
+        memory = max(peak_mb, total_mb)  # all of the import's processes count against the budget
+        met = seconds < TARGETS[kind] and memory < PEAK_MB
         ok &= met
-        print(f"{kind:>6}: {rows:,} rows in {seconds:.2f} s = {rows / seconds:,.0f} rows/s, peak RSS {peak_mb:.0f} MB "
+        print(f"{kind:>6}: {rows:,} rows in {seconds:.2f} s = {rows / seconds:,.0f} rows/s, peak RSS {peak_mb:.0f} MB, "
+              f"all processes together {total_mb:.0f} MB "
               f"(target < {TARGETS[kind]:.0f} s, < {PEAK_MB} MB: {'met' if met else 'MISSED'})")
         print(f"        imported {summary.get('rows_imported'):,}, customers created {summary.get('customers_created'):,}, "
               f"updated {summary.get('customers_updated'):,}, rejected {summary.get('rejected')}")
-    seconds, _peak, _summary = run(["import", "visits", str(visits), "--json"], env)
+    seconds, _peak, _total, _summary = run(["import", "visits", str(visits), "--json"], env)
     print(f" again: {args.visits:,} visits already imported, checked in {seconds:.2f} s")
     doctor = subprocess.run([sys.executable, "-m", "loyalty_cli", "doctor"], env=env, capture_output=True, text=True)
     print(f"doctor: {(doctor.stdout or doctor.stderr).strip()}")

@@ -14,10 +14,10 @@ import itertools
 import os
 import pickle
 import re
-import sys
 
 from . import phones
 from .errors import BadInput
+from .import_reader import can_fork
 
 FORK_FROM = 8_000  # new numbers in one batch worth a helper process
 
@@ -123,6 +123,7 @@ class Normaliser:
         self._home = None
         self._idd = None
         self.parsed = 0  # numbers that needed phonenumbers.parse (for the benchmark)
+        self.fork = True  # may share a big batch of new numbers with a helper process
         if self.region:
             from phonenumbers import PhoneMetadata
 
@@ -165,7 +166,7 @@ class Normaliser:
         core halves that. Only where fork is cheap and safe (Linux); the helper touches nothing
         but this object's copy and sends back its results and what it learnt (by_digits).
         """
-        if len(texts) < FORK_FROM or not _can_fork():
+        if len(texts) < FORK_FROM or not self.fork or not can_fork():
             return [self._resolve(text) for text in texts]
         half = len(texts) // 2
         theirs = _forked(lambda: self._learn(texts[half:]))
@@ -232,10 +233,6 @@ class Normaliser:
             regions = COUNTRY_CODE_TO_REGION_CODE.get(code)
             self._countries[code] = _Country(code, tuple(regions)) if regions else None
         return self._countries[code]
-
-
-def _can_fork() -> bool:
-    return sys.platform == "linux" and hasattr(os, "fork")
 
 
 def _forked(work):

@@ -372,7 +372,10 @@ class Run:
             pass
         finally:
             conn.execute("PRAGMA foreign_keys = ON")
-            self.source.close()
+            try:
+                self._reread_rejected()
+            finally:
+                self.source.close()
         self._finish_summary()
         if self.options.rejects:
             write_rejects(self.options.rejects, self.source, self.rejected)
@@ -382,6 +385,14 @@ class Run:
                 f"{self.source.name}: {count} row{'s' if count != 1 else ''} not valid; nothing was imported "
                 "(fix them, or import the rest with --skip-invalid --rejects FILE)", summary, self.problems)
         return summary
+
+    def _reread_rejected(self) -> None:
+        """Rows rejected here after the reader process parsed them: their cells, for --rejects."""
+        missing = {line for line, raw, _reason in self.rejected if raw is None}
+        if missing and self.options.rejects:
+            raws = self.raw_rows(missing)
+            self.rejected = [(line, raws.get(line, []) if raw is None else raw, reason)
+                             for line, raw, reason in self.rejected]
 
     def _finish_summary(self) -> None:
         self.problems.sort(key=lambda problem: problem.line)

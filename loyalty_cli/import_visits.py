@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 
 from . import clock, rules
 from .counter import FUTURE_SLACK
+from .import_reader import parsed_batches
 from .import_run import (PROGRESS_EVERY, Batch, Indexes, Options, RowError, Run, chunks, indexes_led_by, marks,
                          unique_indexes_on, voucher_codes)
 from .import_values import CellError, Dates, text
@@ -35,14 +36,13 @@ def import_visits(session, options: Options, progress=None) -> dict:
 
 
 class _Customers:
-    """Phones as written -> customer ids, new customers created with their first visit; the
-    customers' cached figures once the visits are in."""
+    """Phones -> customer ids, new customers created with their first visit; the customers'
+    cached figures once the visits are in."""
 
     LOAD_ALL = 250_000  # up to this many customers, every phone is read at once, not batch by batch
 
     def __init__(self, run: Run, conn):
         self.run, self.conn = run, conn
-        self.of_text: dict[str, int] = {}  # a phone as written in the file -> customer id
         self.ids: dict[str, int] = {}  # E.164 -> id
         self.unnamed: set[int] = set()  # existing customers without a name: the file may give one
         self.names: dict[int, str] = {}
@@ -52,31 +52,21 @@ class _Customers:
         if self.all_loaded:
             self._remember(conn.execute("SELECT id, phone, name IS NULL FROM customers"))
 
-    def column(self, texts: list, errors: dict) -> list:
-        """Each row's customer id (None, with errors[i], where the phone is wrong)."""
-        found = list(map(self.of_text.get, texts))
+    def ids_of(self, phones: list) -> list:
+        """Each phone's customer id; a phone not yet a customer gets the next id (inserted by
+        create() once one of its visits is)."""
+        ids = self.ids
+        found = list(map(ids.get, phones))
         if None not in found:
             return found
-        misses = [i for i, customer_id in enumerate(found) if customer_id is None]
-        spellings = list({texts[i] for i in misses})
-        phones = dict(zip(spellings, self.run.phone.column(spellings)))
+        missing = set(phones).difference(ids)
         if not self.all_loaded:
-            self._lookup({phone for phone in phones.values() if type(phone) is str}.difference(self.ids))
-        for spelling, phone in phones.items():
-            if type(phone) is str:
-                customer_id = self.ids.get(phone)
-                if customer_id is None:
-                    customer_id = self.ids[phone] = self.next_id
-                    self.unsaved[customer_id] = phone
-                    self.next_id += 1
-                self.of_text[spelling] = customer_id
-        of_text = self.of_text
-        for i in misses:
-            found[i] = of_text.get(texts[i])
-            if found[i] is None:
-                reason = str(phones[texts[i]]) if texts[i].strip() else "phone is missing"
-                errors[i] = RowError("phone", texts[i], reason)
-        return found
+            self._lookup(missing)
+        for phone in sorted(missing.difference(ids)):
+            ids[phone] = self.next_id
+            self.unsaved[self.next_id] = phone
+            self.next_id += 1
+        return list(map(ids.__getitem__, phones))
 
     def _lookup(self, phones: set) -> None:
         for chunk in chunks(phones):
@@ -111,7 +101,7 @@ class _Customers:
         """The cached visits/spend/last visit, summed by SQLite over the visits just added;
         customers this import created are enrolled at their first visit."""
         # Only last_visit_at's index changes here: rebuilt once when many customers are touched.
-        indexes = Indexes(self.conn, "customers", len(self.of_text),
+        indexes = Indexes(self.conn, "customers", len(self.ids),
                           keep=unique_indexes_on(self.conn, "customers", "phone"))
         updated = self.conn.execute(
             "UPDATE customers SET visits = customers.visits + t.n, spend = customers.spend + t.s, "
@@ -130,10 +120,9 @@ class _Customers:
 def _write_visits(run: Run, conn, import_id: int) -> None:
     options = run.options
     writer = _VisitWriter(run, conn, import_id)
-    parse = _Parser(run, writer.customers)
-    for batch in run.batches():
-        writer.add(parse(batch))
-        run.tick(batch.lines[-1], "importing visits")
+    for rows in parsed_batches(run, _Parser(run), _Parsed.pack, _Parsed.unpack):
+        writer.add(rows)
+        run.tick(rows.last_line, "importing visits")
     if run.problems and not options.skip_invalid:
         return  # rolled back: nothing more worth doing
     if writer.indexes is not None and writer.indexes.dropped:
@@ -194,20 +183,34 @@ class _SeenKeys:
 
 
 class _Parsed:
-    """The valid rows of a batch, as columns ready for SQL."""
+    """The valid rows of a batch, as columns ready for SQL: phones, names, ats, days, amounts,
+    items, notes, refs; `lines` and `raw(i)` (None when the rows came from the reader process)."""
 
-    def __init__(self, batch: Batch, keep: list | None, columns: dict):
-        if keep is not None:  # some rows were rejected or skipped
-            pick = lambda column: list(map(column.__getitem__, keep))  # noqa: E731
-            columns = {name: pick(column) for name, column in columns.items()}
-            self.lines = pick(batch.lines)
-            self.raw = lambda i: batch.raw(keep[i])
-        else:
-            self.lines, self.raw = batch.lines, batch.raw
-        self.__dict__.update(columns)  # customers, names, ats, days, amounts, items, notes, refs
+    COLUMNS = ("phones", "names", "ats", "days", "amounts", "items", "notes", "refs")
+
+    def __init__(self, lines, last_line: int, raw, columns: dict):
+        self.lines, self.last_line, self.raw = lines, last_line, raw
+        self.__dict__.update(columns)
+
+    @classmethod
+    def of(cls, batch: Batch, keep: list | None, columns: dict) -> "_Parsed":
+        if keep is None:
+            return cls(batch.lines, batch.lines[-1], batch.raw, columns)
+        pick = lambda column: list(map(column.__getitem__, keep))  # noqa: E731
+        return cls(pick(batch.lines), batch.lines[-1], lambda i: batch.raw(keep[i]),
+                   {k: pick(v) for k, v in columns.items()})
+
+    def pack(self) -> tuple:
+        """For the pipe from the reader process (raw rows stay there: --rejects reads them again)."""
+        return list(self.lines), self.last_line, [getattr(self, name) for name in self.COLUMNS]
+
+    @classmethod
+    def unpack(cls, packed: tuple) -> "_Parsed":
+        lines, last_line, columns = packed
+        return cls(lines, last_line, lambda i: None, dict(zip(cls.COLUMNS, columns)))
 
     def __len__(self) -> int:
-        return len(self.customers)
+        return len(self.phones)
 
 
 class _Parser:
@@ -216,8 +219,8 @@ class _Parser:
     A row's error is its first bad cell in the order phone, date and time, amount, items.
     """
 
-    def __init__(self, run: Run, customers: _Customers):
-        self.run, self.customers = run, customers
+    def __init__(self, run: Run):
+        self.run = run
         self.dates = Dates(run.config.tz, run.options.date_format)
         self.items = {"": 1}
         run.amounts.setdefault("", 0)
@@ -228,7 +231,12 @@ class _Parser:
         phone_text, names, date_text, time_text, amount_text, items_text, note_text, ref_text = batch.columns
         count = len(batch)
         errors: dict[int, RowError] = {}
-        customers = self.customers.column(phone_text, errors)
+        phones = run.phone.column(phone_text)
+        if set(map(type, phones)) != {str}:
+            for i, phone in enumerate(phones):
+                if type(phone) is not str:
+                    reason = str(phone) if phone_text[i].strip() else "phone is missing"
+                    errors[i] = RowError("phone", phone_text[i], reason)
         ats, days = self._moments(date_text, time_text, errors)
         amounts = list(map(run.amounts.get, amount_text))
         for i in _misses(amounts, errors):
@@ -252,7 +260,7 @@ class _Parser:
             else:
                 run.reject(batch.lines[i], batch.raw(i), exc.field, exc.value, exc.reason)
         keep = [i for i in range(count) if i not in errors] if errors else None
-        return _Parsed(batch, keep, {"customers": customers, "names": names, "ats": ats, "days": days,
+        return _Parsed.of(batch, keep, {"phones": phones, "names": names, "ats": ats, "days": days,
                                      "amounts": amounts, "items": items, "notes": notes, "refs": refs})
 
     def _moments(self, date_text: list, time_text: list, errors: dict) -> tuple[list, list]:
@@ -306,6 +314,7 @@ class _VisitWriter:
         run, summary = self.run, self.run.summary
         if not len(rows):
             return
+        rows.customers = self.customers.ids_of(rows.phones)
         keep = self._new_rows(rows)
         if run.problems and not run.options.skip_invalid:
             return  # validating only: this run will be rolled back

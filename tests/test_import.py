@@ -27,6 +27,20 @@ def hungarian(monkeypatch):
     monkeypatch.setenv("LOYALTY_CONFIG", str(FIXTURES / "hu.toml"))
 
 
+@pytest.fixture(params=["here", "reader-process"])
+def reader(request, monkeypatch):
+    """Visits parsed in this process, or (on Linux) in the forked reader a big file gets,
+    with new phone numbers shared with a helper too: the results must be the same."""
+    if request.param == "reader-process":
+        from loyalty_cli import import_phones, import_reader
+
+        if not import_reader.can_fork():
+            pytest.skip("no fork here: the reader process is never used")
+        monkeypatch.setattr(import_reader, "FORK_FROM_LINES", 0)
+        monkeypatch.setattr(import_phones, "FORK_FROM", 1)
+    return request.param
+
+
 def query(db_path, sql, *args):
     conn = sqlite3.connect(db_path)
     conn.row_factory = sqlite3.Row
@@ -61,7 +75,7 @@ def doctor_ok(cli):
 ES_CARDS = FIXTURES / "es_cards_cp1252.csv"
 
 
-def test_spanish_cards_land_with_exact_balances(cli_json, cli, db_path, spanish):
+def test_spanish_cards_land_with_exact_balances(reader, cli_json, cli, db_path, spanish):
     summary = cli_json("import", "cards", ES_CARDS)
     assert (summary["encoding"], summary["delimiter"], summary["format"]) == ("cp1252", ";", "csv")
     # 6 data lines: one blank (skipped), Ana twice (612 34 56 78 and 612.34.56.78: merged).
@@ -142,7 +156,7 @@ def test_cards_for_an_existing_customer_update_them(cli, cli_json, db_path, span
 BAD = FIXTURES / "bad_cards.csv"
 
 
-def test_bad_rows_stop_the_import_and_leave_the_database_untouched(cli, db_path):
+def test_bad_rows_stop_the_import_and_leave_the_database_untouched(reader, cli, db_path):
     assert cli("enroll", "333 000 0000").exit_code == 0
     before = db_content(db_path)
     result = cli("import", "cards", BAD)
@@ -279,7 +293,7 @@ def test_several_punch_cards_need_card(cli, cli_json, db_path, tmp_path, monkeyp
 IT_VISITS = FIXTURES / "it_visits_bom.csv"
 
 
-def test_italian_visits_are_recorded_as_history(cli, cli_json, db_path):
+def test_italian_visits_are_recorded_as_history(reader, cli, cli_json, db_path):
     summary = cli_json("import", "visits", IT_VISITS)
     assert (summary["encoding"], summary["delimiter"]) == ("utf-8-sig", ",")
     assert (summary["rows_read"], summary["visits_added"], summary["customers_created"]) == (5, 5, 2)
@@ -300,7 +314,7 @@ def test_italian_visits_are_recorded_as_history(cli, cli_json, db_path):
     assert shown["visits"] == 3 and shown["spend"] == "28.00"
 
 
-def test_rerunning_visits_changes_nothing(cli_json, db_path):
+def test_rerunning_visits_changes_nothing(reader, cli_json, db_path):
     cli_json("import", "visits", IT_VISITS)
     before = db_content(db_path)
     again = cli_json("import", "visits", IT_VISITS)
@@ -308,7 +322,7 @@ def test_rerunning_visits_changes_nothing(cli_json, db_path):
     assert db_content(db_path) == before
 
 
-def test_a_later_export_adds_only_new_visits(cli_json, db_path, tmp_path):
+def test_a_later_export_adds_only_new_visits(reader, cli_json, db_path, tmp_path):
     cli_json("import", "visits", IT_VISITS)
     later = tmp_path / "later.csv"
     text = IT_VISITS.read_text(encoding="utf-8-sig").replace('"12,50"', '12.50')  # another till's format
@@ -318,7 +332,7 @@ def test_a_later_export_adds_only_new_visits(cli_json, db_path, tmp_path):
     assert customer(db_path, "+393331234567")["visits"] == 4
 
 
-def test_identical_visit_rows_are_both_kept(cli, cli_json, db_path, tmp_path):
+def test_identical_visit_rows_are_both_kept(reader, cli, cli_json, db_path, tmp_path):
     file = tmp_path / "twice.csv"
     file.write_text("phone,date,amount\n333 123 4567,2026-06-01,2.50\n333 123 4567,2026-06-01,2.50\n",
                     encoding="utf-8")
@@ -329,13 +343,13 @@ def test_identical_visit_rows_are_both_kept(cli, cli_json, db_path, tmp_path):
     assert strict.exit_code == 2 and "line 3: the same visit as an earlier row" in strict.stderr
 
 
-def test_a_receipt_already_recorded_at_the_counter_counts_as_imported(cli, cli_json, db_path):
+def test_a_receipt_already_recorded_at_the_counter_counts_as_imported(reader, cli, cli_json, db_path):
     assert cli("visit", "333 123 4567", "--amount", "12.50", "--ref", "A-1001", "--at", "2026-06-14T18:30").exit_code == 0
     summary = cli_json("import", "visits", IT_VISITS)
     assert (summary["already_imported"], summary["visits_added"]) == (1, 4)
 
 
-def test_hungarian_visits_with_apply_rules(cli, cli_json, db_path, hungarian):
+def test_hungarian_visits_with_apply_rules(reader, cli, cli_json, db_path, hungarian):
     HU = FIXTURES / "hu_visits.tsv"
     summary = cli_json("import", "visits", HU, "--apply-rules")
     assert (summary["delimiter"], summary["visits_added"], summary["customers_created"]) == ("\t", 8, 3)
@@ -356,7 +370,7 @@ def test_hungarian_visits_with_apply_rules(cli, cli_json, db_path, hungarian):
     doctor_ok(cli)
 
 
-def test_jsonl_visits(cli_json, db_path):
+def test_jsonl_visits(reader, cli_json, db_path):
     summary = cli_json("import", "visits", FIXTURES / "visits.jsonl")
     assert (summary["format"], summary["visits_added"], summary["customers_created"]) == ("jsonl", 3, 2)
     first = query(db_path, "SELECT at, amount, items, note FROM visits ORDER BY id")
@@ -382,7 +396,7 @@ def test_month_first_dates_need_date_format(cli, cli_json, db_path, tmp_path):
     assert query(db_path, "SELECT local_day FROM visits") == [{"local_day": "2026-06-13"}]
 
 
-def test_future_visits_are_refused(cli, tmp_path):
+def test_future_visits_are_refused(reader, cli, tmp_path):
     file = tmp_path / "f.csv"
     file.write_text("phone,date,amount\n333 123 4567,2026-06-16,4.50\n", encoding="utf-8")
     result = cli("import", "visits", file)
@@ -463,7 +477,7 @@ def test_a_failed_bulk_import_leaves_schema_and_rows_alone(cli, db_path, bulk):
 
 # ---- more shapes of input ----------------------------------------------------------------------
 
-def test_a_bad_time_names_the_time_column(cli, tmp_path):
+def test_a_bad_time_names_the_time_column(reader, cli, tmp_path):
     file = tmp_path / "t.csv"
     file.write_text("phone,date,time,amount\n333 123 4567,01/06/2026,25:10,4\n", encoding="utf-8")
     result = cli("import", "visits", file)
@@ -640,3 +654,77 @@ def test_stray_values_and_bad_emails_are_row_errors(cli, tmp_path):
         (4, None, "a value in column 3, which has no header"),
         (5, None, "a value in column 4, which has no header"),
     ]
+
+
+# ---- the fast reader ---------------------------------------------------------------------------
+
+def test_rows_of_empty_cells_are_skipped_not_rejected(cli_json, db_path, tmp_path):
+    cards = tmp_path / "cards.csv"
+    cards.write_text("phone;name;points\n333 111 2222;Ada;5\n;;\n\n 333 111 3333 ;Bea;7\n", encoding="utf-8")
+    summary = cli_json("import", "cards", cards)
+    assert (summary["rows_read"], summary["skipped"], summary["rows_imported"], summary["rejected"]) == (4, 2, 2, 0)
+    visits = tmp_path / "visits.csv"
+    visits.write_text("phone;date;amount\n;;\n333 111 2222;01/06/2026;2,50\n;;\n", encoding="utf-8")
+    summary = cli_json("import", "visits", visits)
+    assert (summary["rows_read"], summary["skipped"], summary["visits_added"]) == (3, 2, 1)
+
+
+def test_plain_stretches_and_quoted_rows_read_alike(reader, cli, cli_json, db_path, tmp_path, monkeypatch):
+    """Split by str methods until the first quote, by the csv module after it: same rows, same
+    line numbers (CRLF endings; a quoted note over two lines; chunks of 64 characters)."""
+    from loyalty_cli import import_formats
+
+    monkeypatch.setattr(import_formats, "CHUNK", 64)
+    rows = [f"333 111 {2000 + i},0{1 + i % 9}/06/2026,{i}.50,,\r\n" for i in range(30)]
+    rows[20] = '333 111 2020,03/06/2026,20.50,"two\r\nlines",\r\n'
+    rows[25] = "333 111 2025,03/06/2026,lots,,\r\n"  # line 28: the quoted note spans lines 22 and 23
+    file = tmp_path / "mixed.csv"
+    file.write_text("phone,date,amount,note,ref\r\n" + "".join(rows), encoding="utf-8", newline="")
+    result = cli("import", "visits", file)
+    assert result.exit_code == 2
+    assert f"{file}: line 28: column 'amount': amount is not a number: 'lots'" in result.stderr
+    summary = cli_json("import", "visits", file, "--skip-invalid", "--rejects", tmp_path / "rejected.csv")
+    assert (summary["rows_read"], summary["visits_added"], summary["rejected"]) == (30, 29, 1)
+    note = query(db_path, "SELECT note, amount FROM visits WHERE note IS NOT NULL")
+    assert note == [{"note": "two lines", "amount": 2050}]
+    assert query(db_path, "SELECT SUM(amount) AS total FROM visits") == [{"total": sum(i * 100 + 50 for i in range(30))
+                                                                           - 2550}]
+
+
+def test_a_byte_the_encoding_cannot_read_is_reported_with_its_line(cli, tmp_path):
+    file = tmp_path / "late.csv"
+    file.write_bytes(b"phone;date;amount\n" + b"333 111 2222;01/06/2026;2,50\n" * 40 + b"333 111 2222;01/06/2026;caf\xe9\n")
+    result = cli("import", "visits", file, "--encoding", "utf-8")
+    assert result.exit_code == 2
+    assert f"{file}: line 42: not valid utf-8 (byte 0xe9); give the file's encoding with --encoding" in result.stderr
+
+
+def test_rows_refused_after_parsing_go_to_rejects_as_they_were(reader, cli_json, db_path, tmp_path):
+    """--strict repeats and receipts claimed twice are refused where the rows are written: in the
+    reader process case their cells are read again from the file for --rejects."""
+    file = tmp_path / "v.csv"
+    file.write_text("phone;date;amount;ref\n"
+                    "333 111 2222;01/06/2026;2,50;\n"
+                    "333 111 2222;01/06/2026;2,50;\n"
+                    "333-111-3333;02/06/2026;4,00;R-1\n"
+                    "333 111 3333;03/06/2026;5,00;R-1\n", encoding="utf-8")
+    rejects = tmp_path / "rejected.csv"
+    summary = cli_json("import", "visits", file, "--strict", "--skip-invalid", "--rejects", rejects)
+    assert (summary["visits_added"], summary["rejected"]) == (2, 2)
+    with open(rejects, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    assert rows[1][:4] == ["333 111 2222", "01/06/2026", "2,50", ""]
+    assert rows[1][4] == "line 3: the same visit as an earlier row (--strict refuses duplicates)"
+    assert rows[2][:4] == ["333 111 3333", "03/06/2026", "5,00", "R-1"]
+    assert rows[2][4].startswith("line 5: column 'ref': receipt 'R-1' appears on an earlier row")
+
+
+def test_a_later_file_with_one_more_identical_visit_adds_one(reader, cli_json, db_path, tmp_path):
+    row = "333 111 2222;01/06/2026 10:00;2,50\n"
+    file = tmp_path / "v.csv"
+    file.write_text("phone;date;amount\n" + row * 2, encoding="utf-8")
+    assert cli_json("import", "visits", file)["visits_added"] == 2
+    file.write_text("phone;date;amount\n" + row * 3, encoding="utf-8")
+    summary = cli_json("import", "visits", file)
+    assert (summary["already_imported"], summary["visits_added"]) == (2, 1)
+    assert customer(db_path, "+393331112222")["visits"] == 3

@@ -112,6 +112,40 @@ def test_dates(text, stored, day):
     assert Dates(ROME).moment(text) == (stored, day)
 
 
+DAY_CELLS = st.builds(
+    lambda y, m, d, form: form.format(y=y, m=m, d=d),
+    st.integers(2023, 2026), st.integers(1, 13), st.integers(1, 31),
+    st.sampled_from(["{d:02d}/{m:02d}/{y}", "{y}-{m:02d}-{d:02d}", "{d}.{m}.{y}", "{y}.{m:02d}.{d:02d}.",
+                     " {y}-{m:02d}-{d:02d} ", "{m}/{d}/{y}", "x{d}"]))
+TIME_CELLS = st.one_of(st.just(""), st.just(" "), st.just("12:00Z"), st.just("02:30"),
+                       st.builds("{}:{:02d}".format, st.integers(0, 25), st.integers(0, 59)),
+                       st.builds("{:02d}.{:02d}.{:02d}".format, st.integers(0, 23), st.integers(0, 59),
+                                 st.integers(0, 59)))
+ZONES = st.sampled_from(["Europe/Rome", "Europe/Budapest", "America/New_York", "Asia/Kolkata", "UTC"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(DAY_CELLS, TIME_CELLS), min_size=1, max_size=40), ZONES, st.booleans())
+def test_date_columns_agree_with_moment(cells, zone, timed):
+    """The column path gives moment's answer for every row it reads, and leaves the rest to it
+    (DST change days, zones a fraction off UTC, anything not a plain date and time)."""
+    tz = ZoneInfo(zone)
+    days = [day for day, _time in cells] if timed else [f"{day} {time}".rstrip() for day, time in cells]
+    times = [time for _day, time in cells]
+    moments, local_days = Dates(tz).columns(days, times if timed else None)
+    authority = Dates(tz)
+    for i, day in enumerate(days):
+        if moments[i] is None:
+            continue
+        assert (moments[i], local_days[i]) == authority.moment(day, (times[i] or None) if timed else None)
+
+
+def test_date_columns_read_plain_days_and_leave_dst_changes_to_moment():
+    moments, days = Dates(ROME).columns(["15/03/2026", "29/03/2026", "15/03/2026", "soon"], ["18:30", "12:00", "", ""])
+    assert moments == ["2026-03-15T17:30:00.000000Z", None, "2026-03-15T11:00:00.000000Z", None]
+    assert days == ["2026-03-15", None, "2026-03-15", None]
+
+
 def test_a_separate_time_column():
     dates = Dates(ROME)
     assert dates.moment("15/03/2026", "18:30") == ("2026-03-15T17:30:00.000000Z", "2026-03-15")

@@ -115,3 +115,25 @@ def test_a_damaged_database_is_one_line(cli, isolated):
         assert result.exit_code == 1, result.output
         assert result.stderr.count("\n") >= 1 and "Traceback" not in result.stderr
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_step_7_drops_the_import_digest_and_keeps_receipts_unique(tmp_path):
+    from loyalty_cli.migrations import migrate
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate(conn, 0, 6, path)  # a database as the previous release left it
+    conn.execute("INSERT INTO customers (id, phone, enrolled_at) VALUES (1, '+393331112222', 'x')")
+    conn.execute("INSERT INTO visits (customer_id, at, local_day, amount, source, import_key) "
+                 "VALUES (1, '2026-06-01T10:00:00.000000Z', '2026-06-01', 250, 'import', x'00ff')")
+    conn.execute("INSERT INTO visits (customer_id, at, local_day, amount, ref) VALUES (1, 'y', 'z', 1, 'R-1')")
+    conn.execute("PRAGMA user_version = 6")
+    conn.close()
+    conn = store.connect(path)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(visits)")}
+    assert "import_key" not in columns and "ref" in columns
+    assert conn.execute("SELECT COUNT(*) FROM visits").fetchone()[0] == 2
+    index = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'idx_visits_ref'").fetchone()[0]
+    assert index.endswith("WHERE ref IS NOT NULL")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO visits (customer_id, at, local_day, amount, ref) VALUES (1, 'y', 'z', 1, 'R-1')")
