@@ -9,13 +9,15 @@ checks. Nothing here prints: results are plain dicts, problems are `Problem`s.
 Re-running is harmless:
 - a card is identified by phone and punch card (`import_cards`); the same card again counts as
   already imported, a card with different balances is refused (it would double or lose them);
-- a visit carries `import_key`, a digest of its normalised row and of how many identical rows
-  came before it in its file, so a re-run, or a later export overlapping an earlier one,
-  adds only the visits not yet there, while two identical visits in one file stay two.
+- a visit is known by what it says (customer, time, amount, items, note, receipt) and by how
+  many identical rows came before it in its file, so a re-run, or a later export overlapping
+  an earlier one, adds only the visits not yet there, while two identical visits in one file
+  stay two.
 
 The parts: import_formats (files, encodings, delimiters), import_columns (headers),
 import_values (dates, numbers, rewards), import_phones (numbers at import speed),
-import_run (what both kinds share), import_cards and import_visits.
+import_run (what both kinds share: batches of columns, the transaction), import_reader (the
+forked reader for big visit files), import_cards and import_visits.
 """
 
 from .import_cards import import_cards
