@@ -13,6 +13,7 @@ from itertools import repeat
 
 from . import clock, rules, store
 from .errors import BadInput
+from .import_reader import parsed_batches
 from .import_run import (MAX_LISTED, Indexes, Options, RowError, Run, chunks, marks,
                          voucher_codes)
 from .import_values import CellError, Dates, Rewards, email, text
@@ -61,18 +62,53 @@ def import_cards(session, options: Options, progress=None) -> dict:
     run = Run(session, "cards", options, progress)
     rule = _punch_card(run.config, options.card)
     run.summary["card"] = rule.name if rule else None
-    parse = _Parser(run, rule)
+    return run.finish(session.conn, lambda conn, import_id: _import(run, conn, import_id, rule))
+
+
+PLANNING = ("customers_created", "customers_updated", "rows_imported", "already_imported", "punches", "points",
+            "credit", "vouchers_issued")  # the summary's figures that writing cards sets
+
+
+def _import(run: Run, conn, import_id: int, rule) -> None:
+    """Read, parse and write the cards; the new plain ones are written as they are read.
+
+    A big file is parsed by a reader process (import_reader), and meanwhile this one inserts
+    each batch's new customers with no reward owed, no full card and a phone not seen before
+    in the file. Duplicates are only known at the end: if one is to be merged into a card
+    already written, everything written is rolled back to the savepoint and the file's cards
+    are written as merged, as if none had been written early.
+    """
+    every = rule.every if rule is not None and not isinstance(rule, _Ambiguous) and rule.every else 0
     rows = _Columns()
-    try:
-        for batch in run.batches():
-            rows.extend(parse(batch))
-            run.tick(batch.lines[-1])
-        cards = _merged(run, rows)
-    except BaseException:
-        run.source.close()
-        raise
+    writer = _CardWriter(run, conn, import_id, rule)
+    bulk = [Indexes(conn, "customers", run.source.lines), Indexes(conn, "ledger", run.source.lines)]
+    conn.execute("SAVEPOINT cards_as_read")
+    planned = {key: run.summary[key] for key in PLANNING}
+    early, seen = [], set()
+    for parsed in parsed_batches(run, _Parser(run, rule), _Columns.pack, _Columns.unpack):
+        start = len(rows.phone)
+        rows.extend(parsed)
+        if not run.problems or run.options.skip_invalid:  # else: validating only, to be rolled back
+            chosen = writer.new_and_plain(rows, start, seen, every)
+            writer.plan_plain(rows, chosen)
+            writer.flush()
+            early += chosen
+        run.tick(parsed.last_line)
     run.tick(run.source.lines)
-    return run.finish(session.conn, lambda conn, import_id: _write_cards(run, conn, import_id, rows, cards, rule))
+    cards = _merged(run, rows)
+    if any(rows.phone[i] in cards for i in early) and not run.options.strict:
+        conn.execute("ROLLBACK TO cards_as_read")  # a card written early is to take a merge
+        run.summary.update(planned)
+        writer = _CardWriter(run, conn, import_id, rule)
+        early = []
+    conn.execute("RELEASE cards_as_read")
+    written = {rows.phone[i] for i in early}
+    for phone in written.intersection(cards):
+        del cards[phone]  # --strict refused its later rows; its first is written already
+    done = {i for i, phone in enumerate(rows.phone) if phone in written} if early else set()
+    _write_cards(run, writer, rows, cards, done, every)
+    for indexes in bulk:
+        indexes.restore()
 
 
 class _Columns:
@@ -83,6 +119,18 @@ class _Columns:
     def __init__(self):
         for name in self.FIELDS:
             setattr(self, name, [])
+        self.last_line = 0  # of the batch, rejected rows included
+
+    def pack(self) -> tuple:
+        return self.last_line, [list(getattr(self, name)) for name in self.FIELDS]
+
+    @classmethod
+    def unpack(cls, packed: tuple) -> "_Columns":
+        columns = cls()
+        columns.last_line, values = packed
+        for name, value in zip(cls.FIELDS, values):
+            setattr(columns, name, value)
+        return columns
 
     def extend(self, other: "_Columns") -> None:
         for name in self.FIELDS:
@@ -140,6 +188,7 @@ class _Parser:
             except RowError as exc:
                 errors[i] = exc
         out = _Columns()
+        out.last_line = batch.lines[-1]
         keep = [i for i in range(count) if i not in errors] if errors else range(count)
         for i, exc in sorted(errors.items()):
             if exc.field == "phone" and not phone_text[i].strip() and run.blank(batch, i):
@@ -237,7 +286,7 @@ def _merged(run: Run, rows: _Columns) -> dict:
         raws = run.raw_rows({line for line, _phone, _earlier in refused})
         for line, phone, earlier in refused:
             raw = raws.get(line)
-            run.reject(line, raw, "phone", raw[run.spots[0]] if isinstance(raw, list) else phone,
+            run.reject(line, raw, "phone", run.cell(raw, "phone", phone),
                        f"{phone} is already on line {earlier} (--strict refuses duplicates)")
     return cards
 
@@ -261,19 +310,18 @@ class _Ambiguous:
         self.names = ", ".join(repr(r.name) for r in cards)
 
 
-def _write_cards(run: Run, conn, import_id: int, rows: _Columns, cards: dict, rule) -> None:
-    """Plain new cards in bulk; merged rows, existing customers, cards imported before and
-    cards that owe rewards card by card (`_CardWriter.plan`)."""
-    writer = _CardWriter(run, conn, import_id, rows.phone, rule)
-    every = rule.every if rule is not None and not isinstance(rule, _Ambiguous) and rule.every else 0
+def _write_cards(run: Run, writer: "_CardWriter", rows: _Columns, cards: dict, done: set, every: int) -> None:
+    """The cards not written yet: plain new ones in bulk; merged rows, existing customers, cards
+    imported before and cards that owe rewards card by card (`_CardWriter.plan`)."""
+    writer.look_up(rows.phone)
     special = writer.existing.keys() | writer.prior.keys() | cards.keys()
     plain = [i for i, (phone, punches, owed) in enumerate(zip(rows.phone, rows.punches, rows.owed))
-             if not owed and (not punches or punches < every) and phone not in special]
+             if not owed and (not punches or punches < every) and phone not in special and i not in done]
     writer.plan_plain(rows, plain)
-    if len(plain) < len(rows.phone):
-        plain_set = set(plain)
+    done = done | set(plain)
+    if len(done) < len(rows.phone):
         for i, phone in enumerate(rows.phone):
-            if i not in plain_set and phone not in cards:
+            if i not in done and phone not in cards:
                 cards[phone] = rows.card(i)
     conflicts = []
     for card in sorted(cards.values(), key=lambda c: c.line):
@@ -291,27 +339,64 @@ def _write_cards(run: Run, conn, import_id: int, rows: _Columns, cards: dict, ru
 class _CardWriter:
     """Cards -> rows for customers, ledger, vouchers and import_cards, then bulk SQL."""
 
-    def __init__(self, run: Run, conn, import_id: int, phones: list, rule):
+    def __init__(self, run: Run, conn, import_id: int, rule):
         self.run, self.conn, self.import_id, self.rule = run, conn, import_id, rule
         self.card_name = rule.name if rule is not None and rule.name else ""
         self.at = clock.to_db(run.now)
         expires = rules.voucher_expires_at(run.config, run.now)
         self.expires = clock.to_db(expires) if expires else None
-        self.existing, self.prior = {}, {}
-        empty = not conn.execute("SELECT EXISTS (SELECT 1 FROM customers)").fetchone()[0]
-        for chunk in chunks([] if empty else set(phones)):
-            for row in conn.execute(f"SELECT * FROM customers WHERE phone IN ({marks(len(chunk))})", chunk):
-                self.existing[row["phone"]] = row
-            for row in conn.execute(
-                    "SELECT c.phone, c.digest, c.line, i.source, i.at FROM import_cards c "
-                    "JOIN imports i ON i.id = c.import_id "
-                    f"WHERE c.card = ? AND c.phone IN ({marks(len(chunk))})", [self.card_name, *chunk]):
-                self.prior[row["phone"]] = row
+        self.existing, self.prior, self.looked_up = {}, {}, set()
+        # A first import into a new database has no customers to look up (the usual case).
+        self.empty = not conn.execute("SELECT EXISTS (SELECT 1 FROM customers)").fetchone()[0]
         self.next_customer = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM customers").fetchone()[0]
         self.next_ledger = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM ledger").fetchone()[0]
         self.first_ledger = self.next_ledger
         self.new_rows, self.updates, self.ledger, self.vouchers, self.keys = [], [], [], [], []
         self.punch_json: dict[int, str] = {}  # open punches -> the JSON of a new customer's card
+
+    def look_up(self, phones: list) -> None:
+        """The customers, and the cards imported before, for these phones (each looked up once)."""
+        wanted = set() if self.empty else set(phones).difference(self.looked_up)
+        self.looked_up |= wanted
+        for chunk in chunks(wanted):
+            for row in self.conn.execute(f"SELECT * FROM customers WHERE phone IN ({marks(len(chunk))})", chunk):
+                self.existing[row["phone"]] = row
+            for row in self.conn.execute(
+                    "SELECT c.phone, c.digest, c.line, i.source, i.at FROM import_cards c "
+                    "JOIN imports i ON i.id = c.import_id "
+                    f"WHERE c.card = ? AND c.phone IN ({marks(len(chunk))})", [self.card_name, *chunk]):
+                self.prior[row["phone"]] = row
+
+    def new_and_plain(self, rows: _Columns, start: int, seen: set, every: int) -> list:
+        """The rows from `start` on that plan_plain can write now: a phone not seen before in the
+        file and not a customer, no card imported before, no reward owed, no full card."""
+        self.look_up(rows.phone[start:])
+        existing, prior = self.existing, self.prior
+        chosen = []
+        for i in range(start, len(rows.phone)):
+            phone = rows.phone[i]
+            if phone in seen:
+                continue
+            seen.add(phone)
+            punches = rows.punches[i]
+            if not rows.owed[i] and (not punches or punches < every) and phone not in existing and phone not in prior:
+                chosen.append(i)
+        return chosen
+
+    def flush(self) -> None:
+        """Insert the customers, ledger entries and import records planned so far."""
+        self.conn.executemany(
+            "INSERT INTO customers (id, phone, name, email, enrolled_at, note, points, credit, punches, "
+            "last_visit_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.new_rows)
+        self.conn.executemany(
+            "INSERT INTO ledger (id, customer_id, at, kind, points, punches, credit, rule, reason, voucher, reward, "
+            "earned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.ledger)
+        self.keys.sort()  # in key order: appended to the B-tree, not scattered through it
+        self.conn.executemany(
+            "INSERT INTO import_cards (phone, card, customer_id, import_id, line, digest) VALUES (?, ?, ?, ?, ?, ?)",
+            self.keys)
+        self.new_rows, self.ledger, self.keys = [], [], []
+        self.first_ledger = self.next_ledger
 
     def plan_plain(self, rows: _Columns, chosen: list) -> None:
         """plan() for these rows, all new customers with no reward owed and no full card, in bulk."""
@@ -423,20 +508,11 @@ class _CardWriter:
         bulk = [Indexes(conn, "customers", len(self.new_rows)), Indexes(conn, "ledger", len(ledger)),
                 Indexes(conn, "vouchers", len(self.vouchers))]
         conn.executemany(
-            "INSERT INTO customers (id, phone, name, email, enrolled_at, note, points, credit, punches, "
-            "last_visit_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.new_rows)
-        conn.executemany(
             "UPDATE customers SET name = COALESCE(name, ?), email = COALESCE(email, ?), note = COALESCE(note, ?), "
             "points = points + ?, credit = credit + ?, punches = ?, last_visit_at = ? WHERE id = ?", self.updates)
         conn.executemany(
-            "INSERT INTO ledger (id, customer_id, at, kind, points, punches, credit, rule, reason, voucher, reward, "
-            "earned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ledger)
-        conn.executemany(
             "INSERT INTO vouchers (code, customer_id, reward, rule, status, issued_at, expires_at, ledger_id) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", sorted(self.vouchers))
-        self.keys.sort()  # in key order: appended to the B-tree, not scattered through it
-        conn.executemany(
-            "INSERT INTO import_cards (phone, card, customer_id, import_id, line, digest) VALUES (?, ?, ?, ?, ?, ?)",
-            self.keys)
+        self.flush()
         for indexes in bulk:
             indexes.restore()

@@ -1,11 +1,11 @@
-"""Reading and parsing a big import file in a helper process while this one writes to SQLite.
+"""Parsing a big import file on the machine's second core.
 
-The machine has two cores and an import has two halves that need not wait for each other:
-turning text into values (pure Python) and inserting rows (SQLite). On Linux, where fork is
-cheap and safe, `parsed_batches` forks a reader that runs the usual `parse(batch)` for every
-batch of `run.batches()` and sends each result down a pipe, with what parsing did to the run
-(counts, problems, rejected rows), which this process applies as if it had parsed them itself.
-Elsewhere, or for a small file, it parses here, one batch after another, with the same results.
+An import has two halves: turning text into values (pure Python) and inserting rows (SQLite).
+On Linux, where fork is cheap and safe, `parsed_batches` forks a reader that runs the usual
+`parse(batch)` for every batch and sends each result down a pipe, with what parsing did to the
+run (counts, problems, rejected rows), which this process applies as if it had parsed them
+itself, while it writes the batches before to SQLite. Elsewhere, or for a small file, it all
+happens here, one batch after another, with the same results.
 """
 
 import os
@@ -38,10 +38,7 @@ def parsed_batches(run, parse, pack, unpack):
     try:
         with os.fdopen(read, "rb") as incoming:
             while True:
-                try:
-                    kind, payload, state = pickle.load(incoming)
-                except EOFError:
-                    raise Refused("the import's reader process stopped unexpectedly; nothing was imported") from None
+                kind, payload, state = _receive(incoming)
                 _apply(run, state)
                 if kind == "error":
                     raise payload
@@ -52,12 +49,25 @@ def parsed_batches(run, parse, pack, unpack):
         os.waitpid(pid, 0)
 
 
+def _own_handle(source) -> None:
+    """A forked child shares the parent's file offset: read the file through a handle of its own."""
+    source.handle = open(f"/proc/self/fd/{source.handle.fileno()}", "rb")
+
+
+def _receive(incoming) -> tuple:
+    try:
+        return pickle.load(incoming)
+    except EOFError:
+        raise Refused("the import's reader process stopped unexpectedly; nothing was imported") from None
+
+
 def _reader(run, parse, pack, write) -> None:
     """The forked reader: parse, send, and leave without running any of the parent's cleanup
     (its SQLite connection, its open files and its atexit hooks belong to the parent)."""
     status = 1
     try:
         run.phone.fork = False  # no helper of its own: the parent is busy on the other core
+        _own_handle(run.source)
         with os.fdopen(write, "wb") as out:
             sent = _State(run)
             try:

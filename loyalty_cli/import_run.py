@@ -107,6 +107,8 @@ class Run:
         self.source = open_source(options.file, options.encoding, options.format, options.delimiter)
         try:
             self.columns = Columns(kind, options.mapping, options.ignore, self.source.name)
+            if self.source.format == "csv":
+                self._check_header()
         except BaseException:
             self.source.close()
             raise
@@ -126,6 +128,14 @@ class Run:
         }
 
     # -- reading --
+
+    def _check_header(self) -> None:
+        """Unknown or doubled columns stop the import before the database is even opened."""
+        stream = csv_stream(self.source)
+        try:
+            self.columns.resolve(next(stream)[2])
+        finally:
+            stream.close()
 
     def batches(self):
         """The file's rows as `Batch`es of columns, in ROW[kind] order ('' where absent).
@@ -238,6 +248,16 @@ class Run:
     def _batch(records: list) -> "Batch":
         lines, cells, raws = zip(*records)
         return Batch(lines, [list(column) for column in zip(*cells)], raws.__getitem__)
+
+    def cell(self, raw, field_name: str, default=None):
+        """A field's cell in a row as read from the file (a CSV row's list, a JSON object)."""
+        key = self.header_of.get(field_name)
+        if isinstance(raw, dict):
+            return raw.get(key, default)
+        if isinstance(raw, list) and key in self.source.header:
+            position = self.source.header.index(key)
+            return raw[position] if position < len(raw) else default
+        return default
 
     def blank(self, batch: "Batch", index: int) -> bool:
         """Is this row of a plain batch empty in every cell (a ';;;;' line from a spreadsheet)?"""

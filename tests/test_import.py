@@ -29,15 +29,16 @@ def hungarian(monkeypatch):
 
 @pytest.fixture(params=["here", "reader-process"])
 def reader(request, monkeypatch):
-    """Visits parsed in this process, or (on Linux) in the forked reader a big file gets,
-    with new phone numbers shared with a helper too: the results must be the same."""
+    """Parsed in this process, or (on Linux) as a big file is: in a forked reader while this
+    process writes, new phone numbers shared with a helper. Same results."""
     if request.param == "reader-process":
-        from loyalty_cli import import_phones, import_reader
+        from loyalty_cli import import_formats, import_phones, import_reader
 
         if not import_reader.can_fork():
             pytest.skip("no fork here: the reader process is never used")
         monkeypatch.setattr(import_reader, "FORK_FROM_LINES", 0)
         monkeypatch.setattr(import_phones, "FORK_FROM", 1)
+        monkeypatch.setattr(import_formats, "CHUNK", 64)  # many batches, written as they come
     return request.param
 
 
@@ -728,3 +729,27 @@ def test_a_later_file_with_one_more_identical_visit_adds_one(reader, cli_json, d
     summary = cli_json("import", "visits", file)
     assert (summary["already_imported"], summary["visits_added"]) == (2, 1)
     assert customer(db_path, "+393331112222")["visits"] == 3
+
+
+def test_cards_written_as_read_then_merged_or_refused(reader, cli, cli_json, db_path, tmp_path):
+    """New plain cards are written batch by batch as they are read; a phone met again later is
+    merged into its first card (everything is then written again, merged) or, with --strict,
+    refused while the first card stays as written."""
+    lines = [f"333 111 {2000 + i},{i % 5},{i}" for i in range(12)]
+    lines.append("333-111-2003,2,100")  # the card on line 5 again, in a later batch
+    file = tmp_path / "cards.csv"
+    file.write_text("phone,punches,points\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    summary = cli_json("import", "cards", file)
+    assert (summary["customers_created"], summary["merged"], summary["rows_imported"]) == (12, 1, 13)
+    merged = customer(db_path, "+393331112003")
+    assert (merged["points"], merged["punches"]) == (3 + 100, {"Cone card": 3 + 2})
+    # One entry a card with something to carry over: not line 2's (0 punches, 0 points).
+    assert query(db_path, "SELECT COUNT(*) AS n FROM ledger WHERE kind = 'import'") == [{"n": 11}]
+    doctor_ok(cli)
+
+    strict_db = {"LOYALTY_DB": str(tmp_path / "strict.db")}
+    rejects = tmp_path / "rejected.csv"
+    summary = cli_json("import", "cards", file, "--strict", "--skip-invalid", "--rejects", rejects, env=strict_db)
+    assert (summary["customers_created"], summary["rejected"], summary["points"]) == (12, 1, sum(range(12)))
+    rows = rejects.read_text(encoding="utf-8-sig").splitlines()
+    assert rows[1].startswith("333-111-2003,2,100,line 14: column 'phone': +393331112003 is already on line 5")
