@@ -70,18 +70,18 @@ PLANNING = ("customers_created", "customers_updated", "rows_imported", "already_
 
 
 def _import(run: Run, conn, import_id: int, rule) -> None:
-    """Read, parse and write the cards; the new plain ones are written as they are read.
+    """Read, parse and write the cards; those of new customers are written as they are read.
 
-    A big file is parsed by a reader process (import_reader), and meanwhile this one inserts
-    each batch's new customers with no reward owed, no full card and a phone not seen before
-    in the file. Duplicates are only known at the end: if one is to be merged into a card
+    A big file is parsed by a reader process (import_reader), and meanwhile this one writes
+    each batch's cards for phones that are not customers yet, have no card imported before and
+    were not seen before in the file. Duplicates are only known at the end: if one is to be merged into a card
     already written, everything written is rolled back to the savepoint and the file's cards
     are written as merged, as if none had been written early.
     """
     every = rule.every if rule is not None and not isinstance(rule, _Ambiguous) and rule.every else 0
     rows = _Columns()
     writer = _CardWriter(run, conn, import_id, rule)
-    bulk = [Indexes(conn, "customers", run.source.lines), Indexes(conn, "ledger", run.source.lines)]
+    bulk = [Indexes(conn, table, run.source.lines) for table in ("customers", "ledger", "vouchers")]
     conn.execute("SAVEPOINT cards_as_read")
     planned = {key: run.summary[key] for key in PLANNING}
     early, seen = [], set()
@@ -89,10 +89,12 @@ def _import(run: Run, conn, import_id: int, rule) -> None:
         start = len(rows.phone)
         rows.extend(parsed)
         if not run.problems or run.options.skip_invalid:  # else: validating only, to be rolled back
-            chosen = writer.new_and_plain(rows, start, seen, every)
-            writer.plan_plain(rows, chosen)
+            plain, other = writer.new_cards(rows, start, seen, every)
+            writer.plan_plain(rows, plain)
+            for i in other:
+                writer.plan(rows.card(i))
             writer.flush()
-            early += chosen
+            early += plain + other
         run.tick(parsed.last_line)
     run.tick(run.source.lines)
     cards = _merged(run, rows)
@@ -114,7 +116,7 @@ def _import(run: Run, conn, import_id: int, rule) -> None:
 class _Columns:
     """Valid card rows as columns (FIELDS order), with each row's line."""
 
-    FIELDS = ("line", "phone", "name", "email", "note", "last_visit", "punches", "points", "credit", "owed")
+    FIELDS = ("line", "phone", "name", "email", "note", "last_visit", "punches", "points", "credit", "owed", "digest")
 
     def __init__(self):
         for name in self.FIELDS:
@@ -147,6 +149,7 @@ class _Parser:
 
     def __init__(self, run: Run, rule):
         self.run, self.rule = run, rule
+        self.card_name = rule.name if rule is not None and rule.name else ""
         self.rewards = Rewards(run.config.rewards)
         self.dates = Dates(run.config.tz, run.options.date_format)
         self.counts = {"": 0, **{str(n): n for n in range(1000)}}
@@ -201,6 +204,8 @@ class _Parser:
         out.name = [text(name) if name else None for name in pick(names)]
         out.note = [text(note) if note else None for note in pick(notes)]
         out.email, out.last_visit, out.owed = pick(emails), pick(last_visits), pick(owed)
+        # The row's digest as a card on its own (plan_plain's case), worked out on the reader's core.
+        out.digest = list(map(_digest, out.phone, repeat(self.card_name), out.punches, out.points, out.credit))
         return out
 
     def _counts(self, cells: list, name: str, errors: dict) -> list:
@@ -367,35 +372,51 @@ class _CardWriter:
                     f"WHERE c.card = ? AND c.phone IN ({marks(len(chunk))})", [self.card_name, *chunk]):
                 self.prior[row["phone"]] = row
 
-    def new_and_plain(self, rows: _Columns, start: int, seen: set, every: int) -> list:
-        """The rows from `start` on that plan_plain can write now: a phone not seen before in the
-        file and not a customer, no card imported before, no reward owed, no full card."""
+    def new_cards(self, rows: _Columns, start: int, seen: set, every: int) -> tuple[list, list]:
+        """The rows from `start` on whose phone is not seen before in the file, not a customer and
+        has no card imported before: (plain ones for plan_plain, ones owing rewards for plan)."""
         self.look_up(rows.phone[start:])
         existing, prior = self.existing, self.prior
-        chosen = []
+        plain, other = [], []
         for i in range(start, len(rows.phone)):
             phone = rows.phone[i]
             if phone in seen:
                 continue
             seen.add(phone)
+            if phone in existing or phone in prior:
+                continue
             punches = rows.punches[i]
-            if not rows.owed[i] and (not punches or punches < every) and phone not in existing and phone not in prior:
-                chosen.append(i)
-        return chosen
+            (other if rows.owed[i] or (punches and punches >= every) else plain).append(i)
+        return plain, other
 
     def flush(self) -> None:
-        """Insert the customers, ledger entries and import records planned so far."""
-        self.conn.executemany(
+        """Insert everything planned so far: vouchers with fresh codes, customers new and
+        updated, ledger entries, and the import records."""
+        conn = self.conn
+        code_of = {}
+        for voucher, code in zip(self.vouchers, voucher_codes(conn, len(self.vouchers))):
+            voucher[0] = code_of[voucher[7]] = code
+        ledger = self.ledger  # in id order: a voucher's entry is found by its id
+        for ledger_id, code in code_of.items():
+            row = ledger[ledger_id - self.first_ledger]
+            ledger[ledger_id - self.first_ledger] = (*row[:9], code, *row[10:])
+        conn.executemany(
             "INSERT INTO customers (id, phone, name, email, enrolled_at, note, points, credit, punches, "
             "last_visit_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.new_rows)
-        self.conn.executemany(
+        conn.executemany(
+            "UPDATE customers SET name = COALESCE(name, ?), email = COALESCE(email, ?), note = COALESCE(note, ?), "
+            "points = points + ?, credit = credit + ?, punches = ?, last_visit_at = ? WHERE id = ?", self.updates)
+        conn.executemany(
             "INSERT INTO ledger (id, customer_id, at, kind, points, punches, credit, rule, reason, voucher, reward, "
-            "earned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.ledger)
+            "earned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ledger)
+        conn.executemany(
+            "INSERT INTO vouchers (code, customer_id, reward, rule, status, issued_at, expires_at, ledger_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", sorted(self.vouchers))
         self.keys.sort()  # in key order: appended to the B-tree, not scattered through it
-        self.conn.executemany(
+        conn.executemany(
             "INSERT INTO import_cards (phone, card, customer_id, import_id, line, digest) VALUES (?, ?, ?, ?, ?, ?)",
             self.keys)
-        self.new_rows, self.ledger, self.keys = [], [], []
+        self.new_rows, self.updates, self.ledger, self.vouchers, self.keys = [], [], [], [], []
         self.first_ledger = self.next_ledger
 
     def plan_plain(self, rows: _Columns, chosen: list) -> None:
@@ -420,7 +441,7 @@ class _CardWriter:
                                     None, None, at if point > 0 else None))
                 self.next_ledger += 1
         self.keys += zip(phones, repeat(card), ids, repeat(self.import_id), lines,
-                         map(_digest, phones, repeat(card), punches, points, credits))
+                         pick(rows.digest))
         summary = self.run.summary
         summary["customers_created"] += len(phones)
         summary["rows_imported"] += len(phones)
@@ -496,23 +517,9 @@ class _CardWriter:
         return ledger_id
 
     def write(self) -> None:
-        conn = self.conn
-        code_of = {}
-        for voucher, code in zip(self.vouchers, voucher_codes(conn, len(self.vouchers))):
-            voucher[0] = code_of[voucher[7]] = code
-        ledger = self.ledger  # in id order: a voucher's entry is found by its id
-        for ledger_id, code in code_of.items():
-            row = ledger[ledger_id - self.first_ledger]
-            ledger[ledger_id - self.first_ledger] = (*row[:9], code, *row[10:])
-        # Lookups are done: from here on, indexes are rebuilt once rather than kept up row by row.
-        bulk = [Indexes(conn, "customers", len(self.new_rows)), Indexes(conn, "ledger", len(ledger)),
-                Indexes(conn, "vouchers", len(self.vouchers))]
-        conn.executemany(
-            "UPDATE customers SET name = COALESCE(name, ?), email = COALESCE(email, ?), note = COALESCE(note, ?), "
-            "points = points + ?, credit = credit + ?, punches = ?, last_visit_at = ? WHERE id = ?", self.updates)
-        conn.executemany(
-            "INSERT INTO vouchers (code, customer_id, reward, rule, status, issued_at, expires_at, ledger_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", sorted(self.vouchers))
+        """flush(), with the tables' indexes rebuilt once after it when it is big."""
+        bulk = [Indexes(self.conn, "customers", len(self.new_rows)), Indexes(self.conn, "ledger", len(self.ledger)),
+                Indexes(self.conn, "vouchers", len(self.vouchers))]
         self.flush()
         for indexes in bulk:
             indexes.restore()

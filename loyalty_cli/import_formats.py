@@ -281,9 +281,11 @@ def csv_stream(source: Source):
 
 def _pieces(source: Source, text, line: int):
     """_csv_stream's body after the header; `line` is the last line read so far."""
-    tail = ""
+    # Small batches first, growing to CHUNK: a reader process's first results come soon.
+    tail, size = "", max(CHUNK // 16, 1)
     while True:
-        more = text.read(CHUNK)
+        more = text.read(size)
+        size = min(size * 2, CHUNK)
         chunk = tail + more
         if not chunk:
             return
