@@ -14,7 +14,7 @@ from itertools import repeat
 from . import clock, rules, store
 from .errors import BadInput
 from .import_reader import parsed_batches
-from .import_run import (MAX_LISTED, Indexes, Options, RowError, Run, chunks, marks,
+from .import_run import (MAX_LISTED, Indexes, Options, RowError, Run, chunks, marks, unique_indexes_on,
                          voucher_codes)
 from .import_values import CellError, Dates, Rewards, email, text
 
@@ -81,7 +81,10 @@ def _import(run: Run, conn, import_id: int, rule) -> None:
     every = rule.every if rule is not None and not isinstance(rule, _Ambiguous) and rule.every else 0
     rows = _Columns()
     writer = _CardWriter(run, conn, import_id, rule)
-    bulk = [Indexes(conn, table, run.source.lines) for table in ("customers", "ledger", "vouchers")]
+    # Lookups by phone need its index, unless the database has no customer to look up.
+    keep = set() if writer.empty else unique_indexes_on(conn, "customers", "phone")
+    bulk = [Indexes(conn, "customers", run.source.lines, keep), Indexes(conn, "ledger", run.source.lines),
+            Indexes(conn, "vouchers", run.source.lines)]
     conn.execute("SAVEPOINT cards_as_read")
     planned = {key: run.summary[key] for key in PLANNING}
     early, seen = [], set()

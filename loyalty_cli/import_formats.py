@@ -24,7 +24,8 @@ DELIMITERS = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "\\t": "\t", "|": "|"
 SNIFF_LINES = 50
 REASON_COLUMN = "rejected_because"  # added to rejected rows; ignored when they are re-imported
 
-csv.field_size_limit(1 << 20)
+FIELD_LIMIT = 1 << 20  # a cell longer than this is refused, as csv.reader refuses it
+csv.field_size_limit(FIELD_LIMIT)
 
 
 @dataclass
@@ -300,7 +301,8 @@ def _pieces(source: Source, text, line: int):
         plain = piece[:-1] if piece.endswith("\r") else piece  # the CR of the CRLF at the cut
         if "\r" in plain:
             plain = plain.replace("\r\n", "\n")
-        if '"' in plain or "\r" in plain or "\0" in plain:
+        too_long = len(plain) > FIELD_LIMIT and max(map(len, plain.split("\n"))) > FIELD_LIMIT
+        if '"' in plain or "\r" in plain or "\0" in plain or too_long:  # too_long: csv words the limit
             rest = chunk + text.readline() if more else chunk  # csv.reader must start on a whole line
             yield from _csv_rest(source, itertools.chain(io.StringIO(rest, newline=""), text), line)
             return

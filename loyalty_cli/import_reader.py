@@ -49,6 +49,17 @@ def parsed_batches(run, parse, pack, unpack):
         os.waitpid(pid, 0)
 
 
+def _portable(exc: Exception) -> Exception:
+    """The exception itself if it survives the pipe, else a RuntimeError that says what it was."""
+    if isinstance(exc, LoyaltyError):
+        return exc
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # noqa: BLE001
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
 def _own_handle(source) -> None:
     """A forked child shares the parent's file offset: read the file through a handle of its own."""
     source.handle = open(f"/proc/self/fd/{source.handle.fileno()}", "rb")
@@ -75,8 +86,8 @@ def _reader(run, parse, pack, write) -> None:
                     parsed = parse(batch)
                     pickle.dump(("rows", pack(parsed), sent.since(run)), out, pickle.HIGHEST_PROTOCOL)
                 pickle.dump(("end", None, sent.since(run, final=True)), out, pickle.HIGHEST_PROTOCOL)
-            except LoyaltyError as exc:
-                pickle.dump(("error", exc, sent.since(run, final=True)), out, pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # noqa: BLE001 - any error is the parent's to report, as if it were its own
+                pickle.dump(("error", _portable(exc), sent.since(run, final=True)), out, pickle.HIGHEST_PROTOCOL)
         status = 0
     except BrokenPipeError:
         status = 0  # the parent stopped reading: it has its reasons

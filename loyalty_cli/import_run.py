@@ -25,6 +25,8 @@ BATCH = 20_000  # rows per round of bulk SQL (a plain CSV stretch of CHUNK bytes
 CHUNK = 500  # values per IN (...) lookup
 PROGRESS_EVERY = 2000
 BULK_ROWS = 20_000  # from this many new rows, indexes are rebuilt once rather than kept up row by row
+WRITTEN = ("rows_imported", "customers_created", "customers_updated", "visits_added", "punches", "points",
+           "credit", "vouchers_issued")  # the summary's figures of what landed
 CACHE_KIB = 32_768  # SQLite page cache for an import (the default 2 MB thrashes on big indexes)
 
 
@@ -352,7 +354,7 @@ class Run:
     def count(self, value: str, name: str, default: int = 0) -> int:
         if not value:
             return default
-        if value.isdecimal():
+        if value.isdecimal() and len(value) < 12:
             return int(value)
         if not value.strip():
             return default
@@ -400,6 +402,8 @@ class Run:
         if self.options.rejects:
             write_rejects(self.options.rejects, self.source, self.rejected)
         if self.problems and not self.options.skip_invalid:
+            for key in WRITTEN:  # whatever was written before the first bad row was rolled back
+                summary[key] = money.as_string(0, self.currency) if key == "credit" else 0
             count = summary["rejected"]
             raise InvalidRows(
                 f"{self.source.name}: {count} row{'s' if count != 1 else ''} not valid; nothing was imported "

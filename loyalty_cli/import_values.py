@@ -29,17 +29,26 @@ def text(value: str | None) -> str | None:
 _GROUPED = re.compile(r"\d{1,3}(?:([.,' \u00a0\u202f])\d{3})(?:\1\d{3})*")
 
 
+MAX_COUNT = 10**12  # punches, points, items: far beyond any shop, far below SQLite's 64-bit integers
+
+
+def _bounded(number: int, raw: str, what: str) -> int:
+    if number > MAX_COUNT:
+        raise CellError(f"{what} is too large: {raw!r}")
+    return number
+
+
 def whole(value: str, what: str) -> int:
     """'12', '1.200', '1 200' -> int; refuses negatives and fractions."""
     raw = value.strip()
-    if raw.isdigit():
-        return int(raw)
-    if raw.startswith("-") and raw[1:].strip().replace(".", "").replace(",", "").isdigit():
+    if raw.isdecimal():  # not isdigit(): '²' is a digit int() cannot read
+        return _bounded(int(raw), raw, what)
+    if raw.startswith("-") and raw[1:].strip().replace(".", "").replace(",", "").isdecimal():
         raise CellError(f"{what} must not be negative: {raw!r}")
     if _GROUPED.fullmatch(raw):
-        return int(re.sub(r"\D", "", raw))
+        return _bounded(int(re.sub(r"\D", "", raw)), raw, what)
     if re.fullmatch(r"\d+[.,]0+", raw):  # '3.0' from a spreadsheet
-        return int(re.split(r"[.,]", raw)[0])
+        return _bounded(int(re.split(r"[.,]", raw)[0]), raw, what)
     raise CellError(f"{what} must be a whole number: {raw!r}")
 
 
@@ -131,8 +140,11 @@ class Dates:
         offset = midnight.utcoffset()
         if offset != midnight.replace(hour=23, minute=59).utcoffset() or offset % timedelta(hours=1):
             return None
-        start = (midnight - offset).replace(tzinfo=None)
-        return day.isoformat(), [(start + timedelta(hours=hour)).isoformat()[:14] for hour in range(24)]
+        try:
+            start = (midnight - offset).replace(tzinfo=None)
+            return day.isoformat(), [(start + timedelta(hours=hour)).isoformat()[:14] for hour in range(24)]
+        except OverflowError:
+            return None  # year 1 or 9999, some hours outside datetime's range: moment() words it
 
     def _plain_time(self, cell: str) -> tuple | None:
         raw = cell.strip()

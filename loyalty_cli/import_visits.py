@@ -299,6 +299,7 @@ class _VisitWriter:
         self.prior = conn.execute("SELECT EXISTS (SELECT 1 FROM imports WHERE kind = 'visits' AND id < ?)",
                                   (import_id,)).fetchone()[0]
         self.seen = _SeenKeys() if self.prior or run.options.strict else None
+        self.file_refs: set[str] = set()  # receipts met in the file so far
         self.indexes = None
 
     def _bulk(self) -> None:
@@ -383,19 +384,19 @@ class _VisitWriter:
         for chunk in chunks(wanted):
             refs.update((r[0], r[1]) for r in self.conn.execute(
                 f"SELECT ref, id FROM visits WHERE ref IN ({marks(len(chunk))})", chunk))
-        batch_refs = set()
+        file_refs = self.file_refs  # every batch's, inserted or not (a run that only validates inserts none)
         for i, ref in enumerate(rows.refs):
             if not ref or not keep[i]:
                 continue
             if ref in refs and refs[ref] <= self.before:
                 summary["already_imported"] += 1
                 keep[i] = False
-            elif ref in refs or ref in batch_refs:
+            elif ref in file_refs:
                 run.reject(rows.lines[i], rows.raw(i), "ref", ref,
                            f"receipt {ref!r} appears on an earlier row of this file with a different visit")
                 keep[i] = False
             else:
-                batch_refs.add(ref)
+                file_refs.add(ref)
         return keep
 
 

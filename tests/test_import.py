@@ -753,3 +753,76 @@ def test_cards_written_as_read_then_merged_or_refused(reader, cli, cli_json, db_
     assert (summary["customers_created"], summary["rejected"], summary["points"]) == (12, 1, sum(range(12)))
     rows = rejects.read_text(encoding="utf-8-sig").splitlines()
     assert rows[1].startswith("333-111-2003,2,100,line 14: column 'phone': +393331112003 is already on line 5")
+
+
+# ---- found in review -------------------------------------------------------------------------------
+
+@pytest.fixture
+def new_york(monkeypatch, tmp_path):
+    config = tmp_path / "ny.toml"
+    config.write_text((Path(__file__).parent.parent / "sample_config.toml").read_text(encoding="utf-8")
+                      .replace('timezone = "Europe/Rome"', 'timezone = "America/New_York"'), encoding="utf-8")
+    monkeypatch.setenv("LOYALTY_CONFIG", str(config))
+
+
+def test_the_last_day_of_year_9999_is_a_future_date_not_a_crash(reader, cli, new_york, tmp_path):
+    # West of UTC, the last hours of 9999-12-31 fall in year 10000, beyond Python's datetime.
+    cards = tmp_path / "c.csv"
+    cards.write_text("phone,points,last visit\n333 1230001,10,9999-12-31\n", encoding="utf-8")
+    result = cli("import", "cards", cards)
+    assert result.exit_code == 2 and "line 2: column 'last visit': last visit is in the future" in result.stderr
+    visits = tmp_path / "v.csv"
+    visits.write_text("phone,date,amount\n333 1230001,9999-12-31,2.50\n", encoding="utf-8")
+    result = cli("import", "visits", visits)
+    assert result.exit_code == 2 and "line 2: column 'date': visit is in the future" in result.stderr
+
+
+def test_a_receipt_met_again_in_a_later_batch_is_reported_while_validating(reader, cli, tmp_path, monkeypatch):
+    from loyalty_cli import import_formats
+
+    monkeypatch.setattr(import_formats, "CHUNK", 256)  # the two receipts in different batches
+    filler = "".join(f"333 111 {2000 + i},01/06/2026,1.00,\n" for i in range(40))
+    file = tmp_path / "v.csv"
+    file.write_text("phone,date,amount,ref\n333 111 2222,01/06/2026,abc,\n333 111 2222,01/06/2026,2.50,R1\n"
+                    + filler + "333 111 3333,02/06/2026,4.00,R1\n", encoding="utf-8")
+    result = cli("import", "visits", file, "--json")
+    assert result.exit_code == 2
+    summary = json.loads(result.stdout)
+    assert summary["rejected"] == 2 and [e["line"] for e in summary["errors"]] == [2, 44]
+    assert summary["rows_imported"] == summary["visits_added"] == 0  # nothing landed: none is counted
+
+
+def test_outlandish_counts_are_row_errors(cli, tmp_path):
+    file = tmp_path / "c.csv"
+    file.write_text("phone,points,punches\n333 111 2222,99999999999999999999,1\n333 111 3333,1,²\n", encoding="utf-8")
+    result = cli("import", "cards", file)
+    assert result.exit_code == 2
+    assert "line 2: column 'points': points is too large: '99999999999999999999'" in result.stderr
+    assert "line 3: column 'punches': punches must be a whole number: '²'" in result.stderr
+
+
+def test_a_cell_over_the_size_limit_is_refused_quoted_or_not(cli, tmp_path):
+    from loyalty_cli.import_formats import FIELD_LIMIT
+
+    file = tmp_path / "v.csv"
+    file.write_text("phone,date,amount,note\n333 111 2222,01/06/2026,2.50," + "x" * (FIELD_LIMIT + 10) + "\n",
+                    encoding="utf-8")
+    result = cli("import", "visits", file)
+    assert result.exit_code == 2 and "line 2: cannot read the CSV: field larger than field limit" in result.stderr
+
+
+def test_an_unexpected_error_in_the_reader_process_is_reported_as_itself(cli, tmp_path, monkeypatch):
+    from loyalty_cli import import_reader, import_visits
+
+    if not import_reader.can_fork():
+        pytest.skip("no fork here: the reader process is never used")
+    monkeypatch.setattr(import_reader, "FORK_FROM_LINES", 0)
+
+    def broken(self, batch):
+        raise ValueError("a bug in the parser")
+
+    monkeypatch.setattr(import_visits._Parser, "__call__", broken)
+    file = tmp_path / "v.csv"
+    file.write_text("phone,date,amount\n333 111 2222,01/06/2026,2.50\n", encoding="utf-8")
+    result = cli("import", "visits", file)
+    assert isinstance(result.exception, ValueError) and str(result.exception) == "a bug in the parser"
