@@ -1,11 +1,12 @@
-"""The `loyalty` executable: the counter's fast path, everything else through Typer.
+"""The `loyalty` executable: fast paths for the counter and imports, everything else through Typer.
 
 Typer (with the pydantic it now imports) costs ~0.25 s to start, more than the whole budget
-of a visit at the counter. So `loyalty visit ...` written with the options below is parsed
-here, with nothing but the standard library, and runs the very same `run_visit` the Typer
-command runs. Anything this parser does not fully understand (--help, an unknown or
+of a visit at the counter, and 5% of a big import's. So `loyalty visit ...` and `loyalty
+import cards|visits ...` written with the options below are parsed here, with nothing but the
+standard library, and run the very same `run_visit` / `import_command.run_import` the Typer
+commands run. Anything this parser does not fully understand (--help, an unknown or
 malformed option) goes to Typer, which owns help and usage errors; tests/test_entry.py keeps
-the two option sets identical.
+the option sets identical.
 """
 
 import sys
@@ -13,6 +14,10 @@ import sys
 VISIT_VALUE_OPTIONS = ("--amount", "--items", "--note", "--at", "--name", "--ref")
 VISIT_FLAGS = ("--json",)
 GLOBAL_VALUE_OPTIONS = ("--db", "--config")
+IMPORT_VALUE_OPTIONS = ("--format", "--encoding", "--delimiter", "--date-format", "--rejects")
+IMPORT_LIST_OPTIONS = ("--map", "--ignore")  # repeatable
+IMPORT_FLAGS = ("--dry-run", "--skip-invalid", "--json", "--strict")
+IMPORT_KIND_OPTIONS = {"cards": (("--card",), ()), "visits": ((), ("--apply-rules",))}  # (values, flags)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,6 +25,9 @@ def main(argv: list[str] | None = None) -> None:
     fast = parse_fast_visit(argv)
     if fast is not None:
         sys.exit(run_visit(**fast))
+    fast = parse_fast_import(argv)
+    if fast is not None:
+        sys.exit(run_fast_import(**fast))
     from .cli import app
 
     try:
@@ -65,6 +73,60 @@ def parse_fast_visit(argv: list[str]) -> dict | None:
             "amount": options.pop("amount", None), "items": items, "note": options.pop("note", None),
             "at": options.pop("at", None), "name": options.pop("name", None), "ref": options.pop("ref", None),
             "as_json": options.pop("json", False)}
+
+
+def parse_fast_import(argv: list[str]) -> dict | None:
+    """The arguments of a plain `import cards|visits FILE ...` line, or None to leave it to Typer."""
+    options: dict = {}
+    tokens = list(argv)
+    if not _take_options(tokens, GLOBAL_VALUE_OPTIONS, (), options, stop="import"):
+        return None
+    if len(tokens) < 2 or tokens[0] != "import" or tokens[1] not in IMPORT_KIND_OPTIONS:
+        return None
+    kind, tokens = tokens[1], tokens[2:]
+    kind_values, kind_flags = IMPORT_KIND_OPTIONS[kind]
+    files: list[str] = []
+    lists: dict[str, list] = {"map": [], "ignore": []}
+    while tokens:
+        token = tokens[0]
+        if not token.startswith("-") or token == "-":
+            files.append(tokens.pop(0))
+            continue
+        name, has_value, value = token.partition("=")
+        if name in IMPORT_LIST_OPTIONS:
+            tokens.pop(0)
+            if not has_value:
+                if not tokens:
+                    return None
+                value = tokens.pop(0)
+            lists[name[2:]].append(value)
+        elif not _take_options(tokens, IMPORT_VALUE_OPTIONS + kind_values, IMPORT_FLAGS + kind_flags, options,
+                               stop=None, once=True):
+            return None
+    if len(files) != 1:
+        return None
+    values = {"file": files[0], "strict": options.pop("strict", False), "format": options.pop("format", "auto"),
+              "encoding": options.pop("encoding", None), "delimiter": options.pop("delimiter", None),
+              "mapping": lists["map"] or None, "ignore": lists["ignore"] or None,
+              "date_format": options.pop("date-format", None), "dry_run": options.pop("dry-run", False),
+              "skip_invalid": options.pop("skip-invalid", False), "rejects": options.pop("rejects", None)}
+    if kind == "cards":
+        values["card"] = options.pop("card", None)
+    else:
+        values["apply_rules"] = options.pop("apply-rules", False)
+    return {"db": options.pop("db", None), "config": options.pop("config", None), "kind": kind,
+            "as_json": options.pop("json", False), "values": values}
+
+
+def run_fast_import(db=None, config=None, kind="visits", as_json=False, values=None) -> int:
+    from .import_command import run_import
+    from .session import Session
+
+    try:
+        return run_import(Session(db, config), kind, as_json, dict(values or {}))
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        return 130
 
 
 def _take_options(tokens, value_options, flags, into, stop, once=False) -> bool:

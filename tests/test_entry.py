@@ -104,3 +104,72 @@ def test_counter_path_does_not_import_heavy_modules(isolated):
     heavy_after_visit("333 123 4567")  # creates the database: the schema is built by sqlite-utils
     assert heavy_after_visit("+39 333 123 4567") == "0 ['phonenumbers']"  # a new way of typing it
     assert heavy_after_visit("333 123 4567") == "0 []"  # typed as before: no parse at all
+
+
+# ---- imports ------------------------------------------------------------------------------------
+
+def import_options(kind: str) -> set[str]:
+    group = typer.main.get_command(app).commands["import"]
+    return {opt for param in group.commands[kind].params for opt in param.opts if opt.startswith("--")}
+
+
+@pytest.mark.parametrize("kind", ["cards", "visits"])
+def test_import_fast_path_knows_exactly_the_typer_import_options(kind):
+    values, flags = entry.IMPORT_KIND_OPTIONS[kind]
+    known = entry.IMPORT_VALUE_OPTIONS + entry.IMPORT_LIST_OPTIONS + entry.IMPORT_FLAGS + values + flags
+    assert import_options(kind) - {"--help"} == set(known)
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["import", "cards", "c.csv"], {"kind": "cards", "file": "c.csv", "format": "auto", "card": None}),
+    (["--db", "x.db", "import", "visits", "-", "--json", "--apply-rules"],
+     {"db": "x.db", "file": "-", "as_json": True, "apply_rules": True}),
+    (["import", "cards", "--map", "Tessera=phone", "c.csv", "--map=Colore=note", "--ignore", "X", "--strict"],
+     {"mapping": ["Tessera=phone", "Colore=note"], "ignore": ["X"], "strict": True}),
+    (["import", "visits", "v.csv", "--dry-run", "--skip-invalid", "--rejects", "r.csv", "--date-format=dd/mm/yyyy",
+      "--delimiter", ";", "--encoding", "cp1252", "--format", "csv"],
+     {"dry_run": True, "skip_invalid": True, "rejects": "r.csv", "date_format": "dd/mm/yyyy", "delimiter": ";",
+      "encoding": "cp1252", "format": "csv"}),
+])
+def test_import_fast_path_parses(argv, expected):
+    parsed = entry.parse_fast_import(argv)
+    assert parsed is not None
+    flat = {**parsed["values"], **{k: v for k, v in parsed.items() if k != "values"}}
+    assert {k: flat[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize("argv", [
+    ["import", "cards"], ["import", "cards", "a.csv", "b.csv"], ["import", "cards", "c.csv", "--help"],
+    ["import", "cards", "c.csv", "--apply-rules"], ["import", "visits", "v.csv", "--card", "X"],
+    ["import", "cards", "c.csv", "--map"], ["import", "cards", "c.csv", "--json=yes"], ["import", "receipts", "r"],
+    ["import", "cards", "c.csv", "--rejects", "a", "--rejects", "b"], ["import"], ["import", "cards", "c.csv", "--"],
+])
+def test_other_import_lines_go_to_typer(argv):
+    assert entry.parse_fast_import(argv) is None
+
+
+def test_import_fast_path_and_typer_report_the_same(cli, isolated, tmp_path):
+    file = tmp_path / "v.csv"
+    file.write_text("phone;date;amount\n333 123 4567;01/06/2026;2,50\n333 123 4567;soon;1\n", encoding="utf-8")
+    args = ["import", "visits", str(file), "--skip-invalid", "--dry-run", "--json"]
+    via_typer = cli(*args)
+    process = run(["--db", str(isolated / "other.db"), *args])
+    assert process.returncode == via_typer.exit_code == 0, process.stderr
+    assert json.loads(process.stdout) == json.loads(via_typer.stdout)
+    assert process.stderr.splitlines()[-1] == via_typer.stderr.splitlines()[-1]
+    refused = run(["--db", str(isolated / "other.db"), "import", "visits", str(file)])
+    assert refused.returncode == 2 and refused.stderr.splitlines()[-1].endswith("nothing was imported "
+                                                                                 "(fix them, or import the rest with "
+                                                                                 "--skip-invalid --rejects FILE)")
+
+
+def test_import_path_does_not_import_typer(isolated, tmp_path):
+    # (click may come in: sqlite-utils, which builds a new database's schema, imports it.)
+    file = tmp_path / "c.csv"
+    file.write_text("phone,points\n333 123 4567,5\n", encoding="utf-8")
+    code = ("import sys; from loyalty_cli.entry import main\n"
+            "try:\n    main(['import', 'cards', sys.argv[1], '--json'])\nexcept SystemExit as exit:\n"
+            "    print(exit.code, sorted(m for m in ('typer', 'pydantic') if m in sys.modules), file=sys.stderr)")
+    process = subprocess.run([sys.executable, "-c", code, str(file)], capture_output=True, text=True, timeout=60,
+                             env=dict(os.environ))
+    assert process.stderr.strip().splitlines()[-1] == "0 []"

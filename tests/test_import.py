@@ -617,17 +617,17 @@ def test_a_dry_run_before_any_database_creates_none(cli, db_path):
 
 
 def test_a_terminal_gets_a_progress_bar_on_stderr(cli, db_path, monkeypatch):
-    from loyalty_cli import cli_import
+    from loyalty_cli import import_command
 
     updates = []
-    real = cli_import._Progress.__enter__
+    real = import_command._Progress.__enter__
 
     def watched(self):
         update = real(self)
         return lambda *args: (updates.append(args), update(*args))
 
-    monkeypatch.setattr(cli_import, "_stderr_is_terminal", lambda: True)
-    monkeypatch.setattr(cli_import._Progress, "__enter__", watched)
+    monkeypatch.setattr(import_command, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(import_command._Progress, "__enter__", watched)
     result = cli("import", "visits", IT_VISITS, "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["visits_added"] == 5  # stdout stays clean JSON
