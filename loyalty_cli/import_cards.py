@@ -16,7 +16,7 @@ from .errors import BadInput
 from .import_reader import parsed_batches
 from .import_run import (MAX_LISTED, Indexes, Options, RowError, Run, chunks, marks, unique_indexes_on,
                          voucher_codes)
-from .import_values import CellError, Dates, Rewards, email, text
+from .import_values import CellError, Dates, Rewards, email, texts
 
 
 @dataclass(slots=True)
@@ -204,8 +204,7 @@ class _Parser:
         pick = (lambda column: list(map(column.__getitem__, keep))) if errors else list  # noqa: E731
         out.line, out.phone, out.punches, out.points, out.credit = (
             pick(batch.lines), pick(phones), pick(punches), pick(points), pick(credits))
-        out.name = [text(name) if name else None for name in pick(names)]
-        out.note = [text(note) if note else None for note in pick(notes)]
+        out.name, out.note = texts(pick(names)), texts(pick(notes))
         out.email, out.last_visit, out.owed = pick(emails), pick(last_visits), pick(owed)
         # The row's digest as a card on its own (plan_plain's case), worked out on the reader's core.
         out.digest = list(map(_digest, out.phone, repeat(self.card_name), out.punches, out.points, out.credit))

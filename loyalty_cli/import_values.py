@@ -24,6 +24,13 @@ def text(value: str | None) -> str | None:
     return cleaned or None
 
 
+def texts(values: list) -> list:
+    """[text(value) for value in values], with the splitting and joining done by map()."""
+    if not any(values):
+        return [None] * len(values)
+    return [cleaned or None for cleaned in map(" ".join, map(str.split, values))]
+
+
 # ---- numbers ---------------------------------------------------------------------------------
 
 _GROUPED = re.compile(r"\d{1,3}(?:([.,' \u00a0\u202f])\d{3})(?:\1\d{3})*")

@@ -21,7 +21,7 @@ from .counter import FUTURE_SLACK
 from .import_reader import parsed_batches
 from .import_run import (PROGRESS_EVERY, Batch, Indexes, Options, RowError, Run, chunks, indexes_led_by, marks,
                          unique_indexes_on, voucher_codes)
-from .import_values import CellError, Dates, text
+from .import_values import CellError, Dates, text, texts
 
 ITEMS_CACHE = 10_000
 
@@ -252,8 +252,7 @@ class _Parser:
                     self.items[items_text[i]] = items[i]
             except RowError as exc:
                 errors[i] = exc
-        notes = [text(note) if note else None for note in note_text] if any(note_text) else [None] * count
-        refs = [text(ref) if ref else None for ref in ref_text] if any(ref_text) else [None] * count
+        notes, refs = texts(note_text), texts(ref_text)
         for i, exc in errors.items():
             if exc.field == "phone" and not phone_text[i].strip() and run.blank(batch, i):
                 run.summary["skipped"] += 1  # a line of empty cells, as spreadsheets write them

@@ -13,7 +13,7 @@ from loyalty_cli.errors import BadInput
 from loyalty_cli.import_columns import Columns, guess, normalise
 from loyalty_cli.import_formats import open_source
 from loyalty_cli.import_phones import Normaliser
-from loyalty_cli.import_values import CellError, Dates, Rewards, friendly_format, whole
+from loyalty_cli.import_values import CellError, Dates, Rewards, friendly_format, text, texts, whole
 from loyalty_cli.config import load
 
 ROME = ZoneInfo("Europe/Rome")
@@ -280,3 +280,9 @@ def test_seen_keys_count_repeats_and_survive_growth():
     assert [seen.count(k) for k in keys[:3]] == [1, 1, 1]
     assert seen.count(keys[0]) == 2
     assert seen.count(0) == 0 and seen.count(1) == 1  # 0 and 1 share a slot value: both are 1 inside
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=" \t\u00a0ab\n", max_size=8), max_size=20))
+def test_texts_is_text_for_a_column(values):
+    assert texts(values) == [text(value) for value in values]
