@@ -164,13 +164,8 @@ class _Parser:
          notes) = batch.columns
         count = len(batch)
         errors: dict[int, RowError] = {}
-        phones = run.phone.column(phone_text)
-        if set(map(type, phones)) != {str}:
-            for i, phone in enumerate(phones):
-                if type(phone) is not str:
-                    reason = str(phone) if phone_text[i].strip() else "phone is missing"
-                    errors[i] = RowError("phone", phone_text[i], reason)
-        punches = self._counts(punches_text, "punches", errors)
+        phones = run.phones_of(phone_text, errors)
+        punches = run.counts_of(punches_text, "punches", errors, self.counts)
         if rule is None or isinstance(rule, _Ambiguous):
             why = (f"the config has several punch cards ({rule.names}): choose one with --card" if rule
                    else "the config has no punch card to put punches on")
@@ -186,22 +181,12 @@ class _Parser:
                 except CellError as exc:
                     errors[i] = RowError("email", mail.strip(), str(exc))
         last_visits = self._last_visits(last_text, errors) if any(last_text) else [None] * count
-        points = self._counts(points_text, "points", errors)
-        credits = list(map(run.amounts.get, credit_text))
-        for i in _misses(credits, errors):
-            try:
-                credits[i] = run.amount(credit_text[i], "credit")
-            except RowError as exc:
-                errors[i] = exc
+        points = run.counts_of(points_text, "points", errors, self.counts)
+        credits = run.amounts_of(credit_text, "credit", errors)
         out = _Columns()
         out.last_line = batch.lines[-1]
-        keep = [i for i in range(count) if i not in errors] if errors else range(count)
-        for i, exc in sorted(errors.items()):
-            if exc.field == "phone" and not phone_text[i].strip() and run.blank(batch, i):
-                run.summary["skipped"] += 1  # a line of empty cells, as spreadsheets write them
-            else:
-                run.reject(batch.lines[i], batch.raw(i), exc.field, exc.value, exc.reason)
-        pick = (lambda column: list(map(column.__getitem__, keep))) if errors else list  # noqa: E731
+        keep = run.settle(batch, errors)
+        pick = list if keep is None else (lambda column: list(map(column.__getitem__, keep)))  # noqa: E731
         out.line, out.phone, out.punches, out.points, out.credit = (
             pick(batch.lines), pick(phones), pick(punches), pick(points), pick(credits))
         out.name, out.note = texts(pick(names)), texts(pick(notes))
@@ -209,15 +194,6 @@ class _Parser:
         # The row's digest as a card on its own (plan_plain's case), worked out on the reader's core.
         out.digest = list(map(_digest, out.phone, repeat(self.card_name), out.punches, out.points, out.credit))
         return out
-
-    def _counts(self, cells: list, name: str, errors: dict) -> list:
-        values = list(map(self.counts.get, cells))
-        for i in _misses(values, errors):
-            try:
-                values[i] = self.run.count(cells[i], name)
-            except RowError as exc:
-                errors[i] = exc
-        return values
 
     def _owed(self, reward_text: list, rewards_text: list, errors: dict) -> list:
         """_card's reward and rewards cells: {reward id: count} or None, row by row (they are few)."""
@@ -257,12 +233,6 @@ class _Parser:
             if moments[i] is not None and moments[i] > run.now_db:
                 errors[i] = RowError("last_visit", cell.strip(), f"last visit is in the future: {cell.strip()!r}")
         return moments
-
-
-def _misses(values: list, errors: dict) -> list:
-    if None not in values:
-        return []
-    return [i for i, value in enumerate(values) if value is None and i not in errors]
 
 
 def _merged(run: Run, rows: _Columns) -> dict:

@@ -27,6 +27,7 @@ PROGRESS_EVERY = 2000
 BULK_ROWS = 20_000  # from this many new rows, indexes are rebuilt once rather than kept up row by row
 WRITTEN = ("rows_imported", "customers_created", "customers_updated", "visits_added", "punches", "points",
            "credit", "vouchers_issued")  # the summary's figures of what landed
+COUNTS_CACHE = 10_000  # distinct texts of whole numbers remembered per column
 CACHE_KIB = 32_768  # SQLite page cache for an import (the default 2 MB thrashes on big indexes)
 
 
@@ -261,7 +262,50 @@ class Run:
             return raw[position] if position < len(raw) else default
         return default
 
-    def blank(self, batch: "Batch", index: int) -> bool:
+    # -- a batch's columns through the caches; errors[i] keeps row i's first bad cell --
+
+    def phones_of(self, cells: list, errors: dict) -> list:
+        phones = self.phone.column(cells)
+        if set(map(type, phones)) != {str}:
+            for i, phone in enumerate(phones):
+                if type(phone) is not str and i not in errors:
+                    errors[i] = RowError("phone", cells[i], str(phone) if cells[i].strip() else "phone is missing")
+        return phones
+
+    def amounts_of(self, cells: list, name: str, errors: dict) -> list:
+        amounts = list(map(self.amounts.get, cells))
+        for i in misses(amounts, errors):
+            try:
+                amounts[i] = self.amount(cells[i], name)
+            except RowError as exc:
+                errors[i] = exc
+        return amounts
+
+    def counts_of(self, cells: list, name: str, errors: dict, cache: dict, default: int = 0) -> list:
+        """Whole numbers; `cache` (text -> number) is the caller's, and learns each new text."""
+        counts = list(map(cache.get, cells))
+        for i in misses(counts, errors):
+            try:
+                counts[i] = self.count(cells[i], name, default)
+            except RowError as exc:
+                errors[i] = exc
+                continue
+            if len(cache) < COUNTS_CACHE:
+                cache[cells[i]] = counts[i]
+        return counts
+
+    def settle(self, batch: "Batch", errors: dict) -> list | None:
+        """Report the batch's bad rows (a row of empty cells is only skipped); the indexes of the
+        rows to keep, None when all are."""
+        for i, exc in sorted(errors.items()):
+            if exc.field == "phone" and not batch.columns[0][i].strip() and self._blank(batch, i):
+                self.summary["skipped"] += 1  # a line of empty cells, as spreadsheets write them
+            else:
+                self.reject(batch.lines[i], batch.raw(i), exc.field, exc.value, exc.reason)
+        return [i for i in range(len(batch)) if i not in errors] if errors else None
+
+    @staticmethod
+    def _blank(batch: "Batch", index: int) -> bool:
         """Is this row of a plain batch empty in every cell (a ';;;;' line from a spreadsheet)?"""
         return not any(cell.strip() for cell in batch.raw(index))
 
@@ -468,6 +512,13 @@ def _check_writable(path: str) -> None:
         raise BadInput(f"--rejects {path}: no such directory {folder}")
     if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
         raise BadInput(f"--rejects {path}: not writable")
+
+
+def misses(values: list, errors: dict) -> list:
+    """The rows where a cache had no value (None), less those already wrong."""
+    if None not in values:
+        return []
+    return [i for i, value in enumerate(values) if value is None and i not in errors]
 
 
 def chunks(items, size=CHUNK):

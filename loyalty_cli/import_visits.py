@@ -20,11 +20,8 @@ from . import clock, rules
 from .counter import FUTURE_SLACK
 from .import_reader import parsed_batches
 from .import_run import (PROGRESS_EVERY, Batch, Indexes, Options, RowError, Run, chunks, indexes_led_by, marks,
-                         unique_indexes_on, voucher_codes)
+                         misses, unique_indexes_on, voucher_codes)
 from .import_values import CellError, Dates, text, texts
-
-ITEMS_CACHE = 10_000
-
 
 def import_visits(session, options: Options, progress=None) -> dict:
     run = Run(session, "visits", options, progress)
@@ -229,36 +226,13 @@ class _Parser:
     def __call__(self, batch: Batch) -> _Parsed:
         run = self.run
         phone_text, names, date_text, time_text, amount_text, items_text, note_text, ref_text = batch.columns
-        count = len(batch)
         errors: dict[int, RowError] = {}
-        phones = run.phone.column(phone_text)
-        if set(map(type, phones)) != {str}:
-            for i, phone in enumerate(phones):
-                if type(phone) is not str:
-                    reason = str(phone) if phone_text[i].strip() else "phone is missing"
-                    errors[i] = RowError("phone", phone_text[i], reason)
+        phones = run.phones_of(phone_text, errors)
         ats, days = self._moments(date_text, time_text, errors)
-        amounts = list(map(run.amounts.get, amount_text))
-        for i in _misses(amounts, errors):
-            try:
-                amounts[i] = run.amount(amount_text[i], "amount")
-            except RowError as exc:
-                errors[i] = exc
-        items = list(map(self.items.get, items_text))
-        for i in _misses(items, errors):
-            try:
-                items[i] = run.count(items_text[i], "items", default=1)
-                if len(self.items) < ITEMS_CACHE:
-                    self.items[items_text[i]] = items[i]
-            except RowError as exc:
-                errors[i] = exc
+        amounts = run.amounts_of(amount_text, "amount", errors)
+        items = run.counts_of(items_text, "items", errors, self.items, default=1)
         notes, refs = texts(note_text), texts(ref_text)
-        for i, exc in errors.items():
-            if exc.field == "phone" and not phone_text[i].strip() and run.blank(batch, i):
-                run.summary["skipped"] += 1  # a line of empty cells, as spreadsheets write them
-            else:
-                run.reject(batch.lines[i], batch.raw(i), exc.field, exc.value, exc.reason)
-        keep = [i for i in range(count) if i not in errors] if errors else None
+        keep = run.settle(batch, errors)
         return _Parsed.of(batch, keep, {"phones": phones, "names": names, "ats": ats, "days": days,
                                      "amounts": amounts, "items": items, "notes": notes, "refs": refs})
 
@@ -267,7 +241,7 @@ class _Parser:
         # Without a time column, a date cell may hold the time too: columns() splits it.
         timed = "time" in self.run.header_of or self.run.source.format == "jsonl"
         ats, days = self.dates.columns(date_text, time_text if timed else None)
-        for i in _misses(ats, errors):
+        for i in misses(ats, errors):
             try:
                 ats[i], days[i] = self.dates.moment(date_text[i], time_text[i] or None)
             except CellError as exc:
@@ -278,13 +252,6 @@ class _Parser:
                 if at is not None and at > self.now and i not in errors:
                     errors[i] = RowError("date", date_text[i], f"visit is in the future: {date_text[i].strip()!r}")
         return ats, days
-
-
-def _misses(values: list, errors: dict) -> list:
-    """The rows where a cache had no value, less those already wrong."""
-    if None not in values:
-        return []
-    return [i for i, value in enumerate(values) if value is None and i not in errors]
 
 
 class _VisitWriter:
