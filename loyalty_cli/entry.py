@@ -86,28 +86,17 @@ def parse_fast_import(argv: list[str]) -> dict | None:
     kind, tokens = tokens[1], tokens[2:]
     kind_values, kind_flags = IMPORT_KIND_OPTIONS[kind]
     files: list[str] = []
-    lists: dict[str, list] = {"map": [], "ignore": []}
     while tokens:
-        token = tokens[0]
-        if not token.startswith("-") or token == "-":
+        if not tokens[0].startswith("-") or tokens[0] == "-":
             files.append(tokens.pop(0))
-            continue
-        name, has_value, value = token.partition("=")
-        if name in IMPORT_LIST_OPTIONS:
-            tokens.pop(0)
-            if not has_value:
-                if not tokens:
-                    return None
-                value = tokens.pop(0)
-            lists[name[2:]].append(value)
         elif not _take_options(tokens, IMPORT_VALUE_OPTIONS + kind_values, IMPORT_FLAGS + kind_flags, options,
-                               stop=None, once=True):
+                               stop=None, once=True, repeatable=IMPORT_LIST_OPTIONS):
             return None
     if len(files) != 1:
         return None
     values = {"file": files[0], "strict": options.pop("strict", False), "format": options.pop("format", "auto"),
               "encoding": options.pop("encoding", None), "delimiter": options.pop("delimiter", None),
-              "mapping": lists["map"] or None, "ignore": lists["ignore"] or None,
+              "mapping": options.pop("map", None), "ignore": options.pop("ignore", None),
               "date_format": options.pop("date-format", None), "dry_run": options.pop("dry-run", False),
               "skip_invalid": options.pop("skip-invalid", False), "rejects": options.pop("rejects", None)}
     if kind == "cards":
@@ -129,21 +118,27 @@ def run_fast_import(db=None, config=None, kind="visits", as_json=False, values=N
         return 130
 
 
-def _take_options(tokens, value_options, flags, into, stop, once=False) -> bool:
-    """Consume known options from the front of tokens; False on anything unexpected."""
+def _take_options(tokens, value_options, flags, into, stop, once=False, repeatable=()) -> bool:
+    """Consume known options from the front of tokens; False on anything unexpected.
+
+    A repeatable option collects its values in a list; any other one given twice is left to Typer.
+    """
     while tokens and tokens[0] != stop:
         token = tokens[0]
         name, has_value, value = token.partition("=")
         key = name.lstrip("-")
-        if key in into:
+        if key in into and name not in repeatable:
             return False  # repeated: let Typer decide
-        if name in value_options:
+        if name in value_options or name in repeatable:
             tokens.pop(0)
             if not has_value:
                 if not tokens:
                     return False
                 value = tokens.pop(0)
-            into[key] = value
+            if name in repeatable:
+                into.setdefault(key, []).append(value)
+            else:
+                into[key] = value
         elif name in flags and not has_value:
             tokens.pop(0)
             into[key] = True
