@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG = ROOT / "sample_config.toml"  # region IT, Europe/Rome, EUR
+CONFIG = ROOT / "loyalty_cli" / "config" / "sample.toml"  # region IT, Europe/Rome, EUR
 TARGETS = {"cards": 5.0, "visits": 20.0}
 PEAK_MB = 300
 FIRST = ["Giulia", "Marco", "Sofia", "Luca", "Chiara", "Matteo", "Anna", "Davide", "Elena", "Paolo", "Núria", "Zoë"]

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from loyalty_cli import store  # noqa: E402
 
-CONFIG = ROOT / "sample_config.toml"
+CONFIG = ROOT / "loyalty_cli" / "config" / "sample.toml"
 NOW = datetime(2026, 11, 1, 11, 0, tzinfo=timezone.utc)  # noon in Rome, 1 November 2026
 TARGET_S, TARGET_MB = 3.0, 300
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 import make_history  # noqa: E402
 
-CONFIG = ROOT / "sample_config.toml"
+CONFIG = ROOT / "loyalty_cli" / "config" / "sample.toml"
 
 
 def loyalty_command() -> list[str]:

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loyalty_cli import clock, store  # noqa: E402
+from loyalty_cli.domain import clock
+from loyalty_cli import store  # noqa: E402
 
 EVERY = 10
 SHOP_TZ = ZoneInfo("Europe/Rome")  # sample_config.toml's: local_day is the shop's day

@@ -1,3 +1,3 @@
-from .entry import main
+from loyalty_cli.cli.entry import main
 
 main()

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from loyalty_cli.cli import app
+from loyalty_cli.cli.app import app
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "sample_config.toml"
+SAMPLE = ROOT / "loyalty_cli" / "config" / "sample.toml"
 EXAMPLES = ROOT / "examples"
 
 

@@ -5,7 +5,7 @@ import tomllib
 
 import pytest
 
-from loyalty_cli import config as config_module
+from loyalty_cli.config import load as config_module
 
 from .conftest import EXAMPLES, ROOT, SAMPLE, db_content
 
@@ -23,8 +23,8 @@ def test_examples_cover_the_classic_shops():
     assert {p.name for p in EXAMPLE_FILES} >= {"shoe_shop.toml", "car_wash.toml", "pharmacy.toml"}
 
 
-def test_packaged_defaults_are_the_sample():
-    assert (ROOT / "loyalty_cli" / "sample_config.toml").read_bytes() == SAMPLE.read_bytes()
+def test_packaged_defaults_are_the_one_sample():
+    assert config_module.PACKAGED_SAMPLE.resolve() == SAMPLE.resolve()
 
 
 BROKEN = [

@@ -352,7 +352,7 @@ def test_ledger_refuses_edits_and_deletes(cli_json, db_path):
 
 def test_locked_database_is_a_one_line_refusal(cli, cli_json, db_path, monkeypatch):
     cli_json("visit", MARIA)
-    from loyalty_cli import store
+    from loyalty_cli.store import counter as store
 
     monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.05)
     holder = sqlite3.connect(db_path, isolation_level=None)

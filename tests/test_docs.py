@@ -5,7 +5,7 @@ import re
 import pytest
 import typer
 
-from loyalty_cli.cli import app
+from loyalty_cli.cli.app import app
 
 from .conftest import ROOT
 

@@ -8,8 +8,8 @@ import sys
 import pytest
 import typer
 
-from loyalty_cli import entry
-from loyalty_cli.cli import app
+from loyalty_cli.cli import entry
+from loyalty_cli.cli.app import app
 
 
 def typer_options(command: str | None) -> set[str]:
@@ -93,7 +93,7 @@ def test_closed_stdout_is_not_a_failure(isolated):
 
 def test_counter_path_does_not_import_heavy_modules(isolated):
     def heavy_after_visit(phone: str) -> str:
-        code = ("import sys; from loyalty_cli.entry import run_visit; "
+        code = ("import sys; from loyalty_cli.cli.entry import run_visit; "
                 f"rc = run_visit(phone={phone!r}, amount='3'); "
                 "names = ('phonenumbers', 'typer', 'rich', 'sqlite_utils', 'pydantic', 'click'); "
                 "print(rc, sorted(m for m in names if m in sys.modules), file=sys.stderr)")
@@ -167,7 +167,7 @@ def test_import_path_does_not_import_typer(isolated, tmp_path):
     # (click may come in: sqlite-utils, which builds a new database's schema, imports it.)
     file = tmp_path / "c.csv"
     file.write_text("phone,points\n333 123 4567,5\n", encoding="utf-8")
-    code = ("import sys; from loyalty_cli.entry import main\n"
+    code = ("import sys; from loyalty_cli.cli.entry import main\n"
             "try:\n    main(['import', 'cards', sys.argv[1], '--json'])\nexcept SystemExit as exit:\n"
             "    print(exit.code, sorted(m for m in ('typer', 'pydantic') if m in sys.modules), file=sys.stderr)")
     process = subprocess.run([sys.executable, "-c", code, str(file)], capture_output=True, text=True, timeout=60,

@@ -32,7 +32,9 @@ def reader(request, monkeypatch):
     """Parsed in this process, or (on Linux) as a big file is: in a forked reader while this
     process writes, new phone numbers shared with a helper. Same results."""
     if request.param == "reader-process":
-        from loyalty_cli import import_formats, import_phones, import_reader
+        from loyalty_cli.importing import sources as import_formats
+        from loyalty_cli.importing import phones as import_phones
+        from loyalty_cli.importing import reader as import_reader
 
         if not import_reader.can_fork():
             pytest.skip("no fork here: the reader process is never used")
@@ -276,7 +278,7 @@ def test_map_to_an_unknown_field_or_column(cli, tmp_path):
 
 def test_several_punch_cards_need_card(cli, cli_json, db_path, tmp_path, monkeypatch):
     config = tmp_path / "two-cards.toml"
-    sample = (Path(__file__).parent.parent / "sample_config.toml").read_text(encoding="utf-8")
+    sample = (Path(__file__).parent.parent / "loyalty_cli" / "config" / "sample.toml").read_text(encoding="utf-8")
     config.write_text(sample + '\n[[rules]]\nkind = "punch_card"\nname = "Coffee card"\ncount = "visits"\n'
                       'every = 5\nreward = "five-off"\n', encoding="utf-8")
     monkeypatch.setenv("LOYALTY_CONFIG", str(config))
@@ -447,7 +449,7 @@ def schema(db_path):
 @pytest.fixture
 def bulk(monkeypatch):
     """Every import takes the big-file path (indexes rebuilt once), however small the file."""
-    from loyalty_cli import import_run
+    from loyalty_cli.importing import run as import_run
 
     monkeypatch.setattr(import_run, "BULK_ROWS", 1)
 
@@ -551,7 +553,7 @@ def test_apply_rules_after_counter_visits_continues_the_card(cli, cli_json, db_p
 def test_apply_rules_writes_what_the_counter_would_have(cli, cli_json, tmp_path, monkeypatch, small):
     """The oracle: the same visits typed at the counter with --at, in time order."""
     if small:  # the paths a million visits take: read in slices, entries written as they pile up
-        from loyalty_cli.import_visits import _Replay
+        from loyalty_cli.importing.visits import _Replay
 
         monkeypatch.setattr(_Replay, "IN_MEMORY", 0)
         monkeypatch.setattr(_Replay, "SLICE", 4)
@@ -617,7 +619,7 @@ def test_a_dry_run_before_any_database_creates_none(cli, db_path):
 
 
 def test_a_terminal_gets_a_progress_bar_on_stderr(cli, db_path, monkeypatch):
-    from loyalty_cli import import_command
+    from loyalty_cli.cli import import_command
 
     updates = []
     real = import_command._Progress.__enter__
@@ -673,7 +675,7 @@ def test_rows_of_empty_cells_are_skipped_not_rejected(cli_json, db_path, tmp_pat
 def test_plain_stretches_and_quoted_rows_read_alike(reader, cli, cli_json, db_path, tmp_path, monkeypatch):
     """Split by str methods until the first quote, by the csv module after it: same rows, same
     line numbers (CRLF endings; a quoted note over two lines; chunks of 64 characters)."""
-    from loyalty_cli import import_formats
+    from loyalty_cli.importing import sources as import_formats
 
     monkeypatch.setattr(import_formats, "CHUNK", 64)
     rows = [f"333 111 {2000 + i},0{1 + i % 9}/06/2026,{i}.50,,\r\n" for i in range(30)]
@@ -760,7 +762,7 @@ def test_cards_written_as_read_then_merged_or_refused(reader, cli, cli_json, db_
 @pytest.fixture
 def new_york(monkeypatch, tmp_path):
     config = tmp_path / "ny.toml"
-    config.write_text((Path(__file__).parent.parent / "sample_config.toml").read_text(encoding="utf-8")
+    config.write_text((Path(__file__).parent.parent / "loyalty_cli" / "config" / "sample.toml").read_text(encoding="utf-8")
                       .replace('timezone = "Europe/Rome"', 'timezone = "America/New_York"'), encoding="utf-8")
     monkeypatch.setenv("LOYALTY_CONFIG", str(config))
 
@@ -778,7 +780,7 @@ def test_the_last_day_of_year_9999_is_a_future_date_not_a_crash(reader, cli, new
 
 
 def test_a_receipt_met_again_in_a_later_batch_is_reported_while_validating(reader, cli, tmp_path, monkeypatch):
-    from loyalty_cli import import_formats
+    from loyalty_cli.importing import sources as import_formats
 
     monkeypatch.setattr(import_formats, "CHUNK", 256)  # the two receipts in different batches
     filler = "".join(f"333 111 {2000 + i},01/06/2026,1.00,\n" for i in range(40))
@@ -802,7 +804,7 @@ def test_outlandish_counts_are_row_errors(cli, tmp_path):
 
 
 def test_a_cell_over_the_size_limit_is_refused_quoted_or_not(cli, tmp_path):
-    from loyalty_cli.import_formats import FIELD_LIMIT
+    from loyalty_cli.importing.sources import FIELD_LIMIT
 
     file = tmp_path / "v.csv"
     file.write_text("phone,date,amount,note\n333 111 2222,01/06/2026,2.50," + "x" * (FIELD_LIMIT + 10) + "\n",
@@ -812,7 +814,8 @@ def test_a_cell_over_the_size_limit_is_refused_quoted_or_not(cli, tmp_path):
 
 
 def test_an_unexpected_error_in_the_reader_process_is_reported_as_itself(cli, tmp_path, monkeypatch):
-    from loyalty_cli import import_reader, import_visits
+    from loyalty_cli.importing import reader as import_reader
+    from loyalty_cli.importing import visits as import_visits
 
     if not import_reader.can_fork():
         pytest.skip("no fork here: the reader process is never used")

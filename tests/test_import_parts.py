@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loyalty_cli import phones
-from loyalty_cli.errors import BadInput
-from loyalty_cli.import_columns import Columns, guess, normalise
-from loyalty_cli.import_formats import open_source
-from loyalty_cli.import_phones import Normaliser
-from loyalty_cli.import_values import CellError, Dates, Rewards, friendly_format, text, texts, whole
-from loyalty_cli.config import load
+from loyalty_cli.domain import phones
+from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.importing.columns import Columns, guess, normalise
+from loyalty_cli.importing.sources import open_source
+from loyalty_cli.importing.phones import Normaliser
+from loyalty_cli.importing.values import CellError, Dates, Rewards, friendly_format, text, texts, whole
+from loyalty_cli.config.load import load
 
 ROME = ZoneInfo("Europe/Rome")
 
@@ -271,7 +271,7 @@ def test_an_evening_west_of_utc_is_stored_as_the_next_utc_day():
 def test_seen_keys_count_repeats_and_survive_growth():
     import random
 
-    from loyalty_cli.import_visits import _SeenKeys
+    from loyalty_cli.importing.visits import _SeenKeys
 
     seen = _SeenKeys(size=8)
     rng = random.Random(3)

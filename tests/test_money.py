@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty_cli import money
-from loyalty_cli.errors import BadInput
+from loyalty_cli.domain import money
+from loyalty_cli.domain.errors import BadInput
 
 
 @pytest.mark.parametrize("text, minor", [

@@ -2,8 +2,8 @@
 
 import pytest
 
-from loyalty_cli import phones
-from loyalty_cli.errors import BadInput
+from loyalty_cli.domain import phones
+from loyalty_cli.domain.errors import BadInput
 
 
 @pytest.mark.parametrize("typed", ["+34 612 345 678", "612345678", "612-34-56-78", "(+34) 612.345.678",

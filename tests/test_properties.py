@@ -15,9 +15,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loyalty_cli import counter, store
-from loyalty_cli.errors import BadInput, Refused
-from loyalty_cli.session import Session
+from loyalty_cli.services import counter
+from loyalty_cli.store import counter as store
+from loyalty_cli.domain.errors import BadInput, Refused
+from loyalty_cli.services.session import Session
 
 from .conftest import SAMPLE
 

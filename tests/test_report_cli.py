@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from loyalty_cli import reports
-from loyalty_cli.errors import BadInput
+from loyalty_cli.reporting import reports
+from loyalty_cli.domain.errors import BadInput
 
 from .conftest import ROOT
 
@@ -215,7 +215,7 @@ def test_export_of_last_month(cli, shop, tmp_path):
 
 
 def test_export_is_all_or_nothing(cli, shop, tmp_path, monkeypatch):
-    from loyalty_cli import report_writers
+    from loyalty_cli.output import writers as report_writers
 
     tmp_path = tmp_path / "out"
     tmp_path.mkdir()

@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from loyalty_cli import report_html, report_terminal, report_writers
-from loyalty_cli.errors import BadInput
-from loyalty_cli.reports import Chart, Column, Report, Table
+from loyalty_cli.output import html as report_html
+from loyalty_cli.output import terminal as report_terminal
+from loyalty_cli.output import writers as report_writers
+from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.reporting.reports import Chart, Column, Report, Table
 
 TZ = ZoneInfo("Europe/Rome")
 NASTY = ["=HYPERLINK(\"http://evil\",\"x\")", "+39 333", "-2+3", "@SUM(A1)", "\tTab", "\rCR", "a,b \"q\"\nline"]
@@ -287,7 +289,7 @@ def test_dates_in_rows_are_real_dates_in_xlsx():
 
 @pytest.mark.parametrize("currency", ["EUR", "JPY", "KWD", "HUF", "CHF", "XYZ"])
 def test_fast_money_matches_money_module(currency):
-    from loyalty_cli import money
+    from loyalty_cli.domain import money
 
     report = make_report()
     report.currency = currency

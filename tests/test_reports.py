@@ -23,7 +23,7 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from loyalty_cli.cli import app
+from loyalty_cli.cli.app import app
 
 from .conftest import SAMPLE
 
@@ -288,14 +288,16 @@ def test_reports_change_nothing(cli, history):
 def _context(db_path):
     from datetime import datetime, timezone
 
-    from loyalty_cli import config, reports, store
+    from loyalty_cli.config import load as config
+    from loyalty_cli.reporting import reports
+    from loyalty_cli.store import counter as store
 
     conn = store.connect(db_path)
     return conn, reports.Context(conn, config.load(SAMPLE), datetime(2026, 6, 15, 12, tzinfo=timezone.utc))
 
 
 def test_reports_built_beside_are_the_same_reports(history):
-    from loyalty_cli import reports
+    from loyalty_cli.reporting import reports
 
     conn, ctx = _context(history)
     period = reports.Period(*(__import__("datetime").date(2026, 5, day) for day in (1, 31)))
@@ -308,7 +310,7 @@ def test_reports_built_beside_are_the_same_reports(history):
 
 
 def test_reports_built_beside_a_changed_database_are_built_again(history, monkeypatch):
-    from loyalty_cli import reports
+    from loyalty_cli.reporting import reports
 
     conn, ctx = _context(history)
     built = []
@@ -323,7 +325,7 @@ def test_reports_built_beside_a_changed_database_are_built_again(history, monkey
 
 
 def test_shared_figures_come_from_the_thread_or_are_computed_here(history):
-    from loyalty_cli import reports
+    from loyalty_cli.reporting import reports
 
     conn, ctx = _context(history)
     _, alone = _context(history)
@@ -348,6 +350,6 @@ def test_shared_figures_come_from_the_thread_or_are_computed_here(history):
     (["2026-03-28", "2026-03-29", "2026-03-30"], (1, "2026-03-30")),  # across the change to summer time
 ])
 def test_rhythm_is_the_median_gap_between_visit_days(days, expected):
-    from loyalty_cli import reports
+    from loyalty_cli.reporting import reports
 
     assert reports.rhythm(days) == expected

@@ -5,10 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from loyalty_cli import config as config_module
-from loyalty_cli import rules
-from loyalty_cli.errors import Refused
-from loyalty_cli.rules import Entry, State, Visit
+from loyalty_cli.config import load as config_module
+from loyalty_cli.domain import rules
+from loyalty_cli.domain.errors import Refused
+from loyalty_cli.domain.rules import Entry, State, Visit
 
 from .conftest import EXAMPLES, SAMPLE
 

@@ -5,8 +5,9 @@ import stat
 
 import pytest
 
-from loyalty_cli import clock, store
-from loyalty_cli.errors import Refused
+from loyalty_cli.domain import clock
+from loyalty_cli.store import counter as store
+from loyalty_cli.domain.errors import Refused
 
 
 def test_new_database_is_private_wal_and_versioned(tmp_path):
@@ -118,7 +119,7 @@ def test_a_damaged_database_is_one_line(cli, isolated):
 
 
 def test_step_7_drops_the_import_digest_and_keeps_receipts_unique(tmp_path):
-    from loyalty_cli.migrations import migrate
+    from loyalty_cli.store.migrations import migrate
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path, isolation_level=None)

@@ -1,0 +1,97 @@
+"""Time: the store keeps UTC ISO strings; people type and read the shop's local time."""
+
+import os
+from datetime import date, datetime, time, timedelta, timezone
+
+from loyalty_cli.domain.errors import BadInput
+
+UTC = timezone.utc
+EARLIEST_YEAR = 2000  # a back-dated visit before this is a typo, not history
+
+
+def now() -> datetime:
+    # LOYALTY_NOW pins the clock for tests and demos; never set it at a real counter.
+    pinned = os.environ.get("LOYALTY_NOW")
+    if pinned:
+        try:
+            return datetime.fromisoformat(pinned).astimezone(UTC)
+        except ValueError:
+            raise BadInput(f"LOYALTY_NOW is not an ISO date-time: {pinned!r} (unset it)") from None
+    return datetime.now(UTC)
+
+
+def to_db(moment: datetime) -> str:
+    """UTC, fixed width, so text order is time order: '2026-11-23T05:10:09.000000Z'."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_db(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def zone(name: str):
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadInput(f"unknown time zone: {name!r} (use an IANA name such as Europe/Rome)") from None
+
+
+def system_zone_name() -> str:
+    """The machine's IANA zone name (TZ, /etc/timezone, /etc/localtime), else UTC."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if name and "/" in name:
+        return name
+    try:
+        with open("/etc/timezone", encoding="utf-8") as handle:
+            found = handle.read().strip()
+            if found:
+                return found
+    except OSError:
+        pass
+    try:
+        target = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in target:
+            return target.split("zoneinfo/", 1)[1]
+    except OSError:
+        pass
+    return "UTC"
+
+
+def parse_moment(text: str, tz, what: str = "--at") -> datetime:
+    """ISO date or date-time; without an offset it is the shop's local time.
+
+    A bare date means noon that day, so a back-dated visit lands on that local day.
+    """
+    raw = text.strip()
+    try:
+        if len(raw) == 10:
+            moment = datetime.combine(date.fromisoformat(raw), time(12, 0))
+        else:
+            moment = datetime.fromisoformat(raw.replace(" ", "T", 1))
+    except ValueError:
+        raise BadInput(f"{what} is not an ISO date or date-time: {raw!r} (e.g. 2026-11-20T18:30)") from None
+    if moment.year < EARLIEST_YEAR:
+        raise BadInput(f"{what} is before {EARLIEST_YEAR}: {raw!r}")
+    if moment.tzinfo is None:
+        local = moment.replace(tzinfo=tz)
+        if local.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != moment:
+            raise BadInput(f"{what} {raw!r} does not exist in {tz.key} (the clocks were put forward)")
+        moment = local
+    return moment.astimezone(UTC)
+
+
+def parse_day(text: str, what: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise BadInput(f"{what} is not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def local_day(moment: datetime, tz) -> str:
+    return moment.astimezone(tz).date().isoformat()
+
+
+def days(n: int) -> timedelta:
+    return timedelta(days=n)

@@ -1,0 +1,145 @@
+"""Money: parsed with Decimal, stored as integer minor units, never a float.
+
+Rounding is named here and nowhere else: whatever the shop *gives* (cashback, points)
+is rounded down, so a customer is never promised a fraction the till cannot pay.
+"""
+
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+
+from loyalty_cli.domain.errors import BadInput
+
+# ISO 4217 minor-unit exponents that differ from the usual 2.
+_EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "XAF": 0, "XOF": 0,
+              "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
+_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "HUF": "Ft", "CHF": "CHF", "PLN": "zł",
+            "CZK": "Kč", "RON": "lei", "SEK": "kr", "DKK": "kr", "NOK": "kr", "JPY": "¥"}
+_SUFFIXED = {"HUF", "PLN", "CZK", "RON", "SEK", "DKK", "NOK"}
+_STRIP = "€$£¥\u00a0\u202f\u2009 '"
+MAX_MINOR = 10**13  # far beyond any till, far below SQLite's 64-bit integers after x rates
+
+
+def exponent(currency: str) -> int:
+    return _EXPONENTS.get(currency.upper(), 2)
+
+
+def parse_amount(text: str, currency: str = "EUR", what: str = "amount") -> int:
+    """'12.50', '12,50', '1.234,50', '€ 12,50' -> minor units (1250). Refuses negatives."""
+    raw = str(text).strip()
+    cleaned = raw.upper()
+    for token in (currency.upper(), _SYMBOLS.get(currency.upper(), "").upper(), "EUR", "FT"):
+        if token:
+            cleaned = cleaned.replace(token, "")
+    _check_spacing(cleaned, raw, what)
+    cleaned = "".join(ch for ch in cleaned if ch not in _STRIP)
+    if cleaned.startswith("-"):
+        raise BadInput(f"{what} must not be negative: {raw!r}")
+    number = _normalise_separators(cleaned, raw, what, exponent(currency))
+    try:
+        value = Decimal(number)
+    except InvalidOperation:
+        raise BadInput(f"{what} is not a number: {raw!r}") from None
+    if not value.is_finite():
+        raise BadInput(f"{what} is not a number: {raw!r}")
+    minor = value.scaleb(exponent(currency))
+    if minor != minor.to_integral_value():
+        raise BadInput(f"{what} has more decimals than {currency} allows: {raw!r}")
+    if minor >= MAX_MINOR:
+        raise BadInput(f"{what} is too large: {raw!r}")
+    return int(minor)
+
+
+def _check_spacing(text: str, raw: str, what: str) -> None:
+    """A space (or ') inside a number only separates thousands: '1 234,50' yes, '12 50' no."""
+    import re
+
+    groups = re.split(r"[\s'\u00a0\u202f\u2009]+", text.strip(" €$£¥"))
+    if len(groups) > 1 and not all(re.fullmatch(r"\d{3}([.,]\d*)?", group) for group in groups[1:]):
+        raise BadInput(f"{what} is not a number: {raw!r}")
+
+
+def _thousands_ok(whole: str, sep: str) -> bool:
+    groups = whole.split(sep)
+    return 1 <= len(groups[0]) <= 3 and all(len(group) == 3 for group in groups[1:])
+
+
+def _normalise_separators(text: str, raw: str, what: str, exp: int) -> str:
+    if not text or not all(ch.isdigit() or ch in ".,+" for ch in text) or text.count("+") > 1:
+        raise BadInput(f"{what} is not a number: {raw!r}")
+    text = text.lstrip("+")
+    if "." in text and "," in text:
+        decimal_sep = "." if text.rfind(".") > text.rfind(",") else ","
+        thousands = "," if decimal_sep == "." else "."
+        whole, _, frac = text.rpartition(decimal_sep)
+        if decimal_sep in whole or not _thousands_ok(whole, thousands):
+            raise BadInput(f"{what} is not a number: {raw!r}")
+        return whole.replace(thousands, "") + "." + frac
+    sep = "." if "." in text else "," if "," in text else ""
+    if not sep:
+        return text
+    parts = text.split(sep)
+    if len(parts) > 2:  # '1.234.567': only thousands separators
+        if all(len(p) == 3 for p in parts[1:]):
+            return "".join(parts)
+        raise BadInput(f"{what} is not a number: {raw!r}")
+    if len(parts[1]) == 3 and exp < 3:
+        # '1.500' is 1500 in Budapest and 1.5 in Dublin: refuse to guess.
+        raise BadInput(f"{what} is ambiguous: {raw!r} (thousands or decimals? "
+                       f"write it as {parts[0]}{parts[1]} or with two decimals)")
+    return parts[0] + "." + parts[1]
+
+
+def to_decimal(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-exponent(currency))
+
+
+def as_string(minor: int, currency: str) -> str:
+    """The plain decimal string used in JSON and CSV: '12.50'."""
+    exp = exponent(currency)
+    return f"{to_decimal(minor, currency):.{exp}f}"
+
+
+def display(minor: int, currency: str) -> str:
+    """For people: '€12.50', '€1,234.50', '1,500.00 Ft', '-€3.00'."""
+    code = currency.upper()
+    sign = "-" if minor < 0 else ""
+    whole, _, fraction = as_string(abs(minor), code).partition(".")
+    number = f"{int(whole):,}" + (f".{fraction}" if fraction else "")
+    symbol = _SYMBOLS.get(code)
+    if symbol is None:
+        return f"{sign}{number} {code}"
+    if code in _SUFFIXED:
+        return f"{sign}{number} {symbol}"
+    return f"{sign}{symbol}{number}"
+
+
+def percent_of(minor: int, percent: Decimal) -> int:
+    """percent% of an amount in minor units, rounded down to the minor unit."""
+    return int((Decimal(minor) * percent / 100).to_integral_value(rounding=ROUND_DOWN))
+
+
+def divide_half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half up, for non-negative integers (an average ticket,
+    a value per point): an average is not something the shop pays, so it is not rounded down."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def floor_decimal(value: Decimal) -> int:
+    return int(value.to_integral_value(rounding=ROUND_DOWN))
+
+
+def whole_units(minor: int, currency: str) -> int:
+    """Whole currency units in an amount (12.50 EUR -> 12)."""
+    return minor // (10 ** exponent(currency))
+
+
+def decimal_to_minor(value: Decimal, currency: str, what: str) -> int:
+    """A config value such as 2.50 (read as Decimal) -> minor units, exactly."""
+    minor = Decimal(value).scaleb(exponent(currency))
+    if minor != minor.to_integral_value():
+        raise BadInput(f"{what} has more decimals than {currency} allows: {value}")
+    return int(minor)
+
+
+def parse_signed(text: str, currency: str) -> int:
+    """Our own decimal strings ('-3.00') back to minor units; not for user input."""
+    return int(Decimal(text).scaleb(exponent(currency)))

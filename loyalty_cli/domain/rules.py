@@ -1,0 +1,216 @@
+"""The rule engine: a pure function of (config, customer state, event) -> ledger entries.
+
+No I/O and no clock: the caller hands in the time. The same history replayed through it
+gives the same entries, which is what audits and what-if simulations rely on.
+
+Rounding (stated once, tested in tests/test_rules.py):
+- points: floor(whole currency units spent x per_unit x tier multiplier); 12.99 EUR at 1 per
+  unit is 12 points, at 1.5x it is 18.
+- cashback: percent of the amount, rounded down to the minor unit; 5% of 12.50 EUR is 0.62.
+"""
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from loyalty_cli.domain import money
+from loyalty_cli.config.load import Config, Tier
+from loyalty_cli.domain.errors import Refused
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ledger line to write. Deltas are signed; `reward` on a 'reward' entry issues a voucher."""
+
+    kind: str
+    points: int = 0
+    punches: int = 0
+    credit: int = 0
+    rule: str | None = None
+    reason: str = ""
+    reward: str | None = None
+    earned: bool = False  # positive points that start a lot and later expire
+    voucher: str | None = None  # the voucher an entry is about (redeem, expire, void)
+
+
+@dataclass(frozen=True)
+class State:
+    """A customer's balances, plus what tiers and expiry need to know about their past."""
+
+    points: int = 0
+    credit: int = 0
+    punches: dict = field(default_factory=dict)  # punch-card rule name -> open punches
+    year_spend: int = 0  # over the 365 days before the event, voided visits excluded
+    year_visits: int = 0
+
+    def after(self, entries) -> "State":
+        punches = dict(self.punches)
+        for entry in entries:
+            if entry.punches:
+                punches[entry.rule] = punches.get(entry.rule, 0) + entry.punches
+        return replace(self, points=self.points + sum(e.points for e in entries),
+                       credit=self.credit + sum(e.credit for e in entries), punches=punches)
+
+
+@dataclass(frozen=True)
+class Visit:
+    at: datetime
+    amount: int  # minor units
+    items: int = 1
+
+
+@dataclass(frozen=True)
+class Outcome:
+    entries: list
+    tier: Tier | None
+
+
+TIER_WINDOW = timedelta(days=365)
+
+
+def tier_for(config: Config, spend: int, visits: int) -> Tier | None:
+    """The highest tier (tiers are listed lowest first) whose threshold is met."""
+    held = None
+    for tier in config.tiers:
+        by_spend = tier.min_spend is not None and spend >= tier.min_spend
+        by_visits = tier.min_visits is not None and visits >= tier.min_visits
+        if by_spend or by_visits:
+            held = tier
+    return held
+
+
+def apply_visit(config: Config, state: State, visit: Visit) -> Outcome:
+    """What one visit earns. The visit itself counts towards the tier it is earned at."""
+    tier = tier_for(config, state.year_spend + visit.amount, state.year_visits + 1)
+    multiplier = tier.multiplier if tier else 1
+    entries = []
+    for rule in config.rules:
+        if rule.kind == "punch_card":
+            entries += _punch(rule, state, visit)
+        elif rule.kind == "points" and visit.amount >= rule.min_amount:
+            units = money.whole_units(visit.amount, config.shop.currency)
+            points = money.floor_decimal(units * rule.per_unit * multiplier)
+            if points > 0:
+                reason = f"{units} x {rule.per_unit}" + (f" x {multiplier} ({tier.name})" if tier else "")
+                entries.append(Entry("points", points=points, rule=rule.name, reason=reason, earned=True))
+        elif rule.kind == "cashback" and visit.amount >= rule.min_amount:
+            credit = money.percent_of(visit.amount, rule.percent)
+            if credit > 0:
+                entries.append(Entry("cashback", credit=credit, rule=rule.name, reason=f"{rule.percent}%"))
+    return Outcome(entries, tier)
+
+
+def _punch(rule, state: State, visit: Visit) -> list:
+    if visit.amount < rule.min_amount:
+        return []
+    count = 1 if rule.count == "visits" else visit.items
+    if count <= 0:
+        return []
+    entries = [Entry("punch", punches=count, rule=rule.name)]
+    open_punches = state.punches.get(rule.name, 0) + count
+    while open_punches >= rule.every:
+        entries.append(Entry("reward", punches=-rule.every, rule=rule.name, reward=rule.reward,
+                             reason=f"card of {rule.every} complete"))
+        open_punches -= rule.every
+    return entries
+
+
+def enrolment(config: Config, referred: bool) -> tuple[list, list]:
+    """(entries for the new customer, entries for the referrer) when a customer enrols."""
+    mine, referrer = [], []
+    for rule in config.rules:
+        if rule.kind == "welcome":
+            if rule.points or rule.credit:
+                mine.append(Entry("welcome", points=rule.points, credit=rule.credit, rule=rule.name,
+                                  reason="welcome bonus", earned=rule.points > 0))
+            if rule.reward:
+                mine.append(Entry("reward", rule=rule.name, reward=rule.reward, reason="welcome gift"))
+        elif rule.kind == "referral" and referred:
+            if rule.referee_points:
+                mine.append(Entry("referral", points=rule.referee_points, rule=rule.name,
+                                  reason="referred by a customer", earned=True))
+            if rule.referrer_points:
+                referrer.append(Entry("referral", points=rule.referrer_points, rule=rule.name,
+                                      reason="referred a new customer", earned=True))
+    return mine, referrer
+
+
+def points_to_expire(balance: int, earned_since_cutoff: int) -> int:
+    """Points still unspent in lots older than the cutoff.
+
+    Spending takes the oldest points first and every lot lives equally long, so whatever the
+    balance holds beyond the points earned since the cutoff must come from older lots. (With
+    E_old + E_new earned and C consumed, the old lots keep E_old - C = balance - E_new.) This
+    reads only the last points_days of a customer's ledger, however long their history.
+    """
+    return max(0, balance - earned_since_cutoff)
+
+
+def points_cutoff(config: Config, now: datetime) -> datetime | None:
+    days = config.expiry.points_days
+    return None if days is None else now - timedelta(days=days)
+
+
+def expiry_entry(points: int, cutoff: datetime) -> Entry:
+    return Entry("expire", points=-points, reason=f"points earned before {cutoff.date()} expired")
+
+
+def voucher_expires_at(config: Config, issued_at: datetime) -> datetime | None:
+    days = config.expiry.rewards_days
+    return None if days is None else issued_at + timedelta(days=days)
+
+
+def buy_with_points(config: Config, state: State, reward_id: str) -> Entry:
+    reward = config.rewards.get(reward_id)
+    if reward is None:
+        raise Refused(f"no voucher or reward called {reward_id!r}")
+    if reward.points is None:
+        raise Refused(f"reward {reward_id!r} cannot be bought with points")
+    if state.points < reward.points:
+        raise Refused(f"{reward.name} costs {reward.points} points; the customer has {state.points}")
+    return Entry("redeem", points=-reward.points, reward=reward_id, reason=f"bought {reward.name}")
+
+
+def spend_credit(config: Config, state: State, amount: int) -> Entry:
+    if amount <= 0:
+        raise Refused("credit to spend must be more than zero")
+    if state.credit < amount:
+        have = money.display(state.credit, config.shop.currency)
+        want = money.display(amount, config.shop.currency)
+        raise Refused(f"not enough store credit: {want} asked, the customer has {have}")
+    return Entry("redeem", credit=-amount, reason="store credit spent")
+
+
+def reversal(entry: Entry, why: str, expired_points: int = 0) -> Entry:
+    """The entry that undoes `entry`, except for points of it that already expired: those the
+    customer has lost once, and taking them back again would be a debt that never existed."""
+    points = -(entry.points - expired_points) if entry.points > 0 else -entry.points
+    if expired_points:
+        why += f" ({expired_points} of its points had already expired)"
+    return Entry("void", points=points, punches=-entry.punches, credit=-entry.credit,
+                 rule=entry.rule, reason=why, earned=entry.earned, voucher=entry.voucher)
+
+
+def expired_from_lot(lines, lot_id: int) -> int:
+    """How many points of the lot written by ledger line `lot_id` ended up expired.
+
+    `lines` are a customer's points lines in the order written: (id, points, earned_at,
+    reverses, kind). Replays first-in-first-out: earnings open lots, a reversal shrinks its own
+    lot, every other debit (redeem, expire) takes from the oldest lots first.
+    """
+    lots: dict[int, list] = {}  # id -> [earned_at, remaining, expired]
+    for line_id, points, earned_at, reverses, kind in lines:
+        if reverses is not None and reverses in lots:
+            lots[reverses][1] += points
+        elif earned_at is not None and points > 0:
+            lots[line_id] = [earned_at, points, 0]
+        elif points < 0:
+            need = -points
+            for lot in sorted(lots.values(), key=lambda lot: lot[0]):
+                take = min(need, max(lot[1], 0))
+                lot[1] -= take
+                need -= take
+                if kind == "expire":
+                    lot[2] += take
+                if not need:
+                    break
+    return lots[lot_id][2] if lot_id in lots else 0

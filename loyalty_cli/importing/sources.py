@@ -1,0 +1,400 @@
+"""Reading import files as they really come: CSV or JSON Lines, any common delimiter and encoding.
+
+`open_source` makes one cheap pass over the bytes (hash, line count for the progress bar, and
+whether they are valid UTF-8), then `Source.rows()` streams records without loading the file.
+Standard input is spooled to a temporary file first, so it gets the same treatment.
+"""
+
+import codecs
+import csv
+import hashlib
+import io
+import itertools
+import json
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loyalty_cli.domain.errors import BadInput
+
+CHUNK = 1 << 20
+DELIMITERS = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "\\t": "\t", "|": "|"}
+SNIFF_LINES = 50
+REASON_COLUMN = "rejected_because"  # added to rejected rows; ignored when they are re-imported
+
+FIELD_LIMIT = 1 << 20  # a cell longer than this is refused, as csv.reader refuses it
+csv.field_size_limit(FIELD_LIMIT)
+
+
+@dataclass
+class Source:
+    name: str  # for messages: the path as given, or "<stdin>"
+    handle: object  # binary, seekable
+    sha256: str
+    lines: int
+    encoding: str
+    format: str  # "csv" | "jsonl"
+    delimiter: str | None = None
+    header: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        self.handle.close()
+
+    def text(self):
+        self.handle.seek(0)
+        return io.TextIOWrapper(self.handle, encoding=self.encoding, newline="")
+
+
+def open_source(file: str, encoding: str | None = None, fmt: str = "auto",
+                delimiter: str | None = None) -> Source:
+    handle, name = _open_binary(file)
+    try:
+        digest, lines, utf8_ok, cp1252_ok, head = _scan(handle, name)
+        chosen = _encoding(encoding, head, utf8_ok, cp1252_ok)
+        source = Source(name, handle, digest, lines, chosen, "csv")
+        source.format = _format(fmt, file, source)
+        if source.format == "csv":
+            source.delimiter = _delimiter(delimiter, source)
+        elif delimiter is not None:
+            raise BadInput("--delimiter only applies to CSV files")
+        return source
+    except BaseException:
+        handle.close()
+        raise
+
+
+def _open_binary(file: str):
+    if file == "-":
+        spool = tempfile.TemporaryFile()
+        shutil.copyfileobj(sys.stdin.buffer, spool, CHUNK)
+        spool.seek(0)
+        return spool, "<stdin>"
+    path = Path(file)
+    if path.is_dir():
+        raise BadInput(f"{file}: is a directory, not a file")
+    try:
+        return open(path, "rb"), file
+    except FileNotFoundError:
+        raise BadInput(f"{file}: no such file") from None
+    except OSError as exc:
+        raise BadInput(f"{file}: cannot read: {exc.strerror}") from None
+
+
+def _scan(handle, name):
+    """(sha256, line count, valid UTF-8?, decodable as CP1252?, first bytes) in one pass."""
+    digest = hashlib.sha256()
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    cp1252 = codecs.getincrementaldecoder("cp1252")()
+    utf8_ok = cp1252_ok = True
+    lines, last, head = 0, b"", b""
+    while True:
+        chunk = handle.read(CHUNK)
+        if not chunk:
+            break
+        if not head:
+            head = chunk[:4096]
+        digest.update(chunk)
+        lines += chunk.count(b"\n")
+        last = chunk
+        if utf8_ok or cp1252_ok:
+            ascii_only = chunk.isascii()
+            if utf8_ok and not ascii_only:
+                try:
+                    utf8.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8_ok = False
+            if cp1252_ok and not ascii_only:
+                try:
+                    cp1252.decode(chunk)
+                except UnicodeDecodeError:
+                    cp1252_ok = False
+    if utf8_ok:
+        try:
+            utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8_ok = False
+    if not head.strip():
+        raise BadInput(f"{name}: the file is empty")
+    if last and not last.endswith(b"\n"):
+        lines += 1
+    handle.seek(0)
+    return digest.hexdigest(), lines, utf8_ok, cp1252_ok, head
+
+
+def _encoding(forced, head: bytes, utf8_ok: bool, cp1252_ok: bool) -> str:
+    if forced:
+        try:
+            name = codecs.lookup(forced).name
+        except LookupError:
+            raise BadInput(f"--encoding: unknown encoding {forced!r} (try utf-8, cp1252 or latin-1)") from None
+        return "utf-8-sig" if name == "utf-8" and head.startswith(codecs.BOM_UTF8) else name
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"  # Excel's "Unicode text": tab-separated UTF-16
+    if utf8_ok:
+        return "utf-8"
+    # Old tills write Windows-1252 (Latin-1 plus € and curly quotes); Latin-1 decodes anything.
+    return "cp1252" if cp1252_ok else "latin-1"
+
+
+def _format(fmt: str, file: str, source: Source) -> str:
+    fmt = (fmt or "auto").lower()
+    if fmt in ("csv", "jsonl"):
+        return fmt
+    if fmt != "auto":
+        raise BadInput(f"--format must be auto, csv or jsonl, got {fmt!r}")
+    if file != "-" and Path(file).suffix.lower() in (".jsonl", ".ndjson"):
+        return "jsonl"
+    first = _first_lines(source, 1)
+    return "jsonl" if first and first[0].lstrip().startswith("{") else "csv"
+
+
+def _first_lines(source: Source, count: int) -> list[str]:
+    lines = []
+    text = source.text()
+    try:
+        for line in text:
+            if line.strip():
+                lines.append(line)
+                if len(lines) >= count:
+                    break
+    except UnicodeDecodeError:
+        pass  # reported with its line when the rows are read
+    finally:
+        _release(text)
+    source.handle.seek(0)
+    return lines
+
+
+def _delimiter(forced: str | None, source: Source) -> str:
+    if forced is not None:
+        if forced not in DELIMITERS:
+            raise BadInput(f"--delimiter must be one of , ; tab |, got {forced!r}")
+        return DELIMITERS[forced]
+    sample = _first_lines(source, SNIFF_LINES)
+    hint = _excel_hint(sample[0] if sample else "")
+    if hint:
+        return hint
+    best, best_score = ",", None
+    for candidate in (",", ";", "\t", "|"):
+        try:
+            rows = list(csv.reader(sample, delimiter=candidate))
+        except csv.Error:
+            continue
+        widths = [len(row) for row in rows if any(cell.strip() for cell in row)]
+        if not widths or widths[0] < 2:
+            continue
+        # The header's width, held by most rows: a real delimiter splits every row alike.
+        agreeing = sum(1 for width in widths if width == widths[0])
+        score = (agreeing / len(widths), widths[0])
+        if best_score is None or score > best_score:
+            best, best_score = candidate, score
+    return best
+
+
+def _excel_hint(line: str) -> str | None:
+    """Excel writes 'sep=;' as the first line of some exports: the delimiter, said outright."""
+    text = line.strip().strip('"')
+    if len(text) == 5 and text[:4].lower() == "sep=" and text[4] in ",;\t|":
+        return text[4]
+    return None
+
+
+def _release(text) -> None:
+    """Unhook a text wrapper from the binary file without closing it (already closed is fine)."""
+    try:
+        text.detach()
+    except ValueError:
+        pass
+
+
+# ---- records ---------------------------------------------------------------------------------
+
+def csv_rows(source: Source):
+    """(line, values): the header first (also kept in source.header), then each row.
+
+    `line` is the physical line a row starts on, counting the header's line as in the file.
+    """
+    text = source.text()
+    reader = csv.reader(text, delimiter=source.delimiter)
+    line = 0
+    try:
+        for values in reader:
+            start, line = line + 1, reader.line_num
+            if not source.header:
+                if start == 1 and _excel_hint(source.delimiter.join(values)):
+                    continue  # Excel's 'sep=;' line, not the header
+                if any(cell.strip() for cell in values):
+                    source.header = [cell.strip() for cell in values]
+                    yield start, source.header  # the header comes first
+                continue
+            yield start, values
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{source.name}: line {line + 1}: not valid {source.encoding} "
+                       f"(byte 0x{exc.object[exc.start]:02x}); give the file's encoding with --encoding") from None
+    except csv.Error as exc:
+        raise BadInput(f"{source.name}: line {reader.line_num}: cannot read the CSV: {exc}") from None
+    finally:
+        _release(text)
+    if not source.header:
+        raise BadInput(f"{source.name}: no header row (the first line must name the columns)")
+
+
+def csv_stream(source: Source):
+    """The rows of a CSV file in the cheapest form that reads them exactly as the csv module does.
+
+    Yields ('header', line, cells) first, then:
+    - ('lines', first line number, [text of each line]) for a stretch of the file with no
+      quote, lone CR or NUL in it: there every line is one row and its cells are the text
+      between delimiters, so `line.split(delimiter)` is what csv.reader would return, and a
+      million rows can be split by str methods without a Python step per row;
+    - ('row', line, values) from csv.reader for the rest of the file once a quote (or a lone
+      CR, or a NUL) appears, however far in.
+    """
+    text = source.text()
+    try:
+        reader = csv.reader(text, delimiter=source.delimiter)
+        line = 0
+        try:
+            for values in reader:
+                start, line = line + 1, reader.line_num
+                if start == 1 and _excel_hint(source.delimiter.join(values)):
+                    continue  # Excel's 'sep=;' line, not the header
+                if any(cell.strip() for cell in values):
+                    source.header = [cell.strip() for cell in values]
+                    break
+        except csv.Error as exc:
+            raise BadInput(f"{source.name}: line {reader.line_num}: cannot read the CSV: {exc}") from None
+        if not source.header:
+            raise BadInput(f"{source.name}: no header row (the first line must name the columns)")
+        yield "header", start, source.header
+        yield from _pieces(source, text, line)
+    except UnicodeDecodeError:
+        line, byte = _undecodable(source)
+        raise BadInput(f"{source.name}: line {line}: not valid {source.encoding} (byte 0x{byte:02x}); "
+                       "give the file's encoding with --encoding") from None
+    finally:
+        _release(text)
+
+
+def _pieces(source: Source, text, line: int):
+    """_csv_stream's body after the header; `line` is the last line read so far."""
+    # Small batches first, growing to CHUNK: a reader process's first results come soon.
+    tail, size = "", max(CHUNK // 16, 1)
+    while True:
+        more = text.read(size)
+        size = min(size * 2, CHUNK)
+        chunk = tail + more
+        if not chunk:
+            return
+        if more:
+            cut = chunk.rfind("\n")
+            if cut < 0:
+                tail = chunk  # one very long line so far
+                continue
+            piece, tail = chunk[:cut], chunk[cut + 1:]
+        else:
+            piece, tail = chunk, ""  # the last line, with no newline after it
+        plain = piece[:-1] if piece.endswith("\r") else piece  # the CR of the CRLF at the cut
+        if "\r" in plain:
+            plain = plain.replace("\r\n", "\n")
+        too_long = len(plain) > FIELD_LIMIT and max(map(len, plain.split("\n"))) > FIELD_LIMIT
+        if '"' in plain or "\r" in plain or "\0" in plain or too_long:  # too_long: csv words the limit
+            rest = chunk + text.readline() if more else chunk  # csv.reader must start on a whole line
+            yield from _csv_rest(source, itertools.chain(io.StringIO(rest, newline=""), text), line)
+            return
+        lines = plain.split("\n")
+        yield "lines", line + 1, lines
+        line += len(lines)
+        if not more:
+            return
+
+
+def _csv_rest(source: Source, lines, line: int):
+    reader = csv.reader(lines, delimiter=source.delimiter)
+    done = 0
+    try:
+        for values in reader:
+            start, done = line + done + 1, reader.line_num
+            yield "row", start, values
+    except csv.Error as exc:
+        raise BadInput(f"{source.name}: line {line + reader.line_num}: cannot read the CSV: {exc}") from None
+
+
+def _undecodable(source: Source) -> tuple[int, int]:
+    """(line, value) of the first byte the source's encoding cannot read (a second, rare pass)."""
+    decoder = codecs.getincrementaldecoder(source.encoding)()
+    handle = source.handle
+    handle.seek(0)
+    line = 1
+    while True:
+        chunk = handle.read(CHUNK)
+        if not chunk:
+            return line, 0
+        try:
+            line += decoder.decode(chunk).count("\n")
+        except UnicodeDecodeError as exc:
+            before = exc.object[:exc.start].decode(source.encoding, "replace").count("\n")
+            return line + before, exc.object[exc.start]
+
+
+def jsonl_rows(source: Source):
+    """(line, object) for each non-blank line; keys are the columns."""
+    text = source.text()
+    line = 0
+    try:
+        for line, raw in enumerate(text, start=1):
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw, parse_float=str, parse_int=str)
+            except json.JSONDecodeError as exc:
+                raise BadInput(f"{source.name}: line {line}: not valid JSON: {exc.msg} "
+                               f"(column {exc.colno})") from None
+            if not isinstance(record, dict):
+                raise BadInput(f"{source.name}: line {line}: expected a JSON object {{...}}, "
+                               f"got {type(record).__name__}")
+            yield line, record
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{source.name}: line {line + 1}: not valid {source.encoding} "
+                       f"(byte 0x{exc.object[exc.start]:02x}); give the file's encoding with --encoding") from None
+    finally:
+        _release(text)
+
+
+def json_text(value, where: str) -> str | None:
+    """A JSON value as the text a CSV cell would hold."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"expected text or a number, got {str(value).lower()}")
+    if isinstance(value, (dict, list)):
+        raise ValueError("expected text or a number, got a nested " + ("object" if isinstance(value, dict) else "list"))
+    return str(value)
+
+
+# ---- rejected rows ---------------------------------------------------------------------------
+
+def write_rejects(path: str, source: Source, rejected: list) -> None:
+    """Rejected rows as they came, plus a reason column, ready to fix and import again.
+
+    CSV keeps the source's delimiter and is written as UTF-8 with a BOM (Excel opens it
+    right); `rejected` holds (line, raw values or object, reason).
+    """
+    from loyalty_cli.system.files import atomic_writer
+
+    if source.format == "jsonl":
+        with atomic_writer(Path(path), encoding="utf-8", newline="\n") as handle:
+            for _line, record, reason in rejected:
+                handle.write(json.dumps({**record, REASON_COLUMN: reason}, ensure_ascii=False) + "\n")
+        return
+    with atomic_writer(Path(path), encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, delimiter=source.delimiter or ",")
+        writer.writerow([*source.header, REASON_COLUMN])
+        width = len(source.header)
+        for _line, values, reason in rejected:
+            cells = list(values) + [""] * (width - len(values))
+            writer.writerow([*cells, reason])

@@ -1,0 +1,167 @@
+"""All output: rich on a terminal, plain text when piped, JSON with --json.
+
+rich is imported only when stdout is a terminal (or a table is drawn): the counter path
+when driven by a script never pays for it. Colour follows rich's rules (NO_COLOR, not a tty).
+"""
+
+import json
+import sys
+
+from loyalty_cli.domain import money
+
+
+def is_terminal() -> bool:
+    return sys.stdout is not None and sys.stdout.isatty()
+
+
+def emit_json(data) -> None:
+    if sys.stdout is None:  # stdout closed (`>&-`): the work is done, there is no one to tell
+        return
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def error(message: str) -> None:
+    sys.stderr.write(f"error: {message}\n")
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+# ---- the customer card -----------------------------------------------------------------------
+
+def card_lines(data: dict) -> list[tuple[str, str, str]]:
+    """(label, text, style) rows of a card; the rich and the plain card both draw these."""
+    currency = data["currency"]
+    rows = []
+    for card in data["cards"]:
+        filled = max(0, min(card["punches"], card["every"]))
+        bar = "■" * filled + "□" * (card["every"] - filled) if card["every"] <= 20 else ""
+        rows.append((card["card"], f"{bar}  {card['punches']}/{card['every']} towards {card['reward_name']}".strip(),
+                     "red" if card["punches"] < 0 else ""))
+    rows.append(("Points", str(data["points"]), "red" if data["points"] < 0 else ""))
+    rows.append(("Credit", money.display(money.parse_signed(data["credit"], currency), currency),
+                 "red" if data["credit"].startswith("-") else ""))
+    earned = None if data.get("duplicate") else data.get("earned")
+    if earned:
+        parts = []
+        if earned["punches"]:
+            parts.append(f"+{earned['punches']} punch" + ("es" if earned["punches"] > 1 else ""))
+        if earned["points"]:
+            parts.append(f"+{earned['points']} points")
+        if earned["credit"] != money.as_string(0, currency):
+            parts.append(f"+{money.display(money.parse_signed(earned['credit'], currency), currency)} credit")
+        rows.append(("Earned", ", ".join(parts) or "nothing this time", ""))
+        for won in earned["vouchers"]:
+            if won.get("status", "issued") == "issued":
+                rows.append(("NEW REWARD", f"{won['reward_name']}: voucher {won['code']}", "bold green"))
+            else:  # a back-dated visit's voucher that has lapsed since
+                rows.append(("Reward", f"{won['reward_name']}: voucher {won['code']} ({won['status']} already)", ""))
+    for held in data["vouchers"]:
+        until = f" (until {held['expires_at'][:10]})" if held["expires_at"] else ""
+        rows.append(("Voucher", f"{held['code']}  {held['reward_name']}{until}", "green"))
+    if data["rewards_for_points"]:
+        names = ", ".join(f"{r['name']} ({r['points']} pts)" for r in data["rewards_for_points"])
+        rows.append(("For points", names, ""))
+    if data["perks"]:
+        rows.append(("Perks", "; ".join(data["perks"]), ""))
+    return rows
+
+
+def card_title(data: dict) -> str:
+    who = f"{data['name']} · {data['phone']}" if data.get("name") else data["phone"]
+    return f"{who} · {data['tier']}" if data.get("tier") else who
+
+
+def card(data: dict, notice: str | None = None) -> None:
+    if not is_terminal():
+        if notice:
+            print(notice)
+        print(card_title(data))
+        for label, text, _style in card_lines(data):
+            print(f"  {label}: {text}")
+        return
+    from rich.panel import Panel
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for label, text, style in card_lines(data):
+        grid.add_row(label, f"[{style}]{_escape(text)}[/]" if style else _escape(text))
+    out = console()
+    if notice:
+        out.print(f"[yellow]{_escape(notice)}[/]")
+    out.print(Panel(grid, title=_escape(card_title(data)), title_align="left", expand=False))
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+# ---- tables ----------------------------------------------------------------------------------
+
+def table(rows: list[dict], columns: list[tuple[str, str]], title: str | None = None,
+          empty: str = "nothing to show") -> None:
+    """rows of dicts as a table; columns are (key, heading). Plain tab-separated when piped."""
+    if not is_terminal():
+        print("\t".join(heading for _key, heading in columns))
+        for row in rows:
+            print("\t".join(_cell(row.get(key)) for key, _heading in columns))
+        return
+    from rich.table import Table
+
+    if not rows:
+        console().print(f"[dim]{empty}[/]")
+        return
+    from rich import box
+
+    # No vertical rules: ten columns still fit an 80-column terminal.
+    drawn = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for key, heading in columns:
+        # A number or a phone cut short is misread: those keep their width; text wraps.
+        whole = key in UNBROKEN or _numeric(rows, key)
+        widest = max(_widest(rows, key), len(heading))
+        drawn.add_column(heading, justify="right" if _numeric(rows, key) else "left", no_wrap=whole,
+                         min_width=widest if whole else min(widest, 8), overflow="fold")
+    for row in rows:
+        drawn.add_row(*(_escape(_cell(row.get(key))) for key, _heading in columns))
+    console().print(drawn)
+
+
+UNBROKEN = {"phone", "last_visit", "at"}
+
+
+def _widest(rows, key) -> int:
+    return max((len(_cell(row.get(key))) for row in rows), default=0)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    return str(value)
+
+
+def _numeric(rows, key) -> bool:
+    sample = next((row.get(key) for row in rows if row.get(key) is not None), None)
+    if isinstance(sample, bool):
+        return False
+    return isinstance(sample, (int, float)) or (isinstance(sample, str) and _looks_numeric(sample))
+
+
+def _looks_numeric(text: str) -> bool:
+    return text.lstrip("-").replace(".", "", 1).isdigit()
+
+
+def message(text: str) -> None:
+    """A one-line confirmation for people; plain when piped."""
+    if is_terminal():
+        console().print(_escape(text))
+    else:
+        print(text)

@@ -1,0 +1,287 @@
+"""The counter's operations: each validates its input, then changes the database in exactly one
+transaction by way of the rule engine. Nothing here prints; results are plain dicts (views.py).
+"""
+
+from datetime import datetime, timedelta
+
+from loyalty_cli.domain import clock
+from loyalty_cli.domain import money
+from loyalty_cli.domain import rules
+from loyalty_cli.store import counter as store
+from loyalty_cli.services import views
+from loyalty_cli.domain.errors import BadInput, Refused
+from loyalty_cli.services.session import Session
+
+FUTURE_SLACK = timedelta(minutes=5)  # a till clock a little ahead is not an error
+MAX_ITEMS = 10_000
+
+
+def record_visit(session: Session, phone_text: str, amount_text: str | None = None, items: int | None = None,
+                 note: str | None = None, at_text: str | None = None, name: str | None = None,
+                 ref: str | None = None) -> dict:
+    config = session.config
+    amount = money.parse_amount(amount_text, config.shop.currency, "--amount") if amount_text is not None else 0
+    if config.shop.max_amount is not None and amount > config.shop.max_amount:
+        limit = money.display(config.shop.max_amount, config.shop.currency)
+        raise BadInput(f"--amount {amount_text} is above the shop's max_amount of {limit} "
+                       "(a typo? raise max_amount in [shop] of the config)")
+    if items is not None and items < 0:
+        raise BadInput(f"--items must not be negative, got {items}")
+    if items is not None and items > MAX_ITEMS:
+        raise BadInput(f"--items is too large: {items}")
+    items = 1 if items is None else items
+    now = clock.now()
+    at = _moment(at_text, config, now)
+    ref = _clean(ref)
+    conn = session.conn
+    phone = session.phone(phone_text)
+    with store.transaction(conn):
+        if ref:
+            done = store.visit_by_ref(conn, ref)
+            if done and store.customer_by_id(conn, done["customer_id"])["phone"] != phone:
+                other = store.customer_by_id(conn, done["customer_id"])["phone"]
+                raise Refused(f"--ref {ref} is already visit #{done['id']} of {other}: nothing recorded")
+            if done:
+                card = views.card(conn, config, store.customer_by_id(conn, done["customer_id"]), now)
+                return {**card, "visit_id": done["id"], "duplicate": True, "earned": views.no_earnings(config)}
+        session.remember(phone_text, phone)
+        row = store.customer_by_phone(conn, phone)
+        enrolled = row is None
+        if enrolled:
+            row = _enrol(conn, config, phone, at, name=_clean(name))
+        elif _clean(name) and _clean(name) != row["name"]:
+            store.update_customer(conn, row["id"], name=_clean(name))
+        expire_due(conn, config, row["id"], now)
+        row = store.customer_by_id(conn, row["id"])
+        outcome = rules.apply_visit(config, store.state(conn, row, at), rules.Visit(at, amount, items))
+        visit_id = store.insert_visit(conn, row["id"], at, clock.local_day(at, config.tz), amount, items,
+                                      note=_clean(note), ref=ref)
+        expiry = rules.voucher_expires_at(config, at)
+        codes = store.write_entries(conn, row["id"], at, outcome.entries, voucher_expiry=expiry, visit_id=visit_id)
+        if codes and expiry is not None and expiry <= now:
+            # A visit back-dated beyond rewards_days earned a voucher that has lapsed since:
+            # written down at once, so the card and the ledger say so (imports replay the same).
+            expire_due(conn, config, row["id"], now)
+        statuses = {code: store.voucher(conn, code)["status"] for code in codes}
+        card = views.card(conn, config, store.customer_by_id(conn, row["id"]), now)
+    return {**card, "visit_id": visit_id, "duplicate": False, "enrolled": enrolled,
+            "earned": views.earnings(config, outcome.entries, codes, statuses)}
+
+
+def enrol(session: Session, phone_text: str, name=None, email=None, birthday=None, referred_by=None) -> dict:
+    config = session.config
+    email, birthday = _email(email), _birthday(birthday)
+    now = clock.now()
+    conn = session.conn
+    phone = session.phone(phone_text)
+    referrer_phone = session.phone(referred_by) if referred_by else None
+    with store.transaction(conn):
+        if store.customer_by_phone(conn, phone):
+            raise Refused(f"{phone} is already enrolled (change details with `loyalty edit`)")
+        referrer = None
+        if referrer_phone:
+            referrer = store.customer_by_phone(conn, referrer_phone)
+            if referrer is None:
+                raise Refused(f"--referred-by {referrer_phone} is not a customer")
+            if referrer_phone == phone:
+                raise Refused("a customer cannot refer themselves")
+        row = _enrol(conn, config, phone, now, name=_clean(name), email=email, birthday=birthday,
+                     referrer=referrer)
+        session.remember(phone_text, phone)
+        return {**views.card(conn, config, row, now), "enrolled": True}
+
+
+def _enrol(conn, config, phone, at, name=None, email=None, birthday=None, referrer=None):
+    referrer_id = referrer["id"] if referrer else None
+    customer_id = store.create_customer(conn, phone, at, name=name, email=email, birthday=birthday,
+                                        referred_by=referrer_id)
+    mine, theirs = rules.enrolment(config, referred=referrer is not None)
+    expiry = rules.voucher_expires_at(config, at)
+    store.write_entries(conn, customer_id, at, mine, voucher_expiry=expiry)
+    if theirs:
+        store.write_entries(conn, referrer_id, at, theirs, voucher_expiry=expiry)
+    return store.customer_by_id(conn, customer_id)
+
+
+def edit(session: Session, phone_text: str, name=None, email=None, birthday=None, note=None) -> dict:
+    changes = {}
+    if name is not None:
+        changes["name"] = _clean(name)
+    if email is not None:
+        changes["email"] = _email(email) if email.strip() else None
+    if birthday is not None:
+        changes["birthday"] = _birthday(birthday) if birthday.strip() else None
+    if note is not None:
+        changes["note"] = _clean(note)
+    if not changes:
+        raise BadInput("nothing to change: give --name, --email, --birthday or --note")
+    conn = session.conn
+    row = customer(session, phone_text)
+    with store.transaction(conn):
+        store.update_customer(conn, row["id"], **changes)
+        return views.card(conn, session.config, store.customer_by_id(conn, row["id"]), clock.now())
+
+
+def redeem(session: Session, phone_text: str, target: str | None, credit_text: str | None = None) -> dict:
+    config = session.config
+    if (target is None) == (credit_text is None):
+        raise BadInput("give a voucher code or reward id, or --credit AMOUNT (not both)")
+    credit = money.parse_amount(credit_text, config.shop.currency, "--credit") if credit_text else None
+    if credit == 0:
+        raise BadInput("--credit must be more than zero")
+    now = clock.now()
+    conn = session.conn
+    row = customer(session, phone_text)
+    with store.transaction(conn):
+        expire_due(conn, config, row["id"], now)
+        row = store.customer_by_id(conn, row["id"])
+        state = store.state(conn, row, now)
+        if credit is not None:
+            entry = rules.spend_credit(config, state, credit)
+            store.write_entries(conn, row["id"], now, [entry])
+            redeemed = {"credit": money.as_string(credit, config.shop.currency)}
+        else:
+            redeemed = _redeem_voucher_or_reward(conn, config, row, state, target.strip(), now)
+        return {**views.card(conn, config, store.customer_by_id(conn, row["id"]), now), "redeemed": redeemed}
+
+
+def _redeem_voucher_or_reward(conn, config, row, state, target, now) -> dict:
+    found = store.voucher(conn, target)
+    if found is None and target in config.rewards:
+        held = [v for v in store.open_vouchers(conn, row["id"]) if v["reward"] == target]
+        if held:  # the customer already holds one: use it before spending points
+            found = min(held, key=lambda v: (v["expires_at"] or "~", v["code"]))
+        else:
+            entry = rules.buy_with_points(config, state, target)
+            code = store.record_bought_voucher(conn, row["id"], target, now)
+            store.write_entries(conn, row["id"], now, [rules.Entry(
+                "redeem", points=entry.points, reward=target, reason=entry.reason, voucher=code)])
+            return {"voucher": code, "reward": target, "points": -entry.points}
+    if found is None:
+        raise Refused(f"no voucher or reward called {target!r}")
+    if found["customer_id"] != row["id"]:
+        raise Refused(f"voucher {found['code']} belongs to another customer")
+    if found["status"] != "issued":
+        when = found["expires_at"] if found["status"] == "expired" else found["redeemed_at"] or found["ended_at"]
+        raise Refused(f"voucher {found['code']} is {found['status']}"
+                      + (f" (since {views.local_time(when, config)})" if when else ""))
+    store.set_voucher_status(conn, found["code"], "redeemed", now)
+    reward = config.rewards.get(found["reward"])
+    store.write_entries(conn, row["id"], now, [rules.Entry(
+        "redeem", reward=found["reward"], voucher=found["code"],
+        reason=f"redeemed {reward.name if reward else found['reward']}")])
+    return {"voucher": found["code"], "reward": found["reward"], "points": 0}
+
+
+def void(session: Session, visit_id: int, reason: str | None = None) -> dict:
+    config = session.config
+    now = clock.now()
+    conn = session.conn
+    with store.transaction(conn):
+        visit = store.visit_by_id(conn, visit_id) if 0 < visit_id < 2**62 else None
+        if visit is None:
+            raise Refused(f"no visit #{visit_id}")
+        if visit["voided_at"]:
+            raise Refused(f"visit #{visit_id} was already voided on {views.local_time(visit['voided_at'], config)}")
+        expire_due(conn, config, visit["customer_id"], now)
+        why = f"void of visit #{visit_id}" + (f": {reason}" if reason else "")
+        reversals, reverses, lots, kept = [], {}, {}, []
+        for line in store.ledger_of_visit(conn, visit_id):
+            if line["kind"] == "reward" and line["voucher"]:
+                issued = store.voucher(conn, line["voucher"])
+                if issued["status"] == "redeemed":
+                    kept.append(line["voucher"])  # already used: the punches it took stay taken
+                    continue
+                if issued["status"] == "issued":
+                    store.set_voucher_status(conn, line["voucher"], "void", now)
+            expired = 0
+            if line["points"] > 0 and line["earned_at"]:
+                expired = rules.expired_from_lot(store.points_lines(conn, visit["customer_id"]), line["id"])
+            reverses[len(reversals)] = line["id"]
+            lots[len(reversals)] = line["earned_at"]
+            reversals.append(rules.reversal(_entry(line), why, expired))
+        store.write_entries(conn, visit["customer_id"], now, reversals, visit_id=visit_id,
+                            reverses=reverses, earned_at=lots)
+        store.mark_voided(conn, visit, now, _clean(reason))
+        card = views.card(conn, config, store.customer_by_id(conn, visit["customer_id"]), now)
+    return {**card, "voided_visit": visit_id, "kept_vouchers": kept}
+
+
+def _entry(line) -> rules.Entry:
+    return rules.Entry(line["kind"], points=line["points"], punches=line["punches"], credit=line["credit"],
+                       rule=line["rule"], earned=line["earned_at"] is not None, voucher=line["voucher"])
+
+
+def expire_due(conn, config, customer_id: int, now: datetime) -> dict:
+    """Write the points and vouchers that are due to expire, as ledger entries."""
+    expired = {"points": 0, "vouchers": []}
+    cutoff = rules.points_cutoff(config, now)
+    if cutoff is not None:
+        points = rules.points_to_expire(
+            store.customer_by_id(conn, customer_id)["points"], store.points_earned_since(conn, customer_id, cutoff))
+        if points:
+            store.write_entries(conn, customer_id, now, [rules.expiry_entry(points, cutoff)])
+            expired["points"] = points
+    for due in store.due_vouchers(conn, customer_id, now):
+        store.set_voucher_status(conn, due["code"], "expired", now)
+        store.write_entries(conn, customer_id, now, [rules.Entry(
+            "expire", voucher=due["code"], reward=due["reward"], reason="voucher expired")])
+        expired["vouchers"].append(due["code"])
+    return expired
+
+
+def expire_all(session: Session) -> dict:
+    """For cron: write every due expiry, in one transaction. Running it twice is harmless."""
+    config, conn, now = session.config, session.conn, clock.now()
+    totals = {"customers": 0, "points": 0, "vouchers": 0}
+    with store.transaction(conn):
+        ids = {row["id"] for row in store.customers_with_points(conn)}
+        ids |= {row["customer_id"] for row in store.due_vouchers(conn, None, now)}
+        for customer_id in sorted(ids):
+            done = expire_due(conn, config, customer_id, now)
+            if done["points"] or done["vouchers"]:
+                totals["customers"] += 1
+                totals["points"] += done["points"]
+                totals["vouchers"] += len(done["vouchers"])
+    return totals
+
+
+def customer(session: Session, phone_text: str):
+    row = store.customer_by_phone(session.conn, session.phone(phone_text))
+    if row is None:
+        raise Refused(f"no customer with phone {phone_text.strip()!r}")
+    return row
+
+
+def _moment(at_text, config, now):
+    if not at_text:
+        return now
+    at = clock.parse_moment(at_text, config.tz)
+    if at > now + FUTURE_SLACK:
+        raise BadInput(f"--at is in the future: {at_text!r}")
+    return at
+
+
+def _clean(text):
+    if text is None:
+        return None
+    text = " ".join(str(text).split())
+    return text or None
+
+
+def _email(text):
+    if text is None:
+        return None
+    text = text.strip()
+    if "@" not in text or text.startswith("@") or text.endswith("@") or " " in text:
+        raise BadInput(f"--email is not an e-mail address: {text!r}")
+    return text
+
+
+def _birthday(text):
+    if text is None:
+        return None
+    day = clock.parse_day(text, "--birthday")
+    if day > clock.now().date():
+        raise BadInput(f"--birthday is in the future: {text!r}")
+    return day.isoformat()

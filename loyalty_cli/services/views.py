@@ -1,0 +1,133 @@
+"""Read models: what a card, a history or a customer list says, as plain JSON-ready dicts.
+
+Money leaves here as decimal strings ('12.50') in the shop currency, never as floats. Reads
+show balances as of now without writing: points and vouchers already past their expiry are
+shown as gone even before `loyalty expire` writes that down.
+"""
+
+from datetime import datetime
+
+from loyalty_cli.domain import clock
+from loyalty_cli.domain import money
+from loyalty_cli.domain import rules
+from loyalty_cli.store import counter as store
+from loyalty_cli.domain.errors import BadInput
+
+
+def card(conn, config, row, now: datetime) -> dict:
+    currency = config.shop.currency
+    spend, visits = store.year_figures(conn, row["id"], now)
+    tier = rules.tier_for(config, spend, visits)
+    points = points_now(conn, config, row, now)
+    now_db = clock.to_db(now)
+    vouchers = [voucher(v, config) for v in store.open_vouchers(conn, row["id"])
+                if not v["expires_at"] or v["expires_at"] > now_db]
+    cards = []
+    punches = store.punches_of(row)
+    for rule in config.rules_of("punch_card"):
+        cards.append({"card": rule.name, "punches": punches.get(rule.name, 0), "every": rule.every,
+                      "count": rule.count, "reward": rule.reward,
+                      "reward_name": config.rewards[rule.reward].name})
+    affordable = [{"reward": r.id, "name": r.name, "points": r.points}
+                  for r in config.rewards.values() if r.points is not None and r.points <= points]
+    return {
+        "phone": row["phone"],
+        "name": row["name"],
+        "email": row["email"],
+        "birthday": row["birthday"],
+        "enrolled_at": local_time(row["enrolled_at"], config),
+        "tier": tier.name if tier else None,
+        "perks": list(tier.perks) if tier else [],
+        "punches": cards[0]["punches"] if cards else 0,
+        "cards": cards,
+        "points": points,
+        "credit": money.as_string(row["credit"], currency),
+        "currency": currency,
+        "vouchers": vouchers,
+        "rewards_for_points": affordable,
+        "visits": row["visits"],
+        "spend": money.as_string(row["spend"], currency),
+        "last_visit": local_time(row["last_visit_at"], config),
+    }
+
+
+def points_now(conn, config, row, now: datetime) -> int:
+    """The points balance less what has expired but is not yet written down."""
+    points = row["points"]
+    cutoff = rules.points_cutoff(config, now)
+    if cutoff is not None:
+        points -= rules.points_to_expire(points, store.points_earned_since(conn, row["id"], cutoff))
+    return points
+
+
+def voucher(row, config) -> dict:
+    reward = config.rewards.get(row["reward"])
+    return {"code": row["code"], "reward": row["reward"], "reward_name": reward.name if reward else row["reward"],
+            "status": row["status"], "issued_at": local_time(row["issued_at"], config),
+            "expires_at": local_time(row["expires_at"], config)}
+
+
+def earnings(config, entries, codes, statuses=None) -> dict:
+    currency = config.shop.currency
+    rewards = [e.reward for e in entries if e.kind == "reward" and e.reward]
+    return {
+        "points": sum(e.points for e in entries if e.points > 0),
+        "punches": sum(e.punches for e in entries if e.kind == "punch"),
+        "credit": money.as_string(sum(e.credit for e in entries if e.credit > 0), currency),
+        "vouchers": [{"code": code, "reward": reward, "reward_name": config.rewards[reward].name,
+                      "status": (statuses or {}).get(code, "issued")}
+                     for code, reward in zip(codes, rewards)],
+    }
+
+
+def no_earnings(config) -> dict:
+    return earnings(config, [], [])
+
+
+def history(conn, config, row, limit: int | None) -> list[dict]:
+    currency = config.shop.currency
+    return [{
+        "id": line["id"], "at": local_time(line["at"], config), "kind": line["kind"],
+        "points": line["points"], "punches": line["punches"],
+        "credit": money.as_string(line["credit"], currency), "rule": line["rule"],
+        "voucher": line["voucher"], "visit_id": line["visit_id"], "reverses": line["reverses"],
+        "reason": line["reason"],
+    } for line in store.history(conn, row["id"], limit)]
+
+
+def visits(conn, config, row, limit: int) -> list[dict]:
+    currency = config.shop.currency
+    return [{"visit_id": v["id"], "at": local_time(v["at"], config),
+             "amount": money.as_string(v["amount"], currency), "items": v["items"], "note": v["note"],
+             "ref": v["ref"], "voided": v["voided_at"] is not None}
+            for v in store.recent_visits(conn, row["id"], limit)]
+
+
+def customer_list(conn, config, now, search, tier_name, sort, limit) -> list[dict]:
+    currency = config.shop.currency
+    if tier_name and tier_name.casefold() not in {t.name.casefold() for t in config.tiers}:
+        known = ", ".join(t.name for t in config.tiers) or "none in the config"
+        raise BadInput(f"--tier {tier_name!r} is not a tier (tiers: {known})")
+    rows = store.list_customers(conn, now, search, sort, None if tier_name else limit)
+    out = []
+    for row in rows:
+        tier = rules.tier_for(config, row["year_spend"], row["year_visits"])
+        name = tier.name if tier else None
+        if tier_name and (name or "").casefold() != tier_name.casefold():
+            continue
+        punches = store.punches_of(row)
+        out.append({"phone": row["phone"], "name": row["name"], "tier": name, "visits": row["visits"],
+                    "spend": money.as_string(row["spend"], currency),
+                    "last_visit": local_time(row["last_visit_at"], config),
+                    "punches": sum(punches.values()), "points": points_now(conn, config, row, now),
+                    "credit": money.as_string(row["credit"], currency), "open_vouchers": row["open_vouchers"]})
+        if limit is not None and len(out) >= limit:
+            break
+    return out
+
+
+def local_time(db_text: str | None, config) -> str | None:
+    """A stored UTC time as the shop's local time, 'YYYY-MM-DD HH:MM'."""
+    if not db_text:
+        return None
+    return clock.from_db(db_text).astimezone(config.tz).strftime("%Y-%m-%d %H:%M")

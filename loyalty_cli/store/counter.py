@@ -1,0 +1,404 @@
+"""The SQLite store: every SQL statement and transaction lives here.
+
+The counter path uses the standard library's sqlite3 directly (sqlite-utils costs ~0.13 s to
+import); sqlite-utils builds the schema in `migrations.py` and does bulk work elsewhere.
+Balances are cached on the customer row, always in the same transaction as the ledger lines
+that change them; `loyalty doctor` recomputes them from the ledger.
+"""
+
+import json
+import os
+import secrets
+import sqlite3
+import sys
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from loyalty_cli.domain import clock
+from loyalty_cli.domain.errors import BadInput, Refused
+from loyalty_cli.domain.rules import Entry, State, TIER_WINDOW
+
+SCHEMA_VERSION = 7
+BUSY_TIMEOUT_S = 5.0
+VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud
+VOUCHER_LENGTH = 6
+
+
+def connect(path: Path, create: bool = True, make_folder: bool = True) -> sqlite3.Connection:
+    """Open (and on first use create, owner-only) the database, migrated to this release.
+
+    make_folder=False (a path the user named) refuses a missing folder: a typo in --db must
+    not quietly start an empty database somewhere else.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise BadInput(f"{path} is a folder, not a database file")
+    if not path.exists():
+        if not create:
+            raise Refused(f"no database at {path}")
+        if not make_folder and not path.parent.is_dir():
+            raise BadInput(f"no such folder for the database: {path.parent}")
+        _create_private(path)
+        sys.stderr.write(f"note: created a new database at {path}\n")
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise Refused(f"cannot open database {path}: {exc}") from None
+    conn.row_factory = sqlite3.Row
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc) or "malformed" in str(exc):
+            raise Refused(f"{path} is not a loyalty database: {exc}") from None
+        raise Refused(f"cannot open database {path}: {exc}") from None
+    if version != SCHEMA_VERSION:
+        from loyalty_cli.store.migrations import migrate
+
+        migrate(conn, version, SCHEMA_VERSION, path)
+    return conn
+
+
+def _create_private(path: Path) -> None:
+    """An empty file readable by its owner only: it holds phone numbers (SQLite's -wal and
+    -shm files copy these permissions)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise Refused(f"cannot create database {path}: {exc.strerror}") from None
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection):
+    """One IMMEDIATE transaction: it takes the write lock up front, so two tills never
+    interleave a read-modify-write; anything raised inside rolls everything back."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise Refused(f"database is busy ({exc}); try again in a moment") from None
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+# ---- phones ----------------------------------------------------------------------------------
+
+def cached_phone(conn, key: str) -> str | None:
+    row = conn.execute("SELECT phone FROM phone_keys WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def remember_phone(conn, key: str, phone: str) -> None:
+    conn.execute("INSERT OR IGNORE INTO phone_keys (key, phone) VALUES (?, ?)", (key, phone))
+
+
+# ---- customers -------------------------------------------------------------------------------
+
+def customer_by_phone(conn, phone: str):
+    return conn.execute("SELECT * FROM customers WHERE phone = ?", (phone,)).fetchone()
+
+
+def customer_by_id(conn, customer_id: int):
+    return conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)).fetchone()
+
+
+def create_customer(conn, phone: str, at: datetime, name=None, email=None, birthday=None,
+                    referred_by=None, note=None) -> int:
+    cursor = conn.execute(
+        "INSERT INTO customers (phone, name, email, birthday, referred_by, enrolled_at, note) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (phone, name, email, birthday, referred_by, clock.to_db(at), note),
+    )
+    return cursor.lastrowid
+
+
+EDITABLE = ("name", "email", "birthday", "note", "referred_by")
+
+
+def update_customer(conn, customer_id: int, **fields) -> None:
+    changes = {k: v for k, v in fields.items() if k in EDITABLE}
+    if not changes:
+        return
+    assignments = ", ".join(f"{column} = ?" for column in changes)
+    conn.execute(f"UPDATE customers SET {assignments} WHERE id = ?", (*changes.values(), customer_id))
+
+
+def punches_of(row) -> dict:
+    return json.loads(row["punches"]) if row["punches"] else {}
+
+
+def state(conn, row, at: datetime) -> State:
+    """Balances from the customer row; tier figures over the 365 days up to `at` (the visit
+    being recorded is not in the table yet, so it is not counted twice)."""
+    spend, visits = conn.execute(
+        "SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM visits "
+        "WHERE customer_id = ? AND at > ? AND at <= ? AND voided_at IS NULL",
+        (row["id"], clock.to_db(at - TIER_WINDOW), clock.to_db(at)),
+    ).fetchone()
+    return State(points=row["points"], credit=row["credit"], punches=punches_of(row),
+                 year_spend=spend, year_visits=visits)
+
+
+def year_figures(conn, customer_id: int, now: datetime) -> tuple[int, int]:
+    """Spend and visits in the 365 days up to and including now (for showing the tier)."""
+    return tuple(conn.execute(
+        "SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM visits "
+        "WHERE customer_id = ? AND at > ? AND at <= ? AND voided_at IS NULL",
+        (customer_id, clock.to_db(now - TIER_WINDOW), clock.to_db(now)),
+    ).fetchone())
+
+
+def points_earned_since(conn, customer_id: int, cutoff: datetime) -> int:
+    """Points earned after the cutoff, net of their reversals (which keep the lot's time)."""
+    return conn.execute(
+        "SELECT COALESCE(SUM(points), 0) FROM ledger WHERE customer_id = ? AND earned_at > ?",
+        (customer_id, clock.to_db(cutoff)),
+    ).fetchone()[0]
+
+
+# ---- visits ----------------------------------------------------------------------------------
+
+def visit_by_ref(conn, ref: str):
+    return conn.execute("SELECT * FROM visits WHERE ref = ?", (ref,)).fetchone()
+
+
+def visit_by_id(conn, visit_id: int):
+    return conn.execute("SELECT * FROM visits WHERE id = ?", (visit_id,)).fetchone()
+
+
+def insert_visit(conn, customer_id: int, at: datetime, local_day: str, amount: int, items: int,
+                 note=None, ref=None, source="counter") -> int:
+    cursor = conn.execute(
+        "INSERT INTO visits (customer_id, at, local_day, amount, items, note, ref, source) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (customer_id, clock.to_db(at), local_day, amount, items, note, ref, source),
+    )
+    conn.execute(
+        "UPDATE customers SET visits = visits + 1, spend = spend + ?, "
+        "last_visit_at = MAX(COALESCE(last_visit_at, ''), ?) WHERE id = ?",
+        (amount, clock.to_db(at), customer_id),
+    )
+    return cursor.lastrowid
+
+
+def mark_voided(conn, visit, at: datetime, reason: str | None) -> None:
+    conn.execute("UPDATE visits SET voided_at = ?, void_reason = ? WHERE id = ?",
+                 (clock.to_db(at), reason, visit["id"]))
+    last = conn.execute(
+        "SELECT MAX(at) FROM visits WHERE customer_id = ? AND voided_at IS NULL", (visit["customer_id"],)
+    ).fetchone()[0]
+    conn.execute("UPDATE customers SET visits = visits - 1, spend = spend - ?, last_visit_at = ? WHERE id = ?",
+                 (visit["amount"], last, visit["customer_id"]))
+
+
+def recent_visits(conn, customer_id: int, limit: int = 5) -> list:
+    return conn.execute(
+        "SELECT * FROM visits WHERE customer_id = ? ORDER BY at DESC, id DESC LIMIT ?", (customer_id, limit)
+    ).fetchall()
+
+
+# ---- the ledger ------------------------------------------------------------------------------
+
+def write_entries(conn, customer_id: int, at: datetime, entries, voucher_expiry=None,
+                  visit_id=None, reverses=None, earned_at=None) -> list[str]:
+    """Append entries, issue vouchers for 'reward' entries, update the cached balances.
+
+    `reverses` maps an entry's position to the ledger id it undoes; `earned_at` does the same
+    for the lot time a reversal keeps. Returns the codes of the vouchers issued.
+    """
+    when = clock.to_db(at)
+    codes = []
+    row = customer_by_id(conn, customer_id)
+    punches = punches_of(row)
+    for position, entry in enumerate(entries):
+        code = entry.voucher
+        if entry.kind == "reward" and entry.reward:
+            code = _new_voucher(conn, customer_id, entry, at, voucher_expiry, visit_id)
+            codes.append(code)
+        lot = (earned_at or {}).get(position) or (when if entry.earned and entry.points > 0 else None)
+        cursor = conn.execute(
+            "INSERT INTO ledger (customer_id, at, kind, points, punches, credit, rule, reason, "
+            "visit_id, voucher, reward, earned_at, reverses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (customer_id, when, entry.kind, entry.points, entry.punches, entry.credit, entry.rule,
+             entry.reason, visit_id, code, entry.reward, lot, (reverses or {}).get(position)),
+        )
+        if code and entry.kind == "reward":
+            conn.execute("UPDATE vouchers SET ledger_id = ? WHERE code = ?", (cursor.lastrowid, code))
+        if entry.punches:
+            punches[entry.rule] = punches.get(entry.rule, 0) + entry.punches
+    points = sum(e.points for e in entries)
+    credit = sum(e.credit for e in entries)
+    conn.execute(
+        "UPDATE customers SET points = points + ?, credit = credit + ?, punches = ? WHERE id = ?",
+        (points, credit, json.dumps(punches, sort_keys=True), customer_id),
+    )
+    return codes
+
+
+def _new_voucher(conn, customer_id, entry: Entry, at, expires_at, visit_id) -> str:
+    for _ in range(20):
+        code = "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(VOUCHER_LENGTH))
+        try:
+            conn.execute(
+                "INSERT INTO vouchers (code, customer_id, reward, rule, status, issued_at, expires_at, visit_id) "
+                "VALUES (?, ?, ?, ?, 'issued', ?, ?, ?)",
+                (code, customer_id, entry.reward, entry.rule, clock.to_db(at),
+                 clock.to_db(expires_at) if expires_at else None, visit_id),
+            )
+            return code
+        except sqlite3.IntegrityError:
+            continue
+    raise Refused("could not find a free voucher code; run `loyalty doctor`")
+
+
+def ledger_of_visit(conn, visit_id: int) -> list:
+    return conn.execute(
+        "SELECT * FROM ledger WHERE visit_id = ? AND reverses IS NULL ORDER BY id", (visit_id,)
+    ).fetchall()
+
+
+def points_lines(conn, customer_id: int) -> list[tuple]:
+    """(id, points, earned_at, reverses, kind) of every points line, in the order written."""
+    return [tuple(row) for row in conn.execute(
+        "SELECT id, points, earned_at, reverses, kind FROM ledger WHERE customer_id = ? AND points != 0 "
+        "ORDER BY id", (customer_id,))]
+
+
+def history(conn, customer_id: int, limit: int | None = None) -> list:
+    # by time (a back-dated visit sits where it happened), then by the order written
+    sql = "SELECT * FROM ledger WHERE customer_id = ? ORDER BY at DESC, id DESC"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return conn.execute(sql, (customer_id,)).fetchall()
+
+
+# ---- vouchers --------------------------------------------------------------------------------
+
+def voucher(conn, code: str):
+    return conn.execute("SELECT * FROM vouchers WHERE code = ?", (code.upper(),)).fetchone()
+
+
+def open_vouchers(conn, customer_id: int) -> list:
+    return conn.execute(
+        "SELECT * FROM vouchers WHERE customer_id = ? AND status = 'issued' ORDER BY issued_at, code",
+        (customer_id,),
+    ).fetchall()
+
+
+def due_vouchers(conn, customer_id: int | None, now: datetime) -> list:
+    if customer_id is not None:
+        return conn.execute(
+            "SELECT * FROM vouchers INDEXED BY vouchers_customer_due WHERE customer_id = ? AND status = 'issued' "
+            "AND expires_at <= ? ORDER BY expires_at, code", (customer_id, clock.to_db(now))).fetchall()
+    return conn.execute(
+        "SELECT * FROM vouchers WHERE status = 'issued' AND expires_at IS NOT NULL AND expires_at <= ? "
+        "ORDER BY expires_at, code", (clock.to_db(now),)).fetchall()
+
+
+def set_voucher_status(conn, code: str, status: str, at: datetime) -> None:
+    column = "redeemed_at" if status == "redeemed" else "ended_at"
+    conn.execute(f"UPDATE vouchers SET status = ?, {column} = ? WHERE code = ?", (status, clock.to_db(at), code))
+
+
+def record_bought_voucher(conn, customer_id: int, reward: str, at: datetime) -> str:
+    """A catalog reward bought with points: issued and redeemed in the same moment."""
+    code = _new_voucher(conn, customer_id, Entry("reward", reward=reward), at, None, None)
+    set_voucher_status(conn, code, "redeemed", at)
+    return code
+
+
+# ---- listings --------------------------------------------------------------------------------
+
+SORTS = {
+    "visits": "c.visits DESC, c.id",
+    "spend": "c.spend DESC, c.id",
+    "points": "c.points DESC, c.id",
+    "last-visit": "c.last_visit_at DESC, c.id",
+    "name": "c.name COLLATE NOCASE, c.id",
+    "enrolled": "c.enrolled_at, c.id",
+}
+
+
+def list_customers(conn, now: datetime, search: str | None, sort: str, limit: int | None) -> list:
+    """Customers with their spend and visits over the last 365 days (for tiers)."""
+    if sort not in SORTS:
+        raise BadInput(f"--sort must be one of {', '.join(SORTS)}, got {sort!r}")
+    where, args = "", [clock.to_db(now - TIER_WINDOW), clock.to_db(now)]
+    if search:
+        # '333 123' finds +39333123...: digits typed with spaces are matched as digits
+        digits = "".join(ch for ch in search if ch.isdigit())
+        where = "WHERE c.phone LIKE ? OR c.name LIKE ? OR c.email LIKE ?"
+        pattern = f"%{search}%"
+        args += [f"%{digits}%" if digits and len(digits) * 2 > len(search.replace(" ", "")) else pattern,
+                 pattern, pattern]
+    sql = (
+        "SELECT c.*, COALESCE(y.spend, 0) AS year_spend, COALESCE(y.visits, 0) AS year_visits, "
+        "(SELECT COUNT(*) FROM vouchers v WHERE v.customer_id = c.id AND v.status = 'issued') AS open_vouchers "
+        "FROM customers c LEFT JOIN (SELECT customer_id, SUM(amount) AS spend, COUNT(*) AS visits "
+        "FROM visits WHERE at > ? AND at <= ? AND voided_at IS NULL GROUP BY customer_id) y "
+        f"ON y.customer_id = c.id {where} ORDER BY {SORTS[sort]}"
+    )
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return conn.execute(sql, args).fetchall()
+
+
+def customers_with_points(conn) -> list:
+    return conn.execute("SELECT * FROM customers WHERE points > 0 ORDER BY id").fetchall()
+
+
+# ---- integrity -------------------------------------------------------------------------------
+
+def integrity_problems(conn) -> list[str]:
+    problems = []
+    result = [row[0] for row in conn.execute("PRAGMA integrity_check").fetchall()]
+    if result != ["ok"]:
+        problems += [f"sqlite integrity: {line}" for line in result]
+    for row in conn.execute("PRAGMA foreign_key_check").fetchall():
+        problems.append(f"foreign key: {row[0]} row {row[1]} points at a missing {row[2]}")
+    return problems
+
+
+def balance_problems(conn) -> list[str]:
+    problems = []
+    ledger = {row[0]: (row[1], row[2]) for row in conn.execute(
+        "SELECT customer_id, SUM(points), SUM(credit) FROM ledger GROUP BY customer_id")}
+    punches: dict = {}
+    for customer_id, rule, total in conn.execute(
+            "SELECT customer_id, rule, SUM(punches) FROM ledger WHERE punches != 0 GROUP BY customer_id, rule"):
+        punches.setdefault(customer_id, {})[rule] = total
+    for row in conn.execute("SELECT id, phone, points, credit, punches FROM customers ORDER BY id"):
+        points, credit = ledger.get(row["id"], (0, 0))
+        if (points, credit) != (row["points"], row["credit"]):
+            problems.append(f"{row['phone']}: cached points/credit {row['points']}/{row['credit']} "
+                            f"but the ledger says {points}/{credit}")
+        cached = {k: v for k, v in punches_of(row).items() if v}
+        derived = {k: v for k, v in punches.get(row["id"], {}).items() if v}
+        if cached != derived:
+            problems.append(f"{row['phone']}: cached punches {cached} but the ledger says {derived}")
+    return problems
+
+
+def voucher_problems(conn) -> list[str]:
+    problems = []
+    rows = conn.execute(
+        "SELECT v.code, v.status, v.ledger_id, "
+        "(SELECT GROUP_CONCAT(kind) FROM ledger l WHERE l.voucher = v.code AND l.id != COALESCE(v.ledger_id, -1)) "
+        "AS events FROM vouchers v").fetchall()
+    expected = {"redeemed": "redeem", "expired": "expire", "void": "void"}
+    for row in rows:
+        events = (row["events"] or "").split(",") if row["events"] else []
+        if row["status"] in expected and expected[row["status"]] not in events:
+            problems.append(f"voucher {row['code']} is {row['status']} but no ledger entry says so")
+        if row["status"] == "issued" and events:
+            problems.append(f"voucher {row['code']} is open but the ledger has {', '.join(events)} for it")
+    return problems

@@ -1,0 +1,170 @@
+"""Schema migrations, applied on open: users never run an upgrade step.
+
+Each numbered step runs in its own transaction and bumps PRAGMA user_version, which the
+counter path reads cheaply to skip this module (and sqlite-utils) entirely.
+"""
+
+import sqlite3
+from pathlib import Path
+
+from loyalty_cli.domain.errors import Refused
+
+
+def _v1(db) -> None:
+    db["customers"].create(
+        {"id": int, "phone": str, "name": str, "email": str, "birthday": str, "referred_by": int,
+         "enrolled_at": str, "note": str, "points": int, "credit": int, "punches": str,
+         "visits": int, "spend": int, "last_visit_at": str},
+        pk="id", not_null={"phone", "enrolled_at", "points", "credit", "punches", "visits", "spend"},
+        defaults={"points": 0, "credit": 0, "punches": "{}", "visits": 0, "spend": 0},
+        foreign_keys=[("referred_by", "customers", "id")], strict=True,
+    )
+    db["customers"].create_index(["phone"], unique=True)
+    db["customers"].create_index(["last_visit_at"])
+    db["visits"].create(
+        {"id": int, "customer_id": int, "at": str, "local_day": str, "amount": int, "items": int,
+         "note": str, "ref": str, "source": str, "voided_at": str, "void_reason": str},
+        pk="id", not_null={"customer_id", "at", "local_day", "amount", "items", "source"},
+        defaults={"items": 1, "source": "counter"},
+        foreign_keys=[("customer_id", "customers", "id")], strict=True,
+    )
+    db["visits"].create_index(["customer_id", "at"])
+    db["visits"].create_index(["at"])
+    db["visits"].create_index(["local_day"])
+    db["visits"].create_index(["ref"], unique=True)
+    db["vouchers"].create(
+        {"code": str, "customer_id": int, "reward": str, "rule": str, "status": str, "issued_at": str,
+         "expires_at": str, "redeemed_at": str, "ended_at": str, "visit_id": int, "ledger_id": int},
+        pk="code", not_null={"customer_id", "reward", "status", "issued_at"},
+        foreign_keys=[("customer_id", "customers", "id"), ("visit_id", "visits", "id")], strict=True,
+    )
+    db["vouchers"].create_index(["customer_id", "status"])
+    db["vouchers"].create_index(["status", "expires_at"])
+    db["vouchers"].create_index(["issued_at"])
+    db["ledger"].create(
+        {"id": int, "customer_id": int, "at": str, "kind": str, "points": int, "punches": int,
+         "credit": int, "rule": str, "reason": str, "visit_id": int, "voucher": str, "reward": str,
+         "earned_at": str, "reverses": int},
+        pk="id", not_null={"customer_id", "at", "kind", "points", "punches", "credit"},
+        defaults={"points": 0, "punches": 0, "credit": 0},
+        foreign_keys=[("customer_id", "customers", "id"), ("visit_id", "visits", "id"),
+                      ("reverses", "ledger", "id")], strict=True,
+    )
+    db["ledger"].create_index(["customer_id", "id"])
+    db["ledger"].create_index(["visit_id"])
+    db["ledger"].create_index(["voucher"])
+    db["ledger"].create_index(["at"])
+    db["phone_keys"].create({"key": str, "phone": str}, pk="key", not_null={"phone"}, strict=True)
+    # The ledger is append-only: the database itself refuses edits and deletes.
+    db.execute("CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger "
+               "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END")
+    db.execute("CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger "
+               "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END")
+
+
+def _v2(db) -> None:
+    """Bulk import bookkeeping (issue 3): what was imported, so a re-run doubles nothing.
+
+    `imports` records each run (file hash, summary); `import_cards` holds the card imported
+    for each phone and punch card, with a digest of its content; a visit from a file carries
+    `import_key`, a digest of its normalised row (and of how many identical rows came before it
+    in its file).
+    """
+    db.execute(
+        "CREATE TABLE imports (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, source TEXT NOT NULL, "
+        "sha256 TEXT NOT NULL, at TEXT NOT NULL, summary TEXT NOT NULL) STRICT")
+    db.execute(
+        "CREATE TABLE import_cards (phone TEXT NOT NULL, card TEXT NOT NULL, "
+        "customer_id INTEGER NOT NULL REFERENCES customers(id), import_id INTEGER NOT NULL REFERENCES imports(id), "
+        "line INTEGER NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (phone, card)) STRICT, WITHOUT ROWID")
+    db.execute("ALTER TABLE visits ADD COLUMN import_key BLOB")
+    db.execute("CREATE UNIQUE INDEX idx_visits_import_key ON visits (import_key) WHERE import_key IS NOT NULL")
+
+
+def _v3(db) -> None:
+    """Reports (issue 4): covering indexes, so each report is a range scan of an index, not
+    of the tables (a year's summary of 1M visits reads no visit or ledger row)."""
+    for sql in (
+        # Period figures by local day: counts, revenue, distinct customers, voided visits.
+        "CREATE INDEX IF NOT EXISTS visits_by_day_cover ON visits (local_day, customer_id, amount, voided_at)",
+        # Per customer: the 365-day tier figures, 'visited before the period?', visit rhythm.
+        "CREATE INDEX IF NOT EXISTS visits_by_customer_cover "
+        "ON visits (customer_id, at, local_day, amount, voided_at)",
+        # The few ledger lines that are not earnings: redemptions, expiries, rewards, voids.
+        "CREATE INDEX IF NOT EXISTS ledger_events_cover ON ledger (at, kind, points, punches, credit, reverses) "
+        "WHERE kind IN ('redeem', 'expire', 'reward', 'void')",
+        # Points earned since the expiry cutoff, for every customer at once (liability).
+        "CREATE INDEX IF NOT EXISTS ledger_lots_cover ON ledger (customer_id, earned_at, points) "
+        "WHERE earned_at IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS vouchers_redeemed_at ON vouchers (redeemed_at) WHERE redeemed_at IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS vouchers_ended_at ON vouchers (ended_at) WHERE ended_at IS NOT NULL",
+    ):
+        db.execute(sql)
+
+
+def _v4(db) -> None:
+    """Expiry reads only the points earned in the last points_days: step 3's ledger_lots_cover
+    serves that query, so the narrower index an early build made here is dropped, not kept twice."""
+    db.execute("DROP INDEX IF EXISTS idx_ledger_customer_earned")
+
+
+def _v5(db) -> None:
+    """A visit's look for its customer's overdue vouchers: one index range, however many other
+    customers' vouchers wait for `loyalty expire`."""
+    db["vouchers"].create_index(["customer_id", "status", "expires_at"], index_name="vouchers_customer_due")
+    db.execute("DROP INDEX IF EXISTS idx_vouchers_customer_id_status")  # a prefix of the new one
+
+
+def _v6(db) -> None:
+    """Step 3's covering indexes lead with the same columns: two fewer index writes per visit."""
+    db.execute("DROP INDEX IF EXISTS idx_visits_customer_id_at")  # visits_by_customer_cover
+    db.execute("DROP INDEX IF EXISTS idx_visits_local_day")  # visits_by_day_cover
+
+
+def _v7(db) -> None:
+    """Imports at speed (issue 3).
+
+    - An imported visit is now recognised by what it says (customer, time, amount, items,
+      note, receipt), through visits_by_customer_cover, so the per-row digest `import_key` and
+      its unique index go: building that index was ~2 s of a million-visit import.
+    - Receipts: the unique index holds only visits that have one (`ref = ?` still uses it), so
+      a million imported visits without receipts no longer build a million-entry index of NULLs.
+    """
+    db.execute("DROP INDEX IF EXISTS idx_visits_import_key")
+    try:
+        db.execute("ALTER TABLE visits DROP COLUMN import_key")
+    except sqlite3.OperationalError:
+        pass  # SQLite before 3.35 cannot drop a column: it stays, unused and NULL from now on
+    db.execute("DROP INDEX IF EXISTS idx_visits_ref")
+    db.execute("CREATE UNIQUE INDEX idx_visits_ref ON visits (ref) WHERE ref IS NOT NULL")
+
+
+STEPS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7}
+
+
+def migrate(conn: sqlite3.Connection, current: int, target: int, path: Path) -> None:
+    if current > target:
+        raise Refused(f"{path} was written by a newer loyalty-cli (schema {current}); upgrade to use it")
+    import sqlite_utils
+
+    db = sqlite_utils.Database(conn)
+    try:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError:
+            pass  # another process holds the file and is setting it up; it sets WAL too
+        for version in range(current + 1, target + 1):
+            conn.execute("BEGIN IMMEDIATE")
+            # Two tills may open a new database at once: re-read under the write lock.
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= version:
+                conn.execute("COMMIT")
+                continue
+            try:
+                STEPS[version](db)
+                conn.execute(f"PRAGMA user_version = {version}")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        raise Refused(f"cannot prepare database {path}: {exc}") from None

@@ -1,0 +1,48 @@
+"""Where files live: option, then environment variable, then the per-user directory."""
+
+import os
+from pathlib import Path
+
+APP = "loyalty-cli"
+
+
+def user_data_dir() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path(APP, appauthor=False)
+
+
+def user_config_dir() -> Path:
+    from platformdirs import user_config_path
+
+    return user_config_path(APP, appauthor=False)
+
+
+def db_path(option: str | None) -> tuple[Path, str]:
+    """The database file and where that choice came from."""
+    if option is not None:
+        if not option.strip():
+            from loyalty_cli.domain.errors import BadInput
+
+            raise BadInput("--db is empty")
+        return Path(option).expanduser(), "--db"
+    env = os.environ.get("LOYALTY_DB")
+    if env:
+        return Path(env).expanduser(), "LOYALTY_DB"
+    return user_data_dir() / "loyalty.db", "default"
+
+
+def config_path(option: str | None) -> tuple[Path | None, str]:
+    """The config file (None: built-in defaults) and where it came from."""
+    if option:
+        return Path(option).expanduser(), "--config"
+    env = os.environ.get("LOYALTY_CONFIG")
+    if env:
+        return Path(env).expanduser(), "LOYALTY_CONFIG"
+    local = Path("loyalty.toml")
+    if local.is_file():
+        return local, "./loyalty.toml"
+    user = user_config_dir() / "loyalty.toml"
+    if user.is_file():
+        return user, "user config dir"
+    return None, "built-in defaults"
