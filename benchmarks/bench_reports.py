@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from loyalty_cli import store  # noqa: E402
 
 CONFIG = ROOT / "loyalty_cli" / "config" / "sample.toml"
-NOW = datetime(2026, 11, 1, 11, 0, tzinfo=timezone.utc)  # noon in Rome, 1 November 2026
+NOW = datetime(2026, 11, 1, 11, 0, tzinfo=UTC)  # noon in Rome, 1 November 2026
 TARGET_S, TARGET_MB = 3.0, 300
 
 

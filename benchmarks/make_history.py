@@ -13,14 +13,14 @@ import json
 import random
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loyalty_cli.domain import clock
 from loyalty_cli import store  # noqa: E402
+from loyalty_cli.domain import clock
 
 EVERY = 10
 SHOP_TZ = ZoneInfo("Europe/Rome")  # sample_config.toml's: local_day is the shop's day
@@ -44,7 +44,7 @@ def phone_for(index: int) -> str:
 
 def build(out: Path, customers: int, visits: int, seed: int = 7, now: datetime | None = None) -> None:
     rng = random.Random(seed)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     start = now - timedelta(days=3 * 365)
     span = (now - start).total_seconds()
     if out.exists():
@@ -61,7 +61,7 @@ def build(out: Path, customers: int, visits: int, seed: int = 7, now: datetime |
     balances = {cid: [0, 0, 0, 0, 0, ""] for cid in range(1, customers + 1)}  # points, credit, punches, visits, spend, last
     visit_rows, ledger_rows, voucher_rows, later = [], [], [], []
     ledger_id = 0
-    for visit_id, (cid, moment) in enumerate(zip(owners, moments), start=1):
+    for visit_id, (cid, moment) in enumerate(zip(owners, moments, strict=True), start=1):
         amount = rng.randint(150, 4000)
         at = clock.to_db(moment)
         visit_rows.append((visit_id, cid, at, moment.astimezone(SHOP_TZ).date().isoformat(), amount, 1, "counter"))

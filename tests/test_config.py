@@ -7,7 +7,7 @@ import pytest
 
 from loyalty_cli.config import load as config_module
 
-from .conftest import EXAMPLES, ROOT, SAMPLE, db_content
+from .conftest import EXAMPLES, SAMPLE, db_content
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.toml"))
 

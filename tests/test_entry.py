@@ -93,7 +93,7 @@ def test_closed_stdout_is_not_a_failure(isolated):
 
 def test_counter_path_does_not_import_heavy_modules(isolated):
     def heavy_after_visit(phone: str) -> str:
-        code = ("import sys; from loyalty_cli.cli.entry import run_visit; "
+        code = ("import sys; from loyalty_cli.cli.visit import run_visit; "
                 f"rc = run_visit(phone={phone!r}, amount='3'); "
                 "names = ('phonenumbers', 'typer', 'rich', 'sqlite_utils', 'pydantic', 'click'); "
                 "print(rc, sorted(m for m in names if m in sys.modules), file=sys.stderr)")

@@ -9,21 +9,21 @@
 import os
 import tempfile
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loyalty_cli.services import counter
-from loyalty_cli.store import counter as store
 from loyalty_cli.domain.errors import BadInput, Refused
+from loyalty_cli.services import counter
 from loyalty_cli.services.session import Session
+from loyalty_cli.store import counter as store
 
 from .conftest import SAMPLE
 
 PHONES = ["333 123 4567", "347 765 4321", "320 555 1234"]
-START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 amounts = st.integers(min_value=0, max_value=40000).map(lambda cents: f"{cents // 100}.{cents % 100:02d}")
 visit_op = st.tuples(st.just("visit"), st.sampled_from(PHONES), amounts, st.integers(0, 4))

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from loyalty_cli.reporting import reports
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.reporting import reports
 
 from .conftest import ROOT
 

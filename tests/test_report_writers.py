@@ -4,17 +4,18 @@ import csv
 import io
 import json
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.output import cells as output_cells
 from loyalty_cli.output import html as report_html
 from loyalty_cli.output import terminal as report_terminal
 from loyalty_cli.output import writers as report_writers
-from loyalty_cli.domain.errors import BadInput
-from loyalty_cli.reporting.reports import Chart, Column, Report, Table
+from loyalty_cli.output.model import Chart, Column, Report, Table
 
 TZ = ZoneInfo("Europe/Rome")
 NASTY = ["=HYPERLINK(\"http://evil\",\"x\")", "+39 333", "-2+3", "@SUM(A1)", "\tTab", "\rCR", "a,b \"q\"\nline"]
@@ -86,9 +87,9 @@ def test_csv_keeps_negative_money_a_number():
 
 
 def test_neutralise():
-    assert report_writers.neutralise("=1+1") == "'=1+1"
-    assert report_writers.neutralise("Anna") == "Anna"
-    assert report_writers.neutralise("") == ""
+    assert output_cells.neutralise("=1+1") == "'=1+1"
+    assert output_cells.neutralise("Anna") == "Anna"
+    assert output_cells.neutralise("") == ""
 
 
 # ---- JSON ------------------------------------------------------------------------------------
@@ -293,7 +294,7 @@ def test_fast_money_matches_money_module(currency):
 
     report = make_report()
     report.currency = currency
-    cells = report_writers.Cells(report)
+    cells = output_cells.Cells(report)
     for minor in (0, 1, -1, 5, -5, 99, 100, 101, -250, 123456789, -100000):
         assert cells.plain("money", minor) == money.as_string(minor, currency)
         assert cells.json("money", minor) == money.as_string(minor, currency)
@@ -302,12 +303,12 @@ def test_fast_money_matches_money_module(currency):
 
 @pytest.mark.parametrize("zone", ["Europe/Rome", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "UTC"])
 def test_fast_local_times_match_zoneinfo(zone):
-    from datetime import timedelta, timezone
+    from datetime import timedelta
 
     report = make_report()
     report.tz = ZoneInfo(zone)
-    cells = report_writers.Cells(report)
-    moment = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    cells = output_cells.Cells(report)
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
     while moment.year < 2027:  # every 7h13m through a year: both DST changes, every hour of the day
         text = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         exact = moment.astimezone(report.tz)

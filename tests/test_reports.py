@@ -19,6 +19,7 @@ Now is 2026-06-15 14:00 in Rome. The period under test is May 2026.
 
 import json
 import shutil
+from datetime import UTC
 
 import pytest
 from typer.testing import CliRunner
@@ -286,14 +287,14 @@ def test_reports_change_nothing(cli, history):
 # ---- export builds at-risk beside the others, on the same database or not at all ------------------
 
 def _context(db_path):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from loyalty_cli.config import load as config
     from loyalty_cli.reporting import reports
     from loyalty_cli.store import counter as store
 
     conn = store.connect(db_path)
-    return conn, reports.Context(conn, config.load(SAMPLE), datetime(2026, 6, 15, 12, tzinfo=timezone.utc))
+    return conn, reports.Context(conn, config.load(SAMPLE), datetime(2026, 6, 15, 12, tzinfo=UTC))
 
 
 def test_reports_built_beside_are_the_same_reports(history):

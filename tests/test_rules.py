@@ -1,25 +1,25 @@
 """The pure rule engine, rule kind by rule kind, and the seed shops."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from loyalty_cli.config import load as config_module
-from loyalty_cli.domain import rules
+from loyalty_cli.domain import model, rules
 from loyalty_cli.domain.errors import Refused
-from loyalty_cli.domain.rules import Entry, State, Visit
+from loyalty_cli.domain.model import Entry, State, Visit
 
 from .conftest import EXAMPLES, SAMPLE
 
-T0 = datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
 
-def conf(text: str) -> config_module.Config:
+def conf(text: str) -> model.Config:
     return config_module.parse(text.encode(), "test.toml")
 
 
-def example(name: str) -> config_module.Config:
+def example(name: str) -> model.Config:
     return config_module.load(EXAMPLES / name)
 
 
@@ -172,7 +172,7 @@ def test_points_expire_oldest_first():
     # a balance in debt (a void after a redemption) never expires into more debt
     assert rules.points_to_expire(balance=-10, earned_since_cutoff=0) == 0
     config = config_module.load(SAMPLE)
-    now = datetime(2027, 3, 1, tzinfo=timezone.utc)
+    now = datetime(2027, 3, 1, tzinfo=UTC)
     assert rules.points_cutoff(config, now) == now - timedelta(days=365)
     assert rules.voucher_expires_at(config, now) == now + timedelta(days=90)
 

@@ -2,12 +2,13 @@
 
 import sqlite3
 import stat
+from datetime import UTC
 
 import pytest
 
 from loyalty_cli.domain import clock
-from loyalty_cli.store import counter as store
 from loyalty_cli.domain.errors import Refused
+from loyalty_cli.store import counter as store
 
 
 def test_new_database_is_private_wal_and_versioned(tmp_path):
@@ -73,9 +74,9 @@ def test_counter_queries_use_an_index(tmp_path, sql, args):
 
 
 def test_times_sort_as_text():
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    first = datetime(2026, 1, 1, 23, 59, 59, 999999, tzinfo=timezone.utc)
+    first = datetime(2026, 1, 1, 23, 59, 59, 999999, tzinfo=UTC)
     texts = [clock.to_db(first + timedelta(microseconds=n)) for n in range(3)]
     assert texts == sorted(texts)
     assert clock.from_db(texts[0]) == first

@@ -1,13 +1,14 @@
 """The Typer command line: parse, call the core, render. No business logic lives here."""
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from loyalty_cli import __version__
+from loyalty_cli.cli.edge import guarded
+from loyalty_cli.cli.visit import run_visit
 from loyalty_cli.output import console as render
-from loyalty_cli.cli.entry import guarded, run_visit
 from loyalty_cli.services.session import Session
 
 app = typer.Typer(
@@ -41,9 +42,9 @@ def _version(value: bool):
 @app.callback()
 def main(
     ctx: typer.Context,
-    db: Annotated[Optional[str], typer.Option("--db", help="Database file (default: $LOYALTY_DB, else the user data dir).",
+    db: Annotated[str | None, typer.Option("--db", help="Database file (default: $LOYALTY_DB, else the user data dir).",
                                               show_default=False)] = None,
-    config: Annotated[Optional[str], typer.Option("--config", help="Config file (default: $LOYALTY_CONFIG, "
+    config: Annotated[str | None, typer.Option("--config", help="Config file (default: $LOYALTY_CONFIG, "
                                                   "./loyalty.toml, the user config dir, built-in rules).",
                                                   show_default=False)] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
@@ -69,12 +70,12 @@ def _phone(parts: list[str]) -> str:
 def visit(
     ctx: typer.Context,
     phone: PhoneArg,
-    amount: Annotated[Optional[str], typer.Option("--amount", help="Amount spent: 12.50 or 12,50.")] = None,
-    items: Annotated[Optional[int], typer.Option("--items", help="Items bought (for punch cards that count items).")] = None,
-    note: Annotated[Optional[str], typer.Option("--note", help="A note kept with the visit.")] = None,
-    at: Annotated[Optional[str], typer.Option("--at", help="Back-date: ISO date-time, shop-local unless it has an offset.")] = None,
-    name: Annotated[Optional[str], typer.Option("--name", help="Customer's name (enrols or renames).")] = None,
-    ref: Annotated[Optional[str], typer.Option("--ref", help="Receipt number or row id: the same ref is never recorded twice.")] = None,
+    amount: Annotated[str | None, typer.Option("--amount", help="Amount spent: 12.50 or 12,50.")] = None,
+    items: Annotated[int | None, typer.Option("--items", help="Items bought (for punch cards that count items).")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="A note kept with the visit.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Back-date: ISO date-time, shop-local unless it has an offset.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Customer's name (enrols or renames).")] = None,
+    ref: Annotated[str | None, typer.Option("--ref", help="Receipt number or row id: the same ref is never recorded twice.")] = None,
     json: JsonOpt = False,
 ):
     """Record a visit, apply the rules and show the customer's card."""
@@ -88,10 +89,10 @@ def visit(
 def enroll(
     ctx: typer.Context,
     phone: PhoneArg,
-    name: Annotated[Optional[str], typer.Option("--name")] = None,
-    email: Annotated[Optional[str], typer.Option("--email")] = None,
-    birthday: Annotated[Optional[str], typer.Option("--birthday", help="YYYY-MM-DD")] = None,
-    referred_by: Annotated[Optional[str], typer.Option("--referred-by", help="Phone of the customer who sent them.")] = None,
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    birthday: Annotated[str | None, typer.Option("--birthday", help="YYYY-MM-DD")] = None,
+    referred_by: Annotated[str | None, typer.Option("--referred-by", help="Phone of the customer who sent them.")] = None,
     json: JsonOpt = False,
 ):
     """Enrol a customer (with the welcome and referral bonuses)."""
@@ -108,10 +109,10 @@ def enroll(
 def edit(
     ctx: typer.Context,
     phone: PhoneArg,
-    name: Annotated[Optional[str], typer.Option("--name")] = None,
-    email: Annotated[Optional[str], typer.Option("--email", help="An empty string clears it.")] = None,
-    birthday: Annotated[Optional[str], typer.Option("--birthday", help="YYYY-MM-DD; an empty string clears it.")] = None,
-    note: Annotated[Optional[str], typer.Option("--note")] = None,
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    email: Annotated[str | None, typer.Option("--email", help="An empty string clears it.")] = None,
+    birthday: Annotated[str | None, typer.Option("--birthday", help="YYYY-MM-DD; an empty string clears it.")] = None,
+    note: Annotated[str | None, typer.Option("--note")] = None,
     json: JsonOpt = False,
 ):
     """Change a customer's details."""
@@ -133,8 +134,7 @@ def show(
 ):
     """Show a customer's card and their last visits (writes nothing)."""
     from loyalty_cli.domain import clock
-    from loyalty_cli.services import counter
-    from loyalty_cli.services import views
+    from loyalty_cli.services import counter, views
 
     def work(session):
         row = counter.customer(session, _phone(phone))
@@ -155,10 +155,10 @@ def show(
 @app.command()
 def customers(
     ctx: typer.Context,
-    search: Annotated[Optional[str], typer.Option("--search", help="Part of a phone, name or e-mail.")] = None,
-    tier: Annotated[Optional[str], typer.Option("--tier", help="Only customers holding this tier.")] = None,
+    search: Annotated[str | None, typer.Option("--search", help="Part of a phone, name or e-mail.")] = None,
+    tier: Annotated[str | None, typer.Option("--tier", help="Only customers holding this tier.")] = None,
     sort: Annotated[str, typer.Option("--sort", help="visits | spend | points | last-visit | name | enrolled")] = "last-visit",
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, max=10**9)] = 50,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, max=10**9)] = 50,
     json: JsonOpt = False,
 ):
     """List customers."""
@@ -185,7 +185,7 @@ def redeem(
     words: Annotated[list[str], typer.Argument(metavar="PHONE [VOUCHER_CODE_OR_REWARD_ID]",
                                                help="The phone, then a voucher code or a reward id (omit with --credit).",
                                                show_default=False)],
-    credit: Annotated[Optional[str], typer.Option("--credit", help="Spend this much store credit instead.")] = None,
+    credit: Annotated[str | None, typer.Option("--credit", help="Spend this much store credit instead.")] = None,
     json: JsonOpt = False,
 ):
     """Redeem a voucher, buy a reward with points, or spend store credit."""
@@ -220,7 +220,7 @@ def redeem(
 def void(
     ctx: typer.Context,
     visit_id: Annotated[int, typer.Argument(help="The visit number shown when it was recorded.")],
-    reason: Annotated[Optional[str], typer.Option("--reason")] = None,
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
     json: JsonOpt = False,
 ):
     """Undo a visit with reversing ledger entries (nothing is deleted)."""
@@ -243,12 +243,11 @@ def void(
 def history(
     ctx: typer.Context,
     phone: PhoneArg,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, max=10**9)] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, max=10**9)] = None,
     json: JsonOpt = False,
 ):
     """A customer's ledger, newest first."""
-    from loyalty_cli.services import counter
-    from loyalty_cli.services import views
+    from loyalty_cli.services import counter, views
 
     def work(session):
         row = counter.customer(session, _phone(phone))
@@ -327,7 +326,7 @@ def paths(ctx: typer.Context, json: JsonOpt = False):
 @config_app.command("check")
 def config_check(
     ctx: typer.Context,
-    path: Annotated[Optional[str], typer.Argument(help="The file to check (default: the config in force).")] = None,
+    path: Annotated[str | None, typer.Argument(help="The file to check (default: the config in force).")] = None,
     json: JsonOpt = False,
 ):
     """Validate a config file: one clear line per problem, exit 2 if it is broken."""
@@ -383,7 +382,7 @@ def config_show(ctx: typer.Context, json: JsonOpt = False):
 @config_app.command("init")
 def config_init(
     ctx: typer.Context,
-    path: Annotated[Optional[str], typer.Argument(
+    path: Annotated[str | None, typer.Argument(
         help="Where to write it (default: loyalty.toml in the user config dir, used from any folder).",
         show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,

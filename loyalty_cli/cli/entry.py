@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     fast = parse_fast_visit(argv)
     if fast is not None:
+        from loyalty_cli.cli.visit import run_visit
+
         sys.exit(run_visit(**fast))
     fast = parse_fast_import(argv)
     if fast is not None:
@@ -147,57 +149,3 @@ def _take_options(tokens, value_options, flags, into, stop, once=False, repeatab
         if once:
             return True
     return True
-
-
-def run_visit(db=None, config=None, phone=(), amount=None, items=None, note=None, at=None, name=None,
-              ref=None, as_json=False) -> int:
-    """Record a visit and show the card; returns the exit code. Shared by both parsers."""
-    from loyalty_cli.services import counter
-    from loyalty_cli.output import console as render
-    from loyalty_cli.services.session import Session
-
-    session = Session(db, config)
-
-    def work():
-        from loyalty_cli.domain.phones import join_words
-
-        words = [phone] if isinstance(phone, str) else list(phone)
-        result = counter.record_visit(session, join_words(words), amount_text=amount, items=items, note=note,
-                                      at_text=at, name=name, ref=ref)
-        if as_json:
-            render.emit_json(result)
-            return
-        notice = None
-        if result["duplicate"]:
-            notice = f"ref {ref} was already recorded as visit #{result['visit_id']}: nothing recorded"
-        elif result.get("enrolled"):
-            notice = f"new customer enrolled; visit #{result['visit_id']} recorded"
-        else:
-            notice = f"visit #{result['visit_id']} recorded"
-        render.card(result, notice)
-
-    return guarded(session, work)
-
-
-def guarded(session, work) -> int:
-    """Run work(); turn our errors into one line on stderr and an exit code."""
-    import sqlite3
-
-    from loyalty_cli.output import console as render
-    from loyalty_cli.domain.errors import LoyaltyError
-
-    try:
-        work()
-        return 0
-    except LoyaltyError as exc:
-        render.error(str(exc))
-        return exc.exit_code
-    except sqlite3.DatabaseError as exc:  # locked past the timeout, disk full, a damaged file
-        hint = " (run `loyalty doctor`; restore a backup if it is damaged)" if "malformed" in str(exc) else ""
-        render.error(f"database error: {exc}{hint}")
-        return 1
-    except KeyboardInterrupt:
-        render.error("interrupted: nothing was written by the unfinished step")
-        return 130
-    finally:
-        session.close()

@@ -8,8 +8,8 @@ text or JSON), problems on stderr, an exit code back.
 
 def run_import(session, kind: str, as_json: bool, values: dict) -> int:
     """Import a file as the options say, report on stdout/stderr; returns the exit code."""
+    from loyalty_cli.cli.edge import guarded
     from loyalty_cli.output import console as render
-    from loyalty_cli.cli.entry import guarded
 
     def work():
         from contextlib import ExitStack

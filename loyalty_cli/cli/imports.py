@@ -5,7 +5,7 @@ inside the commands, so `loyalty --help` and the counter never pay for them; ent
 a plain import command line itself and calls run_import too.
 """
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,22 +16,22 @@ FileArg = Annotated[str, typer.Argument(metavar="FILE", help="CSV or JSON Lines 
                                         show_default=False)]
 FormatOpt = Annotated[str, typer.Option("--format", help="auto | csv | jsonl (auto: .jsonl/.ndjson or a first "
                                         "line starting with { is JSON Lines).")]
-EncodingOpt = Annotated[Optional[str], typer.Option(
+EncodingOpt = Annotated[str | None, typer.Option(
     "--encoding", help="Force the encoding (default: UTF-8 with or without BOM, UTF-16 with BOM, else CP1252).",
     show_default=False)]
-DelimiterOpt = Annotated[Optional[str], typer.Option(
+DelimiterOpt = Annotated[str | None, typer.Option(
     "--delimiter", help="Force the CSV delimiter: , ; tab | (default: sniffed).", show_default=False)]
-MapOpt = Annotated[Optional[list[str]], typer.Option(
+MapOpt = Annotated[list[str] | None, typer.Option(
     "--map", metavar="COLUMN=FIELD", help="Read a column as a field, e.g. --map 'Tessera=phone'. Repeatable.",
     show_default=False)]
-IgnoreOpt = Annotated[Optional[list[str]], typer.Option(
+IgnoreOpt = Annotated[list[str] | None, typer.Option(
     "--ignore", metavar="COLUMN", help="Drop a column knowingly. Repeatable.", show_default=False)]
-DateFormatOpt = Annotated[Optional[str], typer.Option(
+DateFormatOpt = Annotated[str | None, typer.Option(
     "--date-format", help="Force how dates are written: dd/mm/yyyy, mm/dd/yyyy, yyyy.mm.dd, or a strftime "
     "pattern such as %m/%d/%y.", show_default=False)]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Validate and report; write nothing to the database.")]
 SkipOpt = Annotated[bool, typer.Option("--skip-invalid", help="Import the valid rows; send the others to --rejects.")]
-RejectsOpt = Annotated[Optional[str], typer.Option(
+RejectsOpt = Annotated[str | None, typer.Option(
     "--rejects", metavar="FILE", help="Write rejected rows here, with a reason column, to fix and import again.",
     show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")]
@@ -41,7 +41,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the summary as JSON
 def cards(
     ctx: typer.Context,
     file: FileArg,
-    card: Annotated[Optional[str], typer.Option(
+    card: Annotated[str | None, typer.Option(
         "--card", help="The punch card the punches belong to (default: the config's only punch card).",
         show_default=False)] = None,
     strict: Annotated[bool, typer.Option(

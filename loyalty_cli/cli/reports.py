@@ -4,7 +4,7 @@ Thin: parse the options, build the report (reports.py), hand it to a writer. Hea
 (rich) happen inside the writers that need them.
 """
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -12,19 +12,19 @@ report_app = typer.Typer(help="Reports: summary, customers, visits, rewards, lia
                          no_args_is_help=True)
 
 _PERIOD_HELP = "today, yesterday, last-7-days, last-month, this-month or YYYY-MM-DD (shop's time zone)."
-SinceOpt = Annotated[Optional[str], typer.Option("--since", help="First day: " + _PERIOD_HELP, show_default=False)]
-UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Last day, included (default: today): " + _PERIOD_HELP,
+SinceOpt = Annotated[str | None, typer.Option("--since", help="First day: " + _PERIOD_HELP, show_default=False)]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Last day, included (default: today): " + _PERIOD_HELP,
                                                  show_default=False)]
-FormatOpt = Annotated[Optional[str], typer.Option(
+FormatOpt = Annotated[str | None, typer.Option(
     "--format", "-f", help="table | csv | json | xlsx | html (default: from --output's extension; "
     "a table on a terminal, CSV in a pipe).", show_default=False)]
-OutputOpt = Annotated[Optional[str], typer.Option("--output", "-o", help="Write to this file (atomically) "
+OutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Write to this file (atomically) "
                                                   "instead of the screen.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
 
 
 def _run(ctx: typer.Context, work) -> None:
-    from loyalty_cli.cli.entry import guarded
+    from loyalty_cli.cli.edge import guarded
 
     code = guarded(ctx.obj, lambda: work(ctx.obj))
     if code:
@@ -43,8 +43,8 @@ def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, outpu
 
         from loyalty_cli.domain import clock
         from loyalty_cli.output import console as render
-        from loyalty_cli.reporting import reports
         from loyalty_cli.output import writers
+        from loyalty_cli.reporting import reports
 
         chosen = writers.choose_format("json" if json else fmt, output, render.is_terminal())
         target = Path(output) if output and output != "-" else None
@@ -67,8 +67,8 @@ def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, outpu
 def _database(session):
     """The session's connection, but never a new empty database: a report on a mistyped --db,
     or from a cron job whose user has no database, would report zeros every night."""
-    from loyalty_cli.system import paths
     from loyalty_cli.domain.errors import Refused
+    from loyalty_cli.system import paths
 
     path, origin = paths.db_path(session.db_option)
     if not path.exists():
@@ -145,7 +145,7 @@ def export(
     ctx: typer.Context,
     directory: Annotated[str, typer.Option("--dir", help="Directory to write into (it must exist).",
                                            show_default=False)],
-    day: Annotated[Optional[str], typer.Option("--date", help="The day or period to export (default: yesterday): "
+    day: Annotated[str | None, typer.Option("--date", help="The day or period to export (default: yesterday): "
                                                + _PERIOD_HELP, show_default=False)] = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
@@ -159,9 +159,9 @@ def export(
         from pathlib import Path
 
         from loyalty_cli.domain import clock
-        from loyalty_cli.reporting import reports
-        from loyalty_cli.output import writers
         from loyalty_cli.domain.errors import BadInput
+        from loyalty_cli.output import writers
+        from loyalty_cli.reporting import reports
 
         chosen = _formats(formats)
         target = Path(directory)

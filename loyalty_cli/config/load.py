@@ -5,120 +5,27 @@ raised as BadInput (exit 2) before anything touches the database.
 """
 
 import re
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from loyalty_cli.domain import clock
-from loyalty_cli.domain import money
+from loyalty_cli.domain import clock, money
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.model import (
+    REWARD_KINDS,
+    RULE_KINDS,
+    Cashback,
+    Config,
+    Expiry,
+    PointsRule,
+    PunchCard,
+    Referral,
+    Reward,
+    Shop,
+    Tier,
+    Welcome,
+)
 
-REWARD_KINDS = ("free_item", "discount", "percent_off", "gift_card")
-RULE_KINDS = ("punch_card", "points", "cashback", "welcome", "referral")
 PACKAGED_SAMPLE = Path(__file__).with_name("sample.toml")
-
-
-@dataclass(frozen=True)
-class Shop:
-    name: str
-    currency: str
-    phone_region: str | None
-    timezone: str
-    max_amount: int | None = None  # minor units: a visit above it is refused as a likely typo
-
-
-@dataclass(frozen=True)
-class Reward:
-    id: str
-    name: str
-    kind: str
-    value: Decimal  # money for most kinds, a percent for percent_off
-    cost: int  # minor units
-    points: int | None  # price in points, if it can be bought with points
-
-    def face_value(self, currency: str) -> int | None:
-        """Face value in minor units, or None for percent_off (it depends on the order)."""
-        if self.kind == "percent_off":
-            return None
-        return money.decimal_to_minor(self.value, currency, f"rewards.{self.id}.value")
-
-
-@dataclass(frozen=True)
-class PunchCard:
-    name: str
-    count: str  # "visits" | "items"
-    every: int
-    min_amount: int
-    reward: str
-    kind: str = "punch_card"
-
-
-@dataclass(frozen=True)
-class PointsRule:
-    name: str
-    per_unit: Decimal
-    min_amount: int
-    kind: str = "points"
-
-
-@dataclass(frozen=True)
-class Cashback:
-    name: str
-    percent: Decimal
-    min_amount: int
-    kind: str = "cashback"
-
-
-@dataclass(frozen=True)
-class Welcome:
-    name: str
-    points: int
-    credit: int
-    reward: str | None
-    kind: str = "welcome"
-
-
-@dataclass(frozen=True)
-class Referral:
-    name: str
-    referrer_points: int
-    referee_points: int
-    kind: str = "referral"
-
-
-@dataclass(frozen=True)
-class Tier:
-    name: str
-    min_spend: int | None
-    min_visits: int | None
-    multiplier: Decimal
-    perks: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Expiry:
-    points_days: int | None = None
-    rewards_days: int | None = None
-
-
-@dataclass(frozen=True)
-class Config:
-    shop: Shop
-    rewards: dict[str, Reward]
-    rules: tuple
-    tiers: tuple[Tier, ...]
-    expiry: Expiry
-    source: Path | None = None  # None: built-in defaults
-    origin: str = "built-in defaults"
-    raw: dict = field(default_factory=dict, compare=False, repr=False)
-    text: str = field(default="", compare=False, repr=False)
-
-    def rules_of(self, kind: str) -> list:
-        return [rule for rule in self.rules if rule.kind == kind]
-
-    @property
-    def tz(self):
-        return clock.zone(self.shop.timezone)
 
 
 # ---- loading ---------------------------------------------------------------------------------

@@ -1,11 +1,11 @@
 """Time: the store keeps UTC ISO strings; people type and read the shop's local time."""
 
 import os
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from loyalty_cli.domain.errors import BadInput
 
-UTC = timezone.utc
+UTC = UTC
 EARLIEST_YEAR = 2000  # a back-dated visit before this is a typo, not history
 
 

@@ -9,60 +9,11 @@ Rounding (stated once, tested in tests/test_rules.py):
 - cashback: percent of the amount, rounded down to the minor unit; 5% of 12.50 EUR is 0.62.
 """
 
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from loyalty_cli.domain import money
-from loyalty_cli.config.load import Config, Tier
 from loyalty_cli.domain.errors import Refused
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One ledger line to write. Deltas are signed; `reward` on a 'reward' entry issues a voucher."""
-
-    kind: str
-    points: int = 0
-    punches: int = 0
-    credit: int = 0
-    rule: str | None = None
-    reason: str = ""
-    reward: str | None = None
-    earned: bool = False  # positive points that start a lot and later expire
-    voucher: str | None = None  # the voucher an entry is about (redeem, expire, void)
-
-
-@dataclass(frozen=True)
-class State:
-    """A customer's balances, plus what tiers and expiry need to know about their past."""
-
-    points: int = 0
-    credit: int = 0
-    punches: dict = field(default_factory=dict)  # punch-card rule name -> open punches
-    year_spend: int = 0  # over the 365 days before the event, voided visits excluded
-    year_visits: int = 0
-
-    def after(self, entries) -> "State":
-        punches = dict(self.punches)
-        for entry in entries:
-            if entry.punches:
-                punches[entry.rule] = punches.get(entry.rule, 0) + entry.punches
-        return replace(self, points=self.points + sum(e.points for e in entries),
-                       credit=self.credit + sum(e.credit for e in entries), punches=punches)
-
-
-@dataclass(frozen=True)
-class Visit:
-    at: datetime
-    amount: int  # minor units
-    items: int = 1
-
-
-@dataclass(frozen=True)
-class Outcome:
-    entries: list
-    tier: Tier | None
-
+from loyalty_cli.domain.model import Config, Entry, Outcome, State, Tier, Visit
 
 TIER_WINDOW = timedelta(days=365)
 

@@ -11,14 +11,22 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import repeat
 
-from loyalty_cli.domain import clock
-from loyalty_cli.domain import rules
-from loyalty_cli.store import counter as store
+from loyalty_cli.domain import clock, rules
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.importing.reader import parsed_batches
-from loyalty_cli.importing.run import (MAX_LISTED, Indexes, Options, RowError, Run, chunks, marks, unique_indexes_on,
-                         voucher_codes)
+from loyalty_cli.importing.run import (
+    MAX_LISTED,
+    Indexes,
+    Options,
+    RowError,
+    Run,
+    chunks,
+    marks,
+    unique_indexes_on,
+    voucher_codes,
+)
 from loyalty_cli.importing.values import CellError, Dates, Rewards, email, texts
+from loyalty_cli.store import counter as store
 
 
 @dataclass(slots=True)
@@ -135,7 +143,7 @@ class _Columns:
     def unpack(cls, packed: tuple) -> "_Columns":
         columns = cls()
         columns.last_line, values = packed
-        for name, value in zip(cls.FIELDS, values):
+        for name, value in zip(cls.FIELDS, values, strict=True):
             setattr(columns, name, value)
         return columns
 
@@ -201,7 +209,7 @@ class _Parser:
         """_card's reward and rewards cells: {reward id: count} or None, row by row (they are few)."""
         rule, rewards = self.rule, self.rewards
         owed = [None] * len(reward_text)
-        for i, (reward_id, listed) in enumerate(zip(reward_text, rewards_text)):
+        for i, (reward_id, listed) in enumerate(zip(reward_text, rewards_text, strict=True)):
             reward_id, listed = reward_id.strip(), listed.strip()
             if (not reward_id and not listed) or i in errors:
                 continue
@@ -294,7 +302,7 @@ def _write_cards(run: Run, writer: "_CardWriter", rows: _Columns, cards: dict, d
     imported before and cards that owe rewards card by card (`_CardWriter.plan`)."""
     writer.look_up(rows.phone)
     special = writer.existing.keys() | writer.prior.keys() | cards.keys()
-    plain = [i for i, (phone, punches, owed) in enumerate(zip(rows.phone, rows.punches, rows.owed))
+    plain = [i for i, (phone, punches, owed) in enumerate(zip(rows.phone, rows.punches, rows.owed, strict=True))
              if not owed and (not punches or punches < every) and phone not in special and i not in done]
     writer.plan_plain(rows, plain)
     done = done | set(plain)
@@ -368,7 +376,7 @@ class _CardWriter:
         updated, ledger entries, and the import records."""
         conn = self.conn
         code_of = {}
-        for voucher, code in zip(self.vouchers, voucher_codes(conn, len(self.vouchers))):
+        for voucher, code in zip(self.vouchers, voucher_codes(conn, len(self.vouchers)), strict=True):
             voucher[0] = code_of[voucher[7]] = code
         ledger = self.ledger  # in id order: a voucher's entry is found by its id
         for ledger_id, code in code_of.items():
@@ -408,7 +416,7 @@ class _CardWriter:
         at, card, source = self.at, self.card_name, self.run.source.name
         self.new_rows += zip(ids, phones, pick(rows.name), pick(rows.email), repeat(at), pick(rows.note), points,
                              credits, map(self.punch_json.__getitem__, punches), pick(rows.last_visit))
-        for customer_id, line, punch, point, credit in zip(ids, lines, punches, points, credits):
+        for customer_id, line, punch, point, credit in zip(ids, lines, punches, points, credits, strict=True):
             if punch or point or credit:
                 self.ledger.append((self.next_ledger, customer_id, at, "import", point, punch, credit,
                                     card if punch else None, f"imported from paper card ({source}, line {line})",

@@ -155,7 +155,7 @@ class Normaliser:
                 cache.clear()
                 self.by_digits.clear()
                 missing = set(texts)
-            cache.update(zip(missing, self._resolve_many(list(missing))))
+            cache.update(zip(missing, self._resolve_many(list(missing)), strict=True))
             found = list(map(cache.get, texts))
         return found
 

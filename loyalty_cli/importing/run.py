@@ -13,14 +13,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 
-from loyalty_cli.domain import clock
-from loyalty_cli.domain import money
-from loyalty_cli.store import counter as store
+from loyalty_cli.domain import clock, money
 from loyalty_cli.domain.errors import BadInput, Refused
 from loyalty_cli.importing.columns import IGNORED, NAME_PARTS, ROW, Columns
-from loyalty_cli.importing.sources import csv_rows, csv_stream, json_text, jsonl_rows, open_source, write_rejects
 from loyalty_cli.importing.phones import Normaliser
+from loyalty_cli.importing.sources import csv_rows, csv_stream, json_text, jsonl_rows, open_source, write_rejects
 from loyalty_cli.importing.values import CellError, whole
+from loyalty_cli.store import counter as store
 
 MAX_LISTED = 20  # problems listed in the summary (all are counted, all go to --rejects)
 BATCH = 20_000  # rows per round of bulk SQL (a plain CSV stretch of CHUNK bytes may hold more)
@@ -206,7 +205,7 @@ class Run:
         columns = [blank if spot is None else file_columns[spot] for spot in self.spots]
         if self.name_parts:
             columns[self.name_at] = [" ".join(part for part in parts if part.strip())
-                                     for parts in zip(*(file_columns[i] for i in self.name_parts))]
+                                     for parts in zip(*(file_columns[i] for i in self.name_parts), strict=True)]
         return Batch(range(line, line + count), columns, lambda i: [column[i] for column in file_columns])
 
     def _records(self, rows):
@@ -251,8 +250,8 @@ class Run:
 
     @staticmethod
     def _batch(records: list) -> "Batch":
-        lines, cells, raws = zip(*records)
-        return Batch(lines, [list(column) for column in zip(*cells)], raws.__getitem__)
+        lines, cells, raws = zip(*records, strict=True)
+        return Batch(lines, [list(column) for column in zip(*cells, strict=True)], raws.__getitem__)
 
     def cell(self, raw, field_name: str, default=None):
         """A field's cell in a row as read from the file (a CSV row's list, a JSON object)."""

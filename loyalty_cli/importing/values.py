@@ -6,11 +6,11 @@ as for `loyalty visit --at` (so the visit lands on that local day whatever the t
 """
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from itertools import repeat
 from operator import add, getitem, itemgetter
 
-UTC = timezone.utc
+UTC = UTC
 
 
 class CellError(ValueError):
@@ -123,7 +123,7 @@ class Dates:
         times = _lookup(self.plain_times, time_cells, self._plain_time)
         slow = ()
         if None in days or None in times:
-            slow = [i for i, (day, time) in enumerate(zip(days, times)) if day is None or time is None]
+            slow = [i for i, (day, time) in enumerate(zip(days, times, strict=True)) if day is None or time is None]
             for i in slow:
                 days[i], times[i] = _PLACEHOLDER
         prefixes = map(getitem, map(itemgetter(1), days), map(itemgetter(0), times))

@@ -13,16 +13,28 @@ the visits imported before it and adds none of them again.
 
 import json
 from collections import Counter
+from datetime import UTC, datetime
 from itertools import compress
-from datetime import datetime, timezone
 
-from loyalty_cli.domain import clock
-from loyalty_cli.domain import rules
-from loyalty_cli.services.counter import FUTURE_SLACK
+from loyalty_cli.domain import clock, model, rules
 from loyalty_cli.importing.reader import parsed_batches
-from loyalty_cli.importing.run import (PROGRESS_EVERY, Batch, Indexes, Options, RowError, Run, chunks, indexes_led_by, marks,
-                         misses, unique_indexes_on, voucher_codes)
+from loyalty_cli.importing.run import (
+    PROGRESS_EVERY,
+    Batch,
+    Indexes,
+    Options,
+    RowError,
+    Run,
+    chunks,
+    indexes_led_by,
+    marks,
+    misses,
+    unique_indexes_on,
+    voucher_codes,
+)
 from loyalty_cli.importing.values import CellError, Dates, text, texts
+from loyalty_cli.services.counter import FUTURE_SLACK
+
 
 def import_visits(session, options: Options, progress=None) -> dict:
     run = Run(session, "visits", options, progress)
@@ -83,7 +95,7 @@ class _Customers:
             return
         new = self.unsaved.keys() & set(customer_ids)
         if new:
-            first = dict(zip(reversed(customer_ids), range(len(customer_ids) - 1, -1, -1)))
+            first = dict(zip(reversed(customer_ids), range(len(customer_ids) - 1, -1, -1), strict=True))
             rows = [(cid, self.unsaved.pop(cid), text(names[first[cid]]), ats[first[cid]]) for cid in sorted(new)]
             self.conn.executemany("INSERT INTO customers (id, phone, name, enrolled_at) VALUES (?, ?, ?, ?)", rows)
             self.run.summary["customers_created"] += len(rows)
@@ -91,7 +103,7 @@ class _Customers:
     def name(self, customer_ids: list, names: list) -> None:
         """Existing customers without a name take the first one the file gives them."""
         if self.unnamed:
-            for customer_id, name in zip(customer_ids, names):
+            for customer_id, name in zip(customer_ids, names, strict=True):
                 if customer_id in self.unnamed and name.strip():
                     self.names.setdefault(customer_id, text(name))
 
@@ -205,7 +217,7 @@ class _Parsed:
     @classmethod
     def unpack(cls, packed: tuple) -> "_Parsed":
         lines, last_line, columns = packed
-        return cls(lines, last_line, lambda i: None, dict(zip(cls.COLUMNS, columns)))
+        return cls(lines, last_line, lambda i: None, dict(zip(cls.COLUMNS, columns, strict=True)))
 
     def __len__(self) -> int:
         return len(self.phones)
@@ -298,7 +310,7 @@ class _VisitWriter:
         self.customers.name(customer_ids, names)
         self.conn.executemany(
             "INSERT INTO visits (customer_id, at, local_day, amount, items, note, ref, source) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'import')", zip(customer_ids, ats, days, amounts, items, notes, refs))
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'import')", zip(customer_ids, ats, days, amounts, items, notes, refs, strict=True))
         summary["visits_added"] += len(customer_ids)
         summary["rows_imported"] += len(customer_ids)
 
@@ -311,7 +323,7 @@ class _VisitWriter:
             keep = [True] * len(rows)
             known = self._imported_before(rows.customers, rows.ats)
             count_seen, strict = self.seen.count, run.options.strict
-            for i, key in enumerate(zip(rows.customers, rows.ats, rows.amounts, rows.items, rows.notes, rows.refs)):
+            for i, key in enumerate(zip(rows.customers, rows.ats, rows.amounts, rows.items, rows.notes, rows.refs, strict=True)):
                 repeat = count_seen(hash(key))  # 64 bits: a false repeat is ~1 in 10^7 for a million rows
                 if repeat and strict:
                     keep[i] = False
@@ -328,7 +340,7 @@ class _VisitWriter:
         """How many visits imported before this run have each (customer, time, amount, items,
         note, receipt) of this batch's rows."""
         first_new = self.customers.first_new
-        pairs = sorted({pair for pair in zip(customer_ids, ats) if pair[0] < first_new})
+        pairs = sorted({pair for pair in zip(customer_ids, ats, strict=True) if pair[0] < first_new})
         if not self.prior or not pairs:
             return Counter()
         conn = self.conn
@@ -346,7 +358,7 @@ class _VisitWriter:
         earlier import; one that comes twice in this file is two visits claiming one receipt."""
         run, summary = self.run, self.run.summary
         keep = keep or [True] * len(rows)
-        wanted = [ref for ref, kept in zip(rows.refs, keep) if ref and kept]
+        wanted = [ref for ref, kept in zip(rows.refs, keep, strict=True) if ref and kept]
         refs = {}
         for chunk in chunks(wanted):
             refs.update((r[0], r[1]) for r in self.conn.execute(
@@ -402,7 +414,7 @@ class _Replay:
         visits = conn.execute("SELECT id, customer_id, at, amount, items FROM visits WHERE id > ? ORDER BY at, id",
                               (self.before,)).fetchall() if total <= self.IN_MEMORY else None
         rows = visits if visits is not None else self._stream()
-        utc = timezone.utc
+        utc = UTC
         for done, (visit_id, customer_id, when, amount, items) in enumerate(rows, start=1):
             naive = datetime.fromisoformat(when[:-1])  # clock.from_db, without strptime's cost
             at = naive.replace(tzinfo=utc)
@@ -411,9 +423,9 @@ class _Replay:
             if tiers:
                 since = (naive - window).isoformat(timespec="microseconds") + "Z"  # clock.to_db
                 spend, count = conn.execute(self.WINDOW, (customer_id, since, when, when, visit_id)).fetchone()
-            state = rules.State(points=balance[0], credit=balance[1], punches=balance[2],
+            state = model.State(points=balance[0], credit=balance[1], punches=balance[2],
                                 year_spend=spend, year_visits=count)
-            entries = rules.apply_visit(config, state, rules.Visit(at, amount, items)).entries
+            entries = rules.apply_visit(config, state, model.Visit(at, amount, items)).entries
             if entries:
                 self._record(customer_id, visit_id, at, when, entries, balance)
             if len(self.ledger) >= self.FLUSH:
@@ -478,7 +490,7 @@ class _Replay:
 
     def _flush(self) -> None:
         codes = voucher_codes(self.conn, len(self.vouchers))
-        for voucher, code in zip(self.vouchers, codes):
+        for voucher, code in zip(self.vouchers, codes, strict=True):
             voucher[0] = code
         for line in self.ledger:
             if line[3] == "reward" and isinstance(line[10], int):

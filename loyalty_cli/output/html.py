@@ -6,8 +6,8 @@ the shop's computer offline, attached to an e-mail or years later. Every value i
 
 from html import escape
 
-from loyalty_cli.output.writers import Cells, chart_points
-from loyalty_cli.reporting.reports import Report, Table
+from loyalty_cli.output.cells import Cells, chart_points
+from loyalty_cli.output.model import Report, Table
 
 NUMERIC = ("int", "number", "money", "ratio")
 
@@ -89,7 +89,7 @@ def write_html(report: Report, handle) -> None:
 def _figures(table: Table, cells: Cells, handle) -> None:
     row = next(iter(table.rows()))
     handle.write("<div class=\"figures\">\n")
-    for column, value in zip(table.columns, row):
+    for column, value in zip(table.columns, row, strict=True):
         if column.kind == "date":
             continue  # the period is in the heading
         handle.write(f"<div class=\"figure\"><div class=\"label\">{escape(column.heading)}</div>"
@@ -100,16 +100,16 @@ def _figures(table: Table, cells: Cells, handle) -> None:
 def _table(table: Table, cells: Cells, handle) -> None:
     kinds = [c.kind for c in table.columns]
     classes = [" class=\"num\"" if k in NUMERIC else (" class=\"wrap\"" if c.key in _WRAP else "")
-               for k, c in zip(kinds, table.columns)]
+               for k, c in zip(kinds, table.columns, strict=True)]
     handle.write("<div class=\"scroll\"><table>\n<thead><tr>")
-    for column, cls in zip(table.columns, classes):
+    for column, cls in zip(table.columns, classes, strict=True):
         handle.write(f"<th{cls}>{escape(column.heading)}</th>")
     handle.write("</tr></thead>\n<tbody>\n")
     empty = True
-    cells_of = [(f"<td{cls}>", f) for cls, f in zip(classes, cells.converters(table.columns, "display"))]
+    cells_of = [(f"<td{cls}>", f) for cls, f in zip(classes, cells.converters(table.columns, "display"), strict=True)]
     for row in table.rows():
         empty = False
-        handle.write("<tr>" + "".join(f"{td}{escape(f(v))}</td>" for (td, f), v in zip(cells_of, row)) + "</tr>\n")
+        handle.write("<tr>" + "".join(f"{td}{escape(f(v))}</td>" for (td, f), v in zip(cells_of, row, strict=True)) + "</tr>\n")
     if empty:
         handle.write(f"<tr><td colspan=\"{len(kinds)}\">Nothing to show.</td></tr>\n")
     handle.write("</tbody>\n</table></div>\n")

@@ -5,8 +5,8 @@ horizontal bars rather than listed. Very long or wide tables are cut on the term
 line saying how to get all of them; plain text keeps every row and column.
 """
 
-from loyalty_cli.output.writers import Cells, chart_points
-from loyalty_cli.reporting.reports import Report, Table
+from loyalty_cli.output.cells import Cells, chart_points
+from loyalty_cli.output.model import Report, Table
 
 TERMINAL_ROWS = 500
 BLOCKS = " ▏▎▍▌▋▊▉█"
@@ -56,7 +56,7 @@ def write_text(report: Report, handle, width: int = 100) -> None:
         if table.record:
             row = next(iter(table.rows()))
             label_width = max(len(c.heading) for c in table.columns)
-            for column, value in zip(table.columns, row):
+            for column, value in zip(table.columns, row, strict=True):
                 shown = cells.display(column.kind, value)
                 handle.write(f"{column.heading.ljust(label_width)}  {shown}".rstrip() + "\n")
             continue
@@ -76,13 +76,13 @@ def _plain_table(table: Table, cells: Cells, handle) -> None:
     rows = table.rows()
     head = []
     for row in rows:
-        head.append([f(v) for f, v in zip(convert, row)])
+        head.append([f(v) for f, v in zip(convert, row, strict=True)])
         if len(head) >= 1000:
             break
     widths = [max([len(c.heading)] + [len(r[i]) for r in head]) for i, c in enumerate(table.columns)]
 
     def line(values):
-        parts = [v.rjust(w) if k in NUMERIC else v.ljust(w) for v, w, k in zip(values, widths, kinds)]
+        parts = [v.rjust(w) if k in NUMERIC else v.ljust(w) for v, w, k in zip(values, widths, kinds, strict=True)]
         return "  ".join(parts).rstrip() + "\n"
 
     handle.write(line([c.heading for c in table.columns]))
@@ -90,7 +90,7 @@ def _plain_table(table: Table, cells: Cells, handle) -> None:
     for values in head:
         handle.write(line(values))
     for row in rows:
-        handle.write(line([f(v) for f, v in zip(convert, row)]))
+        handle.write(line([f(v) for f, v in zip(convert, row, strict=True)]))
     if not head:
         handle.write("(nothing to show)\n")
 
@@ -114,7 +114,7 @@ def draw(report: Report) -> None:
             grid.add_column(style="bold")
             grid.add_column(justify="right")
             row = next(iter(table.rows()))
-            for column, value in zip(table.columns, row):
+            for column, value in zip(table.columns, row, strict=True):
                 grid.add_row(escape(column.heading), escape(cells.display(column.kind, value)))
             console.print(grid)
             continue
@@ -144,7 +144,7 @@ def _draw_table(console, table: Table, cells: Cells) -> None:
         if len(shown) >= TERMINAL_ROWS:
             more += 1
             continue
-        shown.append([f(v) for f, v in zip(convert, row)])
+        shown.append([f(v) for f, v in zip(convert, row, strict=True)])
     if not shown:
         console.print(f"[dim]{escape(table.title)}: nothing to show[/]")
         return

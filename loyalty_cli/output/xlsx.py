@@ -15,8 +15,8 @@ from datetime import date, datetime
 from xml.sax.saxutils import escape
 
 from loyalty_cli.domain import money
-from loyalty_cli.output.writers import Cells
-from loyalty_cli.reporting.reports import Report, Table
+from loyalty_cli.output.cells import Cells
+from loyalty_cli.output.model import Report, Table
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -115,7 +115,7 @@ def _sheet_start(part, widths, frozen: bool) -> None:
 def _row(number: int, letters, parts) -> str:
     return f'<row r="{number}">' + "".join(
         f'<c r="{letter}{number}"{attrs}>{inner}</c>'
-        for letter, cell in zip(letters, parts) if cell is not None for attrs, inner in (cell,)) + "</row>"
+        for letter, cell in zip(letters, parts, strict=True) if cell is not None for attrs, inner in (cell,)) + "</row>"
 
 
 def _table_sheet(part, table: Table, cells: Cells) -> str:
@@ -128,7 +128,7 @@ def _table_sheet(part, table: Table, cells: Cells) -> str:
     number = 1
     for row in table.rows():
         number += 1
-        chunk.append(_row(number, letters, [f(v) for f, v in zip(convert, row)]))
+        chunk.append(_row(number, letters, [f(v) for f, v in zip(convert, row, strict=True)]))
         if len(chunk) >= 500:
             part.write("".join(chunk).encode())
             chunk = []
@@ -144,7 +144,7 @@ def _record_sheet(part, table: Table, cells: Cells) -> None:
                            (f' t="inlineStr" s="{HEADER}"', _text("Value"))])]
     convert = _converters(table.columns, cells)
     for row in table.rows():
-        for index, (column, f, value) in enumerate(zip(table.columns, convert, row), start=2):
+        for index, (column, f, value) in enumerate(zip(table.columns, convert, row, strict=True), start=2):
             rows.append(_row(index, "AB", [(' t="inlineStr"', _text(column.heading)), f(value)]))
     part.write(("".join(rows) + "</sheetData></worksheet>").encode())
     return None

@@ -18,15 +18,15 @@ midnights that bound the period.
 """
 
 import calendar
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Callable, Iterator
+from itertools import pairwise
 
-from loyalty_cli.domain import clock
-from loyalty_cli.domain import money
-from loyalty_cli.domain import rules
+from loyalty_cli.domain import clock, money, rules
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.output.model import Chart, Column, Report, Table
 
 # ---- periods ---------------------------------------------------------------------------------
 
@@ -100,58 +100,6 @@ def resolve_period(since: str | None, until: str | None, today: date, default: s
 def exact_period(text: str, today: date, what: str = "--date") -> Period:
     """Exactly the day or period a word names: `--date yesterday`, `--date last-month`."""
     return Period(*named_range(text, today, what))
-
-
-# ---- what a report is ------------------------------------------------------------------------
-
-KINDS = ("text", "int", "number", "money", "ratio", "date", "moment", "bool")
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    heading: str
-    kind: str = "text"  # one of KINDS; 'moment' is a stored UTC time shown in the shop's zone
-
-
-@dataclass(frozen=True)
-class Chart:
-    """A bar chart of one numeric column against a label column of the same table."""
-
-    label: str
-    value: str
-    title: str
-    skip: tuple = ()  # rows whose first column starts with one of these stay out (totals)
-
-
-@dataclass
-class Table:
-    key: str  # 'rows' for a report's main table; the key of its list in JSON
-    title: str
-    columns: list[Column]
-    produce: Callable[[], Iterator[tuple]]
-    record: bool = False  # a single row best read as 'figure: value' lines
-    charts: list[Chart] = field(default_factory=list)
-    chart_instead: bool = False  # on a terminal its first chart says it all (visits per day)
-    brief: tuple = ()  # the columns a narrow terminal shows (keys); every format has them all
-
-    def rows(self) -> Iterator[tuple]:
-        return self.produce()
-
-
-@dataclass
-class Report:
-    name: str
-    title: str
-    parameters: dict
-    tables: list[Table]
-    currency: str
-    tz: object
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def main(self) -> Table:
-        return self.tables[0]
 
 
 class Context:
@@ -767,7 +715,7 @@ def rhythm(days: list[str]) -> tuple[float | None, str | None]:
     if not ordinals:
         return None, None
     last = date.fromordinal(ordinals[-1]).isoformat()
-    gaps = sorted(b - a for a, b in zip(ordinals, ordinals[1:]))
+    gaps = sorted(b - a for a, b in pairwise(ordinals))
     if not gaps:
         return None, last
     middle = len(gaps) // 2

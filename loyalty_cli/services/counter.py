@@ -4,13 +4,11 @@ transaction by way of the rule engine. Nothing here prints; results are plain di
 
 from datetime import datetime, timedelta
 
-from loyalty_cli.domain import clock
-from loyalty_cli.domain import money
-from loyalty_cli.domain import rules
-from loyalty_cli.store import counter as store
-from loyalty_cli.services import views
+from loyalty_cli.domain import clock, model, money, rules
 from loyalty_cli.domain.errors import BadInput, Refused
+from loyalty_cli.services import views
 from loyalty_cli.services.session import Session
+from loyalty_cli.store import counter as store
 
 FUTURE_SLACK = timedelta(minutes=5)  # a till clock a little ahead is not an error
 MAX_ITEMS = 10_000
@@ -53,7 +51,7 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
             store.update_customer(conn, row["id"], name=_clean(name))
         expire_due(conn, config, row["id"], now)
         row = store.customer_by_id(conn, row["id"])
-        outcome = rules.apply_visit(config, store.state(conn, row, at), rules.Visit(at, amount, items))
+        outcome = rules.apply_visit(config, store.state(conn, row, at), model.Visit(at, amount, items))
         visit_id = store.insert_visit(conn, row["id"], at, clock.local_day(at, config.tz), amount, items,
                                       note=_clean(note), ref=ref)
         expiry = rules.voucher_expires_at(config, at)
@@ -154,7 +152,7 @@ def _redeem_voucher_or_reward(conn, config, row, state, target, now) -> dict:
         else:
             entry = rules.buy_with_points(config, state, target)
             code = store.record_bought_voucher(conn, row["id"], target, now)
-            store.write_entries(conn, row["id"], now, [rules.Entry(
+            store.write_entries(conn, row["id"], now, [model.Entry(
                 "redeem", points=entry.points, reward=target, reason=entry.reason, voucher=code)])
             return {"voucher": code, "reward": target, "points": -entry.points}
     if found is None:
@@ -167,7 +165,7 @@ def _redeem_voucher_or_reward(conn, config, row, state, target, now) -> dict:
                       + (f" (since {views.local_time(when, config)})" if when else ""))
     store.set_voucher_status(conn, found["code"], "redeemed", now)
     reward = config.rewards.get(found["reward"])
-    store.write_entries(conn, row["id"], now, [rules.Entry(
+    store.write_entries(conn, row["id"], now, [model.Entry(
         "redeem", reward=found["reward"], voucher=found["code"],
         reason=f"redeemed {reward.name if reward else found['reward']}")])
     return {"voucher": found["code"], "reward": found["reward"], "points": 0}
@@ -207,8 +205,8 @@ def void(session: Session, visit_id: int, reason: str | None = None) -> dict:
     return {**card, "voided_visit": visit_id, "kept_vouchers": kept}
 
 
-def _entry(line) -> rules.Entry:
-    return rules.Entry(line["kind"], points=line["points"], punches=line["punches"], credit=line["credit"],
+def _entry(line) -> model.Entry:
+    return model.Entry(line["kind"], points=line["points"], punches=line["punches"], credit=line["credit"],
                        rule=line["rule"], earned=line["earned_at"] is not None, voucher=line["voucher"])
 
 
@@ -224,7 +222,7 @@ def expire_due(conn, config, customer_id: int, now: datetime) -> dict:
             expired["points"] = points
     for due in store.due_vouchers(conn, customer_id, now):
         store.set_voucher_status(conn, due["code"], "expired", now)
-        store.write_entries(conn, customer_id, now, [rules.Entry(
+        store.write_entries(conn, customer_id, now, [model.Entry(
             "expire", voucher=due["code"], reward=due["reward"], reason="voucher expired")])
         expired["vouchers"].append(due["code"])
     return expired

@@ -4,9 +4,9 @@ import sqlite3
 from functools import cached_property
 
 from loyalty_cli.config import load as config_module
-from loyalty_cli.system import paths
-from loyalty_cli.domain import phones
+from loyalty_cli.domain import model, phones
 from loyalty_cli.store import counter as store
+from loyalty_cli.system import paths
 
 
 class Session:
@@ -14,7 +14,7 @@ class Session:
         self.db_option, self.config_option = db, config
 
     @cached_property
-    def config(self) -> config_module.Config:
+    def config(self) -> model.Config:
         path, origin = paths.config_path(self.config_option)
         return config_module.load(path, origin)
 

@@ -7,11 +7,9 @@ shown as gone even before `loyalty expire` writes that down.
 
 from datetime import datetime
 
-from loyalty_cli.domain import clock
-from loyalty_cli.domain import money
-from loyalty_cli.domain import rules
-from loyalty_cli.store import counter as store
+from loyalty_cli.domain import clock, money, rules
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.store import counter as store
 
 
 def card(conn, config, row, now: datetime) -> dict:
@@ -76,7 +74,7 @@ def earnings(config, entries, codes, statuses=None) -> dict:
         "credit": money.as_string(sum(e.credit for e in entries if e.credit > 0), currency),
         "vouchers": [{"code": code, "reward": reward, "reward_name": config.rewards[reward].name,
                       "status": (statuses or {}).get(code, "issued")}
-                     for code, reward in zip(codes, rewards)],
+                     for code, reward in zip(codes, rewards, strict=True)],
     }
 
 

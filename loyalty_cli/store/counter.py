@@ -17,7 +17,8 @@ from pathlib import Path
 
 from loyalty_cli.domain import clock
 from loyalty_cli.domain.errors import BadInput, Refused
-from loyalty_cli.domain.rules import Entry, State, TIER_WINDOW
+from loyalty_cli.domain.model import Entry, State
+from loyalty_cli.domain.rules import TIER_WINDOW
 
 SCHEMA_VERSION = 7
 BUSY_TIMEOUT_S = 5.0

@@ -1,0 +1,166 @@
+"""The domain's model: the shop's configuration and the ledger's entries and states.
+
+Frozen dataclasses and nothing else: the config loader builds the first kind, the rule engine
+(rules.py) and the lot engine work on the second. Nothing here reads a file or a clock.
+"""
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from loyalty_cli.domain import clock, money
+
+REWARD_KINDS = ("free_item", "discount", "percent_off", "gift_card")
+RULE_KINDS = ("punch_card", "points", "cashback", "welcome", "referral")
+
+@dataclass(frozen=True)
+class Shop:
+    name: str
+    currency: str
+    phone_region: str | None
+    timezone: str
+    max_amount: int | None = None  # minor units: a visit above it is refused as a likely typo
+
+
+@dataclass(frozen=True)
+class Reward:
+    id: str
+    name: str
+    kind: str
+    value: Decimal  # money for most kinds, a percent for percent_off
+    cost: int  # minor units
+    points: int | None  # price in points, if it can be bought with points
+
+    def face_value(self, currency: str) -> int | None:
+        """Face value in minor units, or None for percent_off (it depends on the order)."""
+        if self.kind == "percent_off":
+            return None
+        return money.decimal_to_minor(self.value, currency, f"rewards.{self.id}.value")
+
+
+@dataclass(frozen=True)
+class PunchCard:
+    name: str
+    count: str  # "visits" | "items"
+    every: int
+    min_amount: int
+    reward: str
+    kind: str = "punch_card"
+
+
+@dataclass(frozen=True)
+class PointsRule:
+    name: str
+    per_unit: Decimal
+    min_amount: int
+    kind: str = "points"
+
+
+@dataclass(frozen=True)
+class Cashback:
+    name: str
+    percent: Decimal
+    min_amount: int
+    kind: str = "cashback"
+
+
+@dataclass(frozen=True)
+class Welcome:
+    name: str
+    points: int
+    credit: int
+    reward: str | None
+    kind: str = "welcome"
+
+
+@dataclass(frozen=True)
+class Referral:
+    name: str
+    referrer_points: int
+    referee_points: int
+    kind: str = "referral"
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    min_spend: int | None
+    min_visits: int | None
+    multiplier: Decimal
+    perks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Expiry:
+    points_days: int | None = None
+    rewards_days: int | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    shop: Shop
+    rewards: dict[str, Reward]
+    rules: tuple
+    tiers: tuple[Tier, ...]
+    expiry: Expiry
+    source: Path | None = None  # None: built-in defaults
+    origin: str = "built-in defaults"
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+    text: str = field(default="", compare=False, repr=False)
+
+    def rules_of(self, kind: str) -> list:
+        return [rule for rule in self.rules if rule.kind == kind]
+
+    @property
+    def tz(self):
+        return clock.zone(self.shop.timezone)
+
+
+# ---- the ledger ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Entry:
+    """One ledger line to write. Deltas are signed; `reward` on a 'reward' entry issues a voucher."""
+
+    kind: str
+    points: int = 0
+    punches: int = 0
+    credit: int = 0
+    rule: str | None = None
+    reason: str = ""
+    reward: str | None = None
+    earned: bool = False  # positive points that start a lot and later expire
+    voucher: str | None = None  # the voucher an entry is about (redeem, expire, void)
+
+
+@dataclass(frozen=True)
+class State:
+    """A customer's balances, plus what tiers and expiry need to know about their past."""
+
+    points: int = 0
+    credit: int = 0
+    punches: dict = field(default_factory=dict)  # punch-card rule name -> open punches
+    year_spend: int = 0  # over the 365 days before the event, voided visits excluded
+    year_visits: int = 0
+
+    def after(self, entries) -> "State":
+        punches = dict(self.punches)
+        for entry in entries:
+            if entry.punches:
+                punches[entry.rule] = punches.get(entry.rule, 0) + entry.punches
+        return replace(self, points=self.points + sum(e.points for e in entries),
+                       credit=self.credit + sum(e.credit for e in entries), punches=punches)
+
+
+@dataclass(frozen=True)
+class Visit:
+    at: datetime
+    amount: int  # minor units
+    items: int = 1
+
+
+@dataclass(frozen=True)
+class Outcome:
+    entries: list
+    tier: Tier | None

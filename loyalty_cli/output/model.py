@@ -1,0 +1,61 @@
+"""What every output shows: a report of tables, each with typed columns and rows it produces.
+
+A table knows its columns (with a kind: money, date, ...) and can produce its rows, as many
+times as a writer asks, as an iterator: writers stream, nothing holds a million visits. Row
+values are raw: money in integer minor units, days as 'YYYY-MM-DD', moments as the stored UTC
+text; the writers (cells.py) turn them into what each format wants. Reports build these, and
+so do the counter's read commands (customers, history, show), so every table on screen or in
+a file goes through the same writers.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+KINDS = ("text", "int", "number", "money", "ratio", "date", "moment", "bool")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    heading: str
+    kind: str = "text"  # one of KINDS; 'moment' is a stored UTC time shown in the shop's zone
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A bar chart of one numeric column against a label column of the same table."""
+
+    label: str
+    value: str
+    title: str
+    skip: tuple = ()  # rows whose first column starts with one of these stay out (totals)
+
+
+@dataclass
+class Table:
+    key: str  # 'rows' for a report's main table; the key of its list in JSON
+    title: str
+    columns: list[Column]
+    produce: Callable[[], Iterator[tuple]]
+    record: bool = False  # a single row best read as 'figure: value' lines
+    charts: list[Chart] = field(default_factory=list)
+    chart_instead: bool = False  # on a terminal its first chart says it all (visits per day)
+    brief: tuple = ()  # the columns a narrow terminal shows (keys); every format has them all
+
+    def rows(self) -> Iterator[tuple]:
+        return self.produce()
+
+
+@dataclass
+class Report:
+    name: str
+    title: str
+    parameters: dict
+    tables: list[Table]
+    currency: str
+    tz: object
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def main(self) -> Table:
+        return self.tables[0]
