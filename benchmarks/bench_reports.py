@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from loyalty_cli import store  # noqa: E402
+from loyalty_cli.store import db as store_db
 
 CONFIG = ROOT / "loyalty_cli" / "config" / "sample.toml"
 NOW = datetime(2026, 11, 1, 11, 0, tzinfo=UTC)  # noon in Rome, 1 November 2026
@@ -46,7 +46,7 @@ TARGET_S, TARGET_MB = 3.0, 300
 def schema_digest() -> str:
     """A digest of the schema a new database gets (and of the history generator)."""
     with tempfile.TemporaryDirectory() as scratch, contextlib.redirect_stderr(io.StringIO()):
-        conn = store.connect(Path(scratch) / "schema.db")  # quietly: it notes a new database
+        conn = store_db.connect(Path(scratch) / "schema.db")  # quietly: it notes a new database
         sql = "\n".join(row[0] for row in conn.execute(
             "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name"))
         conn.close()

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loyalty_cli import store  # noqa: E402
 from loyalty_cli.domain import clock
+from loyalty_cli.store import db as store_db
 
 EVERY = 10
 SHOP_TZ = ZoneInfo("Europe/Rome")  # sample_config.toml's: local_day is the shop's day
@@ -49,7 +49,7 @@ def build(out: Path, customers: int, visits: int, seed: int = 7, now: datetime |
     span = (now - start).total_seconds()
     if out.exists():
         out.unlink()
-    conn = store.connect(out)
+    conn = store_db.connect(out)
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("BEGIN")
     customer_rows = [(i + 1, phone_for(i), f"Customer {i + 1}", clock.to_db(start)) for i in range(customers)]

@@ -19,6 +19,7 @@ from loyalty_cli.domain.errors import BadInput, Refused
 from loyalty_cli.services import counter
 from loyalty_cli.services.session import Session
 from loyalty_cli.store import counter as store
+from loyalty_cli.store import doctor as store_doctor
 
 from .conftest import SAMPLE
 
@@ -83,8 +84,8 @@ def test_balances_never_negative_and_always_match_the_ledger(ops):
             apply(session, op)
             for points, credit, punches, _vouchers in snapshot(session).values():
                 assert points >= 0 and credit >= 0 and all(n >= 0 for n in punches.values())
-        assert store.balance_problems(session.conn) == []
-        assert store.voucher_problems(session.conn) == []
+        assert store_doctor.balance_problems(session.conn) == []
+        assert store_doctor.voucher_problems(session.conn) == []
 
 
 @SETTINGS
@@ -100,7 +101,7 @@ def test_void_restores_the_exact_previous_state(ops, phone, amount, items):
         visit = counter.record_visit(session, phone, amount_text=amount, items=items)
         counter.void(session, visit["visit_id"], "property test")
         assert snapshot(session) == before
-        assert store.balance_problems(session.conn) == []
+        assert store_doctor.balance_problems(session.conn) == []
 
 
 visit_history = st.lists(st.tuples(st.sampled_from(PHONES), amounts, st.integers(0, 4),

@@ -16,6 +16,7 @@ import pytest
 
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.reporting import reports
+from loyalty_cli.store import db as store_db
 
 from .conftest import ROOT
 
@@ -265,7 +266,7 @@ def test_the_cron_line_as_a_process(shop, tmp_path):
 def test_a_report_in_progress_does_not_block_a_visit(cli, shop, db_path):
     reader = sqlite3.connect(db_path, isolation_level=None)
     try:
-        with reports.snapshot(reader):
+        with store_db.snapshot(reader):
             before = reader.execute("SELECT COUNT(*) FROM visits").fetchone()[0]
             result = cli("visit", "333 111 1111", "--amount", "3")  # the counter writes meanwhile
             assert result.exit_code == 0, result.stderr

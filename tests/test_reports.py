@@ -25,6 +25,7 @@ import pytest
 from typer.testing import CliRunner
 
 from loyalty_cli.cli.app import app
+from loyalty_cli.store import db as store_db
 
 from .conftest import SAMPLE
 
@@ -291,9 +292,8 @@ def _context(db_path):
 
     from loyalty_cli.config import load as config
     from loyalty_cli.reporting import reports
-    from loyalty_cli.store import counter as store
 
-    conn = store.connect(db_path)
+    conn = store_db.connect(db_path)
     return conn, reports.Context(conn, config.load(SAMPLE), datetime(2026, 6, 15, 12, tzinfo=UTC))
 
 
@@ -302,7 +302,7 @@ def test_reports_built_beside_are_the_same_reports(history):
 
     conn, ctx = _context(history)
     period = reports.Period(*(__import__("datetime").date(2026, 5, day) for day in (1, 31)))
-    with reports.snapshot(conn):
+    with store_db.snapshot(conn):
         beside = reports.Beside(["customers", "at-risk"], ctx, period, history, reports.fingerprint(conn))
         for name in ("at-risk", "customers"):
             assert list(beside.get(name).main.rows()) == list(reports.build(name, ctx, period).main.rows())
@@ -317,7 +317,7 @@ def test_reports_built_beside_a_changed_database_are_built_again(history, monkey
     built = []
     real = reports.build
     monkeypatch.setattr(reports, "build", lambda *args: built.append(args[0]) or real(*args))
-    with reports.snapshot(conn):
+    with store_db.snapshot(conn):
         stale = (-1, -1, -1)  # as if a visit had been committed between the two snapshots
         report = reports.Beside(["at-risk"], ctx, None, history, stale).get("at-risk")
         assert [row[2] for row in report.main.rows()] == ["Anna", "Fabio", "Elio"]
@@ -330,7 +330,7 @@ def test_shared_figures_come_from_the_thread_or_are_computed_here(history):
 
     conn, ctx = _context(history)
     _, alone = _context(history)
-    with reports.snapshot(conn):
+    with store_db.snapshot(conn):
         reports.Beside([], ctx, None, history, reports.fingerprint(conn), shared=reports.Context.SHARED)
         assert ctx.points_due() == alone.points_due() and ctx.year_figures() == alone.year_figures()
         assert ctx.points_due() == {1: (0, 70)}  # Carla: none due now, 70 within 30 days

@@ -8,17 +8,17 @@ import pytest
 
 from loyalty_cli.domain import clock
 from loyalty_cli.domain.errors import Refused
-from loyalty_cli.store import counter as store
+from loyalty_cli.store import db as store_db
 
 
 def test_new_database_is_private_wal_and_versioned(tmp_path):
     path = tmp_path / "sub" / "shop.db"
-    conn = store.connect(path)
+    conn = store_db.connect(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store_db.SCHEMA_VERSION
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"customers", "visits", "ledger", "vouchers", "phone_keys"} <= tables
     strict = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'ledger'").fetchone()[0]
@@ -26,7 +26,7 @@ def test_new_database_is_private_wal_and_versioned(tmp_path):
 
 
 def test_money_columns_refuse_floats(tmp_path):
-    conn = store.connect(tmp_path / "x.db")
+    conn = store_db.connect(tmp_path / "x.db")
     conn.execute("INSERT INTO customers (phone, enrolled_at) VALUES ('+1', 'x')")
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute("UPDATE customers SET credit = 10.1")
@@ -34,20 +34,20 @@ def test_money_columns_refuse_floats(tmp_path):
 
 def test_reopening_is_a_no_op_and_newer_schemas_are_refused(tmp_path):
     path = tmp_path / "x.db"
-    store.connect(path).close()
-    store.connect(path).close()
+    store_db.connect(path).close()
+    store_db.connect(path).close()
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA user_version = 999")
     conn.close()
     with pytest.raises(Refused, match="newer loyalty-cli"):
-        store.connect(path)
+        store_db.connect(path)
 
 
 def test_not_a_database(tmp_path):
     path = tmp_path / "notes.db"
     path.write_text("these are my notes, not a database, and they are long enough to matter" * 20)
     with pytest.raises(Refused, match="not a loyalty database"):
-        store.connect(path)
+        store_db.connect(path)
 
 
 COUNTER_QUERIES = [
@@ -67,7 +67,7 @@ COUNTER_QUERIES = [
 
 @pytest.mark.parametrize("sql, args", COUNTER_QUERIES, ids=[q[:60] for q, _a in COUNTER_QUERIES])
 def test_counter_queries_use_an_index(tmp_path, sql, args):
-    conn = store.connect(tmp_path / "x.db")
+    conn = store_db.connect(tmp_path / "x.db")
     plan = " ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, args))
     assert "SCAN" not in plan.replace("SCAN CONSTANT ROW", ""), plan
     assert "USING" in plan, plan
@@ -131,7 +131,7 @@ def test_step_7_drops_the_import_digest_and_keeps_receipts_unique(tmp_path):
     conn.execute("INSERT INTO visits (customer_id, at, local_day, amount, ref) VALUES (1, 'y', 'z', 1, 'R-1')")
     conn.execute("PRAGMA user_version = 6")
     conn.close()
-    conn = store.connect(path)
+    conn = store_db.connect(path)
     columns = {row[1] for row in conn.execute("PRAGMA table_info(visits)")}
     assert "import_key" not in columns and "ref" in columns
     assert conn.execute("SELECT COUNT(*) FROM visits").fetchone()[0] == 2

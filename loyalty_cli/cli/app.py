@@ -50,7 +50,7 @@ def main(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,
 ):
-    ctx.obj = Session(db, config)
+    ctx.obj = Session(db, config, on_created=render.database_created)
 
 
 def _run(ctx: typer.Context, work) -> None:
@@ -266,11 +266,11 @@ def history(
 @app.command()
 def doctor(ctx: typer.Context, json: JsonOpt = False):
     """Check the database: SQLite's own check, and every cached balance against the ledger."""
-    from loyalty_cli.store import counter as store
+    from loyalty_cli.store import doctor as doctor_checks
 
     def work(session):
         conn = session.conn
-        problems = store.integrity_problems(conn) + store.balance_problems(conn) + store.voucher_problems(conn)
+        problems = doctor_checks.problems(conn)
         if json:
             render.emit_json({"ok": not problems, "problems": problems})
         elif problems:

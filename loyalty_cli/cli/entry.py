@@ -111,10 +111,11 @@ def parse_fast_import(argv: list[str]) -> dict | None:
 
 def run_fast_import(db=None, config=None, kind="visits", as_json=False, values=None) -> int:
     from loyalty_cli.cli.import_command import run_import
+    from loyalty_cli.output.console import database_created
     from loyalty_cli.services.session import Session
 
     try:
-        return run_import(Session(db, config), kind, as_json, dict(values or {}))
+        return run_import(Session(db, config, on_created=database_created), kind, as_json, dict(values or {}))
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         return 130

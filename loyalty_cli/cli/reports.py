@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from loyalty_cli.store import db as store_db
+
 report_app = typer.Typer(help="Reports: summary, customers, visits, rewards, liability, at-risk; export for cron.",
                          no_args_is_help=True)
 
@@ -54,7 +56,7 @@ def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, outpu
         today = now.astimezone(session.config.tz).date()
         period = reports.resolve_period(since, until, today) if name in reports.PERIODIC else None
         context = reports.Context(_database(session), session.config, now)
-        with reports.snapshot(session.conn):
+        with store_db.snapshot(session.conn):
             report = reports.build(name, context, period)
             if target is not None:
                 writers.save([(report, chosen, target)])
@@ -176,7 +178,7 @@ def export(
             period = reports.exact_period(day or "yesterday", today)
         context = reports.Context(_database(session), session.config, now)
         stamp = period.stamp()
-        with reports.snapshot(session.conn):
+        with store_db.snapshot(session.conn):
             # The heaviest query runs on a second connection in a thread while this one builds
             # and writes the other reports; its file is written last.
             beside = reports.Beside(BESIDE, context, period, session.db_path, reports.fingerprint(session.conn),

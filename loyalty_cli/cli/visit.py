@@ -7,7 +7,7 @@ def run_visit(db=None, config=None, phone=(), amount=None, items=None, note=None
     from loyalty_cli.services import counter
     from loyalty_cli.services.session import Session
 
-    session = Session(db, config)
+    session = Session(db, config, on_created=render.database_created)
 
     def work():
         from loyalty_cli.domain.phones import join_words

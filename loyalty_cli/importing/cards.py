@@ -22,11 +22,11 @@ from loyalty_cli.importing.run import (
     Run,
     chunks,
     marks,
-    unique_indexes_on,
     voucher_codes,
 )
 from loyalty_cli.importing.values import CellError, Dates, Rewards, email, texts
 from loyalty_cli.store import counter as store
+from loyalty_cli.store.db import savepoint, unique_indexes_on
 
 
 @dataclass(slots=True)
@@ -95,28 +95,27 @@ def _import(run: Run, conn, import_id: int, rule) -> None:
     keep = set() if writer.empty else unique_indexes_on(conn, "customers", "phone")
     bulk = [Indexes(conn, "customers", run.source.lines, keep), Indexes(conn, "ledger", run.source.lines),
             Indexes(conn, "vouchers", run.source.lines)]
-    conn.execute("SAVEPOINT cards_as_read")
-    planned = {key: run.summary[key] for key in PLANNING}
-    early, seen = [], set()
-    for parsed in parsed_batches(run, _Parser(run, rule), _Columns.pack, _Columns.unpack):
-        start = len(rows.phone)
-        rows.extend(parsed)
-        if not run.problems or run.options.skip_invalid:  # else: validating only, to be rolled back
-            plain, other = writer.new_cards(rows, start, seen, every)
-            writer.plan_plain(rows, plain)
-            for i in other:
-                writer.plan(rows.card(i))
-            writer.flush()
-            early += plain + other
-        run.tick(parsed.last_line)
-    run.tick(run.source.lines)
-    cards = _merged(run, rows)
-    if any(rows.phone[i] in cards for i in early) and not run.options.strict:
-        conn.execute("ROLLBACK TO cards_as_read")  # a card written early is to take a merge
-        run.summary.update(planned)
-        writer = _CardWriter(run, conn, import_id, rule)
-        early = []
-    conn.execute("RELEASE cards_as_read")
+    with savepoint(conn, "cards_as_read") as roll_back_cards:
+        planned = {key: run.summary[key] for key in PLANNING}
+        early, seen = [], set()
+        for parsed in parsed_batches(run, _Parser(run, rule), _Columns.pack, _Columns.unpack):
+            start = len(rows.phone)
+            rows.extend(parsed)
+            if not run.problems or run.options.skip_invalid:  # else: validating only, to be rolled back
+                plain, other = writer.new_cards(rows, start, seen, every)
+                writer.plan_plain(rows, plain)
+                for i in other:
+                    writer.plan(rows.card(i))
+                writer.flush()
+                early += plain + other
+            run.tick(parsed.last_line)
+        run.tick(run.source.lines)
+        cards = _merged(run, rows)
+        if any(rows.phone[i] in cards for i in early) and not run.options.strict:
+            roll_back_cards()  # a card written early is to take a merge
+            run.summary.update(planned)
+            writer = _CardWriter(run, conn, import_id, rule)
+            early = []
     written = {rows.phone[i] for i in early}
     for phone in written.intersection(cards):
         del cards[phone]  # --strict refused its later rows; its first is written already

@@ -20,6 +20,7 @@ from loyalty_cli.importing.phones import Normaliser
 from loyalty_cli.importing.sources import csv_rows, csv_stream, json_text, jsonl_rows, open_source, write_rejects
 from loyalty_cli.importing.values import CellError, whole
 from loyalty_cli.store import counter as store
+from loyalty_cli.store import db as store_db
 
 MAX_LISTED = 20  # problems listed in the summary (all are counted, all go to --rejects)
 BATCH = 20_000  # rows per round of bulk SQL (a plain CSV stretch of CHUNK bytes may hold more)
@@ -414,14 +415,8 @@ class Run:
         """Run write(conn) in one transaction; roll back on problems (unless skipped) or dry run."""
         summary = self.summary
         summary["import_id"] = None
-        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-        conn.execute("PRAGMA threads = 2")  # CREATE INDEX may sort with a helper thread (~10% faster)
-        # Every id the import writes comes from the database in this same transaction, or is one
-        # it has just created: checking each row's references again cost ~1.7 s a million visits.
-        # `loyalty doctor` runs the full foreign key check.
-        conn.execute("PRAGMA foreign_keys = OFF")
         try:
-            with store.transaction(conn):
+            with store_db.bulk_writing(conn, CACHE_KIB), store_db.transaction(conn):
                 import_id = conn.execute(
                     "INSERT INTO imports (kind, source, sha256, at, summary) VALUES (?, ?, ?, ?, '{}')",
                     (self.kind, self.source.name, self.source.sha256, clock.to_db(self.now))).lastrowid
@@ -438,7 +433,6 @@ class Run:
         except _Rollback:
             pass
         finally:
-            conn.execute("PRAGMA foreign_keys = ON")
             try:
                 self._reread_rejected()
             finally:
@@ -490,8 +484,7 @@ def scratch_database(session):
 
     with tempfile.TemporaryDirectory(prefix="loyalty-dry-run-") as folder:
         path = Path(folder) / "dry-run.db"
-        path.touch(mode=0o600)  # existing, so no "created a new database" note for it
-        conn = store.connect(path)
+        conn = store_db.connect(path)
         session.__dict__["conn"] = conn
         try:
             yield
@@ -554,24 +547,6 @@ class Indexes:
             except sqlite3.IntegrityError as exc:
                 raise Refused(f"the import would break the unique index {name} ({exc}); nothing was imported") from None
         self.dropped = []
-
-
-def unique_indexes_on(conn, table: str, column: str) -> set[str]:
-    names = set()
-    for index in conn.execute(f"PRAGMA index_list({table})").fetchall():
-        if index["unique"] and any(info["name"] == column for info in conn.execute(f"PRAGMA index_info({index['name']})")):
-            names.add(index["name"])
-    return names
-
-
-def indexes_led_by(conn, table: str, columns: tuple) -> set[str]:
-    """The indexes of `table` whose first columns are `columns`, in that order."""
-    names = set()
-    for index in conn.execute(f"PRAGMA index_list({table})").fetchall():
-        leading = tuple(info["name"] for info in conn.execute(f"PRAGMA index_info({index['name']})"))[:len(columns)]
-        if leading == tuple(columns):
-            names.add(index["name"])
-    return names
 
 
 def marks(count: int) -> str:

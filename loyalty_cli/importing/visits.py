@@ -26,14 +26,13 @@ from loyalty_cli.importing.run import (
     RowError,
     Run,
     chunks,
-    indexes_led_by,
     marks,
     misses,
-    unique_indexes_on,
     voucher_codes,
 )
 from loyalty_cli.importing.values import CellError, Dates, text, texts
 from loyalty_cli.services.counter import FUTURE_SLACK
+from loyalty_cli.store.db import indexes_led_by, unique_indexes_on
 
 
 def import_visits(session, options: Options, progress=None) -> dict:

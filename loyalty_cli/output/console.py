@@ -24,6 +24,15 @@ def error(message: str) -> None:
     sys.stderr.write(f"error: {message}\n")
 
 
+def note(message: str) -> None:
+    """A remark for people that is not the command's output: stderr, so pipes stay clean."""
+    sys.stderr.write(f"note: {message}\n")
+
+
+def database_created(path) -> None:
+    note(f"created a new database at {path}")
+
+
 def console(stderr: bool = False):
     from rich.console import Console
 

@@ -19,7 +19,6 @@ midnights that bound the period.
 
 import calendar
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
@@ -27,6 +26,7 @@ from itertools import pairwise
 from loyalty_cli.domain import clock, money, rules
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.output.model import Chart, Column, Report, Table
+from loyalty_cli.store import db as store_db
 
 # ---- periods ---------------------------------------------------------------------------------
 
@@ -181,18 +181,6 @@ class Context:
                       self.config.shop.currency, self.config.tz, list(notes))
 
 
-@contextmanager
-def snapshot(conn):
-    """One read transaction: every query of a run sees the same database, while the counter
-    keeps recording visits (WAL: readers never block the writer, nor it them)."""
-    conn.execute("BEGIN")
-    try:
-        yield conn
-    finally:
-        if conn.in_transaction:  # an error inside SQLite may have ended it already
-            conn.execute("COMMIT")
-
-
 def fingerprint(conn) -> tuple:
     """What any change to balances, visits or vouchers moves: the last ledger line and visit."""
     return query(conn, "SELECT (SELECT MAX(id) FROM ledger), (SELECT MAX(id) FROM visits), "
@@ -223,12 +211,11 @@ class Beside:
         self.thread.start()
 
     def _work(self, db_path, expected) -> None:
-        from loyalty_cli.store import counter as store
 
         conn = None
         try:
-            conn = store.connect(db_path, create=False)
-            with snapshot(conn):
+            conn = store_db.connect(db_path, create=False)
+            with store_db.snapshot(conn):
                 if fingerprint(conn) != expected:
                     return
                 ctx = Context(conn, self.ctx.config, self.ctx.now)

@@ -9,6 +9,7 @@ from loyalty_cli.domain.errors import BadInput, Refused
 from loyalty_cli.services import views
 from loyalty_cli.services.session import Session
 from loyalty_cli.store import counter as store
+from loyalty_cli.store import db as store_db
 
 FUTURE_SLACK = timedelta(minutes=5)  # a till clock a little ahead is not an error
 MAX_ITEMS = 10_000
@@ -33,7 +34,7 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
     ref = _clean(ref)
     conn = session.conn
     phone = session.phone(phone_text)
-    with store.transaction(conn):
+    with store_db.transaction(conn):
         if ref:
             done = store.visit_by_ref(conn, ref)
             if done and store.customer_by_id(conn, done["customer_id"])["phone"] != phone:
@@ -73,7 +74,7 @@ def enrol(session: Session, phone_text: str, name=None, email=None, birthday=Non
     conn = session.conn
     phone = session.phone(phone_text)
     referrer_phone = session.phone(referred_by) if referred_by else None
-    with store.transaction(conn):
+    with store_db.transaction(conn):
         if store.customer_by_phone(conn, phone):
             raise Refused(f"{phone} is already enrolled (change details with `loyalty edit`)")
         referrer = None
@@ -115,7 +116,7 @@ def edit(session: Session, phone_text: str, name=None, email=None, birthday=None
         raise BadInput("nothing to change: give --name, --email, --birthday or --note")
     conn = session.conn
     row = customer(session, phone_text)
-    with store.transaction(conn):
+    with store_db.transaction(conn):
         store.update_customer(conn, row["id"], **changes)
         return views.card(conn, session.config, store.customer_by_id(conn, row["id"]), clock.now())
 
@@ -130,7 +131,7 @@ def redeem(session: Session, phone_text: str, target: str | None, credit_text: s
     now = clock.now()
     conn = session.conn
     row = customer(session, phone_text)
-    with store.transaction(conn):
+    with store_db.transaction(conn):
         expire_due(conn, config, row["id"], now)
         row = store.customer_by_id(conn, row["id"])
         state = store.state(conn, row, now)
@@ -175,7 +176,7 @@ def void(session: Session, visit_id: int, reason: str | None = None) -> dict:
     config = session.config
     now = clock.now()
     conn = session.conn
-    with store.transaction(conn):
+    with store_db.transaction(conn):
         visit = store.visit_by_id(conn, visit_id) if 0 < visit_id < 2**62 else None
         if visit is None:
             raise Refused(f"no visit #{visit_id}")
@@ -232,7 +233,7 @@ def expire_all(session: Session) -> dict:
     """For cron: write every due expiry, in one transaction. Running it twice is harmless."""
     config, conn, now = session.config, session.conn, clock.now()
     totals = {"customers": 0, "points": 0, "vouchers": 0}
-    with store.transaction(conn):
+    with store_db.transaction(conn):
         ids = {row["id"] for row in store.customers_with_points(conn)}
         ids |= {row["customer_id"] for row in store.due_vouchers(conn, None, now)}
         for customer_id in sorted(ids):

@@ -6,12 +6,16 @@ from functools import cached_property
 from loyalty_cli.config import load as config_module
 from loyalty_cli.domain import model, phones
 from loyalty_cli.store import counter as store
+from loyalty_cli.store import db as store_db
 from loyalty_cli.system import paths
 
 
 class Session:
-    def __init__(self, db: str | None = None, config: str | None = None):
+    """on_created(path) is told when opening the database created a new file (the CLI notes it)."""
+
+    def __init__(self, db: str | None = None, config: str | None = None, on_created=None):
         self.db_option, self.config_option = db, config
+        self.on_created = on_created
 
     @cached_property
     def config(self) -> model.Config:
@@ -29,7 +33,7 @@ class Session:
     @cached_property
     def conn(self) -> sqlite3.Connection:
         path, origin = self.db_choice
-        return store.connect(path, make_folder=origin == "default")
+        return store_db.connect(path, make_folder=origin == "default", on_create=self.on_created)
 
     def phone(self, text: str) -> str:
         """E.164 for a typed number, remembering how it was typed so the next time costs no parse."""
