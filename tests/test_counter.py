@@ -352,9 +352,9 @@ def test_ledger_refuses_edits_and_deletes(cli_json, db_path):
 
 def test_locked_database_is_a_one_line_refusal(cli, cli_json, db_path, monkeypatch):
     cli_json("visit", MARIA)
-    from loyalty_cli.store import counter as store
+    from loyalty_cli.store import db as store_db
 
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(store_db, "BUSY_TIMEOUT_S", 0.05)
     holder = sqlite3.connect(db_path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:

@@ -1,94 +1,22 @@
-"""The SQLite store: every SQL statement and transaction lives here.
+"""The counter's SQL: customers, visits, ledger lines and vouchers, one statement per function.
 
-The counter path uses the standard library's sqlite3 directly (sqlite-utils costs ~0.13 s to
-import); sqlite-utils builds the schema in `migrations.py` and does bulk work elsewhere.
-Balances are cached on the customer row, always in the same transaction as the ledger lines
-that change them; `loyalty doctor` recomputes them from the ledger.
+The connection and its transactions come from db.py. Balances are cached on the customer row,
+always in the same transaction as the ledger lines that change them; `loyalty doctor`
+recomputes them from the ledger.
 """
 
 import json
-import os
 import secrets
 import sqlite3
-import sys
-from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 
 from loyalty_cli.domain import clock
 from loyalty_cli.domain.errors import BadInput, Refused
 from loyalty_cli.domain.model import Entry, State
 from loyalty_cli.domain.rules import TIER_WINDOW
 
-SCHEMA_VERSION = 7
-BUSY_TIMEOUT_S = 5.0
 VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud
 VOUCHER_LENGTH = 6
-
-
-def connect(path: Path, create: bool = True, make_folder: bool = True) -> sqlite3.Connection:
-    """Open (and on first use create, owner-only) the database, migrated to this release.
-
-    make_folder=False (a path the user named) refuses a missing folder: a typo in --db must
-    not quietly start an empty database somewhere else.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise BadInput(f"{path} is a folder, not a database file")
-    if not path.exists():
-        if not create:
-            raise Refused(f"no database at {path}")
-        if not make_folder and not path.parent.is_dir():
-            raise BadInput(f"no such folder for the database: {path.parent}")
-        _create_private(path)
-        sys.stderr.write(f"note: created a new database at {path}\n")
-    try:
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise Refused(f"cannot open database {path}: {exc}") from None
-    conn.row_factory = sqlite3.Row
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
-        if "not a database" in str(exc) or "malformed" in str(exc):
-            raise Refused(f"{path} is not a loyalty database: {exc}") from None
-        raise Refused(f"cannot open database {path}: {exc}") from None
-    if version != SCHEMA_VERSION:
-        from loyalty_cli.store.migrations import migrate
-
-        migrate(conn, version, SCHEMA_VERSION, path)
-    return conn
-
-
-def _create_private(path: Path) -> None:
-    """An empty file readable by its owner only: it holds phone numbers (SQLite's -wal and
-    -shm files copy these permissions)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        os.close(fd)
-    except FileExistsError:
-        pass
-    except OSError as exc:
-        raise Refused(f"cannot create database {path}: {exc.strerror}") from None
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection):
-    """One IMMEDIATE transaction: it takes the write lock up front, so two tills never
-    interleave a read-modify-write; anything raised inside rolls everything back."""
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        raise Refused(f"database is busy ({exc}); try again in a moment") from None
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 # ---- phones ----------------------------------------------------------------------------------
