@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from loyalty_cli.cli.common import run
 from loyalty_cli.store import db as store_db
 
 report_app = typer.Typer(help="Reports: summary, customers, visits, rewards, liability, at-risk; export for cron.",
@@ -23,14 +24,6 @@ FormatOpt = Annotated[str | None, typer.Option(
 OutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Write to this file (atomically) "
                                                   "instead of the screen.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
-
-
-def _run(ctx: typer.Context, work) -> None:
-    from loyalty_cli.cli.edge import guarded
-
-    code = guarded(ctx.obj, lambda: work(ctx.obj))
-    if code:
-        raise typer.Exit(code)
 
 
 def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, output=None, json=False) -> None:
@@ -63,7 +56,7 @@ def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, outpu
             else:
                 _to_stdout(lambda: writers.emit(report, chosen))
 
-    _run(ctx, work)
+    run(ctx, work)
 
 
 def _database(session):
@@ -195,7 +188,7 @@ def export(
             for path in written:
                 typer.echo(str(path))
 
-    _run(ctx, work)
+    run(ctx, work)
 
 
 # During an export a thread (reports.Beside) computes the per-customer figures and at-risk

@@ -1,0 +1,64 @@
+"""Keeping the shop's files healthy: doctor, expire, paths."""
+
+import typer
+
+from loyalty_cli.cli.common import JsonOpt, run
+from loyalty_cli.output import console as render
+
+
+def doctor(ctx: typer.Context, json: JsonOpt = False):
+    """Check the database: SQLite's own check, and every cached balance against the ledger."""
+    from loyalty_cli.store import doctor as doctor_checks
+
+    def work(session):
+        conn = session.conn
+        problems = doctor_checks.problems(conn)
+        if json:
+            render.emit_json({"ok": not problems, "problems": problems})
+        elif problems:
+            for problem in problems:
+                print(problem)
+        else:
+            render.message(f"{session.db_path}: all balances match the ledger; SQLite reports no damage")
+        if problems:
+            from loyalty_cli.domain.errors import Refused
+
+            raise Refused(f"{len(problems)} problem(s) found")
+
+    run(ctx, work)
+
+
+def expire(ctx: typer.Context, json: JsonOpt = False):
+    """Write due expiries of points and vouchers for everyone (for cron; safe to repeat)."""
+    from loyalty_cli.services import counter
+
+    def work(session):
+        totals = counter.expire_all(session)
+        if json:
+            render.emit_json(totals)
+        else:
+            render.message(f"expired {totals['points']} points and {totals['vouchers']} vouchers "
+                           f"of {totals['customers']} customers")
+
+    run(ctx, work)
+
+
+def paths(ctx: typer.Context, json: JsonOpt = False):
+    """Where the database and the config are, and why."""
+    from loyalty_cli.system import paths as where
+
+    def work(session):
+        db, db_origin = where.db_path(session.db_option)
+        config, config_origin = where.config_path(session.config_option)
+        data = {"db": str(db), "db_from": db_origin, "config": str(config) if config else None,
+                "config_from": config_origin}
+        if json:
+            render.emit_json(data)
+        else:
+            print(f"database: {db} ({db_origin})")
+            print(f"config:   {config or '(none)'} ({config_origin})")
+
+    run(ctx, work)
+
+
+COMMANDS = (doctor, expire, paths)

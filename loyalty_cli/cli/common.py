@@ -1,0 +1,25 @@
+"""What every Typer command shares: the phone argument, --json, and running work at the error edge."""
+
+from typing import Annotated
+
+import typer
+
+from loyalty_cli.cli.edge import guarded
+from loyalty_cli.services.session import Session
+
+PhoneArg = Annotated[list[str], typer.Argument(metavar="PHONE", help="Phone number, in any format (spaces allowed).",
+                                               show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a card or table.")]
+
+
+def run(ctx: typer.Context, work) -> None:
+    session: Session = ctx.obj
+    code = guarded(session, lambda: work(session))
+    if code:
+        raise typer.Exit(code)
+
+
+def phone_text(parts: list[str]) -> str:
+    from loyalty_cli.domain.phones import join_words
+
+    return join_words(parts)

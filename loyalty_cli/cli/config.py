@@ -1,0 +1,91 @@
+"""`loyalty config check|show|init`: the shop's reward rules (TOML)."""
+
+import sys
+from typing import Annotated
+
+import typer
+
+from loyalty_cli.cli.common import JsonOpt, run
+from loyalty_cli.output import console as render
+
+config_app = typer.Typer(help="Check, show and create the shop's reward rules (TOML).", no_args_is_help=True)
+
+
+@config_app.command("check")
+def config_check(
+    ctx: typer.Context,
+    path: Annotated[str | None, typer.Argument(help="The file to check (default: the config in force).")] = None,
+    json: JsonOpt = False,
+):
+    """Validate a config file: one clear line per problem, exit 2 if it is broken."""
+    from pathlib import Path
+
+    from loyalty_cli.config import load as config_module
+
+    def work(session):
+        try:
+            loaded = config_module.load(Path(path), path) if path else session.config
+            where = str(loaded.source or loaded.origin)
+            config_module.check_phone_region(loaded.text, where, loaded.shop.phone_region)
+        except config_module.ConfigError as exc:
+            if json:
+                render.emit_json({"ok": False, "path": path, "problems": exc.problems})
+            for problem in exc.problems[:-1]:
+                render.error(problem)
+            raise config_module.BadInput(exc.problems[-1]) from None
+        warnings = config_module.warnings(loaded)
+        summary = {"ok": True, "path": where, "rewards": len(loaded.rewards),
+                   "rules": len(loaded.rules), "tiers": len(loaded.tiers), "warnings": warnings}
+        if json:
+            render.emit_json(summary)
+            return
+        for warning in warnings:
+            sys.stderr.write(f"warning: {where}: {warning}\n")
+        render.message(f"{where}: OK ({summary['rewards']} rewards, {summary['rules']} rules, "
+                       f"{summary['tiers']} tiers)")
+
+    run(ctx, work)
+
+
+@config_app.command("show")
+def config_show(ctx: typer.Context, json: JsonOpt = False):
+    """The config in force and where it came from."""
+    from loyalty_cli.config import load as config_module
+
+    def work(session):
+        loaded = session.config
+        data = config_module.as_dict(loaded)
+        if json:
+            render.emit_json({"path": str(loaded.source) if loaded.source else None, "from": loaded.origin,
+                              "config": data})
+            return
+        import tomli_w
+
+        print(f"# {loaded.source or 'built-in defaults'} (chosen by: {loaded.origin})")
+        print(tomli_w.dumps(config_module.toml_ready(data)), end="")
+
+    run(ctx, work)
+
+
+@config_app.command("init")
+def config_init(
+    ctx: typer.Context,
+    path: Annotated[str | None, typer.Argument(
+        help="Where to write it (default: loyalty.toml in the user config dir, used from any folder).",
+        show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+):
+    """Write a starting config (the sample rules) to edit."""
+    from pathlib import Path
+
+    from loyalty_cli.config import load as config_module
+    from loyalty_cli.system import paths as where
+
+    def work(session):
+        target = Path(path) if path else where.user_config_dir() / "loyalty.toml"
+        if not path:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        written = config_module.write_sample(target, force)
+        render.message(f"wrote {written}; edit it, then check it with `loyalty config check {written}`")
+
+    run(ctx, work)

@@ -1,0 +1,206 @@
+"""The counter's commands: visit, enroll, edit, show, customers, redeem, void, history.
+
+Plain functions with Typer's annotations; cli/app.py registers them. Each parses, calls one
+service and hands the result to output.
+"""
+
+from typing import Annotated
+
+import typer
+
+from loyalty_cli.cli.common import JsonOpt, PhoneArg, phone_text, run
+from loyalty_cli.cli.visit import run_visit
+from loyalty_cli.output import console as render
+from loyalty_cli.services.session import Session
+
+
+def visit(
+    ctx: typer.Context,
+    phone: PhoneArg,
+    amount: Annotated[str | None, typer.Option("--amount", help="Amount spent: 12.50 or 12,50.")] = None,
+    items: Annotated[int | None, typer.Option("--items", help="Items bought (for punch cards that count items).")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="A note kept with the visit.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Back-date: ISO date-time, shop-local unless it has an offset.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Customer's name (enrols or renames).")] = None,
+    ref: Annotated[str | None, typer.Option("--ref", help="Receipt number or row id: the same ref is never recorded twice.")] = None,
+    json: JsonOpt = False,
+):
+    """Record a visit, apply the rules and show the customer's card."""
+    session: Session = ctx.obj
+    code = run_visit(session.db_option, session.config_option, phone, amount, items, note, at, name, ref, json)
+    if code:
+        raise typer.Exit(code)
+
+
+def enroll(
+    ctx: typer.Context,
+    phone: PhoneArg,
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    birthday: Annotated[str | None, typer.Option("--birthday", help="YYYY-MM-DD")] = None,
+    referred_by: Annotated[str | None, typer.Option("--referred-by", help="Phone of the customer who sent them.")] = None,
+    json: JsonOpt = False,
+):
+    """Enrol a customer (with the welcome and referral bonuses)."""
+    from loyalty_cli.services import counter
+
+    def work(session):
+        data = counter.enrol(session, phone_text(phone), name=name, email=email, birthday=birthday, referred_by=referred_by)
+        render.emit_json(data) if json else render.card(data, "customer enrolled")
+
+    run(ctx, work)
+
+
+def edit(
+    ctx: typer.Context,
+    phone: PhoneArg,
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    email: Annotated[str | None, typer.Option("--email", help="An empty string clears it.")] = None,
+    birthday: Annotated[str | None, typer.Option("--birthday", help="YYYY-MM-DD; an empty string clears it.")] = None,
+    note: Annotated[str | None, typer.Option("--note")] = None,
+    json: JsonOpt = False,
+):
+    """Change a customer's details."""
+    from loyalty_cli.services import counter
+
+    def work(session):
+        data = counter.edit(session, phone_text(phone), name=name, email=email, birthday=birthday, note=note)
+        render.emit_json(data) if json else render.card(data, "details saved")
+
+    run(ctx, work)
+
+
+def show(
+    ctx: typer.Context,
+    phone: PhoneArg,
+    last: Annotated[int, typer.Option("--last", min=0, max=1000, help="How many recent visits to list.")] = 5,
+    json: JsonOpt = False,
+):
+    """Show a customer's card and their last visits (writes nothing)."""
+    from loyalty_cli.domain import clock
+    from loyalty_cli.services import counter, views
+
+    def work(session):
+        row = counter.customer(session, phone_text(phone))
+        data = views.card(session.conn, session.config, row, clock.now())
+        data["recent_visits"] = views.visits(session.conn, session.config, row, last)
+        if json:
+            render.emit_json(data)
+            return
+        render.card(data)
+        if last:
+            render.table(data["recent_visits"], [("visit_id", "Visit"), ("at", "When"), ("amount", "Amount"),
+                                                 ("items", "Items"), ("note", "Note"), ("voided", "Voided")],
+                         title="Last visits", empty="no visits yet")
+
+    run(ctx, work)
+
+
+def customers(
+    ctx: typer.Context,
+    search: Annotated[str | None, typer.Option("--search", help="Part of a phone, name or e-mail.")] = None,
+    tier: Annotated[str | None, typer.Option("--tier", help="Only customers holding this tier.")] = None,
+    sort: Annotated[str, typer.Option("--sort", help="visits | spend | points | last-visit | name | enrolled")] = "last-visit",
+    limit: Annotated[int | None, typer.Option("--limit", min=1, max=10**9)] = 50,
+    json: JsonOpt = False,
+):
+    """List customers."""
+    from loyalty_cli.domain import clock
+    from loyalty_cli.services import views
+
+    def work(session):
+        rows = views.customer_list(session.conn, session.config, clock.now(), search, tier, sort, limit)
+        if json:
+            render.emit_json(rows)
+            return
+        days = [{**row, "last_visit": (row["last_visit"] or "")[:10]} for row in rows]  # the date is enough here
+        render.table(days, [("phone", "Phone"), ("name", "Name"), ("tier", "Tier"), ("visits", "Visits"),
+                            ("spend", "Spend"), ("last_visit", "Last visit"), ("points", "Pts"),
+                            ("credit", "Credit"), ("open_vouchers", "Vouch")],
+                     title=f"Customers ({len(rows)})", empty="no customers match")
+
+    run(ctx, work)
+
+
+def redeem(
+    ctx: typer.Context,
+    words: Annotated[list[str], typer.Argument(metavar="PHONE [VOUCHER_CODE_OR_REWARD_ID]",
+                                               help="The phone, then a voucher code or a reward id (omit with --credit).",
+                                               show_default=False)],
+    credit: Annotated[str | None, typer.Option("--credit", help="Spend this much store credit instead.")] = None,
+    json: JsonOpt = False,
+):
+    """Redeem a voucher, buy a reward with points, or spend store credit."""
+    from loyalty_cli.services import counter
+
+    def work(session):
+        if credit is None and len(words) < 2:
+            from loyalty_cli.domain.errors import BadInput
+
+            raise BadInput("give the phone and then a voucher code or reward id, or use --credit AMOUNT")
+        phone, target = (words, None) if credit is not None else (words[:-1], words[-1])
+        data = counter.redeem(session, phone_text(phone), target, credit)
+        if json:
+            render.emit_json(data)
+            return
+        done = data["redeemed"]
+        if "credit" in done:
+            from loyalty_cli.domain import money
+
+            spent = money.display(money.parse_signed(done["credit"], data["currency"]), data["currency"])
+            note = f"spent {spent} of store credit"
+        else:
+            note = f"redeemed {done['reward']} (voucher {done['voucher']})"
+            if done["points"]:
+                note += f" for {done['points']} points"
+        render.card(data, note)
+
+    run(ctx, work)
+
+
+def void(
+    ctx: typer.Context,
+    visit_id: Annotated[int, typer.Argument(help="The visit number shown when it was recorded.")],
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    json: JsonOpt = False,
+):
+    """Undo a visit with reversing ledger entries (nothing is deleted)."""
+    from loyalty_cli.services import counter
+
+    def work(session):
+        data = counter.void(session, visit_id, reason)
+        if json:
+            render.emit_json(data)
+            return
+        note = f"visit #{visit_id} voided"
+        if data["kept_vouchers"]:
+            note += f"; voucher(s) {', '.join(data['kept_vouchers'])} were already redeemed and stay so"
+        render.card(data, note)
+
+    run(ctx, work)
+
+
+def history(
+    ctx: typer.Context,
+    phone: PhoneArg,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, max=10**9)] = None,
+    json: JsonOpt = False,
+):
+    """A customer's ledger, newest first."""
+    from loyalty_cli.services import counter, views
+
+    def work(session):
+        row = counter.customer(session, phone_text(phone))
+        rows = views.history(session.conn, session.config, row, limit)
+        if json:
+            render.emit_json(rows)
+            return
+        render.table(rows, [("at", "When"), ("kind", "Kind"), ("punches", "Punch"), ("points", "Pts"),
+                            ("credit", "Credit"), ("voucher", "Voucher"), ("visit_id", "Visit"),
+                            ("reason", "Why")],
+                     title=f"Ledger of {row['phone']}", empty="no entries")
+
+    run(ctx, work)
+
+
+COMMANDS = (visit, enroll, edit, show, customers, redeem, void, history)
