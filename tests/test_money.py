@@ -49,7 +49,7 @@ def test_display_and_strings():
 def test_rounding_is_down_and_named_once():
     assert money.percent_of(1250, Decimal(5)) == 62
     assert money.percent_of(1999, Decimal("2.5")) == 49  # 49.975 -> 49
-    assert money.floor_decimal(Decimal("17.99")) == 17
+    assert money.round_toward_zero(Decimal("17.99")) == 17
     assert money.whole_units(1299, "EUR") == 12
 
 

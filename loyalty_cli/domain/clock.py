@@ -93,5 +93,15 @@ def local_day(moment: datetime, tz) -> str:
     return moment.astimezone(tz).date().isoformat()
 
 
+def local_minute(db_text: str | None, tz) -> str | None:
+    """A stored UTC time as shop-local 'YYYY-MM-DD HH:MM' for people (None stays None)."""
+    return from_db(db_text).astimezone(tz).strftime("%Y-%m-%d %H:%M") if db_text else None
+
+
+def local_day_of(db_text: str | None, tz) -> str | None:
+    """A stored UTC time's shop-local day, 'YYYY-MM-DD' (None stays None)."""
+    return local_day(from_db(db_text), tz) if db_text else None
+
+
 def days(n: int) -> timedelta:
     return timedelta(days=n)

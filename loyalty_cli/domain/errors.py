@@ -1,6 +1,5 @@
 """The errors the core raises; the CLI edge turns each into one line and an exit code."""
 
-EXIT_OK = 0
 EXIT_REFUSED = 1  # an operation refused or failed at run time
 EXIT_BAD_INPUT = 2  # bad input or usage
 

@@ -123,7 +123,8 @@ def divide_half_up(numerator: int, denominator: int) -> int:
     return (2 * numerator + denominator) // (2 * denominator)
 
 
-def floor_decimal(value: Decimal) -> int:
+def round_toward_zero(value: Decimal) -> int:
+    """A Decimal to a whole number, dropping the fraction: 17.99 -> 17, -17.99 -> -17."""
     return int(value.to_integral_value(rounding=ROUND_DOWN))
 
 

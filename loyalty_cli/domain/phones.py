@@ -71,14 +71,3 @@ def is_supported_region(region: str) -> bool:
     import phonenumbers
 
     return region.upper() in phonenumbers.SUPPORTED_REGIONS
-
-
-def pretty(e164: str) -> str:
-    """'+34612345678' -> '+34 612 34 56 78' for people; falls back to the key itself."""
-    import phonenumbers
-
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -39,7 +39,7 @@ def apply_visit(config: Config, state: State, visit: Visit) -> Outcome:
             entries += _punch(rule, state, visit)
         elif rule.kind == "points" and visit.amount >= rule.min_amount:
             units = money.whole_units(visit.amount, config.shop.currency)
-            points = money.floor_decimal(units * rule.per_unit * multiplier)
+            points = money.round_toward_zero(units * rule.per_unit * multiplier)
             if points > 0:
                 reason = f"{units} x {rule.per_unit}" + (f" x {multiplier} ({tier.name})" if tier else "")
                 entries.append(Entry("points", points=points, rule=rule.name, reason=reason, earned=True))

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from loyalty_cli.domain import clock, model, money, rules
 from loyalty_cli.domain.errors import BadInput, Refused
+from loyalty_cli.domain.text import email_problem
 from loyalty_cli.services import views
 from loyalty_cli.services.session import Session
 from loyalty_cli.store import counter as store
@@ -272,8 +273,9 @@ def _email(text):
     if text is None:
         return None
     text = text.strip()
-    if "@" not in text or text.startswith("@") or text.endswith("@") or " " in text:
-        raise BadInput(f"--email is not an e-mail address: {text!r}")
+    problem = email_problem(text)
+    if problem:
+        raise BadInput(f"--email is {problem}: {text!r}")
     return text
 
 

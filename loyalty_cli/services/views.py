@@ -126,6 +126,4 @@ def customer_list(conn, config, now, search, tier_name, sort, limit) -> list[dic
 
 def local_time(db_text: str | None, config) -> str | None:
     """A stored UTC time as the shop's local time, 'YYYY-MM-DD HH:MM'."""
-    if not db_text:
-        return None
-    return clock.from_db(db_text).astimezone(config.tz).strftime("%Y-%m-%d %H:%M")
+    return clock.local_minute(db_text, config.tz)

@@ -65,24 +65,29 @@ def punches_of(row) -> dict:
     return json.loads(row["punches"]) if row["punches"] else {}
 
 
+# Tiers are held on the visits of the 365 days up to and including a moment, voided ones left
+# out: one text for the counter, the card, the customer list and the reports.
+TIER_WINDOW_VISITS = "FROM visits WHERE voided_at IS NULL AND at > :window_start AND at <= :window_end"
+
+
+def tier_window(at: datetime) -> dict:
+    """The named parameters of TIER_WINDOW_VISITS for the window that ends at `at`."""
+    return {"window_start": clock.to_db(at - TIER_WINDOW), "window_end": clock.to_db(at)}
+
+
 def state(conn, row, at: datetime) -> State:
-    """Balances from the customer row; tier figures over the 365 days up to `at` (the visit
+    """Balances from the customer row; tier figures over the window up to `at` (the visit
     being recorded is not in the table yet, so it is not counted twice)."""
-    spend, visits = conn.execute(
-        "SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM visits "
-        "WHERE customer_id = ? AND at > ? AND at <= ? AND voided_at IS NULL",
-        (row["id"], clock.to_db(at - TIER_WINDOW), clock.to_db(at)),
-    ).fetchone()
+    spend, visits = year_figures(conn, row["id"], at)
     return State(points=row["points"], credit=row["credit"], punches=punches_of(row),
                  year_spend=spend, year_visits=visits)
 
 
 def year_figures(conn, customer_id: int, now: datetime) -> tuple[int, int]:
-    """Spend and visits in the 365 days up to and including now (for showing the tier)."""
+    """Spend and visits in the tier window up to and including now."""
     return tuple(conn.execute(
-        "SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM visits "
-        "WHERE customer_id = ? AND at > ? AND at <= ? AND voided_at IS NULL",
-        (customer_id, clock.to_db(now - TIER_WINDOW), clock.to_db(now)),
+        f"SELECT COALESCE(SUM(amount), 0), COUNT(*) {TIER_WINDOW_VISITS} AND customer_id = :customer",
+        {**tier_window(now), "customer": customer_id},
     ).fetchone())
 
 
@@ -261,19 +266,19 @@ def list_customers(conn, now: datetime, search: str | None, sort: str, limit: in
     """Customers with their spend and visits over the last 365 days (for tiers)."""
     if sort not in SORTS:
         raise BadInput(f"--sort must be one of {', '.join(SORTS)}, got {sort!r}")
-    where, args = "", [clock.to_db(now - TIER_WINDOW), clock.to_db(now)]
+    where, args = "", tier_window(now)
     if search:
         # '333 123' finds +39333123...: digits typed with spaces are matched as digits
         digits = "".join(ch for ch in search if ch.isdigit())
-        where = "WHERE c.phone LIKE ? OR c.name LIKE ? OR c.email LIKE ?"
+        where = "WHERE c.phone LIKE :phone OR c.name LIKE :text OR c.email LIKE :text"
         pattern = f"%{search}%"
-        args += [f"%{digits}%" if digits and len(digits) * 2 > len(search.replace(" ", "")) else pattern,
-                 pattern, pattern]
+        args["phone"] = f"%{digits}%" if digits and len(digits) * 2 > len(search.replace(" ", "")) else pattern
+        args["text"] = pattern
     sql = (
         "SELECT c.*, COALESCE(y.spend, 0) AS year_spend, COALESCE(y.visits, 0) AS year_visits, "
         "(SELECT COUNT(*) FROM vouchers v WHERE v.customer_id = c.id AND v.status = 'issued') AS open_vouchers "
         "FROM customers c LEFT JOIN (SELECT customer_id, SUM(amount) AS spend, COUNT(*) AS visits "
-        "FROM visits WHERE at > ? AND at <= ? AND voided_at IS NULL GROUP BY customer_id) y "
+        f"{TIER_WINDOW_VISITS} GROUP BY customer_id) y "
         f"ON y.customer_id = c.id {where} ORDER BY {SORTS[sort]}"
     )
     if limit is not None:

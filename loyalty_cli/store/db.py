@@ -130,7 +130,8 @@ def snapshot(conn):
 def unique_indexes_on(conn, table: str, column: str) -> set[str]:
     names = set()
     for index in conn.execute(f"PRAGMA index_list({table})").fetchall():
-        if index["unique"] and any(info["name"] == column for info in conn.execute(f"PRAGMA index_info({index['name']})")):
+        columns = conn.execute(f"PRAGMA index_info({index['name']})")
+        if index["unique"] and any(info["name"] == column for info in columns):
             names.add(index["name"])
     return names
 

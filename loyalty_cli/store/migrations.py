@@ -5,6 +5,7 @@ counter path reads cheaply to skip this module (and sqlite-utils) entirely.
 """
 
 import sqlite3
+from contextlib import suppress
 from pathlib import Path
 
 from loyalty_cli.domain.errors import Refused
@@ -131,10 +132,9 @@ def _v7(db) -> None:
       a million imported visits without receipts no longer build a million-entry index of NULLs.
     """
     db.execute("DROP INDEX IF EXISTS idx_visits_import_key")
-    try:
+    # SQLite before 3.35 cannot drop a column: it stays, unused and NULL from now on
+    with suppress(sqlite3.OperationalError):
         db.execute("ALTER TABLE visits DROP COLUMN import_key")
-    except sqlite3.OperationalError:
-        pass  # SQLite before 3.35 cannot drop a column: it stays, unused and NULL from now on
     db.execute("DROP INDEX IF EXISTS idx_visits_ref")
     db.execute("CREATE UNIQUE INDEX idx_visits_ref ON visits (ref) WHERE ref IS NOT NULL")
 
@@ -149,10 +149,9 @@ def migrate(conn: sqlite3.Connection, current: int, target: int, path: Path) -> 
 
     db = sqlite_utils.Database(conn)
     try:
-        try:
+        # Another process may hold the file and be setting it up; it sets WAL too.
+        with suppress(sqlite3.OperationalError):
             conn.execute("PRAGMA journal_mode = WAL")
-        except sqlite3.OperationalError:
-            pass  # another process holds the file and is setting it up; it sets WAL too
         for version in range(current + 1, target + 1):
             conn.execute("BEGIN IMMEDIATE")
             # Two tills may open a new database at once: re-read under the write lock.

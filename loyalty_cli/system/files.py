@@ -2,7 +2,7 @@
 
 import os
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from loyalty_cli.domain.errors import BadInput
@@ -31,10 +31,8 @@ def atomic_writer(path: Path, mode: str = "w", encoding: str | None = "utf-8", n
         os.chmod(temporary, mode_bits)
         os.replace(temporary, path)
     except BaseException:
-        try:
+        with suppress(OSError):  # the temporary file may never have been written
             os.unlink(temporary)
-        except OSError:
-            pass
         raise
 
 
