@@ -20,8 +20,7 @@ from loyalty_cli.services import counter
 from loyalty_cli.services.session import Session
 from loyalty_cli.store import counter as store
 from loyalty_cli.store import doctor as store_doctor
-
-from .conftest import SAMPLE
+from tests.conftest import SAMPLE
 
 PHONES = ["333 123 4567", "347 765 4321", "320 555 1234"]
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -9,8 +9,7 @@ from loyalty_cli.config import load as config_module
 from loyalty_cli.domain import model, rules
 from loyalty_cli.domain.errors import Refused
 from loyalty_cli.domain.model import Entry, State, Visit
-
-from .conftest import EXAMPLES, SAMPLE
+from tests.conftest import EXAMPLES, SAMPLE
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from .conftest import db_content
+from tests.conftest import db_content
 
 MARIA = "333 123 4567"
 MARIA_E164 = "+393331234567"
@@ -95,7 +95,7 @@ def test_ref_is_an_idempotency_key(cli, cli_json, db_path):
 
 
 def test_items_and_note(cli_json, isolated):
-    from .conftest import copy_example
+    from tests.conftest import copy_example
 
     shoes = copy_example("shoe_shop.toml", isolated)
     card = cli_json("--config", shoes, "visit", "612 345 678", "--items", "5", "--amount", "240", "--note", "2 pairs")

@@ -88,7 +88,7 @@ def test_tills_opening_a_new_database_at_once(tmp_path):
     import subprocess
     import sys
 
-    from .conftest import SAMPLE
+    from tests.conftest import SAMPLE
 
     path = tmp_path / "race.db"
     env = {k: v for k, v in os.environ.items() if k not in ("LOYALTY_DB", "LOYALTY_CONFIG")}
