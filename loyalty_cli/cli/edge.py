@@ -12,21 +12,22 @@ from loyalty_cli.output import console
 
 def guarded(session, work) -> int:
     """Run work(); turn our errors into one line on stderr and an exit code."""
+    code = 0
     try:
         work()
-        return 0
     except LoyaltyError as exc:
         console.error(str(exc))
-        return exc.exit_code
+        code = exc.exit_code
     except sqlite3.DatabaseError as exc:  # locked past the timeout, disk full, a damaged file
         hint = " (run `loyalty doctor`; restore a backup if it is damaged)" if "malformed" in str(exc) else ""
         console.error(f"database error: {exc}{hint}")
-        return 1
+        code = 1
     except KeyboardInterrupt:
         console.error("interrupted: nothing was written by the unfinished step")
-        return 130
+        code = 130
     finally:
-        session.close()
+        session.close(failed=code != 0)
+    return code
 
 
 def interrupted() -> int:

@@ -18,3 +18,42 @@ def email_problem(text: str) -> str | None:
     if "." not in domain.strip(".") or domain.startswith(".") or domain.endswith("."):
         return "not an e-mail address (the part after @ needs a dotted domain, e.g. shop.it)"
     return None
+
+
+# Bounds on free text: a paper card's name, a note, a receipt number. Far above any real one,
+# far below what a runaway script or a pasted file would send.
+NAME_MAX = 200
+NOTE_MAX = 1000
+REF_MAX = 100
+
+# Bidirectional overrides reorder what a terminal shows (a 'Trojan Source' trick); they are
+# format characters, not control characters, so they are named here.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def control_problem(text: str) -> str | None:
+    """Why `text` cannot be stored for people to read later, or None.
+
+    A name holding ESC sequences cleared the screen and retitled the window of whoever listed
+    the customers, so control characters are refused at every entry (tabs and line breaks are
+    folded into spaces before this is asked).
+    """
+    for char in text:
+        if (char < " " or "\x7f" <= char <= "\x9f") or char in _BIDI_CONTROLS:
+            return f"holds a control character (U+{ord(char):04X})"
+    return None
+
+
+def tidy(text: str | None) -> str | None:
+    """Runs of whitespace (tabs and line breaks included) as one space, trimmed; '' is None."""
+    if text is None:
+        return None
+    text = " ".join(str(text).split())
+    return text or None
+
+
+def field_problem(text: str, limit: int) -> str | None:
+    """Why a tidied free-text field cannot be stored, or None: too long or a control character."""
+    if len(text) > limit:
+        return f"is longer than {limit} characters ({len(text)})"
+    return control_problem(text)

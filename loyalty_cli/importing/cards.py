@@ -72,7 +72,7 @@ def import_cards(session, options: Options, progress=None) -> dict:
     run = Run(session, "cards", options, progress)
     rule = _punch_card(run.config, options.card)
     run.summary["card"] = rule.name if rule else None
-    return run.finish(session.conn, lambda conn, import_id: _import(run, conn, import_id, rule))
+    return run.finish(session.writable_conn, lambda conn, import_id: _import(run, conn, import_id, rule))
 
 
 PLANNING = ("customers_created", "customers_updated", "rows_imported", "already_imported", "punches", "points",

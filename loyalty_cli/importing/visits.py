@@ -39,7 +39,7 @@ def import_visits(session, options: Options, progress=None) -> dict:
     run = Run(session, "visits", options, progress)
     run.summary["apply_rules"] = options.apply_rules
     try:
-        return run.finish(session.conn, lambda conn, import_id: _write_visits(run, conn, import_id))
+        return run.finish(session.writable_conn, lambda conn, import_id: _write_visits(run, conn, import_id))
     finally:
         run.source.close()
 

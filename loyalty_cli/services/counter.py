@@ -4,9 +4,8 @@ transaction by way of the rule engine. Nothing here prints; results are plain di
 
 from datetime import datetime, timedelta
 
-from loyalty_cli.domain import clock, model, money, rules
+from loyalty_cli.domain import clock, model, money, rules, text
 from loyalty_cli.domain.errors import BadInput, Refused
-from loyalty_cli.domain.text import email_problem
 from loyalty_cli.services import views
 from loyalty_cli.services.session import Session
 from loyalty_cli.store import counter as store
@@ -32,9 +31,11 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
     items = 1 if items is None else items
     now = clock.now()
     at = _moment(at_text, config, now)
-    ref = _clean(ref)
-    conn = session.conn
+    ref = _text(ref, "--ref", text.REF_MAX)
+    name = _text(name, "--name", text.NAME_MAX)
+    note = _text(note, "--note", text.NOTE_MAX)
     phone = session.phone(phone_text)
+    conn = session.writable_conn  # only now: a refused visit leaves no new database behind
     with store_db.transaction(conn):
         if ref:
             done = store.visit_by_ref(conn, ref)
@@ -48,14 +49,14 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
         row = store.customer_by_phone(conn, phone)
         enrolled = row is None
         if enrolled:
-            row = _enrol(conn, config, phone, at, name=_clean(name))
-        elif _clean(name) and _clean(name) != row["name"]:
-            store.update_customer(conn, row["id"], name=_clean(name))
+            row = _enrol(conn, config, phone, at, name=name)
+        elif name and name != row["name"]:
+            store.update_customer(conn, row["id"], name=name)
         expire_due(conn, config, row["id"], now)
         row = store.customer_by_id(conn, row["id"])
         outcome = rules.apply_visit(config, store.state(conn, row, at), model.Visit(at, amount, items))
         visit_id = store.insert_visit(conn, row["id"], at, clock.local_day(at, config.tz), amount, items,
-                                      note=_clean(note), ref=ref)
+                                      note=note, ref=ref)
         expiry = rules.voucher_expires_at(config, at)
         codes = store.write_entries(conn, row["id"], at, outcome.entries, voucher_expiry=expiry, visit_id=visit_id)
         if codes and expiry is not None and expiry <= now:
@@ -71,10 +72,11 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
 def enrol(session: Session, phone_text: str, name=None, email=None, birthday=None, referred_by=None) -> dict:
     config = session.config
     email, birthday = _email(email), _birthday(birthday)
+    name = _text(name, "--name", text.NAME_MAX)
     now = clock.now()
-    conn = session.conn
     phone = session.phone(phone_text)
     referrer_phone = session.phone(referred_by) if referred_by else None
+    conn = session.writable_conn
     with store_db.transaction(conn):
         if store.customer_by_phone(conn, phone):
             raise Refused(f"{phone} is already enrolled (change details with `loyalty edit`)")
@@ -85,7 +87,7 @@ def enrol(session: Session, phone_text: str, name=None, email=None, birthday=Non
                 raise Refused(f"--referred-by {referrer_phone} is not a customer")
             if referrer_phone == phone:
                 raise Refused("a customer cannot refer themselves")
-        row = _enrol(conn, config, phone, now, name=_clean(name), email=email, birthday=birthday,
+        row = _enrol(conn, config, phone, now, name=name, email=email, birthday=birthday,
                      referrer=referrer)
         session.remember(phone_text, phone)
         return {**views.card(conn, config, row, now), "enrolled": True}
@@ -106,13 +108,13 @@ def _enrol(conn, config, phone, at, name=None, email=None, birthday=None, referr
 def edit(session: Session, phone_text: str, name=None, email=None, birthday=None, note=None) -> dict:
     changes = {}
     if name is not None:
-        changes["name"] = _clean(name)
+        changes["name"] = _text(name, "--name", text.NAME_MAX)
     if email is not None:
         changes["email"] = _email(email) if email.strip() else None
     if birthday is not None:
         changes["birthday"] = _birthday(birthday) if birthday.strip() else None
     if note is not None:
-        changes["note"] = _clean(note)
+        changes["note"] = _text(note, "--note", text.NOTE_MAX)
     if not changes:
         raise BadInput("nothing to change: give --name, --email, --birthday or --note")
     conn = session.conn
@@ -175,6 +177,7 @@ def _redeem_voucher_or_reward(conn, config, row, state, target, now) -> dict:
 
 def void(session: Session, visit_id: int, reason: str | None = None) -> dict:
     config = session.config
+    reason = _text(reason, "--reason", text.NOTE_MAX)
     now = clock.now()
     conn = session.conn
     with store_db.transaction(conn):
@@ -202,7 +205,7 @@ def void(session: Session, visit_id: int, reason: str | None = None) -> dict:
             reversals.append(rules.reversal(_entry(line), why, expired))
         store.write_entries(conn, visit["customer_id"], now, reversals, visit_id=visit_id,
                             reverses=reverses, earned_at=lots)
-        store.mark_voided(conn, visit, now, _clean(reason))
+        store.mark_voided(conn, visit, now, reason)
         card = views.card(conn, config, store.customer_by_id(conn, visit["customer_id"]), now)
     return {**card, "voided_visit": visit_id, "kept_vouchers": kept}
 
@@ -262,21 +265,24 @@ def _moment(at_text, config, now):
     return at
 
 
-def _clean(text):
-    if text is None:
-        return None
-    text = " ".join(str(text).split())
-    return text or None
+def _text(value: str | None, what: str, limit: int) -> str | None:
+    """A free-text option tidied and checked: one line naming the option when it cannot be stored."""
+    value = text.tidy(value)
+    if value is not None:
+        problem = text.field_problem(value, limit)
+        if problem:
+            raise BadInput(f"{what} {problem}")
+    return value
 
 
-def _email(text):
-    if text is None:
+def _email(value):
+    if value is None:
         return None
-    text = text.strip()
-    problem = email_problem(text)
+    value = value.strip()
+    problem = text.email_problem(value)
     if problem:
-        raise BadInput(f"--email is {problem}: {text!r}")
-    return text
+        raise BadInput(f"--email is {problem}: {value!r}")
+    return value
 
 
 def _birthday(text):

@@ -9,7 +9,7 @@ import); sqlite-utils builds the schema in migrations.py.
 
 import os
 import sqlite3
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from loyalty_cli.domain.errors import BadInput, Refused
@@ -18,12 +18,11 @@ SCHEMA_VERSION = 7
 BUSY_TIMEOUT_S = 5.0
 
 
-def connect(path: Path, create: bool = True, make_folder: bool = True, on_create=None) -> sqlite3.Connection:
+def connect(path: Path, create: bool = True, make_folder: bool = True) -> sqlite3.Connection:
     """Open (and on first use create, owner-only) the database, migrated to this release.
 
     make_folder=False (a path the user named) refuses a missing folder: a typo in --db must
-    not quietly start an empty database somewhere else. on_create(path) is told of a new file
-    (the CLI notes it on stderr; the store itself prints nothing).
+    not quietly start an empty database somewhere else.
     """
     path = Path(path)
     if path.is_dir():
@@ -34,8 +33,6 @@ def connect(path: Path, create: bool = True, make_folder: bool = True, on_create
         if not make_folder and not path.parent.is_dir():
             raise BadInput(f"no such folder for the database: {path.parent}")
         _create_private(path)
-        if on_create is not None:
-            on_create(path)
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error as exc:
@@ -67,6 +64,24 @@ def _create_private(path: Path) -> None:
         pass
     except OSError as exc:
         raise Refused(f"cannot create database {path}: {exc.strerror}") from None
+
+
+def remove_if_empty(path: Path) -> None:
+    """Delete a database file (and its WAL files) that holds no customer, visit or ledger line:
+    what a refused command created. Anything recorded in it since, by another till, keeps it."""
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            held = conn.execute("SELECT (SELECT COUNT(*) FROM customers) + (SELECT COUNT(*) FROM visits) "
+                                "+ (SELECT COUNT(*) FROM ledger)").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return  # not ours to judge: leave it
+    if held == 0:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with suppress(FileNotFoundError):
+                os.unlink(f"{path}{suffix}")
 
 
 @contextmanager

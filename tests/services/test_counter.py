@@ -159,9 +159,44 @@ def test_edit_changes_details_and_clears_with_empty(cli, cli_json):
 
 # ---- show, customers, history ------------------------------------------------------------------
 
-def test_show_unknown_customer_is_refused(cli):
+def test_show_unknown_customer_is_refused(cli, cli_json):
+    cli_json("visit", LUCA)
     result = cli("show", MARIA)
     assert result.exit_code == 1 and "no customer" in result.stderr
+
+
+@pytest.mark.parametrize("command", [("show", MARIA), ("customers",), ("history", MARIA), ("doctor",), ("expire",),
+                                     ("edit", MARIA, "--name", "x"), ("redeem", MARIA, "--credit", "1"),
+                                     ("void", "1")])
+def test_a_command_on_a_missing_database_is_refused_and_creates_none(cli, db_path, command):
+    # `loyalty --db typo.db doctor` used to create an empty database and report all well
+    result = cli(*command)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"error: no database at {db_path}")
+    assert not db_path.exists()
+
+
+@pytest.mark.parametrize("command", [("visit", "12"), ("visit", MARIA, "--amount", "-3"),
+                                     ("visit", MARIA, "--name", "Ma\x1b]0;owned\x07ria"),
+                                     ("enroll", MARIA, "--email", "nope"), ("enroll", MARIA, "--name", "x" * 201)])
+def test_a_refused_first_command_leaves_no_database(cli, db_path, command):
+    result = cli(*command)
+    assert result.exit_code == 2, result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not db_path.exists() and not list(db_path.parent.glob("loyalty.db*"))
+
+
+def test_a_database_created_by_a_command_that_fails_later_is_removed(cli, db_path, monkeypatch):
+    from loyalty_cli.domain.errors import Refused
+    from loyalty_cli.services import counter
+
+    def refuse(*args, **kwargs):
+        raise Refused("refused after the database was opened")
+
+    monkeypatch.setattr(counter.rules, "apply_visit", refuse)
+    result = cli("visit", MARIA)
+    assert result.exit_code == 1
+    assert not list(db_path.parent.glob("loyalty.db*"))
 
 
 def test_customers_search_sort_limit_and_tier(cli_json, at):
@@ -178,7 +213,8 @@ def test_customers_search_sort_limit_and_tier(cli_json, at):
     assert cli_json("customers", "--sort", "visits")[0]["visits"] == 12
 
 
-def test_customers_bad_sort(cli):
+def test_customers_bad_sort(cli, cli_json):
+    cli_json("visit", MARIA)
     result = cli("customers", "--sort", "height")
     assert result.exit_code == 2 and "--sort" in result.stderr
 
