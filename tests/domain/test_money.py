@@ -18,7 +18,8 @@ def test_parse_amount(text, minor):
 
 
 @pytest.mark.parametrize("text, reason", [
-    ("-3", "must not be negative"), ("abc", "not a number"), ("", "not a number"), ("12.5055", "more decimals"), ("12.505", "ambiguous"),
+    ("-3", "must not be negative"), ("abc", "not a number"), ("", "not a number"), ("12.5055", "more decimals"),
+    ("12.505", "ambiguous"),
     ("1.500", "ambiguous"), ("1,2,3", "not a number"), ("nan", "not a number"), ("1e5", "not a number"),
     ("12..5", "not a number"), ("12,5.00", "not a number"), ("1.2.3,45", "not a number"),
     ("12 50", "not a number"), ("1 23,50", "not a number"),

@@ -28,7 +28,8 @@ START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 amounts = st.integers(min_value=0, max_value=40000).map(lambda cents: f"{cents // 100}.{cents % 100:02d}")
 visit_op = st.tuples(st.just("visit"), st.sampled_from(PHONES), amounts, st.integers(0, 4))
 credit_op = st.tuples(st.just("credit"), st.sampled_from(PHONES), amounts, st.just(0))
-reward_op = st.tuples(st.just("reward"), st.sampled_from(PHONES), st.sampled_from(["free-cone", "five-off"]), st.just(0))
+rewards = st.sampled_from(["free-cone", "five-off"])
+reward_op = st.tuples(st.just("reward"), st.sampled_from(PHONES), rewards, st.just(0))
 operations = st.lists(st.one_of(visit_op, visit_op, credit_op, reward_op), min_size=1, max_size=25)
 
 
