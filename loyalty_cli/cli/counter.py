@@ -138,6 +138,10 @@ def redeem(
             from loyalty_cli.domain.errors import BadInput
 
             raise BadInput("give the phone and then a voucher code or reward id, or use --credit AMOUNT")
+        if credit is not None and len(words) > 1 and any(ch.isalpha() for ch in words[-1]):
+            from loyalty_cli.domain.errors import BadInput
+
+            raise BadInput(f"give a voucher code or reward id ({words[-1]!r}), or --credit AMOUNT, not both")
         phone, target = (words, None) if credit is not None else (words[:-1], words[-1])
         data = counter.redeem(session, phone_text(phone), target, credit)
         if json:

@@ -22,6 +22,10 @@ def guarded(session, work) -> int:
         hint = " (run `loyalty doctor`; restore a backup if it is damaged)" if "malformed" in str(exc) else ""
         console.error(f"database error: {exc}{hint}")
         code = 1
+    except BrokenPipeError:
+        # `loyalty visit ... | head -1`: the work is done and the reader has gone; say nothing
+        # more (a flush at exit would raise again) and do not call it a failure.
+        console.silence_stdout()
     except KeyboardInterrupt:
         console.error("interrupted: nothing was written by the unfinished step")
         code = 130

@@ -7,6 +7,7 @@ is rounded down, so a customer is never promised a fraction the till cannot pay.
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.text import ascii_digits
 
 # ISO 4217 minor-unit exponents that differ from the usual 2.
 _EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "XAF": 0, "XOF": 0,
@@ -14,7 +15,11 @@ _EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "XAF": 0, "XOF":
 _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "HUF": "Ft", "CHF": "CHF", "PLN": "zł",
             "CZK": "Kč", "RON": "lei", "SEK": "kr", "DKK": "kr", "NOK": "kr", "JPY": "¥"}
 _SUFFIXED = {"HUF", "PLN", "CZK", "RON", "SEK", "DKK", "NOK"}
-_STRIP = "€$£¥\u00a0\u202f\u2009 '"
+# Signs and codes that name a currency in a typed amount; letters left after the shop's own are
+# refused as 'not a number' anyway, these get the clearer line.
+_FOREIGN_TOKENS = ("€", "$", "£", "¥", "EUR", "USD", "GBP", "HUF", "FT", "CHF", "PLN", "ZŁ", "CZK", "KČ", "RON",
+                   "SEK", "DKK", "NOK", "JPY")
+_SPACING = "\u00a0\u202f\u2009 '"  # what people and spreadsheets put between thousands
 MAX_MINOR = 10**13  # far beyond any till, far below SQLite's 64-bit integers after x rates
 
 
@@ -23,14 +28,12 @@ def exponent(currency: str) -> int:
 
 
 def parse_amount(text: str, currency: str = "EUR", what: str = "amount") -> int:
-    """'12.50', '12,50', '1.234,50', '€ 12,50' -> minor units (1250). Refuses negatives."""
+    """'12.50', '12,50', '1.234,50', '€ 12,50' -> minor units (1250). Refuses negatives, and
+    another currency's code or sign: '12 EUR' in a USD shop is not twelve dollars."""
     raw = str(text).strip()
-    cleaned = raw.upper()
-    for token in (currency.upper(), _SYMBOLS.get(currency.upper(), "").upper(), "EUR", "FT"):
-        if token:
-            cleaned = cleaned.replace(token, "")
+    cleaned = _without_currency(ascii_digits(raw).upper(), currency.upper(), raw, what)
     _check_spacing(cleaned, raw, what)
-    cleaned = "".join(ch for ch in cleaned if ch not in _STRIP)
+    cleaned = "".join(ch for ch in cleaned if ch not in _SPACING)
     if cleaned.startswith("-"):
         raise BadInput(f"{what} must not be negative: {raw!r}")
     number = _normalise_separators(cleaned, raw, what, exponent(currency))
@@ -48,11 +51,22 @@ def parse_amount(text: str, currency: str = "EUR", what: str = "amount") -> int:
     return int(minor)
 
 
+def _without_currency(text: str, code: str, raw: str, what: str) -> str:
+    """The amount without the shop's own currency code or sign; another one is refused."""
+    own = {code, _SYMBOLS.get(code, code).upper()} | ({"FT"} if code == "HUF" else set())
+    for token in sorted(own, key=len, reverse=True):
+        text = text.replace(token, "")
+    foreign = [token for token in _FOREIGN_TOKENS if token in text and token not in own]
+    if foreign:
+        raise BadInput(f"{what} {raw!r} is not in {code}, the shop's currency")
+    return text
+
+
 def _check_spacing(text: str, raw: str, what: str) -> None:
     """A space (or ') inside a number only separates thousands: '1 234,50' yes, '12 50' no."""
     import re
 
-    groups = re.split(r"[\s'\u00a0\u202f\u2009]+", text.strip(" €$£¥"))
+    groups = re.split(r"[\s'\u00a0\u202f\u2009]+", text.strip())
     if len(groups) > 1 and not all(re.fullmatch(r"\d{3}([.,]\d*)?", group) for group in groups[1:]):
         raise BadInput(f"{what} is not a number: {raw!r}")
 
@@ -81,8 +95,8 @@ def _normalise_separators(text: str, raw: str, what: str, exp: int) -> str:
         if all(len(p) == 3 for p in parts[1:]):
             return "".join(parts)
         raise BadInput(f"{what} is not a number: {raw!r}")
-    if len(parts[1]) == 3 and exp < 3:
-        # '1.500' is 1500 in Budapest and 1.5 in Dublin: refuse to guess.
+    if len(parts[1]) == 3 and exp < 3 and parts[0][:1] not in ("", "0"):
+        # '1.500' is 1500 in Budapest and 1.5 in Dublin: refuse to guess ('0.001' is no thousand).
         raise BadInput(f"{what} is ambiguous: {raw!r} (thousands or decimals? "
                        f"write it as {parts[0]}{parts[1]} or with two decimals)")
     return parts[0] + "." + parts[1]

@@ -7,6 +7,7 @@ parsed; the counter path first looks the typed form up in the store's cache.
 import os
 
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.text import ascii_digits
 
 
 def region_from_locale() -> str | None:
@@ -31,6 +32,7 @@ def join_words(words: list[str]) -> str:
     `visit 333 123 4567 12,50` (a forgotten --amount) must not become another customer."""
     import re
 
+    words = [ascii_digits(word) for word in words]
     for word in words:
         if re.fullmatch(r"\d+[.,]\d{1,2}", word.strip()):
             raise BadInput(f"{word!r} is not part of a phone number (did you mean --amount {word}?)")
@@ -41,13 +43,13 @@ def join_words(words: list[str]) -> str:
 
 def cache_key(text: str, region: str | None) -> str:
     """The typed number reduced to what matters for parsing it: '612-34-56-78' -> 'ES:612345678'."""
-    digits = "".join(ch for ch in text if ch.isdigit() or ch == "+")
+    digits = "".join(ch for ch in ascii_digits(text) if ch.isdigit() or ch == "+")
     return f"{region or '-'}:{digits}"
 
 
 def normalise(text: str, region: str | None) -> str:
     """'+34 612 345 678', '612345678', '612-34-56-78' (region ES) -> '+34612345678'."""
-    raw = " ".join(str(text).split())
+    raw = " ".join(ascii_digits(str(text)).split())
     if not raw:
         raise BadInput("phone number is empty")
     if region is None and not raw.startswith(("+", "00")):

@@ -3,6 +3,19 @@
 EMAIL_MAX = 254  # RFC 5321's limit on a forward path
 
 
+def ascii_digits(text: str) -> str:
+    """Any script's decimal digits as ASCII ('١٢' and full-width '１２' -> '12'), the rest as is.
+
+    Amounts and phone numbers both go through this, so a digit a keyboard in another script
+    types means the same in both (Decimal accepted them in amounts while phones refused them).
+    """
+    if text.isascii():
+        return text
+    import unicodedata
+
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
+
+
 def email_problem(text: str) -> str | None:
     """Why `text` is not an e-mail address we can use, or None when it is one.
 

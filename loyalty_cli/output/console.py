@@ -24,6 +24,14 @@ def error(message: str) -> None:
     sys.stderr.write(f"error: {message}\n")
 
 
+def silence_stdout() -> None:
+    """Point stdout at /dev/null once its reader has gone away (a closed pipe)."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def note(message: str) -> None:
     """A remark for people that is not the command's output: stderr, so pipes stay clean."""
     sys.stderr.write(f"note: {message}\n")

@@ -43,6 +43,7 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
                 other = store.customer_by_id(conn, done["customer_id"])["phone"]
                 raise Refused(f"--ref {ref} is already visit #{done['id']} of {other}: nothing recorded")
             if done:
+                _same_visit_again(done, ref, amount, items, config)
                 card = views.card(conn, config, store.customer_by_id(conn, done["customer_id"]), now)
                 return {**card, "visit_id": done["id"], "duplicate": True, "earned": views.no_earnings(config)}
         session.remember(phone_text, phone)
@@ -67,6 +68,19 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
         card = views.card(conn, config, store.customer_by_id(conn, row["id"]), now)
     return {**card, "visit_id": visit_id, "duplicate": False, "enrolled": enrolled,
             "earned": views.earnings(config, outcome.entries, codes, statuses)}
+
+
+def _same_visit_again(done, ref: str, amount: int, items: int, config) -> None:
+    """A ref seen before is a retry of the same visit, which records nothing; a ref on a visit
+    that says something else, or was voided, is a mistake to show rather than swallow."""
+    currency = config.shop.currency
+    if done["voided_at"]:
+        raise Refused(f"--ref {ref} was visit #{done['id']}, voided on "
+                      f"{views.local_time(done['voided_at'], config)}: nothing recorded (use a new ref)")
+    if (done["amount"], done["items"]) != (amount, items):
+        raise Refused(f"--ref {ref} is already visit #{done['id']} for {money.display(done['amount'], currency)} "
+                      f"and {done['items']} item(s), not {money.display(amount, currency)} and {items}: "
+                      "nothing recorded (a different receipt needs its own ref)")
 
 
 def enrol(session: Session, phone_text: str, name=None, email=None, birthday=None, referred_by=None) -> dict:
@@ -128,7 +142,7 @@ def redeem(session: Session, phone_text: str, target: str | None, credit_text: s
     config = session.config
     if (target is None) == (credit_text is None):
         raise BadInput("give a voucher code or reward id, or --credit AMOUNT (not both)")
-    credit = money.parse_amount(credit_text, config.shop.currency, "--credit") if credit_text else None
+    credit = money.parse_amount(credit_text, config.shop.currency, "--credit") if credit_text is not None else None
     if credit == 0:
         raise BadInput("--credit must be more than zero")
     now = clock.now()

@@ -58,3 +58,26 @@ def test_config_value_must_fit_the_currency():
     assert money.decimal_to_minor(Decimal("2.50"), "EUR", "x") == 250
     with pytest.raises(BadInput):
         money.decimal_to_minor(Decimal("2.505"), "EUR", "x")
+
+
+@pytest.mark.parametrize("text, shop, reason", [
+    ("12 EUR", "USD", "is not in USD"), ("$12", "EUR", "is not in EUR"), ("12 Ft", "EUR", "is not in EUR"),
+    ("£3", "EUR", "is not in EUR"),
+])
+def test_another_currency_is_refused(text, shop, reason):
+    with pytest.raises(BadInput, match=reason):
+        money.parse_amount(text, shop, "--amount")
+
+
+@pytest.mark.parametrize("text, shop, minor", [
+    ("12 EUR", "EUR", 1200), ("$12", "USD", 1200), ("€ 12,50", "EUR", 1250), ("12 990 Ft", "HUF", 1299000),
+    ("١٢,٥٠", "EUR", 1250), ("１２", "EUR", 1200), ("۱۲.۵۰", "EUR", 1250),
+])
+def test_own_currency_and_any_script_digits(text, shop, minor):
+    assert money.parse_amount(text, shop, "--amount") == minor
+
+
+def test_a_tiny_amount_is_too_many_decimals_not_a_thousand():
+    # '0.001' used to be 'ambiguous: write it as 0001'
+    with pytest.raises(BadInput, match="more decimals than EUR allows"):
+        money.parse_amount("0.001", "EUR", "--amount")

@@ -48,3 +48,11 @@ def test_region_from_locale(monkeypatch):
 def test_cache_key_ignores_punctuation_not_region():
     assert phones.cache_key("612-34-56-78", "ES") == phones.cache_key("612 345 678", "ES")
     assert phones.cache_key("612345678", "ES") != phones.cache_key("612345678", "IT")
+
+
+@pytest.mark.parametrize("typed", ["٣٣٣ ١٢٣ ٤٥٦٧", "３３３ １２３ ４５６７", "+٣٩ ٣٣٣ ١٢٣ ٤٥٦٧"])
+def test_digits_of_any_script_are_digits_in_phones_too(typed):
+    # amounts accepted Arabic-Indic and full-width digits while phones refused them
+    assert phones.normalise(phones.join_words(typed.split()), "IT") == "+393331234567"
+    ascii_typed = "".join(str(int(ch)) if ch.isdecimal() else ch for ch in typed)
+    assert phones.cache_key(typed, "IT") == phones.cache_key(ascii_typed, "IT")

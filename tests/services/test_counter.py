@@ -1,7 +1,9 @@
 """The counter commands through the CLI, with the sample rules (Cone card every 10, 1 point per
 euro, 5% back, welcome 20, referral 50/25, Silver 12 visits x1.2, Gold 300 EUR x1.5)."""
 
+import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -525,10 +527,78 @@ def test_a_back_dated_voucher_expires_from_its_visit(cli, cli_json):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--at", "0001-01-01"], "--at is before 2000"),
+    (["--at", "0001-01-01"], "--at is before 1990"),
     (["--at", "2026-03-29T02:30"], "does not exist in Europe/Rome"),
     (["--amount", ""], "--amount is not a number"),
 ])
 def test_more_bad_visit_input(cli, args, message):
     result = cli("visit", MARIA, *args)
     assert result.exit_code == 2 and message in result.stderr
+
+
+# ---- issue 9, item 13: small crashes and silences ----------------------------------------------
+
+def test_redeem_with_empty_credit_is_one_line(cli, cli_json):
+    cli_json("visit", MARIA, "--amount", "10")
+    result = cli("redeem", MARIA, "--credit", "")
+    assert result.exit_code == 2 and result.stderr == "error: --credit is not a number: ''\n"
+
+
+def test_redeem_with_a_code_and_credit_names_the_code_not_the_phone(cli, cli_json):
+    cli_json("visit", MARIA, "--amount", "10")
+    result = cli("redeem", MARIA, "FREECODE", "--credit", "1")
+    assert result.exit_code == 2
+    assert "'FREECODE'" in result.stderr and "not both" in result.stderr and "phone" not in result.stderr
+
+
+def test_a_ref_reused_for_another_amount_is_refused(cli, cli_json, db_path):
+    cli_json("visit", MARIA, "--amount", "5", "--ref", "R-1")
+    before = db_content(db_path)
+    result = cli("visit", MARIA, "--amount", "7", "--ref", "R-1")
+    assert result.exit_code == 1
+    assert "already visit #1 for €5.00" in result.stderr and "not €7.00" in result.stderr
+    assert db_content(db_path) == before
+    again = cli_json("visit", MARIA, "--amount", "5", "--ref", "R-1")  # a plain retry stays harmless
+    assert again["duplicate"] is True
+
+
+def test_a_ref_of_a_voided_visit_is_refused(cli, cli_json):
+    cli_json("visit", MARIA, "--amount", "5", "--ref", "R-2")
+    cli_json("void", "1")
+    result = cli("visit", MARIA, "--amount", "5", "--ref", "R-2")
+    assert result.exit_code == 1 and "voided on" in result.stderr
+
+
+def test_history_from_the_1990s_is_accepted_and_earlier_is_a_typo(cli, cli_json):
+    assert cli_json("visit", MARIA, "--at", "1995-05-05", "--amount", "3")["visit_id"] == 1
+    result = cli("visit", MARIA, "--at", "1989-12-31", "--amount", "3")
+    assert result.exit_code == 2 and "before 1990" in result.stderr
+
+
+def test_a_tz_variable_naming_a_file_is_followed(cli_json, monkeypatch, tmp_path):
+    # TZ=:/etc/localtime with no timezone in the config made every command exit 2
+    zone_dir = tmp_path / "zoneinfo" / "Europe"
+    zone_dir.mkdir(parents=True)
+    from zoneinfo import TZPATH
+
+    source = next(Path(p) / "Europe" / "Madrid" for p in TZPATH if (Path(p) / "Europe" / "Madrid").exists())
+    (zone_dir / "Madrid").write_bytes(source.read_bytes())
+    (tmp_path / "localtime").symlink_to(zone_dir / "Madrid")
+    config = tmp_path / "shop.toml"
+    config.write_text('[shop]\nname = "x"\ncurrency = "EUR"\nphone_region = "ES"\n', encoding="utf-8")
+    monkeypatch.setenv("LOYALTY_CONFIG", str(config))
+    monkeypatch.setenv("TZ", f":{tmp_path / 'localtime'}")
+    shown = cli_json("config", "show")
+    assert shown["config"]["shop"]["timezone"] == "Europe/Madrid"
+
+
+def test_a_piped_card_whose_reader_leaves_is_not_an_error(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LOYALTY_DB": str(tmp_path / "p.db")}
+    shell = f"{sys.executable} -m loyalty_cli visit 333 123 4567 --amount 5 | head -c1 >/dev/null; " \
+            "echo ${PIPESTATUS[0]}"
+    done = subprocess.run(["bash", "-c", shell], env=env, capture_output=True, text=True)
+    assert done.stdout.strip() == "0", done.stderr
+    assert "Traceback" not in done.stderr
