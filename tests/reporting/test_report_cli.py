@@ -17,8 +17,7 @@ import pytest
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.reporting import reports
 from loyalty_cli.store import db as store_db
-
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 NAMES = ("summary", "customers", "visits", "rewards", "liability", "at-risk")
 
@@ -305,7 +304,7 @@ def test_every_report_in_every_format_for_each_example_shop(cli, tmp_path, monke
 
 
 def test_a_reward_since_removed_from_the_config(cli, tmp_path, monkeypatch):
-    from .conftest import SAMPLE
+    from tests.conftest import SAMPLE
 
     richer = tmp_path / "richer.toml"
     richer.write_text(SAMPLE.read_text(encoding="utf-8") + '\n[[rewards]]\nid = "mug"\nname = "A mug"\n'

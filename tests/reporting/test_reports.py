@@ -26,8 +26,7 @@ from typer.testing import CliRunner
 
 from loyalty_cli.cli.app import app
 from loyalty_cli.store import db as store_db
-
-from .conftest import SAMPLE
+from tests.conftest import SAMPLE
 
 MAY = ("--since", "2026-05-01", "--until", "2026-05-31")
 NOW = "2026-06-15T12:00:00+00:00"
@@ -277,7 +276,7 @@ def test_at_risk_uses_each_customers_own_rhythm(cli, at):
 # ---- a report reads; it never writes -----------------------------------------------------------
 
 def test_reports_change_nothing(cli, history):
-    from .conftest import db_content
+    from tests.conftest import db_content
 
     before = db_content(history)
     for name in ("summary", "customers", "visits", "rewards", "liability", "at-risk"):
