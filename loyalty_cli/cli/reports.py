@@ -1,7 +1,8 @@
 """`loyalty report ...`: reports for the owner and for cron (issue 4).
 
-Thin: parse the options, build the report (reports.py), hand it to a writer. Heavy imports
-(rich) happen inside the writers that need them.
+Thin: parse the options, resolve the period, build the report (reporting.catalog) and hand it
+to a writer, or run the export (reporting.export). Heavy imports (rich) happen inside the writers
+that need them.
 """
 
 from typing import Annotated
@@ -39,7 +40,9 @@ def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, outpu
         from loyalty_cli.domain import clock
         from loyalty_cli.output import console as render
         from loyalty_cli.output import writers
-        from loyalty_cli.reporting import reports
+        from loyalty_cli.reporting import catalog
+        from loyalty_cli.reporting.context import Context
+        from loyalty_cli.reporting.period import resolve_period
 
         chosen = writers.choose_format("json" if json else fmt, output, render.is_terminal())
         target = Path(output) if output and output != "-" else None
@@ -47,10 +50,10 @@ def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, outpu
             _check_directory(target.parent if str(target.parent) else Path("."), "--output")
         now = clock.now()
         today = now.astimezone(session.config.tz).date()
-        period = reports.resolve_period(since, until, today) if name in reports.PERIODIC else None
-        context = reports.Context(_database(session), session.config, now)
+        period = resolve_period(since, until, today) if name in catalog.PERIODIC else None
+        context = Context(_database(session), session.config, now)
         with store_db.snapshot(session.conn):
-            report = reports.build(name, context, period)
+            report = catalog.build(name, context, period)
             if target is not None:
                 writers.save([(report, chosen, target)])
             else:
@@ -155,8 +158,9 @@ def export(
 
         from loyalty_cli.domain import clock
         from loyalty_cli.domain.errors import BadInput
-        from loyalty_cli.output import writers
-        from loyalty_cli.reporting import reports
+        from loyalty_cli.reporting.context import Context
+        from loyalty_cli.reporting.export import export as export_reports
+        from loyalty_cli.reporting.period import exact_period, resolve_period
 
         chosen = _formats(formats)
         target = Path(directory)
@@ -166,36 +170,16 @@ def export(
         if day is not None and (since is not None or until is not None):
             raise BadInput("give --date, or --since/--until, not both")
         if since is not None or until is not None:
-            period = reports.resolve_period(since, until, today)
+            period = resolve_period(since, until, today)
         else:
-            period = reports.exact_period(day or "yesterday", today)
-        context = reports.Context(_database(session), session.config, now)
-        stamp = period.stamp()
-        with store_db.snapshot(session.conn):
-            # The heaviest query runs on a second connection in a thread while this one builds
-            # and writes the other reports; its file is written last.
-            beside = reports.Beside(BESIDE, context, period, session.db_path, reports.fingerprint(session.conn),
-                                    shared=SHARED)
-
-            def jobs():  # the reports that need nothing from the thread first
-                for name in FIRST + [n for n in reports.NAMES if n not in FIRST and n not in BESIDE] + list(BESIDE):
-                    report = beside.get(name) if name in BESIDE else reports.build(name, context, period)
-                    for fmt in chosen:
-                        yield report, fmt, target / f"{name}-{stamp}.{writers.EXTENSIONS[fmt]}"
-
-            written = writers.save(jobs())
+            period = exact_period(day or "yesterday", today)
+        context = Context(_database(session), session.config, now)
+        written = export_reports(context, period, session.db_path, target, chosen)
         if not quiet:
             for path in written:
                 typer.echo(str(path))
 
     run(ctx, work)
-
-
-# During an export a thread (reports.Beside) computes the per-customer figures and at-risk
-# while the main thread writes the reports that need neither; those go first.
-BESIDE = ("at-risk",)
-SHARED = ("points_due", "year_figures")  # reports.Context's per-customer figures
-FIRST = ["summary", "visits", "rewards"]
 
 
 def _formats(text: str) -> list[str]:

@@ -25,9 +25,13 @@ import pytest
 from typer.testing import CliRunner
 
 from loyalty_cli.cli.app import app
+from loyalty_cli.reporting import catalog
+from loyalty_cli.reporting.at_risk import rhythm
+from loyalty_cli.reporting.background import BackgroundReports
+from loyalty_cli.reporting.context import Context, fingerprint
+from loyalty_cli.reporting.period import Period
 from loyalty_cli.store import db as store_db
-
-from .conftest import SAMPLE
+from tests.conftest import SAMPLE
 
 MAY = ("--since", "2026-05-01", "--until", "2026-05-31")
 NOW = "2026-06-15T12:00:00+00:00"
@@ -277,7 +281,7 @@ def test_at_risk_uses_each_customers_own_rhythm(cli, at):
 # ---- a report reads; it never writes -----------------------------------------------------------
 
 def test_reports_change_nothing(cli, history):
-    from .conftest import db_content
+    from tests.conftest import db_content
 
     before = db_content(history)
     for name in ("summary", "customers", "visits", "rewards", "liability", "at-risk"):
@@ -285,57 +289,50 @@ def test_reports_change_nothing(cli, history):
     assert db_content(history) == before
 
 
-# ---- export builds at-risk beside the others, on the same database or not at all ------------------
+# ---- export builds at-risk in the background, on the same database or not at all -----------------
 
 def _context(db_path):
     from datetime import datetime
 
     from loyalty_cli.config import load as config
-    from loyalty_cli.reporting import reports
 
     conn = store_db.connect(db_path)
-    return conn, reports.Context(conn, config.load(SAMPLE), datetime(2026, 6, 15, 12, tzinfo=UTC))
+    return conn, Context(conn, config.load(SAMPLE), datetime(2026, 6, 15, 12, tzinfo=UTC))
 
 
-def test_reports_built_beside_are_the_same_reports(history):
-    from loyalty_cli.reporting import reports
-
+def test_reports_built_in_the_background_are_the_same_reports(history):
     conn, ctx = _context(history)
-    period = reports.Period(*(__import__("datetime").date(2026, 5, day) for day in (1, 31)))
+    period = Period(*(__import__("datetime").date(2026, 5, day) for day in (1, 31)))
     with store_db.snapshot(conn):
-        beside = reports.Beside(["customers", "at-risk"], ctx, period, history, reports.fingerprint(conn))
+        background = BackgroundReports(["customers", "at-risk"], ctx, period, history, fingerprint(conn))
         for name in ("at-risk", "customers"):
-            assert list(beside.get(name).main.rows()) == list(reports.build(name, ctx, period).main.rows())
-        assert [row[2] for row in beside.get("at-risk").main.rows()] == ["Anna", "Fabio", "Elio"]
+            assert list(background.get(name).main.rows()) == list(catalog.build(name, ctx, period).main.rows())
+        assert [row[2] for row in background.get("at-risk").main.rows()] == ["Anna", "Fabio", "Elio"]
     conn.close()
 
 
-def test_reports_built_beside_a_changed_database_are_built_again(history, monkeypatch):
-    from loyalty_cli.reporting import reports
-
+def test_reports_built_in_the_background_on_a_changed_database_are_built_again(history, monkeypatch):
     conn, ctx = _context(history)
     built = []
-    real = reports.build
-    monkeypatch.setattr(reports, "build", lambda *args: built.append(args[0]) or real(*args))
+    real = catalog.build
+    monkeypatch.setattr(catalog, "build", lambda *args: built.append(args[0]) or real(*args))
     with store_db.snapshot(conn):
         stale = (-1, -1, -1)  # as if a visit had been committed between the two snapshots
-        report = reports.Beside(["at-risk"], ctx, None, history, stale).get("at-risk")
+        report = BackgroundReports(["at-risk"], ctx, None, history, stale).get("at-risk")
         assert [row[2] for row in report.main.rows()] == ["Anna", "Fabio", "Elio"]
     assert built == ["at-risk"]  # only the fallback on the main connection built it
     conn.close()
 
 
 def test_shared_figures_come_from_the_thread_or_are_computed_here(history):
-    from loyalty_cli.reporting import reports
-
     conn, ctx = _context(history)
     _, alone = _context(history)
     with store_db.snapshot(conn):
-        reports.Beside([], ctx, None, history, reports.fingerprint(conn), shared=reports.Context.SHARED)
+        BackgroundReports([], ctx, None, history, fingerprint(conn), shared=Context.SHARED_FIGURES)
         assert ctx.points_due() == alone.points_due() and ctx.year_figures() == alone.year_figures()
         assert ctx.points_due() == {1: (0, 70)}  # Carla: none due now, 70 within 30 days
-        stale = reports.Context(conn, ctx.config, ctx.now)
-        reports.Beside([], stale, None, history, (-1, -1, -1), shared=reports.Context.SHARED)
+        stale = Context(conn, ctx.config, ctx.now)
+        BackgroundReports([], stale, None, history, (-1, -1, -1), shared=Context.SHARED_FIGURES)
         assert stale.year_figures() == alone.year_figures()  # computed on the main connection
     assert alone.year_figures()[1] == (5000, 1)  # Carla: her one visit, within 365 days
     conn.close()
@@ -351,6 +348,4 @@ def test_shared_figures_come_from_the_thread_or_are_computed_here(history):
     (["2026-03-28", "2026-03-29", "2026-03-30"], (1, "2026-03-30")),  # across the change to summer time
 ])
 def test_rhythm_is_the_median_gap_between_visit_days(days, expected):
-    from loyalty_cli.reporting import reports
-
-    assert reports.rhythm(days) == expected
+    assert rhythm(days) == expected

@@ -15,10 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from loyalty_cli.domain.errors import BadInput
-from loyalty_cli.reporting import reports
+from loyalty_cli.reporting.period import Period, exact_period, resolve_period
 from loyalty_cli.store import db as store_db
-
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 NAMES = ("summary", "customers", "visits", "rewards", "liability", "at-risk")
 
@@ -50,12 +49,12 @@ TODAY = date(2026, 3, 10)
     (" Last-Month ", None, ("2026-02-01", "2026-03-10")),
 ])
 def test_resolve_period(since, until, expected):
-    period = reports.resolve_period(since, until, TODAY)
+    period = resolve_period(since, until, TODAY)
     assert (period.since.isoformat(), period.until.isoformat()) == expected
 
 
 def test_last_month_in_january():
-    period = reports.exact_period("last-month", date(2026, 1, 5))
+    period = exact_period("last-month", date(2026, 1, 5))
     assert (period.since, period.until) == (date(2025, 12, 1), date(2025, 12, 31))
 
 
@@ -63,12 +62,12 @@ def test_last_month_in_january():
                                           ("2026-03-05", "2026-03-04")])
 def test_bad_periods(since, until):
     with pytest.raises(BadInput):
-        reports.resolve_period(since, until, TODAY)
+        resolve_period(since, until, TODAY)
 
 
 def test_period_bounds_follow_the_shop_clock_through_dst():
     rome = ZoneInfo("Europe/Rome")
-    assert reports.Period(date(2026, 3, 29), date(2026, 3, 29)).bounds(rome) == (
+    assert Period(date(2026, 3, 29), date(2026, 3, 29)).bounds(rome) == (
         "2026-03-28T23:00:00.000000Z", "2026-03-29T22:00:00.000000Z")  # a 23-hour day
 
 
@@ -78,7 +77,7 @@ def test_period_bounds_follow_the_shop_clock_through_dst():
     ("2026-05-01", "2026-05-15", "2026-05-01_2026-05-15"),
 ])
 def test_file_stamps(since, until, stamp):
-    assert reports.Period(date.fromisoformat(since), date.fromisoformat(until)).stamp() == stamp
+    assert Period(date.fromisoformat(since), date.fromisoformat(until)).stamp() == stamp
 
 
 # ---- errors: one line, exit 2, nothing written -----------------------------------------------------
@@ -305,7 +304,7 @@ def test_every_report_in_every_format_for_each_example_shop(cli, tmp_path, monke
 
 
 def test_a_reward_since_removed_from_the_config(cli, tmp_path, monkeypatch):
-    from .conftest import SAMPLE
+    from tests.conftest import SAMPLE
 
     richer = tmp_path / "richer.toml"
     richer.write_text(SAMPLE.read_text(encoding="utf-8") + '\n[[rewards]]\nid = "mug"\nname = "A mug"\n'

@@ -1,0 +1,132 @@
+"""The at-risk report: who to call. Regulars overdue by their own rhythm, and customers one visit
+from a reward."""
+
+from datetime import date, datetime, time, timedelta
+from itertools import pairwise
+
+from loyalty_cli.domain import clock
+from loyalty_cli.output.model import Column, Report, Table
+from loyalty_cli.reporting.context import Context, json_rows
+from loyalty_cli.reporting.period import local_day
+
+NAME, TITLE = "at-risk", "Customers at risk"
+
+RHYTHM_VISITS = 8  # a customer's usual rhythm: the median gap between their last 8 visits (7 gaps)
+RHYTHM_FACTOR = 2  # overdue when the gap since the last visit is more than twice that...
+FLOOR_DAYS = 30  # ...and more than 30 days (a weekly regular missing two weeks is not lost yet)
+LOST_DAYS = 365  # silent for longer than a year: gone, not slipping away; left out
+
+AT_RISK_COLUMNS = [
+    Column("reason", "Why"),
+    Column("phone", "Phone"),
+    Column("name", "Name"),
+    Column("last_visit", "Last visit", "date"),
+    Column("days_since", "Days since", "int"),
+    Column("usual_gap_days", "Usual gap (days)", "number"),
+    Column("visits", "Visits", "int"),
+    Column("spend", "Spend", "money"),
+    Column("next_reward", "One visit from"),
+]
+AT_RISK_BRIEF = ("phone", "name", "reason", "days_since", "spend", "usual_gap_days", "next_reward", "last_visit",
+                 "visits")
+
+# Candidates (silent for more than the floor, less than a year: an index range on the
+# customers) and, for each, the days of their last RHYTHM_VISITS visits (a few index seeks on
+# the covering index), as one JSON array (see json_rows). The median of those at most seven
+# gaps is taken in Python, candidate by candidate: that is a list of at most eight days per
+# customer, never the visits at large; done in SQL with window functions it took 0.55 s on a
+# million visits, this 0.2 s.
+_RECENT_DAYS_SQL = """
+WITH cand AS MATERIALIZED (
+  SELECT c.id, COALESCE((SELECT v.at FROM visits v WHERE v.customer_id = c.id AND v.voided_at IS NULL
+                         ORDER BY v.at DESC LIMIT 1 OFFSET :recent), '') AS since_at
+  FROM customers c WHERE c.last_visit_at >= :lost AND c.last_visit_at < :floor)
+SELECT json_group_array(json_array(c.id, c.phone, c.name, c.visits, c.spend, (
+         SELECT json_group_array(v.local_day) FROM visits v
+         WHERE v.customer_id = c.id AND v.at >= cand.since_at AND v.voided_at IS NULL)))
+FROM cand JOIN customers c ON c.id = cand.id
+"""
+
+# Customers seen within LOST_DAYS whose punches on card :card stand at :punches (one short).
+_NEAR_SQL = """
+SELECT json_group_array(json_array(c.id, c.phone, c.name, c.last_visit_at, c.visits, c.spend, j.value))
+FROM customers c, json_each(c.punches) j
+WHERE j.key = :card AND j.value = :punches AND c.last_visit_at >= :lost
+"""
+
+
+def rhythm(days: list[str]) -> tuple[float | None, str | None]:
+    """(median gap in days between distinct visit days, the last of them); (None, last) when
+    there is no gap yet (a single day)."""
+    ordinals = sorted({date.fromisoformat(day).toordinal() for day in days})
+    if not ordinals:
+        return None, None
+    last = date.fromordinal(ordinals[-1]).isoformat()
+    gaps = sorted(b - a for a, b in pairwise(ordinals))
+    if not gaps:
+        return None, last
+    middle = len(gaps) // 2
+    median = gaps[middle] if len(gaps) % 2 else (gaps[middle - 1] + gaps[middle]) / 2
+    return median, last
+
+
+def build(ctx: Context) -> Report:
+    """Overdue regulars first, biggest spenders first (with any reward they are one visit from),
+    then the others one visit from a reward."""
+    tz, today = ctx.config.tz, ctx.today
+    lost = clock.to_db(ctx.now - timedelta(days=LOST_DAYS))
+    near, near_rows = _one_visit_from_a_reward(ctx, lost)
+    rows = []
+    for cid, phone, name, last_day, days_since, median, visits_n, spend in _overdue(ctx, lost):
+        rows.append(("overdue", phone, name, last_day, days_since, _tidy(median), visits_n, spend,
+                     "; ".join(near.pop(cid, [])) or None))
+    for cid, reasons in sorted(near.items(), key=lambda item: (-near_rows[item[0]][4], item[0])):
+        phone, name, last_at, visits_n, spend = near_rows[cid]
+        last_day = local_day(last_at, tz)
+        days_since = (today - date.fromisoformat(last_day)).days if last_day else None
+        rows.append(("one visit from a reward", phone, name, last_day, days_since, None, visits_n, spend,
+                     "; ".join(reasons)))
+    table = Table("rows", "Customers to call", AT_RISK_COLUMNS, lambda: iter(rows), brief=AT_RISK_BRIEF)
+    return ctx.report(NAME, TITLE, None, [table], rhythm_visits=RHYTHM_VISITS, factor=RHYTHM_FACTOR,
+                      floor_days=FLOOR_DAYS, lost_after_days=LOST_DAYS)
+
+
+def _one_visit_from_a_reward(ctx: Context, lost: str) -> tuple[dict[int, list[str]], dict[int, tuple]]:
+    """customer id -> the rewards they are one punch from; customer id -> (phone, name, last visit
+    moment, visits, spend)."""
+    near: dict[int, list[str]] = {}
+    near_rows: dict[int, tuple] = {}
+    for rule in ctx.config.rules_of("punch_card"):
+        if rule.every < 2:
+            continue
+        reward = ctx.config.rewards[rule.reward].name
+        for cid, phone, name, last_at, visits_n, spend, punches in json_rows(
+                ctx.conn, _NEAR_SQL, {"card": rule.name, "punches": rule.every - 1, "lost": lost}):
+            near.setdefault(cid, []).append(f"{reward} ({rule.name} {punches}/{rule.every})")
+            near_rows[cid] = (phone, name, last_at, visits_n, spend)
+    return near, near_rows
+
+
+def _overdue(ctx: Context, lost: str) -> list[tuple]:
+    """(id, phone, name, last visit day, days since, median gap, visits, spend) of the customers
+    overdue by their own rhythm, biggest spenders first."""
+    today = ctx.today
+    # A customer is a candidate when their last visit is more than FLOOR_DAYS local days ago.
+    floor_moment = datetime.combine(today - timedelta(days=FLOOR_DAYS - 1), time(0), tzinfo=ctx.config.tz)
+    overdue = []
+    for cid, phone, name, visits_n, spend, days in json_rows(ctx.conn, _RECENT_DAYS_SQL, {
+            "recent": RHYTHM_VISITS - 1, "lost": lost, "floor": clock.to_db(floor_moment)}):
+        median, last_day = rhythm(days)
+        if median is None:
+            continue  # one visit day: no rhythm to be late on
+        days_since = (today - date.fromisoformat(last_day)).days
+        if days_since > max(FLOOR_DAYS, RHYTHM_FACTOR * median):
+            overdue.append((cid, phone, name, last_day, days_since, median, visits_n, spend))
+    return sorted(overdue, key=lambda row: (-row[7], row[0]))
+
+
+def _tidy(number):
+    """3.0 -> 3, 3.5 stays: a median of whole days is whole or a half."""
+    if number is None:
+        return None
+    return int(number) if float(number).is_integer() else number

@@ -1,0 +1,134 @@
+"""What every report reads through: one connection, one config, one 'now', and the helpers that
+run report SQL.
+
+Nothing in the reports loops in Python over visits or ledger lines. Sums, counts, distinct
+customers, the points due to expire and each customer's visit rhythm are computed by SQLite
+(migration `_v3` adds the covering indexes that make those range scans of an index). Python
+only touches what is already small: a handful of totals, the per-day series, one row per customer.
+"""
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+
+from loyalty_cli.domain import clock, rules
+from loyalty_cli.output.model import Report, Table
+from loyalty_cli.reporting.period import Period
+
+EXPIRY_HORIZON = timedelta(days=30)  # "expiring soon": what expires within the next 30 days
+NOTHING_DUE = (0, 0)  # points_due() of a customer it leaves out
+NO_VISITS_THIS_YEAR = (0, 0)  # year_figures() of a customer it leaves out
+
+
+class Context:
+    """What every report needs: the connection, the config and one 'now' for all of them, and
+    the per-customer figures more than one report reads, computed once per run (or handed
+    over by a BackgroundReports thread that computed them on the same database)."""
+
+    SHARED_FIGURES = ("points_due", "year_figures")  # the methods whose results are kept for the run
+
+    def __init__(self, conn, config, now: datetime):
+        self.conn, self.config, self.now = conn, config, now
+        self._figures: dict = {}
+        self._arriving: dict = {}  # name -> threading.Event, set when another thread is done with it
+
+    def wait_for(self, name: str, arrived) -> None:
+        """Another thread computes figure `name`: wait until `arrived` is set rather than compute it
+        here too. If by then it has not been handed over, it is computed here after all."""
+        self._arriving[name] = arrived
+
+    def hand_over(self, name: str, value) -> None:
+        self._figures[name] = value
+
+    def _figure(self, name: str, compute):
+        if name not in self._figures and name in self._arriving:
+            self._arriving[name].wait()
+        if name not in self._figures:
+            self._figures[name] = compute()
+        return self._figures[name]
+
+    def points_due(self) -> dict[int, tuple[int, int]]:
+        """customer id -> (points due to expire now, by EXPIRY_HORIZON from now), where not (0, 0).
+
+        rules.points_to_expire(balance, points earned since the cutoff), for everyone at once,
+        reading only the last points_days of the ledger (ledger_lots_cover). 'Now' counts the
+        points past expiry that `loyalty expire` has not written down yet, as the card does.
+        """
+        def compute():
+            cutoff = rules.points_cutoff(self.config, self.now)
+            if cutoff is None:
+                return {}
+            rows = json_rows(self.conn, (
+                "WITH recent AS (SELECT customer_id, SUM(points) AS since_cutoff, "
+                "SUM(CASE WHEN earned_at > :soon THEN points ELSE 0 END) AS since_soon "
+                "FROM ledger WHERE earned_at IS NOT NULL AND earned_at > :cutoff GROUP BY customer_id) "
+                "SELECT json_group_array(json_array(c.id, MAX(0, c.points - COALESCE(r.since_cutoff, 0)), "
+                "MAX(0, c.points - COALESCE(r.since_soon, 0)))) FROM customers c "
+                "LEFT JOIN recent r ON r.customer_id = c.id WHERE c.points > COALESCE(r.since_soon, 0)"),
+                {"cutoff": clock.to_db(cutoff), "soon": clock.to_db(cutoff + EXPIRY_HORIZON)})
+            return {cid: (due_now, due_soon) for cid, due_now, due_soon in rows}
+
+        return self._figure("points_due", compute)
+
+    def year_figures(self) -> dict[int, tuple[int, int]]:
+        """customer id -> (spend, visits) over the 365 days up to now, voided visits left out:
+        what tiers are held on (as on the card, store/counter.year_figures), for everyone at once."""
+        def compute():
+            if not self.config.tiers:  # nothing to hold: skip the year's visits altogether
+                return {}
+            rows = json_rows(self.conn, (
+                "SELECT json_group_array(json_array(customer_id, spend, visits)) FROM ("
+                "SELECT customer_id, SUM(amount) AS spend, COUNT(*) AS visits FROM visits "
+                "WHERE voided_at IS NULL AND at > ? AND at <= ? GROUP BY customer_id)"),
+                (clock.to_db(self.now - rules.TIER_WINDOW), self.now_db))
+            return {cid: (spend, visits) for cid, spend, visits in rows}
+
+        return self._figure("year_figures", compute)
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.config.tz).date()
+
+    @property
+    def now_db(self) -> str:
+        return clock.to_db(self.now)
+
+    def parameters(self, period: Period | None = None, **extra) -> dict:
+        shop = self.config.shop
+        out = {"shop": shop.name, "currency": shop.currency, "timezone": shop.timezone}
+        if period is not None:
+            out.update(since=period.since.isoformat(), until=period.until.isoformat())
+        out["as_of"] = self.now.astimezone(self.config.tz).isoformat(timespec="seconds")
+        out.update(extra)
+        return out
+
+    def report(self, name: str, title: str, period: Period | None, tables: list[Table], notes=(),
+               **extra) -> Report:
+        return Report(name, title, self.parameters(period, **extra), tables,
+                      self.config.shop.currency, self.config.tz, list(notes))
+
+
+def fingerprint(conn) -> tuple:
+    """What any change to balances, visits, vouchers or customers moves: the last ledger line,
+    the last visit and the number of customers."""
+    return query(conn, "SELECT (SELECT MAX(id) FROM ledger), (SELECT MAX(id) FROM visits), "
+                       "(SELECT COUNT(*) FROM customers)").fetchone()
+
+
+def query(conn, sql: str, args=()):
+    """A cursor yielding plain tuples: the connection's sqlite3.Row factory costs a third of the
+    time of a long report, and reports read columns by position anyway."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return cursor.execute(sql, args)
+
+
+def producer(conn, sql: str, args) -> Callable[[], Iterator[tuple]]:
+    """A Table's `produce`: runs the query afresh each time a writer asks for the rows."""
+    return lambda: query(conn, sql, args)
+
+
+def json_rows(conn, sql: str, args) -> list:
+    """A query's rows as one JSON value: a single step of SQLite, so a report built in a thread
+    (BackgroundReports) needs the GIL once, not once per row while the main thread is busy writing."""
+    return json.loads(query(conn, sql, args).fetchone()[0])

@@ -1,0 +1,76 @@
+"""The rewards report: every voucher event of a period (issued, redeemed, expired, voided), and
+the same events counted per reward for the summary."""
+
+from loyalty_cli.output.model import Column, Report, Table
+from loyalty_cli.reporting.context import Context, query
+from loyalty_cli.reporting.period import Period
+
+NAME, TITLE = "rewards", "Rewards"
+
+REWARD_COLUMNS = [
+    Column("event", "Event"),
+    Column("at", "At", "moment"),
+    Column("code", "Voucher"),
+    Column("reward", "Reward"),
+    Column("reward_name", "Reward name"),
+    Column("phone", "Phone"),
+    Column("name", "Name"),
+    Column("status", "Status now"),
+    Column("issued_at", "Issued", "moment"),
+    Column("expires_at", "Expires", "moment"),
+    Column("face_value", "Face value", "money"),
+    Column("cost", "Cost", "money"),
+]
+REWARD_BRIEF = ("event", "at", "code", "phone", "reward_name", "cost", "name")
+
+# (event, at, code, reward) of each voucher event between the UTC instants :start and :end, each
+# branch a range of the index on its moment. A voucher that ended without being redeemed ended
+# as 'expired' or as 'voided'.
+VOUCHER_EVENTS_SQL = (
+    "SELECT 'issued' AS event, issued_at AS at, code, reward FROM vouchers "
+    "WHERE issued_at >= :start AND issued_at < :end "
+    "UNION ALL SELECT 'redeemed', redeemed_at, code, reward FROM vouchers "
+    "WHERE redeemed_at >= :start AND redeemed_at < :end "
+    "UNION ALL SELECT CASE status WHEN 'expired' THEN 'expired' ELSE 'voided' END, ended_at, code, reward "
+    "FROM vouchers WHERE ended_at >= :start AND ended_at < :end"
+)
+EVENTS = ("issued", "redeemed", "expired", "voided")
+
+
+def build(ctx: Context, period: Period) -> Report:
+    conn, config = ctx.conn, ctx.config
+    start, end = period.bounds(config.tz)
+    currency = config.shop.currency
+    catalog = {reward.id: (reward.name, reward.face_value(currency), reward.cost) for reward in config.rewards.values()}
+    unknown = (None, None, None)  # a reward since removed from the config
+    sql = (f"SELECT e.event, e.at, e.code, e.reward, c.phone, c.name, v.status, v.issued_at, v.expires_at "
+           f"FROM ({VOUCHER_EVENTS_SQL}) e "
+           "JOIN vouchers v ON v.code = e.code JOIN customers c ON c.id = v.customer_id "
+           "ORDER BY e.at, CASE e.event WHEN 'issued' THEN 0 WHEN 'redeemed' THEN 1 ELSE 2 END, e.code")
+
+    def produce():
+        for event, at, code, reward, phone, name, status, issued, expires in query(conn, sql,
+                                                                                    {"start": start, "end": end}):
+            reward_name, face, cost = catalog.get(reward, unknown)
+            yield (event, at, code, reward, reward_name, phone, name, status, issued, expires, face, cost)
+
+    table = Table("rows", "Voucher events", REWARD_COLUMNS, produce, brief=REWARD_BRIEF)
+    return ctx.report(NAME, TITLE, period, [table])
+
+
+def event_counts(conn, config, start: str, end: str) -> tuple[dict, list[str]]:
+    """The summary's voucher figures between two UTC instants: {'vouchers_issued': n, ...,
+    'reward_cost': cost of the redeemed ones}, and the rewards redeemed that the config no longer
+    knows (so not costed), sorted."""
+    counts = {f"vouchers_{event}": 0 for event in EVENTS}
+    cost, unknown = 0, []
+    for event, reward, count in query(conn, f"SELECT event, reward, COUNT(*) FROM ({VOUCHER_EVENTS_SQL}) "
+                                            "GROUP BY event, reward", {"start": start, "end": end}):
+        counts[f"vouchers_{event}"] += count
+        if event == "redeemed":
+            known = config.rewards.get(reward)
+            if known is None:
+                unknown.append(reward)
+            else:
+                cost += known.cost * count
+    return {**counts, "reward_cost": cost}, sorted(unknown)

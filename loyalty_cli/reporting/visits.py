@@ -1,0 +1,35 @@
+"""The visits report: every visit of the period, voided ones marked."""
+
+from loyalty_cli.output.model import Column, Report, Table
+from loyalty_cli.reporting.context import Context, producer
+from loyalty_cli.reporting.period import Period
+
+NAME, TITLE = "visits", "Visits"
+
+VISIT_COLUMNS = [
+    Column("visit", "Visit", "int"),
+    Column("day", "Day", "date"),
+    Column("at", "At", "moment"),
+    Column("phone", "Phone"),
+    Column("name", "Name"),
+    Column("amount", "Amount", "money"),
+    Column("items", "Items", "int"),
+    Column("source", "Source"),
+    Column("ref", "Ref"),
+    Column("note", "Note"),
+    Column("voided", "Voided", "bool"),
+    Column("voided_at", "Voided at", "moment"),
+    Column("void_reason", "Void reason"),
+]
+VISIT_BRIEF = ("at", "phone", "amount", "name", "voided", "visit", "items", "note")
+
+_VISITS_SQL = (
+    "SELECT v.id, v.local_day, v.at, c.phone, c.name, v.amount, v.items, v.source, v.ref, v.note, "
+    "v.voided_at IS NOT NULL, v.voided_at, v.void_reason FROM visits v JOIN customers c ON c.id = v.customer_id "
+    "WHERE v.local_day BETWEEN ? AND ? ORDER BY v.local_day, v.at, v.id"
+)
+
+
+def build(ctx: Context, period: Period) -> Report:
+    produce = producer(ctx.conn, _VISITS_SQL, period.local_days())
+    return ctx.report(NAME, TITLE, period, [Table("rows", "Visits", VISIT_COLUMNS, produce, brief=VISIT_BRIEF)])
