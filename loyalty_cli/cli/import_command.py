@@ -89,16 +89,16 @@ class _Progress:
 
 
 def _list_problems(problems: list, summary: dict, label: str) -> None:
-    import sys
+    from loyalty_cli.output import console as render
 
     name = summary["file"]
     for problem in problems:
         column = f"column {problem['column']!r}: " if problem["column"] else ""
-        sys.stderr.write(f"{label}: {name}: line {problem['line']}: {column}{problem['reason']}\n")
+        render.remark(label, f"{name}: line {problem['line']}: {column}{problem['reason']}")
     more = summary["rejected"] - len(problems)
     if more > 0:
         where = f"; all are in {summary['rejects_file']}" if summary.get("rejects_file") else ""
-        sys.stderr.write(f"{label}: ... and {more} more row{'s' if more != 1 else ''}{where}\n")
+        render.remark(label, f"... and {more} more row{'s' if more != 1 else ''}{where}")
 
 
 LABELS = [
