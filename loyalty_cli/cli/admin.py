@@ -16,8 +16,7 @@ def doctor(ctx: typer.Context, json: JsonOpt = False):
         if json:
             render.emit_json({"ok": not problems, "problems": problems})
         elif problems:
-            for problem in problems:
-                print(problem)
+            render.lines(*problems)
         else:
             render.message(f"{session.db_path}: all balances match the ledger; SQLite reports no damage")
         if problems:
@@ -55,8 +54,7 @@ def paths(ctx: typer.Context, json: JsonOpt = False):
         if json:
             render.emit_json(data)
         else:
-            print(f"database: {db} ({db_origin})")
-            print(f"config:   {config or '(none)'} ({config_origin})")
+            render.lines(f"database: {db} ({db_origin})", f"config:   {config or '(none)'} ({config_origin})")
 
     run(ctx, work)
 

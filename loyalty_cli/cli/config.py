@@ -1,6 +1,5 @@
 """`loyalty config check|show|init`: the shop's reward rules (TOML)."""
 
-import sys
 from typing import Annotated
 
 import typer
@@ -40,7 +39,7 @@ def config_check(
             render.emit_json(summary)
             return
         for warning in warnings:
-            sys.stderr.write(f"warning: {where}: {warning}\n")
+            render.warning(f"{where}: {warning}")
         render.message(f"{where}: OK ({summary['rewards']} rewards, {summary['rules']} rules, "
                        f"{summary['tiers']} tiers)")
 
@@ -61,8 +60,9 @@ def config_show(ctx: typer.Context, json: JsonOpt = False):
             return
         import tomli_w
 
-        print(f"# {loaded.source or 'built-in defaults'} (chosen by: {loaded.origin})")
-        print(tomli_w.dumps(config_module.toml_ready(data)), end="")
+        body = tomli_w.dumps(config_module.toml_ready(data))
+        render.lines(f"# {loaded.source or 'built-in defaults'} (chosen by: {loaded.origin})",
+                     *([body.removesuffix("\n")] if body else []))
 
     run(ctx, work)
 

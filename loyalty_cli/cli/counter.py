@@ -1,7 +1,8 @@
 """The counter's commands: visit, enroll, edit, show, customers, redeem, void, history.
 
 Plain functions with Typer's annotations; cli/app.py registers them. Each parses, calls one
-service and hands the result to output.
+service and hands the result to output: a card, JSON, or (customers, history, show's visits)
+a table through output/lists.py and the writers the reports use.
 """
 
 from typing import Annotated
@@ -11,7 +12,25 @@ import typer
 from loyalty_cli.cli.common import JsonOpt, PhoneArg, phone_text, run
 from loyalty_cli.cli.visit import run_visit
 from loyalty_cli.output import console as render
+from loyalty_cli.output import lists, writers
 from loyalty_cli.services.session import Session
+
+# ---- the lists' formats: the reports' rules, through the reports' writers ---------------------
+
+LIST_FORMATS = ("table", "csv", "json")
+FormatOpt = Annotated[str | None, typer.Option(
+    "--format", "-f", help="table | csv | json (default: a table on a terminal, CSV in a pipe, as reports do).",
+    show_default=False)]
+
+
+def _chosen(fmt: str | None, as_json: bool, card: bool = False) -> str:
+    """--format, or --json (the same as --format json); else a table on a terminal and CSV in a
+    pipe, as for reports. A card (show) is for people: a table, in a pipe too, unless asked."""
+    from loyalty_cli.domain.errors import BadInput
+
+    if as_json and fmt not in (None, "json"):
+        raise BadInput(f"--json and --format {fmt} disagree: give one of them")
+    return writers.choose_format("json" if as_json else fmt, None, card or render.is_terminal(), LIST_FORMATS)
 
 
 def visit(
@@ -38,14 +57,16 @@ def enroll(
     name: Annotated[str | None, typer.Option("--name")] = None,
     email: Annotated[str | None, typer.Option("--email")] = None,
     birthday: Annotated[str | None, typer.Option("--birthday", help="YYYY-MM-DD")] = None,
-    referred_by: Annotated[str | None, typer.Option("--referred-by", help="Phone of the customer who sent them.")] = None,
+    referred_by: Annotated[str | None, typer.Option("--referred-by",
+                                                    help="Phone of the customer who sent them.")] = None,
     json: JsonOpt = False,
 ):
     """Enrol a customer (with the welcome and referral bonuses)."""
     from loyalty_cli.services import counter
 
     def work(session):
-        data = counter.enrol(session, phone_text(phone), name=name, email=email, birthday=birthday, referred_by=referred_by)
+        data = counter.enrol(session, phone_text(phone), name=name, email=email, birthday=birthday,
+                             referred_by=referred_by)
         render.emit_json(data) if json else render.card(data, "customer enrolled")
 
     run(ctx, work)
@@ -74,6 +95,9 @@ def show(
     ctx: typer.Context,
     phone: PhoneArg,
     last: Annotated[int, typer.Option("--last", min=0, max=1000, help="How many recent visits to list.")] = 5,
+    fmt: Annotated[str | None, typer.Option(
+        "--format", "-f", help="table: the card and its last visits (the default, in a pipe too); "
+        "csv: the last visits; json: the card with its last visits.", show_default=False)] = None,
     json: JsonOpt = False,
 ):
     """Show a customer's card and their last visits (writes nothing)."""
@@ -81,17 +105,18 @@ def show(
     from loyalty_cli.services import counter, views
 
     def work(session):
+        chosen = _chosen(fmt, json, card=True)
         row = counter.customer(session, phone_text(phone))
         data = views.card(session.conn, session.config, row, clock.now())
         data["recent_visits"] = views.visits(session.conn, session.config, row, last)
-        if json:
+        if chosen == "json":
             render.emit_json(data)
             return
-        render.card(data)
-        if last:
-            render.table(data["recent_visits"], [("visit_id", "Visit"), ("at", "When"), ("amount", "Amount"),
-                                                 ("items", "Items"), ("note", "Note"), ("voided", "Voided")],
-                         title="Last visits", empty="no visits yet")
+        if chosen == "table":
+            render.card(data)
+            if not last:
+                return
+        writers.emit(lists.visits(data["recent_visits"], session.config.shop.currency, session.config.tz), chosen)
 
     run(ctx, work)
 
@@ -100,8 +125,10 @@ def customers(
     ctx: typer.Context,
     search: Annotated[str | None, typer.Option("--search", help="Part of a phone, name or e-mail.")] = None,
     tier: Annotated[str | None, typer.Option("--tier", help="Only customers holding this tier.")] = None,
-    sort: Annotated[str, typer.Option("--sort", help="visits | spend | points | last-visit | name | enrolled")] = "last-visit",
+    sort: Annotated[str, typer.Option("--sort",
+                                      help="visits | spend | points | last-visit | name | enrolled")] = "last-visit",
     limit: Annotated[int | None, typer.Option("--limit", min=1, max=10**9)] = 50,
+    fmt: FormatOpt = None,
     json: JsonOpt = False,
 ):
     """List customers."""
@@ -109,24 +136,21 @@ def customers(
     from loyalty_cli.services import views
 
     def work(session):
+        chosen = _chosen(fmt, json)
         rows = views.customer_list(session.conn, session.config, clock.now(), search, tier, sort, limit)
-        if json:
+        if chosen == "json":
             render.emit_json(rows)
             return
-        days = [{**row, "last_visit": (row["last_visit"] or "")[:10]} for row in rows]  # the date is enough here
-        render.table(days, [("phone", "Phone"), ("name", "Name"), ("tier", "Tier"), ("visits", "Visits"),
-                            ("spend", "Spend"), ("last_visit", "Last visit"), ("points", "Pts"),
-                            ("credit", "Credit"), ("open_vouchers", "Vouch")],
-                     title=f"Customers ({len(rows)})", empty="no customers match")
+        writers.emit(lists.customers(rows, session.config.shop.currency, session.config.tz), chosen)
 
     run(ctx, work)
 
 
 def redeem(
     ctx: typer.Context,
-    words: Annotated[list[str], typer.Argument(metavar="PHONE [VOUCHER_CODE_OR_REWARD_ID]",
-                                               help="The phone, then a voucher code or a reward id (omit with --credit).",
-                                               show_default=False)],
+    words: Annotated[list[str], typer.Argument(
+        metavar="PHONE [VOUCHER_CODE_OR_REWARD_ID]",
+        help="The phone, then a voucher code or a reward id (omit with --credit).", show_default=False)],
     credit: Annotated[str | None, typer.Option("--credit", help="Spend this much store credit instead.")] = None,
     json: JsonOpt = False,
 ):
@@ -188,21 +212,20 @@ def history(
     ctx: typer.Context,
     phone: PhoneArg,
     limit: Annotated[int | None, typer.Option("--limit", min=1, max=10**9)] = None,
+    fmt: FormatOpt = None,
     json: JsonOpt = False,
 ):
     """A customer's ledger, newest first."""
     from loyalty_cli.services import counter, views
 
     def work(session):
+        chosen = _chosen(fmt, json)
         row = counter.customer(session, phone_text(phone))
         rows = views.history(session.conn, session.config, row, limit)
-        if json:
+        if chosen == "json":
             render.emit_json(rows)
             return
-        render.table(rows, [("at", "When"), ("kind", "Kind"), ("punches", "Punch"), ("points", "Pts"),
-                            ("credit", "Credit"), ("voucher", "Voucher"), ("visit_id", "Visit"),
-                            ("reason", "Why")],
-                     title=f"Ledger of {row['phone']}", empty="no entries")
+        writers.emit(lists.history(rows, row["phone"], session.config.shop.currency, session.config.tz), chosen)
 
     run(ctx, work)
 

@@ -2,7 +2,7 @@
 
 Shared by the Typer command (cli_import) and entry.py's standard-library parser, which spares
 an import the ~0.25 s Typer takes to start: options in, summary out (a table, tab-separated
-text or JSON), problems on stderr, an exit code back.
+text or JSON, through output), problems on stderr, an exit code back.
 """
 
 
@@ -89,16 +89,16 @@ class _Progress:
 
 
 def _list_problems(problems: list, summary: dict, label: str) -> None:
-    import sys
+    from loyalty_cli.output import console as render
 
     name = summary["file"]
     for problem in problems:
         column = f"column {problem['column']!r}: " if problem["column"] else ""
-        sys.stderr.write(f"{label}: {name}: line {problem['line']}: {column}{problem['reason']}\n")
+        render.remark(label, f"{name}: line {problem['line']}: {column}{problem['reason']}")
     more = summary["rejected"] - len(problems)
     if more > 0:
         where = f"; all are in {summary['rejects_file']}" if summary.get("rejects_file") else ""
-        sys.stderr.write(f"{label}: ... and {more} more row{'s' if more != 1 else ''}{where}\n")
+        render.remark(label, f"... and {more} more row{'s' if more != 1 else ''}{where}")
 
 
 LABELS = [
@@ -113,9 +113,10 @@ BALANCES = ("punches", "points", "credit", "vouchers_issued")
 
 def _show(summary: dict) -> None:
     from loyalty_cli.output import console as render
+    from loyalty_cli.output import lists, writers
 
     cards = summary["kind"] == "cards"
-    rows = []
+    pairs = []
     for key, label in LABELS:
         if (key == "visits_added" and cards) or (key == "merged" and not cards):
             continue
@@ -124,11 +125,9 @@ def _show(summary: dict) -> None:
                 continue  # history only: nothing is earned
             if key != "vouchers_issued":
                 label += " carried over" if cards else " earned"
-        rows.append({"what": label, "count": summary[key]})
+        pairs.append((label, summary[key]))
     title = f"Import of {summary['kind']} from {summary['file']}" + (" (dry run: nothing written)"
                                                                      if summary["dry_run"] else "")
-    if not render.is_terminal():
-        print(title)
-    render.table(rows, [("what", "What"), ("count", "Count")], title=title)
+    writers.emit(lists.figures(title, pairs), "table" if render.is_terminal() else "tabbed")
     if summary.get("rejects_file"):
         render.message(f"rejected rows written to {summary['rejects_file']}")

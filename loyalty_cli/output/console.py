@@ -1,7 +1,8 @@
-"""All output: rich on a terminal, plain text when piped, JSON with --json.
+"""Everything on stdout and stderr but tables: the customer card, one-line messages, plain lines,
+errors and remarks, JSON. Tables (reports and the counter's lists) are drawn by terminal.py.
 
-rich is imported only when stdout is a terminal (or a table is drawn): the counter path
-when driven by a script never pays for it. Colour follows rich's rules (NO_COLOR, not a tty).
+rich is imported only when stdout is a terminal: the counter path when driven by a script
+never pays for it. Colour follows rich's rules (NO_COLOR, not a tty).
 """
 
 import json
@@ -20,8 +21,26 @@ def emit_json(data) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
+def lines(*texts: str) -> None:
+    """Plain lines on stdout, never styled or wrapped (a path, a TOML file, a problem a line):
+    what a person reads is what a script gets."""
+    if sys.stdout is None:
+        return
+    for text in texts:
+        sys.stdout.write(text + "\n")
+
+
+def remark(label: str, message: str) -> None:
+    """'label: message' on stderr: for people, not the command's output, so pipes stay clean."""
+    sys.stderr.write(f"{label}: {message}\n")
+
+
 def error(message: str) -> None:
-    sys.stderr.write(f"error: {message}\n")
+    remark("error", message)
+
+
+def warning(message: str) -> None:
+    remark("warning", message)
 
 
 def silence_stdout() -> None:
@@ -33,8 +52,7 @@ def silence_stdout() -> None:
 
 
 def note(message: str) -> None:
-    """A remark for people that is not the command's output: stderr, so pipes stay clean."""
-    sys.stderr.write(f"note: {message}\n")
+    remark("note", message)
 
 
 def database_created(path) -> None:
@@ -94,11 +112,8 @@ def card_title(data: dict) -> str:
 
 def card(data: dict, notice: str | None = None) -> None:
     if not is_terminal():
-        if notice:
-            print(notice)
-        print(card_title(data))
-        for label, text, _style in card_lines(data):
-            print(f"  {label}: {text}")
+        lines(*([notice] if notice else []), card_title(data),
+              *(f"  {label}: {text}" for label, text, _style in card_lines(data)))
         return
     from rich.panel import Panel
     from rich.table import Table
@@ -120,65 +135,9 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-# ---- tables ----------------------------------------------------------------------------------
-
-def table(rows: list[dict], columns: list[tuple[str, str]], title: str | None = None,
-          empty: str = "nothing to show") -> None:
-    """rows of dicts as a table; columns are (key, heading). Plain tab-separated when piped."""
-    if not is_terminal():
-        print("\t".join(heading for _key, heading in columns))
-        for row in rows:
-            print("\t".join(_cell(row.get(key)) for key, _heading in columns))
-        return
-    from rich.table import Table
-
-    if not rows:
-        console().print(f"[dim]{empty}[/]")
-        return
-    from rich import box
-
-    # No vertical rules: ten columns still fit an 80-column terminal.
-    drawn = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for key, heading in columns:
-        # A number or a phone cut short is misread: those keep their width; text wraps.
-        whole = key in UNBROKEN or _numeric(rows, key)
-        widest = max(_widest(rows, key), len(heading))
-        drawn.add_column(heading, justify="right" if _numeric(rows, key) else "left", no_wrap=whole,
-                         min_width=widest if whole else min(widest, 8), overflow="fold")
-    for row in rows:
-        drawn.add_row(*(_escape(_cell(row.get(key))) for key, _heading in columns))
-    console().print(drawn)
-
-
-UNBROKEN = {"phone", "last_visit", "at"}
-
-
-def _widest(rows, key) -> int:
-    return max((len(_cell(row.get(key))) for row in rows), default=0)
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else ""
-    return str(value)
-
-
-def _numeric(rows, key) -> bool:
-    sample = next((row.get(key) for row in rows if row.get(key) is not None), None)
-    if isinstance(sample, bool):
-        return False
-    return isinstance(sample, (int, float)) or (isinstance(sample, str) and _looks_numeric(sample))
-
-
-def _looks_numeric(text: str) -> bool:
-    return text.lstrip("-").replace(".", "", 1).isdigit()
-
-
 def message(text: str) -> None:
     """A one-line confirmation for people; plain when piped."""
     if is_terminal():
         console().print(_escape(text))
     else:
-        print(text)
+        lines(text)

@@ -109,7 +109,8 @@ def _table(table: Table, cells: Cells, handle) -> None:
     cells_of = [(f"<td{cls}>", f) for cls, f in zip(classes, cells.converters(table.columns, "display"), strict=True)]
     for row in table.rows():
         empty = False
-        handle.write("<tr>" + "".join(f"{td}{escape(f(v))}</td>" for (td, f), v in zip(cells_of, row, strict=True)) + "</tr>\n")
+        cells_html = "".join(f"{td}{escape(f(v))}</td>" for (td, f), v in zip(cells_of, row, strict=True))
+        handle.write(f"<tr>{cells_html}</tr>\n")
     if empty:
         handle.write(f"<tr><td colspan=\"{len(kinds)}\">Nothing to show.</td></tr>\n")
     handle.write("</tbody>\n</table></div>\n")

@@ -41,6 +41,7 @@ class Table:
     charts: list[Chart] = field(default_factory=list)
     chart_instead: bool = False  # on a terminal its first chart says it all (visits per day)
     brief: tuple = ()  # the columns a narrow terminal shows (keys); every format has them all
+    empty: str = "nothing to show"  # what a table for people says when it has no rows
 
     def rows(self) -> Iterator[tuple]:
         return self.produce()
@@ -55,6 +56,7 @@ class Report:
     currency: str
     tz: object
     notes: list[str] = field(default_factory=list)
+    # A report's parameters (shop, period) make its heading line; a counter list has none.
 
     @property
     def main(self) -> Table:

@@ -1,4 +1,6 @@
-"""Reports for people at a terminal (rich) and as plain text (files, pipes: never a colour code).
+"""Every table for people: drawn with rich on a terminal, or as plain text (files, pipes: never
+a colour code). The one table drawer: reports and the counter's lists (customers, a ledger,
+recent visits) come here as output.model Reports, so they fit a terminal the same way.
 
 A one-row summary reads as 'figure  value' lines; the summary's visits per day are drawn as
 horizontal bars rather than listed. Very long or wide tables are cut on the terminal, with a
@@ -11,6 +13,10 @@ from loyalty_cli.output.model import Report, Table
 TERMINAL_ROWS = 500
 BLOCKS = " ▏▎▍▌▋▊▉█"
 NUMERIC = ("int", "number", "money", "ratio")
+# A number, a date or a phone cut short is misread ('+3933…', '143.…'): these keep their width.
+UNBROKEN = ("int", "number", "money", "ratio", "date", "moment", "bool")
+UNBROKEN_KEYS = {"phone", "code", "item", "at"}
+TEXT_ROOM = 30  # what free text claims when columns are picked: a name stays whole, a long note wraps
 
 
 def bar(value: float, top: float, width: int) -> str:
@@ -36,8 +42,12 @@ def chart_lines(report: Report, table: Table, chart, width: int) -> list[str]:
     return lines
 
 
-def _heading(report: Report) -> str:
+def _heading(report: Report) -> str | None:
+    """A report's first line: what, which shop, which period. A counter list (no parameters) has
+    none: its table's title says it all."""
     p = report.parameters
+    if not p:
+        return None
     when = f"{p['since']} to {p['until']}" if "since" in p else f"as of {p['as_of'][:16].replace('T', ' ')}"
     return f"{report.title} · {p['shop']} · {when}"
 
@@ -48,17 +58,16 @@ def write_text(report: Report, handle, width: int = 100) -> None:
     """Every table in full, aligned, then its chart (the summary's series: chart first), for a
     file or a pipe."""
     cells = Cells(report)
-    handle.write(_heading(report) + "\n")
+    heading = _heading(report)
+    if heading:
+        handle.write(heading + "\n")
     for note in report.notes:
         handle.write(f"note: {note}\n")
-    for table in report.tables:
-        handle.write("\n")
+    for number, table in enumerate(report.tables):
+        if heading or report.notes or number:
+            handle.write("\n")
         if table.record:
-            row = next(iter(table.rows()))
-            label_width = max(len(c.heading) for c in table.columns)
-            for column, value in zip(table.columns, row, strict=True):
-                shown = cells.display(column.kind, value)
-                handle.write(f"{column.heading.ljust(label_width)}  {shown}".rstrip() + "\n")
+            _plain_record(table, cells, handle)
             continue
         charts = ["\n".join(chart_lines(report, table, chart, width)) + "\n" for chart in table.charts[:1]]
         if table.chart_instead:  # the chart first, then its figures
@@ -67,6 +76,13 @@ def write_text(report: Report, handle, width: int = 100) -> None:
         _plain_table(table, cells, handle)
         if not table.chart_instead:
             handle.write("".join("\n" + chart for chart in charts))
+
+
+def _plain_record(table: Table, cells: Cells, handle) -> None:
+    row = next(iter(table.rows()))
+    label_width = max(len(c.heading) for c in table.columns)
+    for column, value in zip(table.columns, row, strict=True):
+        handle.write(f"{column.heading.ljust(label_width)}  {cells.display(column.kind, value)}".rstrip() + "\n")
 
 
 def _plain_table(table: Table, cells: Cells, handle) -> None:
@@ -92,31 +108,40 @@ def _plain_table(table: Table, cells: Cells, handle) -> None:
     for row in rows:
         handle.write(line([f(v) for f, v in zip(convert, row, strict=True)]))
     if not head:
-        handle.write("(nothing to show)\n")
+        handle.write(f"({table.empty})\n")
+
+
+def write_tabbed(report: Report, handle) -> None:
+    """Each table's title, then its headings and plain values separated by tabs, a row a line:
+    the import summary in a pipe, read by scripts as 'Visits added<TAB>5'."""
+    cells = Cells(report)
+    for table in report.tables:
+        convert = cells.converters(table.columns, "plain")
+        handle.write(table.title + "\n")
+        handle.write("\t".join(c.heading for c in table.columns) + "\n")
+        for row in table.rows():
+            handle.write("\t".join(f(v) for f, v in zip(convert, row, strict=True)) + "\n")
 
 
 # ---- rich, on a terminal -----------------------------------------------------------------------
 
 def draw(report: Report) -> None:
-    from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table as RichTable
 
-    console = Console(highlight=False)
+    from loyalty_cli.output.console import console as make_console
+
+    console = make_console()
     cells = Cells(report)
-    console.print(f"[bold]{escape(_heading(report))}[/]")
+    heading = _heading(report)
+    if heading:
+        console.print(f"[bold]{escape(heading)}[/]")
     for note in report.notes:
         console.print(f"[yellow]note: {escape(note)}[/]")
-    for table in report.tables:
-        console.print()
+    for number, table in enumerate(report.tables):
+        if heading or report.notes or number:
+            console.print()
         if table.record:
-            grid = RichTable.grid(padding=(0, 2))
-            grid.add_column(style="bold")
-            grid.add_column(justify="right")
-            row = next(iter(table.rows()))
-            for column, value in zip(table.columns, row, strict=True):
-                grid.add_row(escape(column.heading), escape(cells.display(column.kind, value)))
-            console.print(grid)
+            _draw_record(console, table, cells)
             continue
         if not table.chart_instead:
             _draw_table(console, table, cells)
@@ -127,55 +152,84 @@ def draw(report: Report) -> None:
                 console.print(escape(text), style="cyan", overflow="crop", no_wrap=True)
 
 
-UNBROKEN = ("int", "number", "money", "ratio", "date", "moment", "bool")
-UNBROKEN_KEYS = {"phone", "code", "item"}  # a phone number or a code cut short is misread
+def _draw_record(console, table: Table, cells: Cells) -> None:
+    from rich.markup import escape
+    from rich.table import Table as RichTable
+
+    grid = RichTable.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(justify="right")
+    row = next(iter(table.rows()))
+    for column, value in zip(table.columns, row, strict=True):
+        grid.add_row(escape(column.heading), escape(cells.display(column.kind, value)))
+    console.print(grid)
 
 
 def _draw_table(console, table: Table, cells: Cells) -> None:
-    """Numbers, dates, phones and codes keep their whole width (a cut '+3933…' or '143.…' is
-    misread) and free text wraps. A table too wide for the terminal shows its `brief` columns."""
+    """Numbers, dates, phones and codes keep their whole width and free text wraps at spaces.
+    A table too wide for the terminal shows its `brief` columns, as many as fit."""
+    from rich.markup import escape
+
+    shown, more = _first_rows(table, cells)
+    if not shown:
+        console.print(f"[dim]{escape(table.title)}: {escape(table.empty)}[/]")
+        return
+    widths = [max([len(column.heading)] + [len(values[i]) for values in shown])
+              for i, column in enumerate(table.columns)]
+    columns = _fit(table, widths, console.width)
+    console.print(_rich_table(table, shown, columns, widths))
+    hidden = len(table.columns) - len(columns)
+    if hidden:
+        console.print(f"[dim]{hidden} more columns on a wider terminal, or with --format csv or json[/]")
+    if more:
+        console.print(f"[yellow]{more:,} more rows not shown: use --format csv or json for all of them[/]")
+
+
+def _first_rows(table: Table, cells: Cells) -> tuple[list[list[str]], int]:
+    """The rows a terminal shows, as text, and how many more there are."""
+    convert = cells.converters(table.columns, "display")
+    shown, more = [], 0
+    for row in table.rows():
+        if len(shown) < TERMINAL_ROWS:
+            shown.append([f(v) for f, v in zip(convert, row, strict=True)])
+        else:
+            more += 1
+    return shown, more
+
+
+def _whole(table: Table, i: int) -> bool:
+    return table.columns[i].kind in UNBROKEN or table.columns[i].key in UNBROKEN_KEYS
+
+
+def _fit(table: Table, widths: list[int], width: int) -> list[int]:
+    """The columns to draw: all of them if they fit, else the `brief` ones, most useful first,
+    as many as fit (at least two), in their usual order."""
+
+    def needed(picked):
+        return sum(widths[i] if _whole(table, i) else min(widths[i], TEXT_ROOM) for i in picked) + 2 * len(picked)
+
+    everything = list(range(len(table.columns)))
+    if needed(everything) <= width or not table.brief:
+        return everything
+    keys = [c.key for c in table.columns]
+    picked: list[int] = []
+    for index in (keys.index(key) for key in table.brief):
+        if len(picked) < 2 or needed(picked + [index]) <= width:
+            picked.append(index)
+    return sorted(picked)
+
+
+def _rich_table(table: Table, shown: list[list[str]], columns: list[int], widths: list[int]):
     from rich import box
     from rich.markup import escape
     from rich.table import Table as RichTable
 
-    convert = cells.converters(table.columns, "display")
-    shown, more = [], 0
-    for row in table.rows():
-        if len(shown) >= TERMINAL_ROWS:
-            more += 1
-            continue
-        shown.append([f(v) for f, v in zip(convert, row, strict=True)])
-    if not shown:
-        console.print(f"[dim]{escape(table.title)}: nothing to show[/]")
-        return
-    columns = list(range(len(table.columns)))
-    widths = [max([len(table.columns[i].heading)] + [len(r[i]) for r in shown]) for i in columns]
-
-    def whole(i):
-        return table.columns[i].kind in UNBROKEN or table.columns[i].key in UNBROKEN_KEYS
-
-    def needed(picked):
-        return sum(widths[i] if whole(i) else min(widths[i], 10) for i in picked) + 2 * len(picked)
-
-    hidden = 0
-    if needed(columns) > console.width and table.brief:
-        # the most useful columns first, as many as fit, shown in their usual order
-        keys = [c.key for c in table.columns]
-        picked: list[int] = []
-        for key in table.brief:
-            if len(picked) < 2 or needed(picked + [keys.index(key)]) <= console.width:
-                picked.append(keys.index(key))
-        hidden, columns = len(columns) - len(picked), sorted(picked)
     drawn = RichTable(title=escape(table.title), title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
                       pad_edge=False, collapse_padding=True)
     for i in columns:
-        column = table.columns[i]
+        column, whole = table.columns[i], _whole(table, i)
         drawn.add_column(escape(column.heading), justify="right" if column.kind in NUMERIC else "left",
-                         no_wrap=whole(i), min_width=widths[i] if whole(i) else min(widths[i], 8), overflow="fold")
+                         no_wrap=whole, min_width=widths[i] if whole else min(widths[i], 8), overflow="fold")
     for values in shown:
         drawn.add_row(*(escape(values[i]) for i in columns))
-    console.print(drawn)
-    if hidden:
-        console.print(f"[dim]{hidden} more columns on a wider terminal, or with --format html, xlsx or csv[/]")
-    if more:
-        console.print(f"[yellow]{more:,} more rows not shown: use --output FILE or --format csv for all of them[/]")
+    return drawn

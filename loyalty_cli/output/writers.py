@@ -1,23 +1,26 @@
-"""Report writers: CSV, JSON, XLSX (HTML and the terminal live in report_html / report_terminal).
+"""Writers: CSV, JSON, XLSX, and the dispatch to every format (HTML in html.py, tables for
+people in terminal.py).
 
-Every writer takes a `reports.Report` and streams its rows: a writer never holds a table.
+Every writer takes an output.model Report (a report, or a counter list: output/lists.py) and
+streams its rows: a writer never holds a table.
 Each value is turned into what its format wants in one place per format (`Cells`):
 - CSV: RFC 4180 (CRLF, quoted when needed), money as '12.50', and text that a spreadsheet
   would run as a formula (=, +, -, @, tab, CR first) neutralised with a leading apostrophe;
 - JSON: numbers as numbers, money as decimal strings in the shop currency, times as ISO 8601
   with the shop's offset, null for nothing;
-- XLSX (report_xlsx): typed cells (numbers, money with its decimals, percentages, dates,
+- XLSX (xlsx.py): typed cells (numbers, money with its decimals, percentages, dates,
   booleans), text always stored as text, so '=1+1' typed as a customer's name is never a formula.
-Files are written through fileio.atomic_writer: they appear whole or not at all.
+Files are written through system.files.atomic_writer: they appear whole or not at all.
 """
 
 import csv
 import json
 import sys
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
 from loyalty_cli.domain.errors import BadInput, Refused
+from loyalty_cli.output import console
 from loyalty_cli.output.cells import Cells
 from loyalty_cli.output.model import Report, Table
 from loyalty_cli.system.files import atomic_writer
@@ -27,12 +30,13 @@ EXTENSIONS = {"csv": "csv", "json": "json", "xlsx": "xlsx", "html": "html", "tab
 _BY_SUFFIX = {".csv": "csv", ".json": "json", ".xlsx": "xlsx", ".html": "html", ".htm": "html", ".txt": "table"}
 
 
-def choose_format(fmt: str | None, output: str | None, terminal: bool) -> str:
-    """--format if given; else from --output's extension; else a table on a terminal, CSV in a pipe."""
+def choose_format(fmt: str | None, output: str | None, terminal: bool, allowed: tuple = FORMATS) -> str:
+    """--format if given; else from --output's extension; else a table on a terminal, CSV in a pipe.
+    `allowed`: the formats a command offers (the counter's lists: table, csv and json)."""
     if fmt is not None:
         fmt = fmt.strip().lower()
-        if fmt not in FORMATS:
-            raise BadInput(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        if fmt not in allowed:
+            raise BadInput(f"--format must be one of {', '.join(allowed)}, got {fmt!r}")
         return fmt
     if output and output != "-":
         found = _BY_SUFFIX.get(Path(output).suffix.lower())
@@ -80,7 +84,7 @@ def write_json(report: Report, handle) -> None:
 # ---- XLSX ------------------------------------------------------------------------------------
 
 def write_xlsx(report: Report, handle) -> None:
-    """Typed cells, one sheet per table and an 'About' sheet: see report_xlsx."""
+    """Typed cells, one sheet per table and an 'About' sheet: see xlsx.py."""
     from loyalty_cli.output.xlsx import write_xlsx as write
 
     write(report, handle)
@@ -99,6 +103,10 @@ def _render(report: Report, fmt: str, handle, table: Table | None = None) -> Non
         from loyalty_cli.output.html import write_html
 
         write_html(report, handle)
+    elif fmt == "tabbed":  # not a --format: the import summary in a pipe
+        from loyalty_cli.output.terminal import write_tabbed
+
+        write_tabbed(report, handle)
     else:
         from loyalty_cli.output.terminal import write_text
 
@@ -140,23 +148,23 @@ def save(reports_and_paths) -> list[Path]:
 
 def emit(report: Report, fmt: str) -> None:
     """To stdout. A table on a terminal is drawn with rich; everything else is plain bytes."""
+    if sys.stdout is None:  # stdout closed (`>&-`): the work is done, there is no one to tell
+        return
     if fmt == "xlsx":
-        if sys.stdout.isatty():
+        if console.is_terminal():
             raise BadInput("xlsx is a binary file: give --output FILE.xlsx (or redirect to a file)")
         sys.stdout.flush()
         write_xlsx(report, sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
-    if fmt == "table" and sys.stdout.isatty():
+    if fmt == "table" and console.is_terminal():
         from loyalty_cli.output.terminal import draw
 
         draw(report)
         return
     if fmt == "csv":
         # The csv module writes CRLF itself: keep the text layer from translating it again.
-        try:
+        with suppress(AttributeError, ValueError):
             sys.stdout.reconfigure(newline="")
-        except (AttributeError, ValueError):
-            pass
     _render(report, fmt, sys.stdout)
     sys.stdout.flush()

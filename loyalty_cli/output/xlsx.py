@@ -37,10 +37,7 @@ def write_xlsx(report: Report, handle) -> None:
         for number, table in enumerate(report.tables, start=1):
             title = _unique(_sheet_title(table.title), [t for t, _f in sheets])
             with book.open(f"xl/worksheets/sheet{number}.xml", "w") as part:
-                if table.record:
-                    last = _record_sheet(part, table, cells)
-                else:
-                    last = _table_sheet(part, table, cells)
+                last = _record_sheet(part, table, cells) if table.record else _table_sheet(part, table, cells)
             sheets.append((title, last))
         with book.open(f"xl/worksheets/sheet{len(sheets) + 1}.xml", "w") as part:
             _about_sheet(part, report)
