@@ -6,8 +6,7 @@ import tomllib
 import pytest
 
 from loyalty_cli.config import load as config_module
-
-from .conftest import EXAMPLES, SAMPLE, db_content
+from tests.conftest import EXAMPLES, SAMPLE, db_content
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.toml"))
 
