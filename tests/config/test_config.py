@@ -5,7 +5,8 @@ import tomllib
 
 import pytest
 
-from loyalty_cli.config import load as config_module
+from loyalty_cli.config import load as config_load
+from loyalty_cli.config import write as config_write
 from tests.conftest import EXAMPLES, SAMPLE, db_content
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.toml"))
@@ -23,7 +24,7 @@ def test_examples_cover_the_classic_shops():
 
 
 def test_packaged_defaults_are_the_one_sample():
-    assert config_module.PACKAGED_SAMPLE.resolve() == SAMPLE.resolve()
+    assert config_load.PACKAGED_SAMPLE.resolve() == SAMPLE.resolve()
 
 
 BROKEN = [
@@ -92,7 +93,7 @@ def test_config_init_writes_the_sample_and_refuses_to_overwrite(cli, isolated):
     written = tomllib.loads(target.read_text())
     assert written["shop"]["name"] == "Gelateria Roma"
     assert cli("config", "check", target).exit_code == 0
-    assert config_module.as_dict(config_module.load(target)) == config_module.as_dict(config_module.load(SAMPLE))
+    assert config_write.as_dict(config_load.load(target)) == config_write.as_dict(config_load.load(SAMPLE))
     target.write_text("# mine\n")
     result = cli("config", "init", target)
     assert result.exit_code == 2 and "--force" in result.stderr
