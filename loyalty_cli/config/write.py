@@ -6,22 +6,15 @@ from loyalty_cli.config.load import PACKAGED_SAMPLE
 from loyalty_cli.domain import money
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.domain.model import Config
+from loyalty_cli.system.files import atomic_writer
 
 
 def write_sample(path: Path, force: bool = False) -> Path:
-    import tomli_w
-
-    from loyalty_cli.config.load import parse
-    from loyalty_cli.system.files import write_text
-
+    """The packaged sample, byte for byte (its comments explain every key), written atomically."""
     if path.exists() and not force:
         raise BadInput(f"{path} already exists (use --force to overwrite it)")
-    sample = parse(PACKAGED_SAMPLE.read_bytes(), "sample")
-    header = ("# loyalty-cli configuration: the sample rules, to edit for your shop.\n"
-              "# Every key is explained under 'How the rules work' and 'The config' in the README.\n"
-              "# Check this file with `loyalty config check`; "
-              "see what is in force with `loyalty config show`.\n\n")
-    write_text(path, header + tomli_w.dumps(toml_ready(sample.raw)))
+    with atomic_writer(path, mode="wb") as handle:
+        handle.write(PACKAGED_SAMPLE.read_bytes())
     return path
 
 
