@@ -19,20 +19,22 @@ def config_check(
     """Validate a config file: one clear line per problem, exit 2 if it is broken."""
     from pathlib import Path
 
-    from loyalty_cli.config import load as config_module
+    from loyalty_cli.config import load as config_load
+    from loyalty_cli.config import validate as config_validate
+    from loyalty_cli.domain.errors import BadInput
 
     def work(session):
         try:
-            loaded = config_module.load(Path(path), path) if path else session.config
+            loaded = config_load.load(Path(path), path) if path else session.config
             where = str(loaded.source or loaded.origin)
-            config_module.check_phone_region(loaded.text, where, loaded.shop.phone_region)
-        except config_module.ConfigError as exc:
+            config_validate.check_phone_region(loaded.text, where, loaded.shop.phone_region)
+        except config_validate.ConfigError as exc:
             if json:
                 render.emit_json({"ok": False, "path": path, "problems": exc.problems})
             for problem in exc.problems[:-1]:
                 render.error(problem)
-            raise config_module.BadInput(exc.problems[-1]) from None
-        warnings = config_module.warnings(loaded)
+            raise BadInput(exc.problems[-1]) from None
+        warnings = config_validate.warnings(loaded)
         summary = {"ok": True, "path": where, "rewards": len(loaded.rewards),
                    "rules": len(loaded.rules), "tiers": len(loaded.tiers), "warnings": warnings}
         if json:
@@ -49,7 +51,7 @@ def config_check(
 @config_app.command("show")
 def config_show(ctx: typer.Context, json: JsonOpt = False):
     """The config in force and where it came from."""
-    from loyalty_cli.config import load as config_module
+    from loyalty_cli.config import write as config_module
 
     def work(session):
         loaded = session.config
@@ -78,14 +80,14 @@ def config_init(
     """Write a starting config (the sample rules) to edit."""
     from pathlib import Path
 
-    from loyalty_cli.config import load as config_module
+    from loyalty_cli.config import write as config_write
     from loyalty_cli.system import paths as where
 
     def work(session):
         target = Path(path) if path else where.user_config_dir() / "loyalty.toml"
         if not path:
             target.parent.mkdir(parents=True, exist_ok=True)
-        written = config_module.write_sample(target, force)
+        written = config_write.write_sample(target, force)
         render.message(f"wrote {written}; edit it, then check it with `loyalty config check {written}`")
 
     run(ctx, work)

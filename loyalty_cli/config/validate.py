@@ -1,0 +1,367 @@
+"""The shop's rules checked: parsed TOML tables into the frozen dataclasses of domain.model.
+
+Every problem is one line naming the file, the line (where it can be found) and the key path. The
+validator notes a problem and checks on, so `config check` can list them all; any other command
+stops at the first (ConfigError is a BadInput: exit 2) before anything touches the database.
+"""
+
+import re
+from decimal import Decimal
+
+from loyalty_cli.config.toml_lines import dotted, place
+from loyalty_cli.domain import clock, money
+from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.model import (
+    REWARD_KINDS,
+    RULE_KINDS,
+    Cashback,
+    Config,
+    Expiry,
+    PointsRule,
+    PunchCard,
+    Referral,
+    Reward,
+    Shop,
+    Tier,
+    Welcome,
+)
+
+TOP_KEYS = {"shop", "rewards", "rules", "tiers", "expiry"}
+SHOP_KEYS = {"name", "currency", "phone_region", "timezone", "max_amount"}
+REWARD_KEYS = {"id", "name", "kind", "value", "cost", "points"}
+RULE_KEYS = {
+    "punch_card": {"kind", "name", "count", "every", "min_amount", "reward"},
+    "points": {"kind", "name", "per_unit", "min_amount"},
+    "cashback": {"kind", "name", "percent", "min_amount"},
+    "welcome": {"kind", "name", "points", "credit", "reward"},
+    "referral": {"kind", "name", "referrer_points", "referee_points"},
+}
+TIER_KEYS = {"name", "min_spend", "min_visits", "multiplier", "perks"}
+EXPIRY_KEYS = {"points_days", "rewards_days"}
+
+
+class ConfigError(BadInput):
+    """Every problem of a config file; the message is the first, `problems` holds them all."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        more = len(problems) - 1
+        super().__init__(problems[0] + (f" (and {more} more: run `loyalty config check`)" if more else ""))
+
+
+def check_phone_region(text: str, filename: str, region: str | None) -> None:
+    """The full check of [shop].phone_region (it needs phonenumbers, so only `config check` runs it)."""
+    from loyalty_cli.domain.phones import is_supported_region
+
+    if region and not is_supported_region(region):
+        raise BadInput(f"{place(filename, text, ('shop', 'phone_region'))}: shop.phone_region: "
+                       f"unknown region {region!r}")
+
+
+def warnings(config: Config) -> list[str]:
+    """Things that are valid but probably not meant: an empty or truncated file, say."""
+    found = []
+    if not config.rules:
+        found.append("no [[rules]]: customers will earn nothing")
+    if not config.shop.phone_region:
+        found.append("no [shop] phone_region: numbers must be typed with +country code")
+    issued = {rule.reward for rule in config.rules if getattr(rule, "reward", None)}
+    for reward in config.rewards.values():
+        if reward.id not in issued and reward.points is None:
+            found.append(f"reward {reward.id!r} is neither issued by a rule nor priced in points")
+    return found
+
+
+def _did_you_mean(word: str, choices) -> str:
+    import difflib  # only on the error path
+
+    close = difflib.get_close_matches(word, sorted(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class ConfigValidator:
+    """Walks the parsed TOML of one file and builds its Config, noting every problem on the way."""
+
+    def __init__(self, raw: dict, text: str, filename: str):
+        self.raw, self.text, self.filename = raw, text, filename
+        self.problems: list[str] = []
+        self.reward_ids: set[str] = set()
+        self.currency = "EUR"
+
+    def validate(self, source, origin) -> Config:
+        """The Config, or ConfigError with every problem found."""
+        self.attempt(self.check_keys, self.raw, TOP_KEYS, ())
+        shop = self.attempt(self.shop) or Shop("My shop", "EUR", None, "UTC")
+        self.currency = shop.currency
+        rewards = self.rewards()
+        rules = self.rules()
+        tiers = self.tiers()
+        expiry = self.attempt(self.expiry) or Expiry()
+        if self.problems:
+            raise ConfigError(self.problems)
+        return Config(shop, rewards, tuple(rules), tuple(tiers), expiry, source, origin, self.raw, self.text)
+
+    def attempt(self, work, *args, default=None):
+        """Run one part of the validation; a problem is noted and the rest still checked."""
+        try:
+            return work(*args)
+        except BadInput as exc:
+            self.problems.append(str(exc))
+            return default
+
+    # -- errors with a place --
+
+    def fail(self, path: tuple, message: str):
+        raise BadInput(f"{place(self.filename, self.text, path)}: {dotted(path)}: {message}")
+
+    def check_keys(self, table: dict, allowed: set, path: tuple):
+        for key in table:
+            if key not in allowed:
+                self.fail(path + (key,), f"unknown key{_did_you_mean(key, allowed)}")
+
+    # -- typed getters: the value of a key, checked --
+
+    def table(self, parent: dict, key: str, path: tuple) -> dict:
+        value = parent.get(key, {})
+        if not isinstance(value, dict):
+            self.fail(path, "must be a table")
+        return value
+
+    def array_of_tables(self, key: str) -> list:
+        value = self.raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            self.fail((key,), f"must be an array of tables ([[{key}]])")
+        return value
+
+    def string(self, table: dict, key: str, path: tuple, default=None, required=False):
+        if key not in table:
+            if required:
+                self.fail(path, f"missing required key {key!r}")
+            return default
+        value = table[key]
+        if not isinstance(value, str) or not value.strip():
+            self.fail(path + (key,), f"must be a non-empty string, got {value!r}")
+        return value.strip()
+
+    def whole_number(self, table: dict, key: str, path: tuple, default=None, required=False, minimum=0):
+        if key not in table:
+            if required:
+                self.fail(path, f"missing required key {key!r}")
+            return default
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(path + (key,), f"must be a whole number, got {value!r}")
+        if value < minimum:
+            self.fail(path + (key,), f"must be at least {minimum}, got {value}")
+        return value
+
+    def number(self, table: dict, key: str, path: tuple, default=None, required=False, positive=False):
+        if key not in table:
+            if required:
+                self.fail(path, f"missing required key {key!r}")
+            return default
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+            self.fail(path + (key,), f"must be a number, got {value!r}")
+        value = Decimal(value)
+        if value < 0 or (positive and value == 0):
+            self.fail(path + (key,), f"must be {'above' if positive else 'at least'} 0, got {value}")
+        return value
+
+    def amount(self, table: dict, key: str, path: tuple, default=0):
+        """A money value in the shop currency, as integer minor units."""
+        value = self.number(table, key, path, default=None)
+        if value is None:
+            return default
+        try:
+            return money.decimal_to_minor(value, self.currency, key)
+        except BadInput:
+            self.fail(path + (key,), f"has more decimals than {self.currency} allows: {value}")
+
+    # -- [shop] and [expiry] --
+
+    def shop(self) -> Shop:
+        path = ("shop",)
+        table = self.table(self.raw, "shop", path)
+        self.check_keys(table, SHOP_KEYS, path)
+        currency = self.string(table, "currency", path, default="EUR").upper()
+        if not re.fullmatch(r"[A-Z]{3}", currency):
+            self.fail(path + ("currency",), f"must be a 3-letter ISO 4217 code, got {currency!r}")
+        self.currency = currency  # max_amount below is in it
+        region = self.phone_region(table)
+        timezone = self.timezone(table)
+        name = self.string(table, "name", path, default="My shop")
+        max_amount = self.amount(table, "max_amount", path, default=None)
+        if max_amount == 0:
+            self.fail(path + ("max_amount",), "must be above 0")
+        return Shop(name, currency, region, timezone, max_amount)
+
+    def phone_region(self, shop: dict) -> str | None:
+        """The format only: the full check needs phonenumbers (check_phone_region)."""
+        region = self.string(shop, "phone_region", ("shop",))
+        if region is None:
+            return None
+        region = region.upper()
+        if not re.fullmatch(r"[A-Z]{2}", region):
+            self.fail(("shop", "phone_region"), f"must be a 2-letter region code such as ES, got {region!r}")
+        return region
+
+    def timezone(self, shop: dict) -> str:
+        name = self.string(shop, "timezone", ("shop",))
+        if name is None:
+            return clock.system_zone_name()
+        try:
+            clock.zone(name)
+        except BadInput as exc:
+            self.fail(("shop", "timezone"), str(exc))
+        return name
+
+    def expiry(self) -> Expiry:
+        path = ("expiry",)
+        table = self.table(self.raw, "expiry", path)
+        self.check_keys(table, EXPIRY_KEYS, path)
+        return Expiry(points_days=self.whole_number(table, "points_days", path, minimum=1),
+                      rewards_days=self.whole_number(table, "rewards_days", path, minimum=1))
+
+    # -- [[rewards]] --
+
+    def rewards(self) -> dict[str, Reward]:
+        rewards: dict[str, Reward] = {}
+        for index, table in enumerate(self.attempt(self.array_of_tables, "rewards", default=[])):
+            reward = self.attempt(self.reward, index, table)
+            if reward is not None:
+                rewards[reward.id] = reward
+        return rewards
+
+    def reward(self, index: int, table: dict) -> Reward:
+        path = ("rewards", index)
+        reward_id = self.string(table, "id", path, required=True)
+        if reward_id in self.reward_ids:
+            self.fail(path + ("id",), f"duplicate reward id {reward_id!r}")
+        self.reward_ids.add(reward_id)  # known even if the rest is broken: no knock-on errors
+        self.check_keys(table, REWARD_KEYS, path)
+        kind = self.string(table, "kind", path, required=True)
+        if kind not in REWARD_KINDS:
+            self.fail(path + ("kind",), f"must be one of {', '.join(REWARD_KINDS)}, got {kind!r}")
+        value = self.number(table, "value", path, required=True)
+        if kind != "percent_off":
+            self.amount(table, "value", path)  # checks the decimals; the value stays a Decimal
+        elif value > 100:
+            self.fail(path + ("value",), f"a percent cannot be above 100, got {value}")
+        return Reward(
+            id=reward_id,
+            name=self.string(table, "name", path, default=reward_id),
+            kind=kind,
+            value=value,
+            cost=self.amount(table, "cost", path, default=0),
+            points=self.whole_number(table, "points", path, minimum=1),
+        )
+
+    def reward_ref(self, table: dict, path: tuple, required: bool) -> str | None:
+        """A rule's `reward`, which must name one of the [[rewards]]."""
+        reward = self.string(table, "reward", path, required=required)
+        if reward is not None and reward not in self.reward_ids:
+            known = ", ".join(sorted(self.reward_ids)) or "none defined"
+            self.fail(path + ("reward",), f"names reward {reward!r}, which does not exist (rewards: {known})")
+        return reward
+
+    # -- [[rules]] --
+
+    def rules(self) -> list:
+        rules, names = [], set()
+        for index, table in enumerate(self.attempt(self.array_of_tables, "rules", default=[])):
+            rule = self.attempt(self.rule, index, table, names)
+            if rule is not None:
+                rules.append(rule)
+        for kind in ("welcome", "referral"):
+            if sum(1 for rule in rules if rule.kind == kind) > 1:
+                self.attempt(self.fail, ("rules",), f"more than one {kind!r} rule")
+        return rules
+
+    def rule(self, index: int, table: dict, names: set):
+        path = ("rules", index)
+        kind = self.string(table, "kind", path, required=True)
+        if kind not in RULE_KINDS:
+            self.fail(path + ("kind",),
+                      f"unknown rule kind {kind!r}{_did_you_mean(kind, RULE_KINDS)}; one of {', '.join(RULE_KINDS)}")
+        self.check_keys(table, RULE_KEYS[kind], path)
+        name = self.string(table, "name", path, default=kind)
+        of_kind = {"punch_card": self.punch_card, "points": self.points_rule, "cashback": self.cashback,
+                   "welcome": self.welcome, "referral": self.referral}[kind]
+        rule = of_kind(name, table, path)
+        if rule.name in names:
+            self.fail(path + ("name",), f"duplicate rule name {rule.name!r}: give each rule its own name")
+        names.add(rule.name)
+        return rule
+
+    def punch_card(self, name: str, table: dict, path: tuple) -> PunchCard:
+        count = self.string(table, "count", path, default="visits")
+        if count not in ("visits", "items"):
+            self.fail(path + ("count",), f'must be "visits" or "items", got {count!r}')
+        return PunchCard(
+            name=name, count=count,
+            every=self.whole_number(table, "every", path, required=True, minimum=1),
+            min_amount=self.amount(table, "min_amount", path),
+            reward=self.reward_ref(table, path, required=True),
+        )
+
+    def points_rule(self, name: str, table: dict, path: tuple) -> PointsRule:
+        return PointsRule(name, self.number(table, "per_unit", path, required=True, positive=True),
+                          self.amount(table, "min_amount", path))
+
+    def cashback(self, name: str, table: dict, path: tuple) -> Cashback:
+        percent = self.number(table, "percent", path, required=True, positive=True)
+        if percent > 100:
+            self.fail(path + ("percent",), f"cannot be above 100, got {percent}")
+        return Cashback(name, percent, self.amount(table, "min_amount", path))
+
+    def welcome(self, name: str, table: dict, path: tuple) -> Welcome:
+        welcome = Welcome(name, self.whole_number(table, "points", path, default=0),
+                          self.amount(table, "credit", path),
+                          self.reward_ref(table, path, required=False))
+        if not (welcome.points or welcome.credit or welcome.reward):
+            self.fail(path, "a welcome rule needs points, credit or a reward")
+        return welcome
+
+    def referral(self, name: str, table: dict, path: tuple) -> Referral:
+        referral = Referral(name, self.whole_number(table, "referrer_points", path, default=0),
+                            self.whole_number(table, "referee_points", path, default=0))
+        if not (referral.referrer_points or referral.referee_points):
+            self.fail(path, "a referral rule needs referrer_points or referee_points")
+        return referral
+
+    # -- [[tiers]] --
+
+    def tiers(self) -> list[Tier]:
+        tiers, names = [], set()
+        for index, table in enumerate(self.attempt(self.array_of_tables, "tiers", default=[])):
+            tier = self.attempt(self.tier, index, table, names)
+            if tier is not None:
+                for lower in tiers:
+                    self.attempt(self.tier_order, lower, tier, index)
+                tiers.append(tier)
+        return tiers
+
+    def tier(self, index: int, table: dict, names: set) -> Tier:
+        path = ("tiers", index)
+        self.check_keys(table, TIER_KEYS, path)
+        name = self.string(table, "name", path, required=True)
+        if name in names:
+            self.fail(path + ("name",), f"duplicate tier name {name!r}")
+        names.add(name)
+        min_spend = self.amount(table, "min_spend", path, default=None)
+        min_visits = self.whole_number(table, "min_visits", path, minimum=1)
+        if min_spend is None and min_visits is None:
+            self.fail(path, "a tier needs min_spend or min_visits")
+        perks = table.get("perks", [])
+        if not isinstance(perks, list) or not all(isinstance(perk, str) for perk in perks):
+            self.fail(path + ("perks",), "must be a list of strings")
+        multiplier = self.number(table, "multiplier", path, default=Decimal(1), positive=True)
+        return Tier(name, min_spend, min_visits, multiplier, tuple(perks))
+
+    def tier_order(self, lower: Tier, tier: Tier, index: int) -> None:
+        """Tiers rank in the order written: a later one must not ask for less."""
+        for key in ("min_spend", "min_visits"):
+            below, here = getattr(lower, key), getattr(tier, key)
+            if below is not None and here is not None and here <= below:
+                self.fail(("tiers", index, key), f"must be above {lower.name}'s {key}: list tiers lowest first")

@@ -1,0 +1,53 @@
+"""The config going out: the sample file for `config init`, the effective config for `config show`."""
+
+from pathlib import Path
+
+from loyalty_cli.config.load import PACKAGED_SAMPLE
+from loyalty_cli.domain import money
+from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.model import Config
+from loyalty_cli.system.files import atomic_writer
+
+
+def write_sample(path: Path, force: bool = False) -> Path:
+    """The packaged sample, byte for byte (its comments explain every key), written atomically."""
+    if path.exists() and not force:
+        raise BadInput(f"{path} already exists (use --force to overwrite it)")
+    with atomic_writer(path, mode="wb") as handle:
+        handle.write(PACKAGED_SAMPLE.read_bytes())
+    return path
+
+
+def as_dict(config: Config) -> dict:
+    """The effective config, defaults filled in, with money back in currency units."""
+    currency = config.shop.currency
+
+    def major(minor):
+        return None if minor is None else money.to_decimal(minor, currency)
+
+    rules = []
+    for rule in config.rules:
+        data = {key: getattr(rule, key) for key in rule.__dataclass_fields__}
+        for key in ("min_amount", "credit"):
+            if key in data:
+                data[key] = major(data[key])
+        rules.append({"kind": data.pop("kind"), **data})
+    return {
+        "shop": {"name": config.shop.name, "currency": currency, "phone_region": config.shop.phone_region,
+                 "timezone": config.shop.timezone, "max_amount": major(config.shop.max_amount)},
+        "rewards": [{"id": r.id, "name": r.name, "kind": r.kind, "value": r.value, "cost": major(r.cost),
+                     "points": r.points} for r in config.rewards.values()],
+        "rules": rules,
+        "tiers": [{"name": t.name, "min_spend": major(t.min_spend), "min_visits": t.min_visits,
+                   "multiplier": t.multiplier, "perks": list(t.perks)} for t in config.tiers],
+        "expiry": {"points_days": config.expiry.points_days, "rewards_days": config.expiry.rewards_days},
+    }
+
+
+def toml_ready(value):
+    """tomli-w cannot write None: leave such keys out."""
+    if isinstance(value, dict):
+        return {k: toml_ready(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [toml_ready(v) for v in value]
+    return value
