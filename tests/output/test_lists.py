@@ -10,6 +10,7 @@ import pytest
 
 from loyalty_cli.output import console, lists
 from loyalty_cli.output import terminal as output_terminal
+from loyalty_cli.store import db as store_db
 
 MARIA = "333 123 4567"
 LONG_NAME = "Alessandra Bellincioni"  # 22 characters: the old drawer cut it mid-word at 80 columns
@@ -98,7 +99,8 @@ def test_history_table_wraps_long_reasons_at_spaces(cli, shop, monkeypatch):
     assert "2026-06-15 14:00" in out and "€24.00" in out  # times and money never cut
 
 
-def test_an_empty_list_says_so(cli, monkeypatch):
+def test_an_empty_list_says_so(cli, monkeypatch, db_path):
+    store_db.connect(db_path).close()  # a database with no customer yet
     monkeypatch.setattr(console, "is_terminal", lambda: True)
     assert "no customers match" in cli("customers").stdout
     assert cli("customers", "--format", "csv").stdout == (

@@ -38,6 +38,7 @@ def fresh_session():
     saved = {k: os.environ.get(k) for k in ("LOYALTY_NOW",)}
     with tempfile.TemporaryDirectory() as folder:
         session = Session(str(Path(folder) / "p.db"), str(SAMPLE))
+        session.writable_conn  # noqa: B018 - every history starts from an empty database
         try:
             yield session
         finally:
