@@ -5,9 +5,9 @@ from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 
 from loyalty_cli.domain import clock
+from loyalty_cli.domain.clock import local_day_of as local_day
 from loyalty_cli.output.model import Column, Report, Table
 from loyalty_cli.reporting.context import Context, json_rows
-from loyalty_cli.reporting.period import local_day
 
 NAME, TITLE = "at-risk", "Customers at risk"
 

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from loyalty_cli.domain import clock, rules
 from loyalty_cli.output.model import Report, Table
 from loyalty_cli.reporting.period import Period
+from loyalty_cli.store import counter as store
 
 EXPIRY_HORIZON = timedelta(days=30)  # "expiring soon": what expires within the next 30 days
 NOTHING_DUE = (0, 0)  # points_due() of a customer it leaves out
@@ -78,9 +79,8 @@ class Context:
                 return {}
             rows = json_rows(self.conn, (
                 "SELECT json_group_array(json_array(customer_id, spend, visits)) FROM ("
-                "SELECT customer_id, SUM(amount) AS spend, COUNT(*) AS visits FROM visits "
-                "WHERE voided_at IS NULL AND at > ? AND at <= ? GROUP BY customer_id)"),
-                (clock.to_db(self.now - rules.TIER_WINDOW), self.now_db))
+                f"SELECT customer_id, SUM(amount) AS spend, COUNT(*) AS visits {store.TIER_WINDOW_VISITS} "
+                "GROUP BY customer_id)"), store.tier_window(self.now))
             return {cid: (spend, visits) for cid, spend, visits in rows}
 
         return self._figure("year_figures", compute)

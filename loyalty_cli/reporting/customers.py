@@ -2,9 +2,10 @@
 and their visits and spend in the period."""
 
 from loyalty_cli.domain import rules
+from loyalty_cli.domain.clock import local_day_of as local_day
 from loyalty_cli.output.model import Column, Report, Table
 from loyalty_cli.reporting.context import NO_VISITS_THIS_YEAR, NOTHING_DUE, Context, query
-from loyalty_cli.reporting.period import Period, local_day
+from loyalty_cli.reporting.period import Period
 
 NAME, TITLE = "customers", "Customers"
 

@@ -85,8 +85,3 @@ def resolve_period(since: str | None, until: str | None, today: date, default: s
 def exact_period(text: str, today: date, what: str = "--date") -> Period:
     """Exactly the day or period a word names: `--date yesterday`, `--date last-month`."""
     return Period(*named_range(text, today, what))
-
-
-def local_day(db_text: str | None, tz) -> str | None:
-    """The shop-local day of a stored UTC time (fromisoformat: strptime is ten times slower)."""
-    return datetime.fromisoformat(db_text).astimezone(tz).date().isoformat() if db_text else None
