@@ -304,8 +304,10 @@ earn_op = st.tuples(st.just("earn"), gaps, back_dating, st.lists(st.integers(1, 
 redeem_op = st.tuples(st.just("redeem"), gaps, st.floats(0.01, 1.0))
 void_op = st.tuples(st.just("void"), gaps, st.integers(0, 1000))
 expire_op = st.tuples(st.just("expire"), gaps)
+cron_op = st.tuples(st.just("cron"), gaps)
 look_op = st.tuples(st.just("look"), gaps, st.floats(0.0, 1.5))
-histories = st.lists(st.one_of(earn_op, earn_op, redeem_op, void_op, expire_op, look_op), min_size=12, max_size=40)
+histories = st.lists(st.one_of(earn_op, earn_op, redeem_op, void_op, expire_op, cron_op, look_op),
+                     min_size=12, max_size=40)
 
 
 class Counter:
@@ -349,6 +351,13 @@ class Counter:
             self.ledger.void(visit)
             self.story.happened.append(("void", visit))
             self.voided.add(visit)
+
+    def cron(self):
+        """An expiry run at the very moment the next points fall due."""
+        dues = [p.at + self.story.days for p in self.story.points()[0] if p.state == "open"]
+        if [due for due in dues if due > self.now]:
+            self.now = min(due for due in dues if due > self.now)
+            self.expire()
 
     def check(self):
         """What the ledger sums to, and what the card shows."""
