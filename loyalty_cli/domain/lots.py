@@ -32,7 +32,7 @@ class Event:
 
     id: int  # the ledger id: the order written, which is what redemptions follow
     kind: str  # the ledger kind; only 'expire' and 'void' change how points are taken
-    points: int  # signed delta; a positive one without `lot` opens a lot
+    points: int  # signed delta; a positive one opens a lot (no line gives points back to an old one)
     at: datetime  # for an earning, its earn time (ledger earned_at); unused otherwise
     visit: int | None = None  # the visit the line belongs to (a void takes back that visit's lots)
     lot: int | None = None  # the lot (its ledger id) that a void takes back or an expiry ends
@@ -101,6 +101,8 @@ class _Open:
 
 
 class _Replay:
+    """The fold over a customer's points lines: the open lots by id, and what is owed."""
+
     def __init__(self, book: Book | None = None):
         self.lots: dict[int, _Open] = {}
         self.owed = book.owed if book else 0
@@ -175,8 +177,9 @@ def due(book: Book, now: datetime, points_days: int | None) -> list[Expiry]:
 
 
 def void(book: Book, visit: int) -> list[Reversal]:
-    """How voiding `visit` takes back each of its lots: everything not already expired or
-    taken back. Owed beyond the balance if spent (replay takes it from other lots first)."""
+    """How voiding `visit` takes back each of its lots: everything not already expired or taken
+    back. What was spent of a lot is taken too: replaying the reversal takes it from the other
+    lots, oldest first, and owes what they cannot cover."""
     return [Reversal(lot.id, -(lot.points - lot.expired - lot.voided), lot.expired, lot.at)
             for lot in sorted(book.lots, key=lambda lot: lot.id) if lot.visit == visit]
 
