@@ -40,6 +40,15 @@ TIER_KEYS = {"name", "min_spend", "min_visits", "multiplier", "perks"}
 EXPIRY_KEYS = {"points_days", "rewards_days"}
 
 
+# Every number in a config has a bound: far above any real programme, far below what overflows
+# a 64-bit ledger after years of visits at the largest amount a till accepts (money.MAX_MINOR).
+MAX_COUNT = 10_000_000  # points prices, bonuses, visits
+MAX_FACTOR = Decimal(1000)  # points per currency unit, tier multipliers
+MAX_MONEY_UNITS = Decimal(1_000_000)  # any amount in a config, in whole currency units
+MAX_PUNCHES = 1000  # a punch card's size: a paper card holds a few dozen
+MAX_DAYS = 3650  # expiry windows: ten years
+
+
 class ConfigError(BadInput):
     """Every problem of a config file; the message is the first, `problems` holds them all."""
 
@@ -143,7 +152,8 @@ class ConfigValidator:
             self.fail(path + (key,), f"must be a non-empty string, got {value!r}")
         return value.strip()
 
-    def whole_number(self, table: dict, key: str, path: tuple, default=None, required=False, minimum=0):
+    def whole_number(self, table: dict, key: str, path: tuple, default=None, required=False, minimum=0,
+                     maximum=MAX_COUNT):
         if key not in table:
             if required:
                 self.fail(path, f"missing required key {key!r}")
@@ -153,9 +163,12 @@ class ConfigValidator:
             self.fail(path + (key,), f"must be a whole number, got {value!r}")
         if value < minimum:
             self.fail(path + (key,), f"must be at least {minimum}, got {value}")
+        if value > maximum:
+            self.fail(path + (key,), f"must be at most {maximum:,}, got {value:,}")
         return value
 
-    def number(self, table: dict, key: str, path: tuple, default=None, required=False, positive=False):
+    def number(self, table: dict, key: str, path: tuple, default=None, required=False, positive=False,
+               maximum=MAX_FACTOR):
         if key not in table:
             if required:
                 self.fail(path, f"missing required key {key!r}")
@@ -164,13 +177,17 @@ class ConfigValidator:
         if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
             self.fail(path + (key,), f"must be a number, got {value!r}")
         value = Decimal(value)
+        if not value.is_finite():
+            self.fail(path + (key,), f"must be a finite number, got {table[key]}")
         if value < 0 or (positive and value == 0):
             self.fail(path + (key,), f"must be {'above' if positive else 'at least'} 0, got {value}")
+        if value > maximum:
+            self.fail(path + (key,), f"must be at most {maximum:,}, got {value:,}")
         return value
 
     def amount(self, table: dict, key: str, path: tuple, default=0):
         """A money value in the shop currency, as integer minor units."""
-        value = self.number(table, key, path, default=None)
+        value = self.number(table, key, path, default=None, maximum=MAX_MONEY_UNITS)
         if value is None:
             return default
         try:
@@ -220,8 +237,8 @@ class ConfigValidator:
         path = ("expiry",)
         table = self.table(self.raw, "expiry", path)
         self.check_keys(table, EXPIRY_KEYS, path)
-        return Expiry(points_days=self.whole_number(table, "points_days", path, minimum=1),
-                      rewards_days=self.whole_number(table, "rewards_days", path, minimum=1))
+        return Expiry(points_days=self.whole_number(table, "points_days", path, minimum=1, maximum=MAX_DAYS),
+                      rewards_days=self.whole_number(table, "rewards_days", path, minimum=1, maximum=MAX_DAYS))
 
     # -- [[rewards]] --
 
@@ -243,11 +260,11 @@ class ConfigValidator:
         kind = self.string(table, "kind", path, required=True)
         if kind not in REWARD_KINDS:
             self.fail(path + ("kind",), f"must be one of {', '.join(REWARD_KINDS)}, got {kind!r}")
-        value = self.number(table, "value", path, required=True)
         if kind != "percent_off":
+            value = self.number(table, "value", path, required=True, maximum=MAX_MONEY_UNITS)
             self.amount(table, "value", path)  # checks the decimals; the value stays a Decimal
-        elif value > 100:
-            self.fail(path + ("value",), f"a percent cannot be above 100, got {value}")
+        else:
+            value = self.number(table, "value", path, required=True, maximum=Decimal(100))
         return Reward(
             id=reward_id,
             name=self.string(table, "name", path, default=reward_id),
@@ -300,7 +317,7 @@ class ConfigValidator:
             self.fail(path + ("count",), f'must be "visits" or "items", got {count!r}')
         return PunchCard(
             name=name, count=count,
-            every=self.whole_number(table, "every", path, required=True, minimum=1),
+            every=self.whole_number(table, "every", path, required=True, minimum=1, maximum=MAX_PUNCHES),
             min_amount=self.amount(table, "min_amount", path),
             reward=self.reward_ref(table, path, required=True),
         )
@@ -310,9 +327,7 @@ class ConfigValidator:
                           self.amount(table, "min_amount", path))
 
     def cashback(self, name: str, table: dict, path: tuple) -> Cashback:
-        percent = self.number(table, "percent", path, required=True, positive=True)
-        if percent > 100:
-            self.fail(path + ("percent",), f"cannot be above 100, got {percent}")
+        percent = self.number(table, "percent", path, required=True, positive=True, maximum=Decimal(100))
         return Cashback(name, percent, self.amount(table, "min_amount", path))
 
     def welcome(self, name: str, table: dict, path: tuple) -> Welcome:
@@ -356,7 +371,7 @@ class ConfigValidator:
         perks = table.get("perks", [])
         if not isinstance(perks, list) or not all(isinstance(perk, str) for perk in perks):
             self.fail(path + ("perks",), "must be a list of strings")
-        multiplier = self.number(table, "multiplier", path, default=Decimal(1), positive=True)
+        multiplier = self.number(table, "multiplier", path, default=Decimal(1), positive=True, maximum=Decimal(100))
         return Tier(name, min_spend, min_visits, multiplier, tuple(perks))
 
     def tier_order(self, lower: Tier, tier: Tier, index: int) -> None:

@@ -47,13 +47,25 @@ BROKEN = [
     ('[[rewards]]\nid = "a"\nkind = "discount"\nvalue = 2.505\n', ":4: rewards[0].value: has more decimals than EUR"),
     ('[[rules]]\nkind = "points"\nper_unit = 1\nname = "P"\n[[rules]]\nkind = "cashback"\npercent = 5\nname = "P"\n',
      ":8: rules[1].name: duplicate rule name 'P'"),
-    ('[[rules]]\nkind = "cashback"\npercent = 150\n', ":3: rules[0].percent: cannot be above 100"),
+    ('[[rules]]\nkind = "cashback"\npercent = 150\n', ":3: rules[0].percent: must be at most 100, got 150"),
     ('[[rules]]\nkind = "welcome"\n', ":1: rules[0]: a welcome rule needs points, credit or a reward"),
     ('[[tiers]]\nname = "G"\nmin_visits = 3\nperks = "free"\n', ":4: tiers[0].perks: must be a list of strings"),
     ('[shop]\nphone_region = "XX"\n', ":2: shop.phone_region: unknown region 'XX'"),
     ('colour = "red"\n', ":1: colour: unknown key"),
     ('[[tiers]]\nname = "Gold"\nmin_spend = 300\n[[tiers]]\nname = "Silver"\nmin_spend = 100\n',
      ":6: tiers[1].min_spend: must be above Gold's min_spend: list tiers lowest first"),
+    # issue 9, item 8: numbers `config check` accepted that crashed or corrupted every visit
+    ('[[rewards]]\nid = "a"\nkind = "discount"\nvalue = inf\n', ":4: rewards[0].value: must be a finite number"),
+    ('[[rules]]\nkind = "points"\nper_unit = nan\n', ":3: rules[0].per_unit: must be a finite number"),
+    ('[[rules]]\nkind = "points"\nper_unit = 99999999999999999999999999\n',
+     ":3: rules[0].per_unit: must be at most 1,000, got"),
+    ('[[rules]]\nkind = "points"\nper_unit = 1000000000000000\n', ":3: rules[0].per_unit: must be at most 1,000"),
+    ('[[rewards]]\nid = "a"\nkind = "discount"\nvalue = 2\n[[rules]]\nkind = "punch_card"\n'
+     'every = 9223372036854775807\nreward = "a"\n', ":7: rules[0].every: must be at most 1,000"),
+    ('[expiry]\nrewards_days = 100000\n', ":2: expiry.rewards_days: must be at most 3,650"),
+    ('[[rules]]\nkind = "welcome"\npoints = 100000000000\n', ":3: rules[0].points: must be at most 10,000,000"),
+    ('[shop]\nmax_amount = 1e12\n', ":2: shop.max_amount: must be at most 1,000,000"),
+    ('[[tiers]]\nname = "G"\nmin_visits = 3\nmultiplier = 1000\n', ":4: tiers[0].multiplier: must be at most 100"),
 ]
 
 
