@@ -4,8 +4,8 @@
 
 Rows go in with bulk SQL rather than through the rule engine (which would take minutes), but
 the result is what the engine would keep: punches, points and cashback entries in the ledger,
-a voucher every 10th visit (most redeemed, some expired, recent ones open), and cached balances equal to the ledger sums (`loyalty doctor`
-agrees). Italian mobile numbers, visits spread over the last three years.
+a voucher every 10th visit (most redeemed, some expired, recent ones open), and cached
+balances equal to the ledger sums (`loyalty doctor` agrees). Italian mobile numbers, visits spread over the last three years.
 """
 
 import argparse
@@ -58,7 +58,8 @@ def build(out: Path, customers: int, visits: int, seed: int = 7, now: datetime |
     weights = [rng.paretovariate(1.2) for _ in range(customers)]
     owners = rng.choices(range(1, customers + 1), weights=weights, k=visits)
     moments = sorted(start + timedelta(seconds=rng.random() * span) for _ in range(visits))
-    balances = {cid: [0, 0, 0, 0, 0, ""] for cid in range(1, customers + 1)}  # points, credit, punches, visits, spend, last
+    # per customer: points, credit, punches, visits, spend, last visit
+    balances = {cid: [0, 0, 0, 0, 0, ""] for cid in range(1, customers + 1)}
     visit_rows, ledger_rows, voucher_rows, later = [], [], [], []
     ledger_id = 0
     for visit_id, (cid, moment) in enumerate(zip(owners, moments, strict=True), start=1):
