@@ -5,7 +5,8 @@
 Rows go in with bulk SQL rather than through the rule engine (which would take minutes), but
 the result is what the engine would keep: punches, points and cashback entries in the ledger,
 a voucher every 10th visit (most redeemed, some expired, recent ones open), and cached
-balances equal to the ledger sums (`loyalty doctor` agrees). Italian mobile numbers, visits spread over the last three years.
+balances equal to the ledger sums (`loyalty doctor` agrees). Italian mobile numbers, visits
+spread over the last three years.
 """
 
 import argparse
