@@ -9,6 +9,7 @@ import json
 import sys
 
 from loyalty_cli.domain import money
+from loyalty_cli.output.cells import json_safe, printable
 
 
 def is_terminal() -> bool:
@@ -18,7 +19,7 @@ def is_terminal() -> bool:
 def emit_json(data) -> None:
     if sys.stdout is None:  # stdout closed (`>&-`): the work is done, there is no one to tell
         return
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.write(json_safe(json.dumps(data, ensure_ascii=False, indent=2, default=str)) + "\n")
 
 
 def lines(*texts: str) -> None:
@@ -27,12 +28,12 @@ def lines(*texts: str) -> None:
     if sys.stdout is None:
         return
     for text in texts:
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(printable(text) + "\n")
 
 
 def remark(label: str, message: str) -> None:
     """'label: message' on stderr: for people, not the command's output, so pipes stay clean."""
-    sys.stderr.write(f"{label}: {message}\n")
+    sys.stderr.write(f"{label}: {printable(message)}\n")
 
 
 def error(message: str) -> None:
@@ -130,9 +131,10 @@ def card(data: dict, notice: str | None = None) -> None:
 
 
 def _escape(text: str) -> str:
+    """Markup-escaped and printable: stored text is shown, never interpreted."""
     from rich.markup import escape
 
-    return escape(text)
+    return escape(printable(text))
 
 
 def message(text: str) -> None:

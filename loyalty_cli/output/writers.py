@@ -21,7 +21,7 @@ from pathlib import Path
 
 from loyalty_cli.domain.errors import BadInput, Refused
 from loyalty_cli.output import console
-from loyalty_cli.output.cells import Cells
+from loyalty_cli.output.cells import Cells, json_safe
 from loyalty_cli.output.model import Report, Table
 from loyalty_cli.system.files import atomic_writer
 
@@ -65,8 +65,12 @@ def write_json(report: Report, handle) -> None:
     head = {"report": report.name, "title": report.title, "parameters": report.parameters, "notes": report.notes}
     handle.write("{\n")
     for key, value in head.items():
-        handle.write(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n")
-    encode = json.JSONEncoder(ensure_ascii=False).encode
+        handle.write(f"  {json.dumps(key)}: {json_safe(json.dumps(value, ensure_ascii=False))},\n")
+    plain_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+    def encode(item) -> str:
+        return json_safe(plain_encode(item))
+
     for number, table in enumerate(report.tables):
         keys = [c.key for c in table.columns]
         convert = cells.converters(table.columns, "json")

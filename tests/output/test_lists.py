@@ -115,3 +115,43 @@ def test_a_list_as_plain_text_has_no_report_heading():
     lines = out.getvalue().splitlines()
     assert lines[0] == "Last visits"
     assert lines[3].split() == ["1", "2026-06-15", "14:00", "-€3.00", "1", "yes"]
+
+
+# ---- issue 9, item 7: stored escape sequences are shown, never run --------------------------------
+
+HOSTILE = "Ma\x1b]0;owned\x07\x1b[2Jria\x9b\u202e"
+
+
+def stored_hostile_name(db_path):
+    """A name written before the counter refused control characters (straight into the file)."""
+    import sqlite3
+
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE customers SET name = ?", (HOSTILE,))
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize("args", [("customers",), ("customers", "--format", "csv"), ("show", MARIA),
+                                  ("report", "customers", "--format", "csv"), ("report", "customers", "-f", "table"),
+                                  ("report", "visits", "--format", "html")])
+def test_no_control_character_reaches_the_output(cli, cli_json, db_path, args):
+    cli_json("visit", MARIA, "--amount", "5")
+    stored_hostile_name(db_path)
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    assert not any(ch in result.stdout for ch in "\x1b\x07\x9b\u202e")
+    assert "␛" in result.stdout or "&" in result.stdout or "Ma" in result.stdout
+
+
+@pytest.mark.parametrize("args", [("customers", "--json"), ("show", MARIA, "--json"),
+                                  ("report", "customers", "--format", "json")])
+def test_json_keeps_the_stored_value_exactly_but_escaped(cli, cli_json, db_path, args):
+    import json
+
+    cli_json("visit", MARIA, "--amount", "5")
+    stored_hostile_name(db_path)
+    result = cli(*args)
+    assert not any(ch in result.stdout for ch in "\x1b\x07\x9b\u202e")
+    assert HOSTILE in result.stdout.encode().decode("unicode_escape", errors="ignore") or \
+        HOSTILE in json.dumps(json.loads(result.stdout), ensure_ascii=False)
