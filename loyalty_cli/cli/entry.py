@@ -1,12 +1,11 @@
-"""The `loyalty` executable: fast paths for the counter and imports, everything else through Typer.
+"""The `loyalty` executable: a fast path for the counter's `visit`, everything else through Typer.
 
 Typer (with the pydantic it now imports) costs ~0.25 s to start, more than the whole budget
-of a visit at the counter, and 5% of a big import's. So `loyalty visit ...` and `loyalty
-import cards|visits ...` written with the options below are parsed here, with nothing but the
-standard library, and run the very same `run_visit` / `import_command.run_import` the Typer
-commands run. Anything this parser does not fully understand (--help, an unknown or
-malformed option) goes to Typer, which owns help and usage errors; tests/test_entry.py keeps
-the option sets identical.
+of a visit at the counter. So `loyalty visit ...` written with the options below is parsed
+here, with nothing but the standard library, and runs the very same `run_visit` the Typer
+command runs. Anything this parser does not fully understand (--help, an unknown or
+malformed option) goes to Typer, which owns help and usage errors; tests/cli/test_entry.py
+keeps the option sets identical.
 """
 
 import sys
@@ -14,10 +13,6 @@ import sys
 VISIT_VALUE_OPTIONS = ("--amount", "--items", "--note", "--at", "--name", "--ref")
 VISIT_FLAGS = ("--json",)
 GLOBAL_VALUE_OPTIONS = ("--db", "--config")
-IMPORT_VALUE_OPTIONS = ("--format", "--encoding", "--delimiter", "--date-format", "--rejects")
-IMPORT_LIST_OPTIONS = ("--map", "--ignore")  # repeatable
-IMPORT_FLAGS = ("--dry-run", "--skip-invalid", "--json", "--strict")
-IMPORT_KIND_OPTIONS = {"cards": (("--card",), ()), "visits": ((), ("--apply-rules",))}  # (values, flags)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,9 +22,6 @@ def main(argv: list[str] | None = None) -> None:
         from loyalty_cli.cli.visit import run_visit
 
         sys.exit(run_visit(**fast))
-    fast = parse_fast_import(argv)
-    if fast is not None:
-        sys.exit(run_fast_import(**fast))
     from loyalty_cli.cli.app import app
 
     try:
@@ -77,71 +69,21 @@ def parse_fast_visit(argv: list[str]) -> dict | None:
             "as_json": options.pop("json", False)}
 
 
-def parse_fast_import(argv: list[str]) -> dict | None:
-    """The arguments of a plain `import cards|visits FILE ...` line, or None to leave it to Typer."""
-    options: dict = {}
-    tokens = list(argv)
-    if not _take_options(tokens, GLOBAL_VALUE_OPTIONS, (), options, stop="import"):
-        return None
-    if len(tokens) < 2 or tokens[0] != "import" or tokens[1] not in IMPORT_KIND_OPTIONS:
-        return None
-    kind, tokens = tokens[1], tokens[2:]
-    kind_values, kind_flags = IMPORT_KIND_OPTIONS[kind]
-    files: list[str] = []
-    while tokens:
-        if not tokens[0].startswith("-") or tokens[0] == "-":
-            files.append(tokens.pop(0))
-        elif not _take_options(tokens, IMPORT_VALUE_OPTIONS + kind_values, IMPORT_FLAGS + kind_flags, options,
-                               stop=None, once=True, repeatable=IMPORT_LIST_OPTIONS):
-            return None
-    if len(files) != 1:
-        return None
-    values = {"file": files[0], "strict": options.pop("strict", False), "format": options.pop("format", "auto"),
-              "encoding": options.pop("encoding", None), "delimiter": options.pop("delimiter", None),
-              "mapping": options.pop("map", None), "ignore": options.pop("ignore", None),
-              "date_format": options.pop("date-format", None), "dry_run": options.pop("dry-run", False),
-              "skip_invalid": options.pop("skip-invalid", False), "rejects": options.pop("rejects", None)}
-    if kind == "cards":
-        values["card"] = options.pop("card", None)
-    else:
-        values["apply_rules"] = options.pop("apply-rules", False)
-    return {"db": options.pop("db", None), "config": options.pop("config", None), "kind": kind,
-            "as_json": options.pop("json", False), "values": values}
-
-
-def run_fast_import(db=None, config=None, kind="visits", as_json=False, values=None) -> int:
-    from loyalty_cli.cli.import_command import run_import
-    from loyalty_cli.output.console import database_created
-    from loyalty_cli.services.session import Session
-
-    try:
-        return run_import(Session(db, config, on_created=database_created), kind, as_json, dict(values or {}))
-    except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted\n")
-        return 130
-
-
-def _take_options(tokens, value_options, flags, into, stop, once=False, repeatable=()) -> bool:
-    """Consume known options from the front of tokens; False on anything unexpected.
-
-    A repeatable option collects its values in a list; any other one given twice is left to Typer.
-    """
+def _take_options(tokens, value_options, flags, into, stop, once=False) -> bool:
+    """Consume known options from the front of tokens; False on anything unexpected (or repeated)."""
     while tokens and tokens[0] != stop:
         token = tokens[0]
         name, has_value, value = token.partition("=")
         key = name.lstrip("-")
-        if key in into and name not in repeatable:
+        if key in into:
             return False  # repeated: let Typer decide
-        if name in value_options or name in repeatable:
+        if name in value_options:
             tokens.pop(0)
             if not has_value:
                 if not tokens:
                     return False
                 value = tokens.pop(0)
-            if name in repeatable:
-                into.setdefault(key, []).append(value)
-            else:
-                into[key] = value
+            into[key] = value
         elif name in flags and not has_value:
             tokens.pop(0)
             into[key] = True
