@@ -5,12 +5,13 @@ service and hands the result to output: a card, JSON, or (customers, history, sh
 a table through output/lists.py and the writers the reports use.
 """
 
+import inspect
 from typing import Annotated
 
 import typer
 
 from loyalty_cli.cli.common import JsonOpt, PhoneArg, phone_text, run
-from loyalty_cli.cli.visit import run_visit
+from loyalty_cli.cli.visit import VISIT_OPTIONS, OptionSpec, run_visit
 from loyalty_cli.output import console as render
 from loyalty_cli.output import lists, writers
 from loyalty_cli.services.session import Session
@@ -33,20 +34,31 @@ def _chosen(fmt: str | None, as_json: bool, card: bool = False) -> str:
     return writers.choose_format("json" if as_json else fmt, None, card or render.is_terminal(), LIST_FORMATS)
 
 
-def visit(
-    ctx: typer.Context,
-    phone: PhoneArg,
-    amount: Annotated[str | None, typer.Option("--amount", help="Amount spent: 12.50 or 12,50.")] = None,
-    items: Annotated[int | None, typer.Option("--items", help="Items bought (for punch cards that count items).")] = None,
-    note: Annotated[str | None, typer.Option("--note", help="A note kept with the visit.")] = None,
-    at: Annotated[str | None, typer.Option("--at", help="Back-date: ISO date-time, shop-local unless it has an offset.")] = None,
-    name: Annotated[str | None, typer.Option("--name", help="Customer's name (enrols or renames).")] = None,
-    ref: Annotated[str | None, typer.Option("--ref", help="Receipt number or row id: the same ref is never recorded twice.")] = None,
-    json: JsonOpt = False,
-):
+def _with_options(specs):
+    """Give a command taking **options one keyword parameter per spec: Typer reads inspect.signature."""
+
+    def decorate(command):
+        signature = inspect.signature(command)
+        fixed = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        options = [inspect.Parameter(spec.dest, inspect.Parameter.KEYWORD_ONLY, default=spec.default,
+                                     annotation=_option_annotation(spec)) for spec in specs]
+        command.__signature__ = signature.replace(parameters=[*fixed, *options])
+        return command
+
+    return decorate
+
+
+def _option_annotation(spec: OptionSpec):
+    value_type = spec.type if spec.default is not None else spec.type | None
+    # A metavar, even "" for a flag, replaces Typer's <str>/<bool> type tags in --help.
+    return Annotated[value_type, typer.Option(spec.flag, help=spec.help, metavar=spec.metavar)]
+
+
+@_with_options(VISIT_OPTIONS)
+def visit(ctx: typer.Context, phone: PhoneArg, **options):
     """Record a visit, apply the rules and show the customer's card."""
     session: Session = ctx.obj
-    code = run_visit(session.db_option, session.config_option, phone, amount, items, note, at, name, ref, json)
+    code = run_visit(session.db_option, session.config_option, phone, **options)
     if code:
         raise typer.Exit(code)
 

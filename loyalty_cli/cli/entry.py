@@ -1,35 +1,29 @@
-"""The `loyalty` executable: fast paths for the counter and imports, everything else through Typer.
+"""The `loyalty` executable: a fast path for the counter's `visit`, everything else through Typer.
 
-Typer (with the pydantic it now imports) costs ~0.25 s to start, more than the whole budget
-of a visit at the counter, and 5% of a big import's. So `loyalty visit ...` and `loyalty
-import cards|visits ...` written with the options below are parsed here, with nothing but the
-standard library, and run the very same `run_visit` / `import_command.run_import` the Typer
-commands run. Anything this parser does not fully understand (--help, an unknown or
-malformed option) goes to Typer, which owns help and usage errors; tests/test_entry.py keeps
-the option sets identical.
+Typer (with the pydantic it now imports) costs ~0.25 s to start, more than the whole budget of
+a visit at the counter. So a plain `loyalty visit PHONE... [options]` is parsed here with
+nothing but the standard library, from the very option specs (cli/visit.py VISIT_OPTIONS) the
+Typer command is built from, and runs the same `run_visit`. Anything this parser does not fully
+understand (--help, an unknown, repeated or malformed option, a bad number) goes to Typer, which
+owns help and usage errors; tests/cli/test_entry.py checks both parsers read a line the same.
 """
 
 import sys
 
-VISIT_VALUE_OPTIONS = ("--amount", "--items", "--note", "--at", "--name", "--ref")
-VISIT_FLAGS = ("--json",)
-GLOBAL_VALUE_OPTIONS = ("--db", "--config")
-IMPORT_VALUE_OPTIONS = ("--format", "--encoding", "--delimiter", "--date-format", "--rejects")
-IMPORT_LIST_OPTIONS = ("--map", "--ignore")  # repeatable
-IMPORT_FLAGS = ("--dry-run", "--skip-invalid", "--json", "--strict")
-IMPORT_KIND_OPTIONS = {"cards": (("--card",), ()), "visits": ((), ("--apply-rules",))}  # (values, flags)
+from loyalty_cli.cli.visit import VISIT_OPTIONS, OptionSpec, run_visit
+
+# The app's own options (cli/app.py), which may come before the command.
+GLOBAL_OPTIONS = (OptionSpec("--db", "db", str, None, "Database file."),
+                  OptionSpec("--config", "config", str, None, "Config file."))
+GLOBAL_TABLE = {option.flag: option for option in GLOBAL_OPTIONS}
+VISIT_TABLE = {option.flag: option for option in VISIT_OPTIONS}
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     fast = parse_fast_visit(argv)
     if fast is not None:
-        from loyalty_cli.cli.visit import run_visit
-
         sys.exit(run_visit(**fast))
-    fast = parse_fast_import(argv)
-    if fast is not None:
-        sys.exit(run_fast_import(**fast))
     from loyalty_cli.cli.app import app
 
     try:
@@ -49,104 +43,55 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def parse_fast_visit(argv: list[str]) -> dict | None:
-    """The arguments of a plain `visit` command line, or None to leave it to Typer."""
-    options: dict = {}
+    """run_visit's arguments for a plain `visit` command line, or None to leave it to Typer."""
     tokens = list(argv)
-    if not _take_options(tokens, GLOBAL_VALUE_OPTIONS, (), options, stop="visit"):
+    given: dict = {}
+    while tokens and tokens[0] != "visit":
+        if not _take_option(tokens, GLOBAL_TABLE, given):
+            return None
+    if not tokens:
         return None
-    if not tokens or tokens.pop(0) != "visit":
-        return None
+    tokens.pop(0)
     phone: list[str] = []
     while tokens:
         if tokens[0].startswith("-") and tokens[0] != "-":
-            if not _take_options(tokens, VISIT_VALUE_OPTIONS, VISIT_FLAGS, options, stop=None, once=True):
+            if not _take_option(tokens, VISIT_TABLE, given):
                 return None
         else:
             phone.append(tokens.pop(0))
     if not phone:
         return None
-    items = options.pop("items", None)
-    if items is not None:
-        try:
-            items = int(items)
-        except ValueError:
-            return None  # Typer words the usage error
-    return {"db": options.pop("db", None), "config": options.pop("config", None), "phone": phone,
-            "amount": options.pop("amount", None), "items": items, "note": options.pop("note", None),
-            "at": options.pop("at", None), "name": options.pop("name", None), "ref": options.pop("ref", None),
-            "as_json": options.pop("json", False)}
+    defaults = {option.dest: option.default for option in GLOBAL_OPTIONS + VISIT_OPTIONS}
+    return {**defaults, "phone": phone, **given}
 
 
-def parse_fast_import(argv: list[str]) -> dict | None:
-    """The arguments of a plain `import cards|visits FILE ...` line, or None to leave it to Typer."""
-    options: dict = {}
-    tokens = list(argv)
-    if not _take_options(tokens, GLOBAL_VALUE_OPTIONS, (), options, stop="import"):
-        return None
-    if len(tokens) < 2 or tokens[0] != "import" or tokens[1] not in IMPORT_KIND_OPTIONS:
-        return None
-    kind, tokens = tokens[1], tokens[2:]
-    kind_values, kind_flags = IMPORT_KIND_OPTIONS[kind]
-    files: list[str] = []
-    while tokens:
-        if not tokens[0].startswith("-") or tokens[0] == "-":
-            files.append(tokens.pop(0))
-        elif not _take_options(tokens, IMPORT_VALUE_OPTIONS + kind_values, IMPORT_FLAGS + kind_flags, options,
-                               stop=None, once=True, repeatable=IMPORT_LIST_OPTIONS):
-            return None
-    if len(files) != 1:
-        return None
-    values = {"file": files[0], "strict": options.pop("strict", False), "format": options.pop("format", "auto"),
-              "encoding": options.pop("encoding", None), "delimiter": options.pop("delimiter", None),
-              "mapping": options.pop("map", None), "ignore": options.pop("ignore", None),
-              "date_format": options.pop("date-format", None), "dry_run": options.pop("dry-run", False),
-              "skip_invalid": options.pop("skip-invalid", False), "rejects": options.pop("rejects", None)}
-    if kind == "cards":
-        values["card"] = options.pop("card", None)
-    else:
-        values["apply_rules"] = options.pop("apply-rules", False)
-    return {"db": options.pop("db", None), "config": options.pop("config", None), "kind": kind,
-            "as_json": options.pop("json", False), "values": values}
+def _take_option(tokens: list[str], table: dict[str, OptionSpec], into: dict) -> bool:
+    """Move the option at the front of tokens, converted to its type, into `into`.
 
-
-def run_fast_import(db=None, config=None, kind="visits", as_json=False, values=None) -> int:
-    from loyalty_cli.cli.import_command import run_import
-    from loyalty_cli.output.console import database_created
-    from loyalty_cli.services.session import Session
-
-    try:
-        return run_import(Session(db, config, on_created=database_created), kind, as_json, dict(values or {}))
-    except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted\n")
-        return 130
-
-
-def _take_options(tokens, value_options, flags, into, stop, once=False, repeatable=()) -> bool:
-    """Consume known options from the front of tokens; False on anything unexpected.
-
-    A repeatable option collects its values in a list; any other one given twice is left to Typer.
+    False for anything Typer should decide: an unknown or repeated option, a missing value,
+    a value given to a flag, a number that is not plainly written.
     """
-    while tokens and tokens[0] != stop:
-        token = tokens[0]
-        name, has_value, value = token.partition("=")
-        key = name.lstrip("-")
-        if key in into and name not in repeatable:
-            return False  # repeated: let Typer decide
-        if name in value_options or name in repeatable:
-            tokens.pop(0)
-            if not has_value:
-                if not tokens:
-                    return False
-                value = tokens.pop(0)
-            if name in repeatable:
-                into.setdefault(key, []).append(value)
-            else:
-                into[key] = value
-        elif name in flags and not has_value:
-            tokens.pop(0)
-            into[key] = True
-        else:
+    flag, has_value, value = tokens.pop(0).partition("=")
+    option = table.get(flag)
+    if option is None or option.dest in into:
+        return False
+    if option.type is bool:
+        into[option.dest] = True
+        return not has_value
+    if not has_value:
+        if not tokens:
             return False
-        if once:
-            return True
+        value = tokens.pop(0)
+    if option.type is int and not _plain_integer(value):
+        return False
+    into[option.dest] = option.type(value)
     return True
+
+
+def _plain_integer(text: str) -> bool:
+    """Digits with an optional sign: what int() and Typer both read, and read alike.
+
+    int() also takes "1_000" and other scripts' digits, Typer "3.0"; such values go to Typer.
+    """
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    return digits.isascii() and digits.isdigit()
