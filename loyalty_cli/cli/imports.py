@@ -1,8 +1,7 @@
-"""`loyalty import ...`: bulk import of old punch cards and visit history (issue 3).
+"""`loyalty import ...`: bulk import of old punch cards and visit history.
 
 Thin: parse the options, call `import_command.run_import`. The importer and rich are imported
-inside the commands, so `loyalty --help` and the counter never pay for them; entry.py parses
-a plain import command line itself and calls run_import too.
+inside the commands, so `loyalty --help` and the counter never pay for them.
 """
 
 from typing import Annotated
