@@ -49,3 +49,22 @@ def main(
                                           help="Show the version and exit.")] = False,
 ):
     ctx.obj = Session(db, config, on_created=render.database_created)
+
+
+def command():
+    """The app as the click command Typer builds, with plain help placeholders: Typer 0.29 shows
+    `<bool>` after a flag and `<str>` after a value, which read as if flags took values. A flag
+    gets none; a value option its name in capitals, unless it named its own."""
+    from typer.main import get_command
+
+    root = get_command(app)
+    _plain_placeholders(root)
+    return root
+
+
+def _plain_placeholders(command) -> None:
+    for param in command.params:
+        if param.param_type_name == "option" and param.metavar is None:
+            param.metavar = "" if param.is_flag else param.name.upper().replace("_", "-")
+    for sub in getattr(command, "commands", {}).values():
+        _plain_placeholders(sub)

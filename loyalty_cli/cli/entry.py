@@ -8,6 +8,7 @@ understand (--help, an unknown, repeated or malformed option, a bad number) goes
 owns help and usage errors; tests/cli/test_entry.py checks both parsers read a line the same.
 """
 
+import re
 import sys
 
 from loyalty_cli.cli.visit import VISIT_OPTIONS, OptionSpec, run_visit
@@ -24,22 +25,30 @@ def main(argv: list[str] | None = None) -> None:
     fast = parse_fast_visit(argv)
     if fast is not None:
         sys.exit(run_visit(**fast))
-    from loyalty_cli.cli.app import app
+    from loyalty_cli.cli.app import command
 
     try:
-        code = app(args=argv, prog_name="loyalty", standalone_mode=False)
+        code = command().main(args=argv, prog_name="loyalty", standalone_mode=False)
     except Exception as exc:
         if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
             raise
-        # A usage error from Typer's parser: one line, like every other error.
-        context = getattr(exc, "ctx", None)
-        hint = f" (see '{context.command_path} --help')" if context is not None else ""
-        sys.stderr.write(f"error: {exc.format_message()}{hint}\n")
-        sys.exit(exc.exit_code)
+        sys.exit(_usage_error(exc))
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc) -> int:
+    """A usage error from Typer's parser as one line, like every other error; its exit code."""
+    message = exc.format_message()
+    if message:  # empty after `loyalty` alone, which has printed the help already
+        # Typer 0.29 words a bad number in pydantic's terms
+        message = re.sub(r"Input should be a valid integer.*", "must be a whole number", message)
+        context = getattr(exc, "ctx", None)
+        hint = f" (see '{context.command_path} --help')" if context is not None else ""
+        sys.stderr.write(f"error: {message}{hint}\n")
+    return exc.exit_code
 
 
 def parse_fast_visit(argv: list[str]) -> dict | None:
