@@ -13,19 +13,15 @@ from itertools import repeat
 
 from loyalty_cli.domain import clock, rules
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.importing.job import ImportJob
+from loyalty_cli.importing.options import Options, RowError
 from loyalty_cli.importing.reader import parsed_batches
-from loyalty_cli.importing.run import (
-    MAX_LISTED,
-    Indexes,
-    Options,
-    RowError,
-    Run,
-    chunks,
-    marks,
-    voucher_codes,
-)
+from loyalty_cli.importing.summary import MAX_LISTED
+from loyalty_cli.importing.transaction import import_in_one_transaction
 from loyalty_cli.importing.values import CellError, Dates, Rewards, email, texts
+from loyalty_cli.store import bulk
 from loyalty_cli.store import counter as store
+from loyalty_cli.store.bulk import DeferredIndexes
 from loyalty_cli.store.db import savepoint, unique_indexes_on
 
 
@@ -69,63 +65,63 @@ def _digest(phone: str, card: str, punches: int, points: int, credit: int, owed:
 
 
 def import_cards(session, options: Options, progress=None) -> dict:
-    run = Run(session, "cards", options, progress)
-    rule = _punch_card(run.config, options.card)
-    run.summary["card"] = rule.name if rule else None
-    return run.finish(session.conn, lambda conn, import_id: _import(run, conn, import_id, rule))
+    job = ImportJob(session, "cards", options, progress)
+    rule = _punch_card(job.config, options.card)
+    job.summary["card"] = rule.name if rule else None
+    return import_in_one_transaction(job, session.conn, lambda conn, import_id: _import(job, conn, import_id, rule))
 
 
 PLANNING = ("customers_created", "customers_updated", "rows_imported", "already_imported", "punches", "points",
             "credit", "vouchers_issued")  # the summary's figures that writing cards sets
 
 
-def _import(run: Run, conn, import_id: int, rule) -> None:
+def _import(job: ImportJob, conn, import_id: int, rule) -> None:
     """Read, parse and write the cards; those of new customers are written as they are read.
 
-    A big file is parsed by a reader process (import_reader), and meanwhile this one writes
-    each batch's cards for phones that are not customers yet, have no card imported before and
-    were not seen before in the file. Duplicates are only known at the end: if one is to be merged into a card
-    already written, everything written is rolled back to the savepoint and the file's cards
-    are written as merged, as if none had been written early.
+    A big file is parsed by a reader process (reader.py), and meanwhile this one writes each
+    batch's cards for phones that are not customers yet, have no card imported before and were
+    not seen before in the file. Duplicates are only known at the end: if one is to be merged
+    into a card already written, everything written is rolled back to the savepoint and the
+    file's cards are written as merged, as if none had been written as they were read.
     """
     every = rule.every if rule is not None and not isinstance(rule, _Ambiguous) and rule.every else 0
-    rows = _Columns()
-    writer = _CardWriter(run, conn, import_id, rule)
+    rows = _CardRows()
+    writer = _CardWriter(job, conn, import_id, rule)
     # Lookups by phone need its index, unless the database has no customer to look up.
     keep = set() if writer.empty else unique_indexes_on(conn, "customers", "phone")
-    bulk = [Indexes(conn, "customers", run.source.lines, keep), Indexes(conn, "ledger", run.source.lines),
-            Indexes(conn, "vouchers", run.source.lines)]
+    deferred = [DeferredIndexes(conn, "customers", job.source.lines, keep),
+                DeferredIndexes(conn, "ledger", job.source.lines), DeferredIndexes(conn, "vouchers", job.source.lines)]
     with savepoint(conn, "cards_as_read") as roll_back_cards:
-        planned = {key: run.summary[key] for key in PLANNING}
-        early, seen = [], set()
-        for parsed in parsed_batches(run, _Parser(run, rule), _Columns.pack, _Columns.unpack):
+        planned = {key: job.summary[key] for key in PLANNING}
+        written_as_read, seen = [], set()  # row indexes; phones
+        for parsed in parsed_batches(job, _CardParser(job, rule), _CardRows.pack, _CardRows.unpack):
             start = len(rows.phone)
             rows.extend(parsed)
-            if not run.problems or run.options.skip_invalid:  # else: validating only, to be rolled back
-                plain, other = writer.new_cards(rows, start, seen, every)
-                writer.plan_plain(rows, plain)
-                for i in other:
-                    writer.plan(rows.card(i))
+            if not job.rejects.problems or job.options.skip_invalid:  # else: validating only, to be rolled back
+                without_vouchers, with_vouchers = writer.new_cards(rows, start, seen, every)
+                writer.plan_new_customers(rows, without_vouchers)
+                for i in with_vouchers:
+                    writer.plan_card(rows.card(i))
                 writer.flush()
-                early += plain + other
-            run.tick(parsed.last_line)
-        run.tick(run.source.lines)
-        cards = _merged(run, rows)
-        if any(rows.phone[i] in cards for i in early) and not run.options.strict:
-            roll_back_cards()  # a card written early is to take a merge
-            run.summary.update(planned)
-            writer = _CardWriter(run, conn, import_id, rule)
-            early = []
-    written = {rows.phone[i] for i in early}
-    for phone in written.intersection(cards):
+                written_as_read += without_vouchers + with_vouchers
+            job.progress_at(parsed.last_line)
+        job.progress_at(job.source.lines)
+        cards = _merged(job, rows)
+        if any(rows.phone[i] in cards for i in written_as_read) and not job.options.strict:
+            roll_back_cards()  # a card written as read is to take a merge
+            job.summary.update(planned)
+            writer = _CardWriter(job, conn, import_id, rule)
+            written_as_read = []
+    written_phones = {rows.phone[i] for i in written_as_read}
+    for phone in written_phones.intersection(cards):
         del cards[phone]  # --strict refused its later rows; its first is written already
-    done = {i for i, phone in enumerate(rows.phone) if phone in written} if early else set()
-    _write_cards(run, writer, rows, cards, done, every)
-    for indexes in bulk:
+    written = {i for i, phone in enumerate(rows.phone) if phone in written_phones} if written_as_read else set()
+    _write_cards(job, writer, rows, cards, written, every)
+    for indexes in deferred:
         indexes.restore()
 
 
-class _Columns:
+class _CardRows:
     """Valid card rows as columns (FIELDS order), with each row's line."""
 
     FIELDS = ("line", "phone", "name", "email", "note", "last_visit", "punches", "points", "credit", "owed", "digest")
@@ -139,14 +135,14 @@ class _Columns:
         return self.last_line, [list(getattr(self, name)) for name in self.FIELDS]
 
     @classmethod
-    def unpack(cls, packed: tuple) -> "_Columns":
+    def unpack(cls, packed: tuple) -> "_CardRows":
         columns = cls()
         columns.last_line, values = packed
         for name, value in zip(cls.FIELDS, values, strict=True):
             setattr(columns, name, value)
         return columns
 
-    def extend(self, other: "_Columns") -> None:
+    def extend(self, other: "_CardRows") -> None:
         for name in self.FIELDS:
             getattr(self, name).extend(getattr(other, name))
 
@@ -155,26 +151,26 @@ class _Columns:
                      self.punches[i], self.points[i], self.credit[i], dict(self.owed[i] or {}), [self.line[i]])
 
 
-class _Parser:
-    """A batch of cells -> _Columns of its valid rows; each row's error is its first bad cell in
+class _CardParser:
+    """A batch of cells -> _CardRows of its valid rows; each row's error is its first bad cell in
     the order phone, punches, reward, rewards, e-mail, last visit, points, credit."""
 
-    def __init__(self, run: Run, rule):
-        self.run, self.rule = run, rule
+    def __init__(self, job: ImportJob, rule):
+        self.job, self.rule = job, rule
         self.card_name = rule.name if rule is not None and rule.name else ""
-        self.rewards = Rewards(run.config.rewards)
-        self.dates = Dates(run.config.tz, run.options.date_format)
+        self.rewards = Rewards(job.config.rewards)
+        self.dates = Dates(job.config.tz, job.options.date_format)
         self.counts = {"": 0, **{str(n): n for n in range(1000)}}
-        run.amounts.setdefault("", 0)
+        job.cells.amounts.setdefault("", 0)
 
-    def __call__(self, batch) -> _Columns:
-        run, rule = self.run, self.rule
+    def __call__(self, batch) -> _CardRows:
+        job, rule = self.job, self.rule
         (phone_text, names, mails, punches_text, points_text, credit_text, rewards_text, reward_text, last_text,
          notes) = batch.columns
         count = len(batch)
         errors: dict[int, RowError] = {}
-        phones = run.phones_of(phone_text, errors)
-        punches = run.counts_of(punches_text, "punches", errors, self.counts)
+        phones = job.cells.phones_of(phone_text, errors)
+        punches = job.cells.counts_of(punches_text, "punches", errors, self.counts)
         if rule is None or isinstance(rule, _Ambiguous):
             why = (f"the config has several punch cards ({rule.names}): choose one with --card" if rule
                    else "the config has no punch card to put punches on")
@@ -190,17 +186,17 @@ class _Parser:
                 except CellError as exc:
                     errors[i] = RowError("email", mail.strip(), str(exc))
         last_visits = self._last_visits(last_text, errors) if any(last_text) else [None] * count
-        points = run.counts_of(points_text, "points", errors, self.counts)
-        credits = run.amounts_of(credit_text, "credit", errors)
-        out = _Columns()
+        points = job.cells.counts_of(points_text, "points", errors, self.counts)
+        credits = job.cells.amounts_of(credit_text, "credit", errors)
+        out = _CardRows()
         out.last_line = batch.lines[-1]
-        keep = run.settle(batch, errors)
+        keep = job.rejects.keep_valid(batch, errors)
         pick = list if keep is None else (lambda column: list(map(column.__getitem__, keep)))  # noqa: E731
         out.line, out.phone, out.punches, out.points, out.credit = (
             pick(batch.lines), pick(phones), pick(punches), pick(points), pick(credits))
         out.name, out.note = texts(pick(names)), texts(pick(notes))
         out.email, out.last_visit, out.owed = pick(emails), pick(last_visits), pick(owed)
-        # The row's digest as a card on its own (plan_plain's case), worked out on the reader's core.
+        # The row's digest as a card on its own (plan_new_customers' case), worked out on the reader's core.
         out.digest = list(map(_digest, out.phone, repeat(self.card_name), out.punches, out.points, out.credit))
         return out
 
@@ -226,7 +222,7 @@ class _Parser:
         return owed
 
     def _last_visits(self, cells: list, errors: dict) -> list:
-        run = self.run
+        job = self.job
         moments, _days = self.dates.columns(cells, None)
         for i, cell in enumerate(cells):
             if i in errors:
@@ -239,15 +235,15 @@ class _Parser:
                     continue
             elif not cell.strip():
                 moments[i] = None
-            if moments[i] is not None and moments[i] > run.now_db:
+            if moments[i] is not None and moments[i] > job.now_db:
                 errors[i] = RowError("last_visit", cell.strip(), f"last visit is in the future: {cell.strip()!r}")
         return moments
 
 
-def _merged(run: Run, rows: _Columns) -> dict:
+def _merged(job: ImportJob, rows: _CardRows) -> dict:
     """Rows sharing a phone, merged into one _Card each (or refused, --strict); {} if none."""
     counts = Counter(rows.phone)
-    run.summary["merges"] = []
+    job.summary["merges"] = []
     if len(counts) == len(rows.phone):
         return {}
     shared = {phone for phone, count in counts.items() if count > 1}
@@ -260,19 +256,19 @@ def _merged(run: Run, rows: _Columns) -> dict:
         earlier = cards.get(phone)
         if earlier is None:
             cards[phone] = card
-        elif run.options.strict:
+        elif job.options.strict:
             refused.append((card.line, phone, earlier.line))
         else:
             earlier.merge(card)
-            run.summary["merged"] += 1
+            job.summary["merged"] += 1
             if len(merges) < MAX_LISTED:
                 merges.append({"phone": phone, "line": card.line, "into_line": earlier.line})
-    run.summary["merges"] = merges
+    job.summary["merges"] = merges
     if refused:  # rare: read those rows again rather than keep every row in memory
-        raws = run.raw_rows({line for line, _phone, _earlier in refused})
+        raws = job.rejects.raw_rows({line for line, _phone, _earlier in refused})
         for line, phone, earlier in refused:
             raw = raws.get(line)
-            run.reject(line, raw, "phone", run.cell(raw, "phone", phone),
+            job.rejects.reject(line, raw, "phone", job.rejects.raw_cell(raw, "phone", phone),
                        f"{phone} is already on line {earlier} (--strict refuses duplicates)")
     return cards
 
@@ -296,46 +292,48 @@ class _Ambiguous:
         self.names = ", ".join(repr(r.name) for r in cards)
 
 
-def _write_cards(run: Run, writer: "_CardWriter", rows: _Columns, cards: dict, done: set, every: int) -> None:
-    """The cards not written yet: plain new ones in bulk; merged rows, existing customers, cards
-    imported before and cards that owe rewards card by card (`_CardWriter.plan`)."""
+def _write_cards(job: ImportJob, writer: "_CardWriter", rows: _CardRows, cards: dict, written: set,
+                 every: int) -> None:
+    """The cards not `written` yet: new customers owed no voucher in bulk; merged rows, existing
+    customers, cards imported before and cards that owe vouchers card by card (`plan_card`)."""
     writer.look_up(rows.phone)
-    special = writer.existing.keys() | writer.prior.keys() | cards.keys()
-    plain = [i for i, (phone, punches, owed) in enumerate(zip(rows.phone, rows.punches, rows.owed, strict=True))
-             if not owed and (not punches or punches < every) and phone not in special and i not in done]
-    writer.plan_plain(rows, plain)
-    done = done | set(plain)
-    if len(done) < len(rows.phone):
+    card_by_card = writer.existing.keys() | writer.prior.keys() | cards.keys()
+    without_vouchers = [
+        i for i, (phone, punches, owed) in enumerate(zip(rows.phone, rows.punches, rows.owed, strict=True))
+        if not owed and (not punches or punches < every) and phone not in card_by_card and i not in written]
+    writer.plan_new_customers(rows, without_vouchers)
+    written = written | set(without_vouchers)
+    if len(written) < len(rows.phone):
         for i, phone in enumerate(rows.phone):
-            if i not in done and phone not in cards:
+            if i not in written and phone not in cards:
                 cards[phone] = rows.card(i)
     conflicts = []
     for card in sorted(cards.values(), key=lambda c: c.line):
-        conflict = writer.plan(card)
+        conflict = writer.plan_card(card)
         if conflict:
             conflicts.append((card, conflict))
     if conflicts:  # rare: read those rows again rather than keep every row in memory
-        raws = run.raw_rows({line for card, _reason in conflicts for line in card.lines})
+        raws = job.rejects.raw_rows({line for card, _reason in conflicts for line in card.lines})
         for card, reason in conflicts:
             for line in card.lines:
-                run.reject(line, raws.get(line), "phone", card.phone, reason)
+                job.rejects.reject(line, raws.get(line), "phone", card.phone, reason)
     writer.write()
 
 
 class _CardWriter:
     """Cards -> rows for customers, ledger, vouchers and import_cards, then bulk SQL."""
 
-    def __init__(self, run: Run, conn, import_id: int, rule):
-        self.run, self.conn, self.import_id, self.rule = run, conn, import_id, rule
+    def __init__(self, job: ImportJob, conn, import_id: int, rule):
+        self.job, self.conn, self.import_id, self.rule = job, conn, import_id, rule
         self.card_name = rule.name if rule is not None and rule.name else ""
-        self.at = clock.to_db(run.now)
-        expires = rules.voucher_expires_at(run.config, run.now)
+        self.at = clock.to_db(job.now)
+        expires = rules.voucher_expires_at(job.config, job.now)
         self.expires = clock.to_db(expires) if expires else None
         self.existing, self.prior, self.looked_up = {}, {}, set()
         # A first import into a new database has no customers to look up (the usual case).
-        self.empty = not conn.execute("SELECT EXISTS (SELECT 1 FROM customers)").fetchone()[0]
-        self.next_customer = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM customers").fetchone()[0]
-        self.next_ledger = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM ledger").fetchone()[0]
+        self.empty = bulk.is_empty(conn, "customers")
+        self.next_customer = bulk.last_id(conn, "customers") + 1
+        self.next_ledger = bulk.last_id(conn, "ledger") + 1
         self.first_ledger = self.next_ledger
         self.new_rows, self.updates, self.ledger, self.vouchers, self.keys = [], [], [], [], []
         self.punch_json: dict[int, str] = {}  # open punches -> the JSON of a new customer's card
@@ -344,21 +342,19 @@ class _CardWriter:
         """The customers, and the cards imported before, for these phones (each looked up once)."""
         wanted = set() if self.empty else set(phones).difference(self.looked_up)
         self.looked_up |= wanted
-        for chunk in chunks(wanted):
-            for row in self.conn.execute(f"SELECT * FROM customers WHERE phone IN ({marks(len(chunk))})", chunk):
+        for chunk in bulk.chunks(wanted):
+            for row in bulk.customers_with_phones(self.conn, chunk):
                 self.existing[row["phone"]] = row
-            for row in self.conn.execute(
-                    "SELECT c.phone, c.digest, c.line, i.source, i.at FROM import_cards c "
-                    "JOIN imports i ON i.id = c.import_id "
-                    f"WHERE c.card = ? AND c.phone IN ({marks(len(chunk))})", [self.card_name, *chunk]):
+            for row in bulk.cards_imported_before(self.conn, self.card_name, chunk):
                 self.prior[row["phone"]] = row
 
-    def new_cards(self, rows: _Columns, start: int, seen: set, every: int) -> tuple[list, list]:
+    def new_cards(self, rows: _CardRows, start: int, seen: set, every: int) -> tuple[list, list]:
         """The rows from `start` on whose phone is not seen before in the file, not a customer and
-        has no card imported before: (plain ones for plan_plain, ones owing rewards for plan)."""
+        has no card imported before: (those owed no voucher, for plan_new_customers; those owed
+        rewards or with a full card, for plan_card)."""
         self.look_up(rows.phone[start:])
         existing, prior = self.existing, self.prior
-        plain, other = [], []
+        without_vouchers, with_vouchers = [], []
         for i in range(start, len(rows.phone)):
             phone = rows.phone[i]
             if phone in seen:
@@ -367,41 +363,31 @@ class _CardWriter:
             if phone in existing or phone in prior:
                 continue
             punches = rows.punches[i]
-            (other if rows.owed[i] or (punches and punches >= every) else plain).append(i)
-        return plain, other
+            (with_vouchers if rows.owed[i] or (punches and punches >= every) else without_vouchers).append(i)
+        return without_vouchers, with_vouchers
 
     def flush(self) -> None:
         """Insert everything planned so far: vouchers with fresh codes, customers new and
         updated, ledger entries, and the import records."""
         conn = self.conn
         code_of = {}
-        for voucher, code in zip(self.vouchers, voucher_codes(conn, len(self.vouchers)), strict=True):
+        for voucher, code in zip(self.vouchers, bulk.voucher_codes(conn, len(self.vouchers)), strict=True):
             voucher[0] = code_of[voucher[7]] = code
         ledger = self.ledger  # in id order: a voucher's entry is found by its id
         for ledger_id, code in code_of.items():
             row = ledger[ledger_id - self.first_ledger]
             ledger[ledger_id - self.first_ledger] = (*row[:9], code, *row[10:])
-        conn.executemany(
-            "INSERT INTO customers (id, phone, name, email, enrolled_at, note, points, credit, punches, "
-            "last_visit_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.new_rows)
-        conn.executemany(
-            "UPDATE customers SET name = COALESCE(name, ?), email = COALESCE(email, ?), note = COALESCE(note, ?), "
-            "points = points + ?, credit = credit + ?, punches = ?, last_visit_at = ? WHERE id = ?", self.updates)
-        conn.executemany(
-            "INSERT INTO ledger (id, customer_id, at, kind, points, punches, credit, rule, reason, voucher, reward, "
-            "earned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ledger)
-        conn.executemany(
-            "INSERT INTO vouchers (code, customer_id, reward, rule, status, issued_at, expires_at, ledger_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", sorted(self.vouchers))
+        bulk.insert_customers(conn, self.new_rows)
+        bulk.add_to_customers(conn, self.updates)
+        bulk.insert_ledger(conn, ledger)
+        bulk.insert_vouchers(conn, sorted(self.vouchers))
         self.keys.sort()  # in key order: appended to the B-tree, not scattered through it
-        conn.executemany(
-            "INSERT INTO import_cards (phone, card, customer_id, import_id, line, digest) VALUES (?, ?, ?, ?, ?, ?)",
-            self.keys)
+        bulk.insert_import_cards(conn, self.keys)
         self.new_rows, self.updates, self.ledger, self.vouchers, self.keys = [], [], [], [], []
         self.first_ledger = self.next_ledger
 
-    def plan_plain(self, rows: _Columns, chosen: list) -> None:
-        """plan() for these rows, all new customers with no reward owed and no full card, in bulk."""
+    def plan_new_customers(self, rows: _CardRows, chosen: list) -> None:
+        """plan_card() for these rows, all new customers owed no reward and with no full card, in bulk."""
         if not chosen:
             return
         pick = (lambda column: list(map(column.__getitem__, chosen))) if len(chosen) < len(rows.phone) else list  # noqa: E731
@@ -412,7 +398,7 @@ class _CardWriter:
         ids = range(first, self.next_customer)
         for value in set(punches).difference(self.punch_json):
             self.punch_json[value] = json.dumps({self.card_name: value} if value else {})
-        at, card, source = self.at, self.card_name, self.run.source.name
+        at, card, source = self.at, self.card_name, self.job.source.name
         self.new_rows += zip(ids, phones, pick(rows.name), pick(rows.email), repeat(at), pick(rows.note), points,
                              credits, map(self.punch_json.__getitem__, punches), pick(rows.last_visit))
         for customer_id, line, punch, point, credit in zip(ids, lines, punches, points, credits, strict=True):
@@ -423,16 +409,16 @@ class _CardWriter:
                 self.next_ledger += 1
         self.keys += zip(phones, repeat(card), ids, repeat(self.import_id), lines,
                          pick(rows.digest))
-        summary = self.run.summary
+        summary = self.job.summary
         summary["customers_created"] += len(phones)
         summary["rows_imported"] += len(phones)
         summary["punches"] += sum(punches)
         summary["points"] += sum(points)
         summary["credit"] += sum(credits)
 
-    def plan(self, card: _Card) -> str | None:
+    def plan_card(self, card: _Card) -> str | None:
         """Rows for one card; the reason it conflicts with a card imported before, if it does."""
-        summary, rule = self.run.summary, self.rule
+        summary, rule = self.job.summary, self.rule
         digest = card.digest(self.card_name)
         earlier = self.prior.get(card.phone)
         if earlier is not None:
@@ -444,7 +430,7 @@ class _CardWriter:
         full = card.punches // rule.every if card.punches and rule is not None and rule.every else 0
         open_punches = card.punches - full * (rule.every if full else 0)
         customer_id = self._customer(card, open_punches)
-        source = self.run.source.name
+        source = self.job.source.name
         reason = f"imported from paper card ({source}, line {card.line})"
         if card.punches or card.points or card.credit:
             self._entry(customer_id, "import", card.points, card.punches, card.credit,
@@ -477,7 +463,7 @@ class _CardWriter:
                 self.punch_json[open_punches] = punches
             self.new_rows.append((customer_id, card.phone, card.name, card.email, self.at, card.note, card.points,
                                   card.credit, punches, card.last_visit))
-            self.run.summary["customers_created"] += 1
+            self.job.summary["customers_created"] += 1
             return customer_id
         punches = store.punches_of(row)
         if card.punches:
@@ -487,7 +473,7 @@ class _CardWriter:
             last = card.last_visit
         self.updates.append((card.name, card.email, card.note, card.points, card.credit,
                              json.dumps(punches, sort_keys=True), last, row["id"]))
-        self.run.summary["customers_updated"] += 1
+        self.job.summary["customers_updated"] += 1
         return row["id"]
 
     def _entry(self, customer_id, kind, points, punches, credit, rule, reason, reward, earned_at) -> int:
@@ -499,8 +485,9 @@ class _CardWriter:
 
     def write(self) -> None:
         """flush(), with the tables' indexes rebuilt once after it when it is big."""
-        bulk = [Indexes(self.conn, "customers", len(self.new_rows)), Indexes(self.conn, "ledger", len(self.ledger)),
-                Indexes(self.conn, "vouchers", len(self.vouchers))]
+        deferred = [DeferredIndexes(self.conn, "customers", len(self.new_rows)),
+                    DeferredIndexes(self.conn, "ledger", len(self.ledger)),
+                    DeferredIndexes(self.conn, "vouchers", len(self.vouchers))]
         self.flush()
-        for indexes in bulk:
+        for indexes in deferred:
             indexes.restore()

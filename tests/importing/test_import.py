@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import db_content
+from tests.conftest import db_content
 
-FIXTURES = Path(__file__).parent / "fixtures" / "import"
+ROOT = Path(__file__).resolve().parent.parent.parent  # the repository
+FIXTURES = ROOT / "tests" / "fixtures" / "import"
+SAMPLE_CONFIG = ROOT / "loyalty_cli" / "config" / "sample.toml"
 NOW = "2026-06-15T12:00:00.000000Z"  # the pinned clock (conftest), as stored
 
 
@@ -278,7 +280,7 @@ def test_map_to_an_unknown_field_or_column(cli, tmp_path):
 
 def test_several_punch_cards_need_card(cli, cli_json, db_path, tmp_path, monkeypatch):
     config = tmp_path / "two-cards.toml"
-    sample = (Path(__file__).parent.parent / "loyalty_cli" / "config" / "sample.toml").read_text(encoding="utf-8")
+    sample = SAMPLE_CONFIG.read_text(encoding="utf-8")
     config.write_text(sample + '\n[[rules]]\nkind = "punch_card"\nname = "Coffee card"\ncount = "visits"\n'
                       'every = 5\nreward = "five-off"\n', encoding="utf-8")
     monkeypatch.setenv("LOYALTY_CONFIG", str(config))
@@ -449,9 +451,9 @@ def schema(db_path):
 @pytest.fixture
 def bulk(monkeypatch):
     """Every import takes the big-file path (indexes rebuilt once), however small the file."""
-    from loyalty_cli.importing import run as import_run
+    from loyalty_cli.store import bulk as store_bulk
 
-    monkeypatch.setattr(import_run, "BULK_ROWS", 1)
+    monkeypatch.setattr(store_bulk, "BULK_ROWS", 1)
 
 
 def test_bulk_imports_rebuild_every_index(cli, cli_json, db_path, bulk, spanish):
@@ -762,7 +764,7 @@ def test_cards_written_as_read_then_merged_or_refused(reader, cli, cli_json, db_
 @pytest.fixture
 def new_york(monkeypatch, tmp_path):
     config = tmp_path / "ny.toml"
-    config.write_text((Path(__file__).parent.parent / "loyalty_cli" / "config" / "sample.toml").read_text(encoding="utf-8")
+    config.write_text(SAMPLE_CONFIG.read_text(encoding="utf-8")
                       .replace('timezone = "Europe/Rome"', 'timezone = "America/New_York"'), encoding="utf-8")
     monkeypatch.setenv("LOYALTY_CONFIG", str(config))
 
@@ -824,7 +826,7 @@ def test_an_unexpected_error_in_the_reader_process_is_reported_as_itself(cli, tm
     def broken(self, batch):
         raise ValueError("a bug in the parser")
 
-    monkeypatch.setattr(import_visits._Parser, "__call__", broken)
+    monkeypatch.setattr(import_visits._VisitParser, "__call__", broken)
     file = tmp_path / "v.csv"
     file.write_text("phone,date,amount\n333 111 2222,01/06/2026,2.50\n", encoding="utf-8")
     result = cli("import", "visits", file)
