@@ -17,9 +17,10 @@ Re-running is harmless:
 The parts, in the order a file meets them: sources (files, encodings, delimiters, records),
 columns (which column is which), layout (a CSV header's columns), rows (batches of cells),
 cells and values (cells -> values, through caches), phones (numbers at import speed), rejects
-(rows refused), reader (the forked reader for big files), cards and visits (each kind's
-parsing and writing), summary, transaction (one transaction, rolled back when it must be),
-options and job (what one import holds). The SQL is the store's: store/bulk.py.
+(rows refused), reader (the forked reader for big files); cards (with card_rows and
+card_writer) and visits (with replay, for --apply-rules), each kind's parsing and writing;
+summary, transaction (one transaction, rolled back when it must be), options and job (what
+one import holds). The SQL is the store's: store/bulk.py.
 """
 
 from loyalty_cli.importing.cards import import_cards

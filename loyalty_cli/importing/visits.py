@@ -12,16 +12,15 @@ receipt, and how many identical rows came before it in its file. A re-run finds 
 the visits imported before it and adds none of them again.
 """
 
-import json
 from collections import Counter
-from datetime import UTC, datetime
 from itertools import compress
 
-from loyalty_cli.domain import clock, model, rules
+from loyalty_cli.domain import clock
 from loyalty_cli.importing.cells import not_cached
 from loyalty_cli.importing.job import ImportJob
 from loyalty_cli.importing.options import Options, RowError
 from loyalty_cli.importing.reader import parsed_batches
+from loyalty_cli.importing.replay import Replay
 from loyalty_cli.importing.rows import Batch
 from loyalty_cli.importing.transaction import import_in_one_transaction
 from loyalty_cli.importing.values import CellError, Dates, text, texts
@@ -29,8 +28,6 @@ from loyalty_cli.services.counter import FUTURE_SLACK
 from loyalty_cli.store import bulk
 from loyalty_cli.store.bulk import DeferredIndexes
 from loyalty_cli.store.db import indexes_led_by, unique_indexes_on
-
-PROGRESS_EVERY = 2000  # replayed visits between progress reports
 
 
 def import_visits(session, options: Options, progress=None) -> dict:
@@ -130,7 +127,7 @@ def _write_visits(job: ImportJob, conn, import_id: int) -> None:
         job.progress("indexing", 1, 1)
     writer.customers.save(writer.before)
     if options.apply_rules:
-        _replay(job, conn, writer.before)
+        Replay(job, conn, writer.before).replay()
 
 
 class _SeenKeys:
@@ -248,7 +245,8 @@ class _VisitParser:
                 ats[i], days[i] = self.dates.moment(date_text[i], time_text[i] or None)
             except CellError as exc:
                 wrong_time = time_text[i] and str(exc).startswith("not a time of day")
-                errors[i] = RowError("time", time_text[i], str(exc)) if wrong_time else RowError("date", date_text[i], str(exc))
+                errors[i] = (RowError("time", time_text[i], str(exc)) if wrong_time
+                             else RowError("date", date_text[i], str(exc)))
         if max(filter(None, ats), default="") > self.now:
             for i, at in enumerate(ats):
                 if at is not None and at > self.now and i not in errors:
@@ -309,7 +307,8 @@ class _VisitWriter:
             keep = [True] * len(rows)
             known = self._imported_before(rows.customers, rows.ats)
             count_seen, strict = self.seen.count, job.options.strict
-            for i, key in enumerate(zip(rows.customers, rows.ats, rows.amounts, rows.items, rows.notes, rows.refs, strict=True)):
+            keys = zip(rows.customers, rows.ats, rows.amounts, rows.items, rows.notes, rows.refs, strict=True)
+            for i, key in enumerate(keys):
                 repeat = count_seen(hash(key))  # 64 bits: a false repeat is ~1 in 10^7 for a million rows
                 if repeat and strict:
                     keep[i] = False
@@ -354,116 +353,3 @@ class _VisitWriter:
             else:
                 file_refs.add(ref)
         return keep
-
-
-def _replay(job: ImportJob, conn, before: int) -> None:
-    """--apply-rules: the visits just added, in time order, through the engine.
-
-    Each visit gets exactly the entries `loyalty visit --at` would have written at its time
-    (tests/importing/test_import.py compares the two), but balances are kept in memory and entries and
-    vouchers go in with bulk SQL, not three statements a visit.
-    """
-    _Replay(job, conn, before).replay()
-
-
-class _Replay:
-    FLUSH = 20_000  # ledger rows held before they are written
-    IN_MEMORY = 200_000  # up to this many visits are read at once; more are read in slices
-    SLICE = 50_000
-
-    def __init__(self, job: ImportJob, conn, before: int):
-        self.job, self.conn, self.before = job, conn, before
-        self.config = job.config
-        self.balances: dict[int, list] = {}  # customer id -> [points, credit, punches]
-        self.ledger, self.vouchers = [], []
-        self.next_ledger = bulk.last_id(conn, "ledger") + 1
-
-    def replay(self) -> None:
-        config, conn = self.config, self.conn
-        total = bulk.visits_after_count(conn, self.before)
-        indexes = [DeferredIndexes(conn, "ledger", total * 2), DeferredIndexes(conn, "vouchers", total // 10)]
-        tiers = bool(config.tiers)  # without tiers the engine never looks at the year's figures
-        window = clock.days(365)
-        visits = bulk.visits_after(conn, self.before) if total <= self.IN_MEMORY else None
-        rows = visits if visits is not None else self._stream()
-        utc, tier_window = UTC, bulk.TIER_WINDOW
-        for replayed, (visit_id, customer_id, when, amount, items) in enumerate(rows, start=1):
-            naive = datetime.fromisoformat(when[:-1])  # clock.from_db, without strptime's cost
-            at = naive.replace(tzinfo=utc)
-            balance = self._balance(customer_id)
-            spend = count = 0
-            if tiers:
-                since = (naive - window).isoformat(timespec="microseconds") + "Z"  # clock.to_db
-                spend, count = conn.execute(tier_window, (customer_id, since, when, when, visit_id)).fetchone()
-            state = model.State(points=balance[0], credit=balance[1], punches=balance[2],
-                                year_spend=spend, year_visits=count)
-            entries = rules.apply_visit(config, state, model.Visit(at, amount, items)).entries
-            if entries:
-                self._record(customer_id, visit_id, at, when, entries, balance)
-            if len(self.ledger) >= self.FLUSH:
-                self._flush()
-            if replayed % PROGRESS_EVERY == 0:
-                self.job.progress("applying rules", replayed, total)
-        self._flush()
-        bulk.set_balances(conn, ((points, credit, json.dumps(punches, sort_keys=True), customer_id)
-                                 for customer_id, (points, credit, punches) in self.balances.items()))
-        for deferred in indexes:
-            deferred.restore()
-        self.job.progress("applying rules", total, total)
-
-    def _stream(self):
-        """Many visits in time order without holding them all: slices, each after the last one read."""
-        last = ("", 0)
-        while True:
-            chunk = bulk.visits_after(self.conn, self.before, since=last, limit=self.SLICE)
-            if not chunk:
-                return
-            yield from chunk
-            last = (chunk[-1][2], chunk[-1][0])
-
-    def _balance(self, customer_id: int) -> list:
-        balance = self.balances.get(customer_id)
-        if balance is None:
-            row = bulk.balance_of(self.conn, customer_id)
-            balance = self.balances[customer_id] = [row[0], row[1], json.loads(row[2]) if row[2] else {}]
-        return balance
-
-    def _record(self, customer_id, visit_id, at, when, entries, balance) -> None:
-        """store.write_entries, into memory."""
-        summary = self.job.summary
-        expires = None
-        for entry in entries:
-            ledger_id, self.next_ledger = self.next_ledger, self.next_ledger + 1
-            lot = when if entry.earned and entry.points > 0 else None
-            code = entry.voucher
-            if entry.kind == "reward" and entry.reward:
-                if expires is None:  # as at the counter: a back-dated visit's voucher expires from the visit
-                    expiry = rules.voucher_expires_at(self.config, at)
-                    expires = clock.to_db(expiry) if expiry else ""
-                self.vouchers.append([None, customer_id, entry.reward, entry.rule, "issued", when, expires or None,
-                                      visit_id, ledger_id])
-                code = len(self.vouchers) - 1  # replaced by the code when flushed
-                summary["vouchers_issued"] += 1
-            self.ledger.append([ledger_id, customer_id, when, entry.kind, entry.points, entry.punches, entry.credit,
-                                entry.rule, entry.reason, visit_id, code, entry.reward, lot])
-            if entry.punches:
-                balance[2][entry.rule] = balance[2].get(entry.rule, 0) + entry.punches
-            balance[0] += entry.points
-            balance[1] += entry.credit
-            if entry.kind == "punch":
-                summary["punches"] += entry.punches
-            if entry.points > 0:
-                summary["points"] += entry.points
-            if entry.credit > 0:
-                summary["credit"] += entry.credit
-
-    def _flush(self) -> None:
-        codes = bulk.voucher_codes(self.conn, len(self.vouchers))
-        for voucher, code in zip(self.vouchers, codes, strict=True):
-            voucher[0] = code
-        for line in self.ledger:
-            if line[3] == "reward" and isinstance(line[10], int):
-                line[10] = codes[line[10]]
-        bulk.insert_visit_ledger(self.conn, self.ledger)
-        bulk.insert_visit_vouchers(self.conn, self.vouchers)
-        self.ledger, self.vouchers = [], []

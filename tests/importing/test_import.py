@@ -349,7 +349,8 @@ def test_identical_visit_rows_are_both_kept(reader, cli, cli_json, db_path, tmp_
 
 
 def test_a_receipt_already_recorded_at_the_counter_counts_as_imported(reader, cli, cli_json, db_path):
-    assert cli("visit", "333 123 4567", "--amount", "12.50", "--ref", "A-1001", "--at", "2026-06-14T18:30").exit_code == 0
+    visit = cli("visit", "333 123 4567", "--amount", "12.50", "--ref", "A-1001", "--at", "2026-06-14T18:30")
+    assert visit.exit_code == 0
     summary = cli_json("import", "visits", IT_VISITS)
     assert (summary["already_imported"], summary["visits_added"]) == (1, 4)
 
@@ -420,7 +421,8 @@ def test_counter_carries_on_from_an_imported_card(cli, cli_json, db_path, tmp_pa
 # ---- files -------------------------------------------------------------------------------------
 
 def test_missing_and_empty_files(cli, tmp_path):
-    assert cli("import", "cards", tmp_path / "nope.csv").stderr.strip() == f"error: {tmp_path / 'nope.csv'}: no such file"
+    missing = tmp_path / "nope.csv"
+    assert cli("import", "cards", missing).stderr.strip() == f"error: {missing}: no such file"
     empty = tmp_path / "empty.csv"
     empty.write_text("", encoding="utf-8")
     result = cli("import", "cards", empty)
@@ -555,11 +557,11 @@ def test_apply_rules_after_counter_visits_continues_the_card(cli, cli_json, db_p
 def test_apply_rules_writes_what_the_counter_would_have(cli, cli_json, tmp_path, monkeypatch, small):
     """The oracle: the same visits typed at the counter with --at, in time order."""
     if small:  # the paths a million visits take: read in slices, entries written as they pile up
-        from loyalty_cli.importing.visits import _Replay
+        from loyalty_cli.importing.replay import Replay
 
-        monkeypatch.setattr(_Replay, "IN_MEMORY", 0)
-        monkeypatch.setattr(_Replay, "SLICE", 4)
-        monkeypatch.setattr(_Replay, "FLUSH", 3)
+        monkeypatch.setattr(Replay, "IN_MEMORY", 0)
+        monkeypatch.setattr(Replay, "SLICE", 4)
+        monkeypatch.setattr(Replay, "FLUSH", 3)
     visits = []  # (phone, local time, amount): tiers (Silver at 12 visits, Gold at 300 EUR) change mid-way
     for day in range(1, 15):
         visits.append(("333 111 0001", f"2026-05-{day:02d}T09:{day:02d}", f"{20 + day * 3},50"))
@@ -698,7 +700,8 @@ def test_plain_stretches_and_quoted_rows_read_alike(reader, cli, cli_json, db_pa
 
 def test_a_byte_the_encoding_cannot_read_is_reported_with_its_line(cli, tmp_path):
     file = tmp_path / "late.csv"
-    file.write_bytes(b"phone;date;amount\n" + b"333 111 2222;01/06/2026;2,50\n" * 40 + b"333 111 2222;01/06/2026;caf\xe9\n")
+    file.write_bytes(b"phone;date;amount\n" + b"333 111 2222;01/06/2026;2,50\n" * 40
+                     + b"333 111 2222;01/06/2026;caf\xe9\n")
     result = cli("import", "visits", file, "--encoding", "utf-8")
     assert result.exit_code == 2
     assert f"{file}: line 42: not valid utf-8 (byte 0xe9); give the file's encoding with --encoding" in result.stderr
