@@ -42,7 +42,7 @@ class Replay:
         window = clock.days(365)
         visits = bulk.visits_after(conn, self.before) if total <= self.IN_MEMORY else None
         rows = visits if visits is not None else self._stream()
-        utc, tier_window = UTC, bulk.TIER_WINDOW
+        utc, tier_window = UTC, bulk.TIER_WINDOW  # the store's statement, run here: once a visit
         for replayed, (visit_id, customer_id, when, amount, items) in enumerate(rows, start=1):
             naive = datetime.fromisoformat(when[:-1])  # clock.from_db, without strptime's cost
             at = naive.replace(tzinfo=utc)
