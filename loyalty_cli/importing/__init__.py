@@ -14,14 +14,18 @@ Re-running is harmless:
   an earlier one, adds only the visits not yet there, while two identical visits in one file
   stay two.
 
-The parts: import_formats (files, encodings, delimiters), import_columns (headers),
-import_values (dates, numbers, rewards), import_phones (numbers at import speed),
-import_run (what both kinds share: batches of columns, the transaction), import_reader (the
-forked reader for big visit files), import_cards and import_visits.
+The parts, in the order a file meets them: sources (files, encodings, delimiters, records),
+columns (which column is which), layout (a CSV header's columns), rows (batches of cells),
+cells and values (cells -> values, through caches), phones (numbers at import speed), rejects
+(rows refused), reader (the forked reader for big files); cards (with card_rows and
+card_writer) and visits (with replay, for --apply-rules), each kind's parsing and writing;
+summary, transaction (one transaction, rolled back when it must be), options and job (what
+one import holds). The SQL is the store's: store/bulk.py.
 """
 
 from loyalty_cli.importing.cards import import_cards
-from loyalty_cli.importing.run import InvalidRows, Options, Problem, scratch_database
+from loyalty_cli.importing.options import InvalidRows, Options, Problem
+from loyalty_cli.importing.transaction import scratch_database
 from loyalty_cli.importing.visits import import_visits
 
 __all__ = ["InvalidRows", "Options", "Problem", "import_cards", "import_visits", "scratch_database"]

@@ -8,7 +8,7 @@ before anything is read: the owner maps it (--map COLUMN=FIELD) or drops it (--i
 import unicodedata
 
 from loyalty_cli.domain.errors import BadInput
-from loyalty_cli.importing.sources import REASON_COLUMN
+from loyalty_cli.importing.rejects import REASON_COLUMN
 
 FIELDS = {
     "cards": ("phone", "name", "first_name", "last_name", "email", "punches", "points", "credit",

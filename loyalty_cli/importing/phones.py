@@ -6,7 +6,7 @@ plainly written number (digits, spaces, - . / ( ) and a leading + or 00) to coun
 national significant number with the region's own metadata, and accepts it only when the
 metadata's general pattern says the number is valid: the same test phonenumbers makes. Anything
 else (letters, extensions, carrier codes, an invalid-looking number) goes to
-`phones.normalise`, which is the authority and words the error. tests/test_import_phones.py
+`phones.normalise`, which is the authority and words the error. tests/importing/test_import_parts.py
 checks the two agree on messy numbers in several regions.
 """
 

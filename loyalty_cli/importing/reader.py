@@ -3,7 +3,7 @@
 An import has two halves: turning text into values (pure Python) and inserting rows (SQLite).
 On Linux, where fork is cheap and safe, `parsed_batches` forks a reader that runs the usual
 `parse(batch)` for every batch and sends each result down a pipe, with what parsing did to the
-run (counts, problems, rejected rows), which this process applies as if it had parsed them
+job (counts, problems, rejected rows), which this process applies as if it had parsed them
 itself, while it writes the batches before to SQLite. Elsewhere, or for a small file, it all
 happens here, one batch after another, with the same results.
 """
@@ -23,23 +23,23 @@ def can_fork() -> bool:
     return sys.platform == "linux" and hasattr(os, "fork")
 
 
-def parsed_batches(run, parse, pack, unpack):
+def parsed_batches(job, parse, pack, unpack):
     """parse(batch) for each batch of the file, in order; pack/unpack carry one over the pipe."""
-    if run.source.lines < FORK_FROM_LINES or not can_fork():
-        for batch in run.batches():
+    if job.source.lines < FORK_FROM_LINES or not can_fork():
+        for batch in job.batches():
             yield parse(batch)
         return
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read)
-        _reader(run, parse, pack, write)  # never returns
+        _reader(job, parse, pack, write)  # never returns
     os.close(write)
     try:
         with os.fdopen(read, "rb") as incoming:
             while True:
                 kind, payload, state = _receive(incoming)
-                _apply(run, state)
+                _apply(job, state)
                 if kind == "error":
                     raise payload
                 if kind == "end":
@@ -62,7 +62,8 @@ def _portable(exc: Exception) -> Exception:
 
 def _own_handle(source) -> None:
     """A forked child shares the parent's file offset: read the file through a handle of its own."""
-    source.handle = open(f"/proc/self/fd/{source.handle.fileno()}", "rb")
+    # Not closed: the child leaves with os._exit, which closes every descriptor it holds.
+    source.handle = open(f"/proc/self/fd/{source.handle.fileno()}", "rb")  # noqa: SIM115
 
 
 def _receive(incoming) -> tuple:
@@ -72,22 +73,22 @@ def _receive(incoming) -> tuple:
         raise Refused("the import's reader process stopped unexpectedly; nothing was imported") from None
 
 
-def _reader(run, parse, pack, write) -> None:
+def _reader(job, parse, pack, write) -> None:
     """The forked reader: parse, send, and leave without running any of the parent's cleanup
     (its SQLite connection, its open files and its atexit hooks belong to the parent)."""
     status = 1
     try:
-        run.phone.fork = False  # no helper of its own: the parent is busy on the other core
-        _own_handle(run.source)
+        job.cells.normaliser.fork = False  # no helper of its own: the parent is busy on the other core
+        _own_handle(job.source)
         with os.fdopen(write, "wb") as out:
-            sent = _State(run)
+            sent = _State(job)
             try:
-                for batch in run.batches():
+                for batch in job.batches():
                     parsed = parse(batch)
-                    pickle.dump(("rows", pack(parsed), sent.since(run)), out, pickle.HIGHEST_PROTOCOL)
-                pickle.dump(("end", None, sent.since(run, final=True)), out, pickle.HIGHEST_PROTOCOL)
+                    pickle.dump(("rows", pack(parsed), sent.since(job)), out, pickle.HIGHEST_PROTOCOL)
+                pickle.dump(("end", None, sent.since(job, final=True)), out, pickle.HIGHEST_PROTOCOL)
             except Exception as exc:  # noqa: BLE001 - any error is the parent's to report, as if it were its own
-                pickle.dump(("error", _portable(exc), sent.since(run, final=True)), out, pickle.HIGHEST_PROTOCOL)
+                pickle.dump(("error", _portable(exc), sent.since(job, final=True)), out, pickle.HIGHEST_PROTOCOL)
         status = 0
     except BrokenPipeError:
         status = 0  # the parent stopped reading: it has its reasons
@@ -100,31 +101,31 @@ class _State:
 
     COUNTS = ("rows_read", "skipped", "rejected")
 
-    def __init__(self, run):
-        self.counts = {key: run.summary[key] for key in self.COUNTS}
-        self.problems = len(run.problems)
-        self.rejected = len(run.rejected)
+    def __init__(self, job):
+        self.counts = {key: job.summary[key] for key in self.COUNTS}
+        self.problems = len(job.rejects.problems)
+        self.rejected = len(job.rejects.rows)
 
-    def since(self, run, final: bool = False) -> dict:
+    def since(self, job, final: bool = False) -> dict:
         state = {
-            "counts": {key: run.summary[key] - self.counts[key] for key in self.COUNTS},
-            "problems": run.problems[self.problems:],
-            "rejected": run.rejected[self.rejected:],
-            "header_of": run.header_of,
+            "counts": {key: job.summary[key] - self.counts[key] for key in self.COUNTS},
+            "problems": job.rejects.problems[self.problems:],
+            "rejected": job.rejects.rows[self.rejected:],
+            "header_of": job.header_of,
         }
         if final:
-            state["header"] = run.source.header
-            state["used_options"] = run.columns.used_options
-        self.__init__(run)
+            state["header"] = job.source.header
+            state["used_options"] = job.columns.used_options
+        self.__init__(job)
         return state
 
 
-def _apply(run, state: dict) -> None:
+def _apply(job, state: dict) -> None:
     for key, change in state["counts"].items():
-        run.summary[key] += change
-    run.problems.extend(state["problems"])
-    run.rejected.extend(state["rejected"])
-    run.header_of.update(state["header_of"])
+        job.summary[key] += change
+    job.rejects.problems.extend(state["problems"])
+    job.rejects.rows.extend(state["rejected"])
+    job.header_of.update(state["header_of"])
     if "header" in state:
-        run.source.header = state["header"]
-        run.columns.used_options.update(state["used_options"])
+        job.source.header = state["header"]
+        job.columns.used_options.update(state["used_options"])

@@ -6,6 +6,7 @@ Standard input is spooled to a temporary file first, so it gets the same treatme
 """
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
@@ -22,7 +23,6 @@ from loyalty_cli.domain.errors import BadInput
 CHUNK = 1 << 20
 DELIMITERS = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "\\t": "\t", "|": "|"}
 SNIFF_LINES = 50
-REASON_COLUMN = "rejected_because"  # added to rejected rows; ignored when they are re-imported
 
 FIELD_LIMIT = 1 << 20  # a cell longer than this is refused, as csv.reader refuses it
 csv.field_size_limit(FIELD_LIMIT)
@@ -67,7 +67,7 @@ def open_source(file: str, encoding: str | None = None, fmt: str = "auto",
 
 def _open_binary(file: str):
     if file == "-":
-        spool = tempfile.TemporaryFile()
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 - it is the Source's handle, closed by Source.close()
         shutil.copyfileobj(sys.stdin.buffer, spool, CHUNK)
         spool.seek(0)
         return spool, "<stdin>"
@@ -75,7 +75,7 @@ def _open_binary(file: str):
     if path.is_dir():
         raise BadInput(f"{file}: is a directory, not a file")
     try:
-        return open(path, "rb"), file
+        return open(path, "rb"), file  # noqa: SIM115 - the Source's handle, closed by Source.close()
     except FileNotFoundError:
         raise BadInput(f"{file}: no such file") from None
     except OSError as exc:
@@ -85,9 +85,7 @@ def _open_binary(file: str):
 def _scan(handle, name):
     """(sha256, line count, valid UTF-8?, decodable as CP1252?, first bytes) in one pass."""
     digest = hashlib.sha256()
-    utf8 = codecs.getincrementaldecoder("utf-8")()
-    cp1252 = codecs.getincrementaldecoder("cp1252")()
-    utf8_ok = cp1252_ok = True
+    utf8, cp1252 = _Decodes("utf-8"), _Decodes("cp1252")
     lines, last, head = 0, b"", b""
     while True:
         chunk = handle.read(CHUNK)
@@ -98,29 +96,31 @@ def _scan(handle, name):
         digest.update(chunk)
         lines += chunk.count(b"\n")
         last = chunk
-        if utf8_ok or cp1252_ok:
-            ascii_only = chunk.isascii()
-            if utf8_ok and not ascii_only:
-                try:
-                    utf8.decode(chunk)
-                except UnicodeDecodeError:
-                    utf8_ok = False
-            if cp1252_ok and not ascii_only:
-                try:
-                    cp1252.decode(chunk)
-                except UnicodeDecodeError:
-                    cp1252_ok = False
-    if utf8_ok:
-        try:
-            utf8.decode(b"", final=True)
-        except UnicodeDecodeError:
-            utf8_ok = False
+        if (utf8.ok or cp1252.ok) and not chunk.isascii():
+            utf8.feed(chunk)
+            cp1252.feed(chunk)
+    utf8.feed(b"", final=True)
     if not head.strip():
         raise BadInput(f"{name}: the file is empty")
     if last and not last.endswith(b"\n"):
         lines += 1
     handle.seek(0)
-    return digest.hexdigest(), lines, utf8_ok, cp1252_ok, head
+    return digest.hexdigest(), lines, utf8.ok, cp1252.ok, head
+
+
+class _Decodes:
+    """Whether the bytes fed so far decode in one encoding (a character may span two chunks)."""
+
+    def __init__(self, encoding: str):
+        self.decoder = codecs.getincrementaldecoder(encoding)()
+        self.ok = True
+
+    def feed(self, chunk: bytes, final: bool = False) -> None:
+        if self.ok:
+            try:
+                self.decoder.decode(chunk, final=final)
+            except UnicodeDecodeError:
+                self.ok = False
 
 
 def _encoding(forced, head: bytes, utf8_ok: bool, cp1252_ok: bool) -> str:
@@ -205,42 +205,47 @@ def _excel_hint(line: str) -> str | None:
 
 def _release(text) -> None:
     """Unhook a text wrapper from the binary file without closing it (already closed is fine)."""
-    try:
+    with contextlib.suppress(ValueError):
         text.detach()
-    except ValueError:
-        pass
 
 
 # ---- records ---------------------------------------------------------------------------------
 
+def _read_header(source: Source, reader) -> tuple[int, int]:
+    """Read a CSV file up to its header, into source.header: (the header's line, the last line
+    read). Blank lines before it, and the 'sep=;' line Excel writes, are not the header."""
+    line = 0
+    for values in reader:
+        start, line = line + 1, reader.line_num
+        if start == 1 and _excel_hint(source.delimiter.join(values)):
+            continue  # Excel's 'sep=;' line, not the header
+        if any(cell.strip() for cell in values):
+            source.header = [cell.strip() for cell in values]
+            return start, line
+    raise BadInput(f"{source.name}: no header row (the first line must name the columns)")
+
+
 def csv_rows(source: Source):
-    """(line, values): the header first (also kept in source.header), then each row.
+    """(line, values): the header first (also kept in source.header), then each row, all read
+    by the csv module (the slow and simple way: for reading a few rows again).
 
     `line` is the physical line a row starts on, counting the header's line as in the file.
     """
     text = source.text()
     reader = csv.reader(text, delimiter=source.delimiter)
-    line = 0
     try:
+        start, line = _read_header(source, reader)
+        yield start, source.header
         for values in reader:
             start, line = line + 1, reader.line_num
-            if not source.header:
-                if start == 1 and _excel_hint(source.delimiter.join(values)):
-                    continue  # Excel's 'sep=;' line, not the header
-                if any(cell.strip() for cell in values):
-                    source.header = [cell.strip() for cell in values]
-                    yield start, source.header  # the header comes first
-                continue
             yield start, values
     except UnicodeDecodeError as exc:
-        raise BadInput(f"{source.name}: line {line + 1}: not valid {source.encoding} "
+        raise BadInput(f"{source.name}: line {reader.line_num + 1}: not valid {source.encoding} "
                        f"(byte 0x{exc.object[exc.start]:02x}); give the file's encoding with --encoding") from None
     except csv.Error as exc:
         raise BadInput(f"{source.name}: line {reader.line_num}: cannot read the CSV: {exc}") from None
     finally:
         _release(text)
-    if not source.header:
-        raise BadInput(f"{source.name}: no header row (the first line must name the columns)")
 
 
 def csv_stream(source: Source):
@@ -257,19 +262,10 @@ def csv_stream(source: Source):
     text = source.text()
     try:
         reader = csv.reader(text, delimiter=source.delimiter)
-        line = 0
         try:
-            for values in reader:
-                start, line = line + 1, reader.line_num
-                if start == 1 and _excel_hint(source.delimiter.join(values)):
-                    continue  # Excel's 'sep=;' line, not the header
-                if any(cell.strip() for cell in values):
-                    source.header = [cell.strip() for cell in values]
-                    break
+            start, line = _read_header(source, reader)
         except csv.Error as exc:
             raise BadInput(f"{source.name}: line {reader.line_num}: cannot read the CSV: {exc}") from None
-        if not source.header:
-            raise BadInput(f"{source.name}: no header row (the first line must name the columns)")
         yield "header", start, source.header
         yield from _pieces(source, text, line)
     except UnicodeDecodeError:
@@ -281,7 +277,7 @@ def csv_stream(source: Source):
 
 
 def _pieces(source: Source, text, line: int):
-    """_csv_stream's body after the header; `line` is the last line read so far."""
+    """csv_stream's body after the header; `line` is the last line read so far."""
     # Small batches first, growing to CHUNK: a reader process's first results come soon.
     tail, size = "", max(CHUNK // 16, 1)
     while True:
@@ -374,27 +370,3 @@ def json_text(value, where: str) -> str | None:
     if isinstance(value, (dict, list)):
         raise ValueError("expected text or a number, got a nested " + ("object" if isinstance(value, dict) else "list"))
     return str(value)
-
-
-# ---- rejected rows ---------------------------------------------------------------------------
-
-def write_rejects(path: str, source: Source, rejected: list) -> None:
-    """Rejected rows as they came, plus a reason column, ready to fix and import again.
-
-    CSV keeps the source's delimiter and is written as UTF-8 with a BOM (Excel opens it
-    right); `rejected` holds (line, raw values or object, reason).
-    """
-    from loyalty_cli.system.files import atomic_writer
-
-    if source.format == "jsonl":
-        with atomic_writer(Path(path), encoding="utf-8", newline="\n") as handle:
-            for _line, record, reason in rejected:
-                handle.write(json.dumps({**record, REASON_COLUMN: reason}, ensure_ascii=False) + "\n")
-        return
-    with atomic_writer(Path(path), encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle, delimiter=source.delimiter or ",")
-        writer.writerow([*source.header, REASON_COLUMN])
-        width = len(source.header)
-        for _line, values, reason in rejected:
-            cells = list(values) + [""] * (width - len(values))
-            writer.writerow([*cells, reason])

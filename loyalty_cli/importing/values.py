@@ -165,30 +165,45 @@ class Dates:
 
     def moment(self, value: str, time_value: str | None = None) -> tuple[str, str]:
         """(UTC time as stored, shop-local day) for a cell (and an optional separate time cell)."""
-        head = value
         if self.format is None and time_value is None:
             # '14/06/2026 18:30': cache the day and the time of day apart, not every pair.
             sep = "T" if "T" in value else " "
             date_part, found, clock_part = value.strip().partition(sep)
-            if found and (_YMD.fullmatch(date_part) or _DMY.fullmatch(date_part)) and _TIME.fullmatch(clock_part.strip()):
+            if found and _plain_date(date_part) and _TIME.fullmatch(clock_part.strip()):
                 return self.moment(date_part, clock_part)
-        parsed = self.days.get(head)
-        if parsed is None:
-            try:
-                day, rest = self._day(head.strip()) if head.strip() else _empty()
-                parsed = (day, day.isoformat(), rest.strip(" T,"))
-            except CellError as exc:
-                parsed = exc
-            self._remember(self.days, head, parsed)
-        if isinstance(parsed, CellError):
-            raise parsed
-        day, iso_day, clock_text = parsed
+        day, iso_day, clock_text = self._cached_day(value)
         if time_value is not None and time_value.strip():
             if clock_text:
                 raise CellError(f"date {value.strip()!r} has a time and the time column says {time_value.strip()!r}")
             clock_text = time_value.strip()
         if not clock_text:
             clock_text = "12:00"  # a bare date is noon, shop time, as for `visit --at`
+        hour, minute, second, micro, offset = self._cached_time(clock_text)
+        if offset is None:
+            prefix = self.hours.get((day, hour))
+            if prefix:  # the usual case, spelled out: '2026-03-15T17:' + '30:00.000000Z'
+                return f"{prefix}{minute:02d}:{second:02d}.{micro:06d}Z", iso_day
+        else:
+            moment = datetime(day.year, day.month, day.day, hour, minute, second, micro, tzinfo=timezone(offset))
+            return _stored(moment), moment.astimezone(self.tz).date().isoformat()
+        return self._utc(day, hour, minute, second, micro), iso_day
+
+    def _cached_day(self, value: str) -> tuple:
+        """(date, iso day, the rest of the cell: a time, or '') of a date cell; each text read once."""
+        parsed = self.days.get(value)
+        if parsed is None:
+            try:
+                day, rest = self._day(value.strip()) if value.strip() else _empty()
+                parsed = (day, day.isoformat(), rest.strip(" T,"))
+            except CellError as exc:
+                parsed = exc
+            self._remember(self.days, value, parsed)
+        if isinstance(parsed, CellError):
+            raise parsed
+        return parsed
+
+    def _cached_time(self, clock_text: str) -> tuple:
+        """_clock(clock_text), each text read once."""
         parts = self.times.get(clock_text)
         if parts is None:
             try:
@@ -198,15 +213,7 @@ class Dates:
             self._remember(self.times, clock_text, parts)
         if isinstance(parts, CellError):
             raise parts
-        hour, minute, second, micro, offset = parts
-        if offset is None:
-            prefix = self.hours.get((day, hour))
-            if prefix:  # the usual case, spelled out: '2026-03-15T17:' + '30:00.000000Z'
-                return f"{prefix}{minute:02d}:{second:02d}.{micro:06d}Z", iso_day
-        else:
-            moment = datetime(day.year, day.month, day.day, hour, minute, second, micro, tzinfo=timezone(offset))
-            return _stored(moment), moment.astimezone(self.tz).date().isoformat()
-        return self._utc(day, hour, minute, second, micro), iso_day
+        return parts
 
     def _utc(self, day: date, hour: int, minute: int, second: int, micro: int) -> str:
         prefix = self._hour_prefix(day, hour)
@@ -274,6 +281,10 @@ def _lookup(cache: dict, cells: list, compute, limit: int = 200_000) -> list:
     return found
 
 
+def _plain_date(text: str) -> bool:
+    return bool(_YMD.fullmatch(text) or _DMY.fullmatch(text))
+
+
 def _empty():
     raise CellError("date is empty")
 
@@ -324,7 +335,8 @@ class Rewards:
     def reward_id(self, text: str) -> str:
         found = self.ids.get(" ".join(text.split()).casefold())
         if found is None:
-            raise CellError(f"no reward {text.strip()!r} in the config (rewards: {', '.join(sorted(set(self.ids.values())))})")
+            known = ", ".join(sorted(set(self.ids.values())))
+            raise CellError(f"no reward {text.strip()!r} in the config (rewards: {known})")
         return found
 
     def parse(self, value: str, default: str | None, what: str) -> dict[str, int]:
@@ -360,6 +372,7 @@ class Rewards:
 
 def email(value: str) -> str:
     text = value.strip()
-    if text.count("@") != 1 or text.startswith("@") or text.endswith("@") or " " in text or "." not in text.split("@")[1]:
+    user, _at, domain = text.partition("@")
+    if text.count("@") != 1 or not user or not domain or " " in text or "." not in domain:
         raise CellError(f"not an e-mail address: {text!r}")
     return text

@@ -1,47 +1,43 @@
 """`loyalty import visits`: past visits as history, or replayed through the rules.
 
-The file is read in batches of columns (`Run.batches`). Each column is parsed with caches
-(`map(cache.get, column)`: a million visits hold few distinct days, times and amounts, and
-each customer's number in a few spellings), so the Python cost is per distinct value, not per
-row; a cell not in its cache is read the long way, which fills the cache or says what is wrong. Rows go in with executemany; a big file is inserted with the visit indexes
-dropped and rebuilt once at the end, inside the same transaction.
+The file is read in batches of columns (`ImportJob.batches`). Each column is parsed with
+caches (`map(cache.get, column)`: a million visits hold few distinct days, times and amounts,
+and each customer's number in a few spellings), so the Python cost is per distinct value, not
+per row; a cell not in its cache is read the long way, which fills the cache or says what is
+wrong. Rows go in with executemany; a big file is inserted with the visit indexes dropped and
+rebuilt once at the end, inside the same transaction.
 
 A visit from a file is identified by what it says: customer, time, amount, items, note and
 receipt, and how many identical rows came before it in its file. A re-run finds those among
 the visits imported before it and adds none of them again.
 """
 
-import json
 from collections import Counter
-from datetime import UTC, datetime
 from itertools import compress
 
-from loyalty_cli.domain import clock, model, rules
+from loyalty_cli.domain import clock
+from loyalty_cli.importing.cells import not_cached
+from loyalty_cli.importing.job import ImportJob
+from loyalty_cli.importing.options import Options, RowError
 from loyalty_cli.importing.reader import parsed_batches
-from loyalty_cli.importing.run import (
-    PROGRESS_EVERY,
-    Batch,
-    Indexes,
-    Options,
-    RowError,
-    Run,
-    chunks,
-    marks,
-    misses,
-    voucher_codes,
-)
+from loyalty_cli.importing.replay import Replay
+from loyalty_cli.importing.rows import Batch
+from loyalty_cli.importing.transaction import import_in_one_transaction
 from loyalty_cli.importing.values import CellError, Dates, text, texts
 from loyalty_cli.services.counter import FUTURE_SLACK
+from loyalty_cli.store import bulk
+from loyalty_cli.store.bulk import DeferredIndexes
 from loyalty_cli.store.db import indexes_led_by, unique_indexes_on
 
 
 def import_visits(session, options: Options, progress=None) -> dict:
-    run = Run(session, "visits", options, progress)
-    run.summary["apply_rules"] = options.apply_rules
+    job = ImportJob(session, "visits", options, progress)
+    job.summary["apply_rules"] = options.apply_rules
     try:
-        return run.finish(session.writable_conn, lambda conn, import_id: _write_visits(run, conn, import_id))
+        return import_in_one_transaction(job, session.writable_conn,
+                                         lambda conn, import_id: _write_visits(job, conn, import_id))
     finally:
-        run.source.close()
+        job.source.close()
 
 
 class _Customers:
@@ -50,16 +46,16 @@ class _Customers:
 
     LOAD_ALL = 250_000  # up to this many customers, every phone is read at once, not batch by batch
 
-    def __init__(self, run: Run, conn):
-        self.run, self.conn = run, conn
+    def __init__(self, job: ImportJob, conn):
+        self.job, self.conn = job, conn
         self.ids: dict[str, int] = {}  # E.164 -> id
         self.unnamed: set[int] = set()  # existing customers without a name: the file may give one
         self.names: dict[int, str] = {}
         self.unsaved: dict[int, str] = {}  # id -> phone of a new customer not inserted yet
-        self.first_new = self.next_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM customers").fetchone()[0]
-        self.all_loaded = conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0] <= self.LOAD_ALL
+        self.first_new = self.next_id = bulk.last_id(conn, "customers") + 1
+        self.all_loaded = bulk.row_count(conn, "customers") <= self.LOAD_ALL
         if self.all_loaded:
-            self._remember(conn.execute("SELECT id, phone, name IS NULL FROM customers"))
+            self._remember(bulk.customer_phones(conn))
 
     def ids_of(self, phones: list) -> list:
         """Each phone's customer id; a phone not yet a customer gets the next id (inserted by
@@ -78,9 +74,8 @@ class _Customers:
         return list(map(ids.__getitem__, phones))
 
     def _lookup(self, phones: set) -> None:
-        for chunk in chunks(phones):
-            self._remember(self.conn.execute(
-                f"SELECT id, phone, name IS NULL FROM customers WHERE phone IN ({marks(len(chunk))})", chunk))
+        for chunk in bulk.chunks(phones):
+            self._remember(bulk.customer_phones(self.conn, chunk))
 
     def _remember(self, rows) -> None:
         for customer_id, phone, unnamed in rows:
@@ -96,8 +91,8 @@ class _Customers:
         if new:
             first = dict(zip(reversed(customer_ids), range(len(customer_ids) - 1, -1, -1), strict=True))
             rows = [(cid, self.unsaved.pop(cid), text(names[first[cid]]), ats[first[cid]]) for cid in sorted(new)]
-            self.conn.executemany("INSERT INTO customers (id, phone, name, enrolled_at) VALUES (?, ?, ?, ?)", rows)
-            self.run.summary["customers_created"] += len(rows)
+            bulk.insert_new_customers(self.conn, rows)
+            self.job.summary["customers_created"] += len(rows)
 
     def name(self, customer_ids: list, names: list) -> None:
         """Existing customers without a name take the first one the file gives them."""
@@ -110,37 +105,29 @@ class _Customers:
         """The cached visits/spend/last visit, summed by SQLite over the visits just added;
         customers this import created are enrolled at their first visit."""
         # Only last_visit_at's index changes here: rebuilt once when many customers are touched.
-        indexes = Indexes(self.conn, "customers", len(self.ids),
-                          keep=unique_indexes_on(self.conn, "customers", "phone"))
-        updated = self.conn.execute(
-            "UPDATE customers SET visits = customers.visits + t.n, spend = customers.spend + t.s, "
-            "last_visit_at = MAX(COALESCE(customers.last_visit_at, ''), t.last), "
-            "enrolled_at = CASE WHEN customers.id >= ? THEN MIN(customers.enrolled_at, t.first) "
-            "ELSE customers.enrolled_at END "
-            "FROM (SELECT customer_id, COUNT(*) AS n, SUM(amount) AS s, MIN(at) AS first, MAX(at) AS last "
-            "FROM visits WHERE id > ? GROUP BY customer_id) AS t WHERE customers.id = t.customer_id",
-            (self.first_new, before)).rowcount
-        self.conn.executemany("UPDATE customers SET name = ? WHERE id = ? AND name IS NULL",
-                              ((name, cid) for cid, name in self.names.items()))
+        indexes = DeferredIndexes(self.conn, "customers", len(self.ids),
+                                  keep=unique_indexes_on(self.conn, "customers", "phone"))
+        updated = bulk.add_visit_totals(self.conn, self.first_new, before)
+        bulk.name_customers(self.conn, ((name, cid) for cid, name in self.names.items()))
         indexes.restore()
-        self.run.summary["customers_updated"] = updated - self.run.summary["customers_created"]
+        self.job.summary["customers_updated"] = updated - self.job.summary["customers_created"]
 
 
-def _write_visits(run: Run, conn, import_id: int) -> None:
-    options = run.options
-    writer = _VisitWriter(run, conn, import_id)
-    for rows in parsed_batches(run, _Parser(run), _Parsed.pack, _Parsed.unpack):
+def _write_visits(job: ImportJob, conn, import_id: int) -> None:
+    options = job.options
+    writer = _VisitWriter(job, conn, import_id)
+    for rows in parsed_batches(job, _VisitParser(job), _Parsed.pack, _Parsed.unpack):
         writer.add(rows)
-        run.tick(rows.last_line, "importing visits")
-    if run.problems and not options.skip_invalid:
+        job.progress_at(rows.last_line, "importing visits")
+    if job.rejects.problems and not options.skip_invalid:
         return  # rolled back: nothing more worth doing
     if writer.indexes is not None and writer.indexes.dropped:
-        run.progress("indexing", 0, 1)
+        job.progress("indexing", 0, 1)
         writer.indexes.restore()
-        run.progress("indexing", 1, 1)
+        job.progress("indexing", 1, 1)
     writer.customers.save(writer.before)
     if options.apply_rules:
-        _replay(run, conn, writer.before)
+        Replay(job, conn, writer.before).replay()
 
 
 class _SeenKeys:
@@ -222,43 +209,44 @@ class _Parsed:
         return len(self.phones)
 
 
-class _Parser:
+class _VisitParser:
     """batch -> _Parsed: every column through its cache; a cell not in it is read on its own.
 
     A row's error is its first bad cell in the order phone, date and time, amount, items.
     """
 
-    def __init__(self, run: Run):
-        self.run = run
-        self.dates = Dates(run.config.tz, run.options.date_format)
+    def __init__(self, job: ImportJob):
+        self.job = job
+        self.dates = Dates(job.config.tz, job.options.date_format)
         self.items = {"": 1}
-        run.amounts.setdefault("", 0)
-        self.now = clock.to_db(run.now + FUTURE_SLACK)
+        job.cells.amounts.setdefault("", 0)
+        self.now = clock.to_db(job.now + FUTURE_SLACK)
 
     def __call__(self, batch: Batch) -> _Parsed:
-        run = self.run
+        job = self.job
         phone_text, names, date_text, time_text, amount_text, items_text, note_text, ref_text = batch.columns
         errors: dict[int, RowError] = {}
-        phones = run.phones_of(phone_text, errors)
+        phones = job.cells.phones_of(phone_text, errors)
         ats, days = self._moments(date_text, time_text, errors)
-        amounts = run.amounts_of(amount_text, "amount", errors)
-        items = run.counts_of(items_text, "items", errors, self.items, default=1)
+        amounts = job.cells.amounts_of(amount_text, "amount", errors)
+        items = job.cells.counts_of(items_text, "items", errors, self.items, default=1)
         notes, refs = texts(note_text), texts(ref_text)
-        keep = run.settle(batch, errors)
+        keep = job.rejects.keep_valid(batch, errors)
         return _Parsed.of(batch, keep, {"phones": phones, "names": names, "ats": ats, "days": days,
                                      "amounts": amounts, "items": items, "notes": notes, "refs": refs})
 
     def _moments(self, date_text: list, time_text: list, errors: dict) -> tuple[list, list]:
         """UTC times and local days; the cells Dates.columns leaves out go through Dates.moment."""
         # Without a time column, a date cell may hold the time too: columns() splits it.
-        timed = "time" in self.run.header_of or self.run.source.format == "jsonl"
+        timed = "time" in self.job.header_of or self.job.source.format == "jsonl"
         ats, days = self.dates.columns(date_text, time_text if timed else None)
-        for i in misses(ats, errors):
+        for i in not_cached(ats, errors):
             try:
                 ats[i], days[i] = self.dates.moment(date_text[i], time_text[i] or None)
             except CellError as exc:
                 wrong_time = time_text[i] and str(exc).startswith("not a time of day")
-                errors[i] = RowError("time", time_text[i], str(exc)) if wrong_time else RowError("date", date_text[i], str(exc))
+                errors[i] = (RowError("time", time_text[i], str(exc)) if wrong_time
+                             else RowError("date", date_text[i], str(exc)))
         if max(filter(None, ats), default="") > self.now:
             for i, at in enumerate(ats):
                 if at is not None and at > self.now and i not in errors:
@@ -269,14 +257,13 @@ class _Parser:
 class _VisitWriter:
     """Batches of parsed visit rows -> already imported, rejected, or inserted."""
 
-    def __init__(self, run: Run, conn, import_id: int):
-        self.run, self.conn = run, conn
-        self.customers = _Customers(run, conn)
-        self.before = conn.execute("SELECT COALESCE(MAX(id), 0) FROM visits").fetchone()[0]
+    def __init__(self, job: ImportJob, conn, import_id: int):
+        self.job, self.conn = job, conn
+        self.customers = _Customers(job, conn)
+        self.before = bulk.last_id(conn, "visits")
         # With no visit imported before, nothing in the file can be 'already imported'.
-        self.prior = conn.execute("SELECT EXISTS (SELECT 1 FROM imports WHERE kind = 'visits' AND id < ?)",
-                                  (import_id,)).fetchone()[0]
-        self.seen = _SeenKeys() if self.prior or run.options.strict else None
+        self.prior = bulk.imported_visits_before(conn, import_id)
+        self.seen = _SeenKeys() if self.prior or job.options.strict else None
         self.file_refs: set[str] = set()  # receipts met in the file so far
         self.indexes = None
 
@@ -285,18 +272,18 @@ class _VisitWriter:
         keep = set()
         if self.prior:
             keep |= indexes_led_by(self.conn, "visits", ("customer_id", "at"))
-        if "ref" in self.run.header_of:
+        if "ref" in self.job.header_of:
             keep |= unique_indexes_on(self.conn, "visits", "ref")
-        self.indexes = Indexes(self.conn, "visits", self.run.source.lines, keep)
+        self.indexes = DeferredIndexes(self.conn, "visits", self.job.source.lines, keep)
 
     def add(self, rows: _Parsed) -> None:
-        run, summary = self.run, self.run.summary
+        job, summary = self.job, self.job.summary
         if not len(rows):
             return
         rows.customers = self.customers.ids_of(rows.phones)
         keep = self._new_rows(rows)
-        if run.problems and not run.options.skip_invalid:
-            return  # validating only: this run will be rolled back
+        if job.rejects.problems and not job.options.skip_invalid:
+            return  # validating only: this import will be rolled back
         columns = (rows.customers, rows.names, rows.ats, rows.days, rows.amounts, rows.items, rows.notes, rows.refs)
         if keep is not None:
             columns = [list(compress(column, keep)) for column in columns]
@@ -307,26 +294,25 @@ class _VisitWriter:
             self._bulk()
         self.customers.create(customer_ids, names, ats)
         self.customers.name(customer_ids, names)
-        self.conn.executemany(
-            "INSERT INTO visits (customer_id, at, local_day, amount, items, note, ref, source) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'import')", zip(customer_ids, ats, days, amounts, items, notes, refs, strict=True))
+        bulk.insert_visits(self.conn, zip(customer_ids, ats, days, amounts, items, notes, refs, strict=True))
         summary["visits_added"] += len(customer_ids)
         summary["rows_imported"] += len(customer_ids)
 
     def _new_rows(self, rows: _Parsed) -> list | None:
         """Which rows to insert (None: all): not imported before, not a repeat --strict refuses,
         not recorded at the counter under the same receipt."""
-        run, summary = self.run, self.run.summary
+        job, summary = self.job, self.job.summary
         keep = None
         if self.seen is not None:
             keep = [True] * len(rows)
             known = self._imported_before(rows.customers, rows.ats)
-            count_seen, strict = self.seen.count, run.options.strict
-            for i, key in enumerate(zip(rows.customers, rows.ats, rows.amounts, rows.items, rows.notes, rows.refs, strict=True)):
+            count_seen, strict = self.seen.count, job.options.strict
+            keys = zip(rows.customers, rows.ats, rows.amounts, rows.items, rows.notes, rows.refs, strict=True)
+            for i, key in enumerate(keys):
                 repeat = count_seen(hash(key))  # 64 bits: a false repeat is ~1 in 10^7 for a million rows
                 if repeat and strict:
                     keep[i] = False
-                    run.reject(rows.lines[i], rows.raw(i), None, None,
+                    job.rejects.reject(rows.lines[i], rows.raw(i), None, None,
                                "the same visit as an earlier row (--strict refuses duplicates)")
                 elif known and repeat < known.get(key, 0):
                     keep[i] = False
@@ -336,33 +322,24 @@ class _VisitWriter:
         return keep
 
     def _imported_before(self, customer_ids: list, ats: list) -> Counter:
-        """How many visits imported before this run have each (customer, time, amount, items,
+        """How many visits imported before this import have each (customer, time, amount, items,
         note, receipt) of this batch's rows."""
         first_new = self.customers.first_new
         pairs = sorted({pair for pair in zip(customer_ids, ats, strict=True) if pair[0] < first_new})
         if not self.prior or not pairs:
             return Counter()
-        conn = self.conn
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS import_probe (customer_id INTEGER, at TEXT)")
-        conn.execute("DELETE FROM import_probe")
-        conn.executemany("INSERT INTO import_probe VALUES (?, ?)", pairs)
-        found = conn.execute(
-            "SELECT v.customer_id, v.at, v.amount, v.items, v.note, v.ref FROM import_probe p "
-            "JOIN visits v ON v.customer_id = p.customer_id AND v.at = p.at "
-            "WHERE v.source = 'import' AND v.id <= ?", (self.before,))
-        return Counter(map(tuple, found))
+        return Counter(map(tuple, bulk.imported_visits_at(self.conn, pairs, self.before)))
 
     def _receipts(self, rows: _Parsed, keep: list | None) -> list:
         """A receipt already in the database is the same visit, recorded at the counter or by an
         earlier import; one that comes twice in this file is two visits claiming one receipt."""
-        run, summary = self.run, self.run.summary
+        job, summary = self.job, self.job.summary
         keep = keep or [True] * len(rows)
         wanted = [ref for ref, kept in zip(rows.refs, keep, strict=True) if ref and kept]
         refs = {}
-        for chunk in chunks(wanted):
-            refs.update((r[0], r[1]) for r in self.conn.execute(
-                f"SELECT ref, id FROM visits WHERE ref IN ({marks(len(chunk))})", chunk))
-        file_refs = self.file_refs  # every batch's, inserted or not (a run that only validates inserts none)
+        for chunk in bulk.chunks(wanted):
+            refs.update((r[0], r[1]) for r in bulk.visits_with_refs(self.conn, chunk))
+        file_refs = self.file_refs  # every batch's, inserted or not (an import that only validates inserts none)
         for i, ref in enumerate(rows.refs):
             if not ref or not keep[i]:
                 continue
@@ -370,134 +347,9 @@ class _VisitWriter:
                 summary["already_imported"] += 1
                 keep[i] = False
             elif ref in file_refs:
-                run.reject(rows.lines[i], rows.raw(i), "ref", ref,
+                job.rejects.reject(rows.lines[i], rows.raw(i), "ref", ref,
                            f"receipt {ref!r} appears on an earlier row of this file with a different visit")
                 keep[i] = False
             else:
                 file_refs.add(ref)
         return keep
-
-
-def _replay(run: Run, conn, before: int) -> None:
-    """--apply-rules: the visits just added, in time order, through the engine.
-
-    Each visit gets exactly the entries `loyalty visit --at` would have written at its time
-    (tests/test_import.py compares the two), but balances are kept in memory and entries and
-    vouchers go in with bulk SQL, not three statements a visit.
-    """
-    _Replay(run, conn, before).replay()
-
-
-class _Replay:
-    # store.state's tier window, for a visit already in the table: the 365 days up to its time,
-    # counting visits recorded before it (same time, smaller id) but not itself or later ones.
-    WINDOW = ("SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM visits WHERE customer_id = ? AND at > ? "
-              "AND (at < ? OR (at = ? AND id < ?)) AND voided_at IS NULL")
-    FLUSH = 20_000  # ledger rows held before they are written
-    IN_MEMORY = 200_000  # up to this many visits are read at once; more are read in slices
-    SLICE = 50_000
-
-    def __init__(self, run: Run, conn, before: int):
-        self.job, self.conn, self.before = run, conn, before
-        self.config = run.config
-        self.balances: dict[int, list] = {}  # customer id -> [points, credit, punches]
-        self.ledger, self.vouchers = [], []
-        self.next_ledger = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM ledger").fetchone()[0]
-
-    def replay(self) -> None:
-        config, conn = self.config, self.conn
-        total = conn.execute("SELECT COUNT(*) FROM visits WHERE id > ?", (self.before,)).fetchone()[0]
-        indexes = [Indexes(conn, "ledger", total * 2), Indexes(conn, "vouchers", total // 10)]
-        tiers = bool(config.tiers)  # without tiers the engine never looks at the year's figures
-        window = clock.days(365)
-        visits = conn.execute("SELECT id, customer_id, at, amount, items FROM visits WHERE id > ? ORDER BY at, id",
-                              (self.before,)).fetchall() if total <= self.IN_MEMORY else None
-        rows = visits if visits is not None else self._stream()
-        utc = UTC
-        for done, (visit_id, customer_id, when, amount, items) in enumerate(rows, start=1):
-            naive = datetime.fromisoformat(when[:-1])  # clock.from_db, without strptime's cost
-            at = naive.replace(tzinfo=utc)
-            balance = self._balance(customer_id)
-            spend = count = 0
-            if tiers:
-                since = (naive - window).isoformat(timespec="microseconds") + "Z"  # clock.to_db
-                spend, count = conn.execute(self.WINDOW, (customer_id, since, when, when, visit_id)).fetchone()
-            state = model.State(points=balance[0], credit=balance[1], punches=balance[2],
-                                year_spend=spend, year_visits=count)
-            entries = rules.apply_visit(config, state, model.Visit(at, amount, items)).entries
-            if entries:
-                self._record(customer_id, visit_id, at, when, entries, balance)
-            if len(self.ledger) >= self.FLUSH:
-                self._flush()
-            if done % PROGRESS_EVERY == 0:
-                self.job.progress("applying rules", done, total)
-        self._flush()
-        conn.executemany("UPDATE customers SET points = ?, credit = ?, punches = ? WHERE id = ?",
-                         ((p, c, json.dumps(n, sort_keys=True), cid) for cid, (p, c, n) in self.balances.items()))
-        for bulk in indexes:
-            bulk.restore()
-        self.job.progress("applying rules", total, total)
-
-    def _stream(self):
-        """Many visits in time order without holding them all: slices, each after the last one read."""
-        last = ("", 0)
-        while True:
-            chunk = self.conn.execute(
-                "SELECT id, customer_id, at, amount, items FROM visits WHERE id > ? AND (at > ? OR (at = ? AND id > ?)) "
-                "ORDER BY at, id LIMIT ?", (self.before, last[0], last[0], last[1], self.SLICE)).fetchall()
-            if not chunk:
-                return
-            yield from chunk
-            last = (chunk[-1][2], chunk[-1][0])
-
-    def _balance(self, customer_id: int) -> list:
-        balance = self.balances.get(customer_id)
-        if balance is None:
-            row = self.conn.execute("SELECT points, credit, punches FROM customers WHERE id = ?",
-                                    (customer_id,)).fetchone()
-            balance = self.balances[customer_id] = [row[0], row[1], json.loads(row[2]) if row[2] else {}]
-        return balance
-
-    def _record(self, customer_id, visit_id, at, when, entries, balance) -> None:
-        """store.write_entries, into memory."""
-        summary = self.job.summary
-        expires = None
-        for entry in entries:
-            ledger_id, self.next_ledger = self.next_ledger, self.next_ledger + 1
-            lot = when if entry.earned and entry.points > 0 else None
-            code = entry.voucher
-            if entry.kind == "reward" and entry.reward:
-                if expires is None:  # as at the counter: a back-dated reward lasts from today
-                    expiry = rules.voucher_expires_at(self.config, at)
-                    expires = clock.to_db(expiry) if expiry else ""
-                self.vouchers.append([None, customer_id, entry.reward, entry.rule, "issued", when, expires or None,
-                                      visit_id, ledger_id])
-                code = len(self.vouchers) - 1  # replaced by the code when flushed
-                summary["vouchers_issued"] += 1
-            self.ledger.append([ledger_id, customer_id, when, entry.kind, entry.points, entry.punches, entry.credit,
-                                entry.rule, entry.reason, visit_id, code, entry.reward, lot])
-            if entry.punches:
-                balance[2][entry.rule] = balance[2].get(entry.rule, 0) + entry.punches
-            balance[0] += entry.points
-            balance[1] += entry.credit
-            if entry.kind == "punch":
-                summary["punches"] += entry.punches
-            if entry.points > 0:
-                summary["points"] += entry.points
-            if entry.credit > 0:
-                summary["credit"] += entry.credit
-
-    def _flush(self) -> None:
-        codes = voucher_codes(self.conn, len(self.vouchers))
-        for voucher, code in zip(self.vouchers, codes, strict=True):
-            voucher[0] = code
-        for line in self.ledger:
-            if line[3] == "reward" and isinstance(line[10], int):
-                line[10] = codes[line[10]]
-        self.conn.executemany(
-            "INSERT INTO ledger (id, customer_id, at, kind, points, punches, credit, rule, reason, visit_id, voucher, "
-            "reward, earned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.ledger)
-        self.conn.executemany(
-            "INSERT INTO vouchers (code, customer_id, reward, rule, status, issued_at, expires_at, visit_id, ledger_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self.vouchers)
-        self.ledger, self.vouchers = [], []

@@ -77,7 +77,8 @@ def test_fast_path_agrees_with_phonenumbers(prefix, body, region):
 def test_spellings_of_one_number_share_a_parse_and_still_agree(spellings, digits, region):
     normaliser = Normaliser(region)
     for prefix, separators in spellings:
-        text = prefix + "".join(d + sep for d, sep in zip(digits, separators, strict=False))  # the spare separators go unused
+        # The spare separators go unused.
+        text = prefix + "".join(d + sep for d, sep in zip(digits, separators, strict=False))
         try:
             got = normaliser(text)
         except BadInput as exc:

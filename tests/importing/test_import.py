@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import db_content
+from tests.conftest import db_content
 
-FIXTURES = Path(__file__).parent / "fixtures" / "import"
+ROOT = Path(__file__).resolve().parent.parent.parent  # the repository
+FIXTURES = ROOT / "tests" / "fixtures" / "import"
+SAMPLE_CONFIG = ROOT / "loyalty_cli" / "config" / "sample.toml"
 NOW = "2026-06-15T12:00:00.000000Z"  # the pinned clock (conftest), as stored
 
 
@@ -278,7 +280,7 @@ def test_map_to_an_unknown_field_or_column(cli, tmp_path):
 
 def test_several_punch_cards_need_card(cli, cli_json, db_path, tmp_path, monkeypatch):
     config = tmp_path / "two-cards.toml"
-    sample = (Path(__file__).parent.parent / "loyalty_cli" / "config" / "sample.toml").read_text(encoding="utf-8")
+    sample = SAMPLE_CONFIG.read_text(encoding="utf-8")
     config.write_text(sample + '\n[[rules]]\nkind = "punch_card"\nname = "Coffee card"\ncount = "visits"\n'
                       'every = 5\nreward = "five-off"\n', encoding="utf-8")
     monkeypatch.setenv("LOYALTY_CONFIG", str(config))
@@ -347,7 +349,8 @@ def test_identical_visit_rows_are_both_kept(reader, cli, cli_json, db_path, tmp_
 
 
 def test_a_receipt_already_recorded_at_the_counter_counts_as_imported(reader, cli, cli_json, db_path):
-    assert cli("visit", "333 123 4567", "--amount", "12.50", "--ref", "A-1001", "--at", "2026-06-14T18:30").exit_code == 0
+    visit = cli("visit", "333 123 4567", "--amount", "12.50", "--ref", "A-1001", "--at", "2026-06-14T18:30")
+    assert visit.exit_code == 0
     summary = cli_json("import", "visits", IT_VISITS)
     assert (summary["already_imported"], summary["visits_added"]) == (1, 4)
 
@@ -418,7 +421,8 @@ def test_counter_carries_on_from_an_imported_card(cli, cli_json, db_path, tmp_pa
 # ---- files -------------------------------------------------------------------------------------
 
 def test_missing_and_empty_files(cli, tmp_path):
-    assert cli("import", "cards", tmp_path / "nope.csv").stderr.strip() == f"error: {tmp_path / 'nope.csv'}: no such file"
+    missing = tmp_path / "nope.csv"
+    assert cli("import", "cards", missing).stderr.strip() == f"error: {missing}: no such file"
     empty = tmp_path / "empty.csv"
     empty.write_text("", encoding="utf-8")
     result = cli("import", "cards", empty)
@@ -449,9 +453,9 @@ def schema(db_path):
 @pytest.fixture
 def bulk(monkeypatch):
     """Every import takes the big-file path (indexes rebuilt once), however small the file."""
-    from loyalty_cli.importing import run as import_run
+    from loyalty_cli.store import bulk as store_bulk
 
-    monkeypatch.setattr(import_run, "BULK_ROWS", 1)
+    monkeypatch.setattr(store_bulk, "BULK_ROWS", 1)
 
 
 def test_bulk_imports_rebuild_every_index(cli, cli_json, db_path, bulk, spanish):
@@ -553,11 +557,11 @@ def test_apply_rules_after_counter_visits_continues_the_card(cli, cli_json, db_p
 def test_apply_rules_writes_what_the_counter_would_have(cli, cli_json, tmp_path, monkeypatch, small):
     """The oracle: the same visits typed at the counter with --at, in time order."""
     if small:  # the paths a million visits take: read in slices, entries written as they pile up
-        from loyalty_cli.importing.visits import _Replay
+        from loyalty_cli.importing.replay import Replay
 
-        monkeypatch.setattr(_Replay, "IN_MEMORY", 0)
-        monkeypatch.setattr(_Replay, "SLICE", 4)
-        monkeypatch.setattr(_Replay, "FLUSH", 3)
+        monkeypatch.setattr(Replay, "IN_MEMORY", 0)
+        monkeypatch.setattr(Replay, "SLICE", 4)
+        monkeypatch.setattr(Replay, "FLUSH", 3)
     visits = []  # (phone, local time, amount): tiers (Silver at 12 visits, Gold at 300 EUR) change mid-way
     for day in range(1, 15):
         visits.append(("333 111 0001", f"2026-05-{day:02d}T09:{day:02d}", f"{20 + day * 3},50"))
@@ -696,7 +700,8 @@ def test_plain_stretches_and_quoted_rows_read_alike(reader, cli, cli_json, db_pa
 
 def test_a_byte_the_encoding_cannot_read_is_reported_with_its_line(cli, tmp_path):
     file = tmp_path / "late.csv"
-    file.write_bytes(b"phone;date;amount\n" + b"333 111 2222;01/06/2026;2,50\n" * 40 + b"333 111 2222;01/06/2026;caf\xe9\n")
+    file.write_bytes(b"phone;date;amount\n" + b"333 111 2222;01/06/2026;2,50\n" * 40
+                     + b"333 111 2222;01/06/2026;caf\xe9\n")
     result = cli("import", "visits", file, "--encoding", "utf-8")
     assert result.exit_code == 2
     assert f"{file}: line 42: not valid utf-8 (byte 0xe9); give the file's encoding with --encoding" in result.stderr
@@ -762,7 +767,7 @@ def test_cards_written_as_read_then_merged_or_refused(reader, cli, cli_json, db_
 @pytest.fixture
 def new_york(monkeypatch, tmp_path):
     config = tmp_path / "ny.toml"
-    config.write_text((Path(__file__).parent.parent / "loyalty_cli" / "config" / "sample.toml").read_text(encoding="utf-8")
+    config.write_text(SAMPLE_CONFIG.read_text(encoding="utf-8")
                       .replace('timezone = "Europe/Rome"', 'timezone = "America/New_York"'), encoding="utf-8")
     monkeypatch.setenv("LOYALTY_CONFIG", str(config))
 
@@ -824,7 +829,7 @@ def test_an_unexpected_error_in_the_reader_process_is_reported_as_itself(cli, tm
     def broken(self, batch):
         raise ValueError("a bug in the parser")
 
-    monkeypatch.setattr(import_visits._Parser, "__call__", broken)
+    monkeypatch.setattr(import_visits._VisitParser, "__call__", broken)
     file = tmp_path / "v.csv"
     file.write_text("phone,date,amount\n333 111 2222,01/06/2026,2.50\n", encoding="utf-8")
     result = cli("import", "visits", file)

@@ -1,0 +1,188 @@
+"""Cards -> rows for customers, ledger, vouchers and import_cards, then in with bulk SQL.
+
+Ids are given here (the next free ones), so that a customer's ledger entries and vouchers can
+point at it before anything is inserted; `flush` inserts what is planned, a table at a time.
+"""
+
+import json
+from itertools import repeat
+
+from loyalty_cli.domain import clock, rules
+from loyalty_cli.importing.card_rows import Card, CardRows
+from loyalty_cli.importing.job import ImportJob
+from loyalty_cli.store import bulk
+from loyalty_cli.store import counter as store
+from loyalty_cli.store.bulk import DeferredIndexes
+
+
+class CardWriter:
+    """Cards -> rows for customers, ledger, vouchers and import_cards, then bulk SQL."""
+
+    def __init__(self, job: ImportJob, conn, import_id: int, rule):
+        self.job, self.conn, self.import_id, self.rule = job, conn, import_id, rule
+        self.card_name = rule.name if rule is not None and rule.name else ""
+        self.at = clock.to_db(job.now)
+        expires = rules.voucher_expires_at(job.config, job.now)
+        self.expires = clock.to_db(expires) if expires else None
+        self.existing, self.prior, self.looked_up = {}, {}, set()
+        # A first import into a new database has no customers to look up (the usual case).
+        self.empty = bulk.is_empty(conn, "customers")
+        self.next_customer = bulk.last_id(conn, "customers") + 1
+        self.next_ledger = bulk.last_id(conn, "ledger") + 1
+        self.first_ledger = self.next_ledger
+        self.new_rows, self.updates, self.ledger, self.vouchers, self.keys = [], [], [], [], []
+        self.punch_json: dict[int, str] = {}  # open punches -> the JSON of a new customer's card
+
+    def look_up(self, phones: list) -> None:
+        """The customers, and the cards imported before, for these phones (each looked up once)."""
+        wanted = set() if self.empty else set(phones).difference(self.looked_up)
+        self.looked_up |= wanted
+        for chunk in bulk.chunks(wanted):
+            for row in bulk.customers_with_phones(self.conn, chunk):
+                self.existing[row["phone"]] = row
+            for row in bulk.cards_imported_before(self.conn, self.card_name, chunk):
+                self.prior[row["phone"]] = row
+
+    def new_cards(self, rows: CardRows, start: int, seen: set, every: int) -> tuple[list, list]:
+        """The rows from `start` on whose phone is not seen before in the file, not a customer and
+        has no card imported before: (those owed no voucher, for plan_new_customers; those owed
+        rewards or with a full card, for plan_card)."""
+        self.look_up(rows.phone[start:])
+        existing, prior = self.existing, self.prior
+        without_vouchers, with_vouchers = [], []
+        for i in range(start, len(rows.phone)):
+            phone = rows.phone[i]
+            if phone in seen:
+                continue
+            seen.add(phone)
+            if phone in existing or phone in prior:
+                continue
+            punches = rows.punches[i]
+            (with_vouchers if rows.owed[i] or (punches and punches >= every) else without_vouchers).append(i)
+        return without_vouchers, with_vouchers
+
+    def flush(self) -> None:
+        """Insert everything planned so far: vouchers with fresh codes, customers new and
+        updated, ledger entries, and the import records."""
+        conn = self.conn
+        code_of = {}
+        for voucher, code in zip(self.vouchers, bulk.voucher_codes(conn, len(self.vouchers)), strict=True):
+            voucher[0] = code_of[voucher[7]] = code
+        ledger = self.ledger  # in id order: a voucher's entry is found by its id
+        for ledger_id, code in code_of.items():
+            row = ledger[ledger_id - self.first_ledger]
+            ledger[ledger_id - self.first_ledger] = (*row[:9], code, *row[10:])
+        bulk.insert_customers(conn, self.new_rows)
+        bulk.add_to_customers(conn, self.updates)
+        bulk.insert_ledger(conn, ledger)
+        bulk.insert_vouchers(conn, sorted(self.vouchers))
+        self.keys.sort()  # in key order: appended to the B-tree, not scattered through it
+        bulk.insert_import_cards(conn, self.keys)
+        self.new_rows, self.updates, self.ledger, self.vouchers, self.keys = [], [], [], [], []
+        self.first_ledger = self.next_ledger
+
+    def plan_new_customers(self, rows: CardRows, chosen: list) -> None:
+        """plan_card() for these rows, all new customers owed no reward and with no full card, in bulk."""
+        if not chosen:
+            return
+        pick = (lambda column: list(map(column.__getitem__, chosen))) if len(chosen) < len(rows.phone) else list  # noqa: E731
+        phones, lines, punches, points, credits = (pick(rows.phone), pick(rows.line), pick(rows.punches),
+                                                   pick(rows.points), pick(rows.credit))
+        first = self.next_customer
+        self.next_customer += len(phones)
+        ids = range(first, self.next_customer)
+        for value in set(punches).difference(self.punch_json):
+            self.punch_json[value] = json.dumps({self.card_name: value} if value else {})
+        at, card, source = self.at, self.card_name, self.job.source.name
+        self.new_rows += zip(ids, phones, pick(rows.name), pick(rows.email), repeat(at), pick(rows.note), points,
+                             credits, map(self.punch_json.__getitem__, punches), pick(rows.last_visit))
+        for customer_id, line, punch, point, credit in zip(ids, lines, punches, points, credits, strict=True):
+            if punch or point or credit:
+                self.ledger.append((self.next_ledger, customer_id, at, "import", point, punch, credit,
+                                    card if punch else None, f"imported from paper card ({source}, line {line})",
+                                    None, None, at if point > 0 else None))
+                self.next_ledger += 1
+        self.keys += zip(phones, repeat(card), ids, repeat(self.import_id), lines,
+                         pick(rows.digest))
+        summary = self.job.summary
+        summary["customers_created"] += len(phones)
+        summary["rows_imported"] += len(phones)
+        summary["punches"] += sum(punches)
+        summary["points"] += sum(points)
+        summary["credit"] += sum(credits)
+
+    def plan_card(self, card: Card) -> str | None:
+        """Rows for one card; the reason it conflicts with a card imported before, if it does."""
+        summary, rule = self.job.summary, self.rule
+        digest = card.digest(self.card_name)
+        earlier = self.prior.get(card.phone)
+        if earlier is not None:
+            if earlier["digest"] == digest:
+                summary["already_imported"] += len(card.lines)
+                return None
+            return (f"a card with other balances was imported for {card.phone} on {earlier['at'][:10]} "
+                    f"({earlier['source']}, line {earlier['line']}); change it at the counter instead")
+        full = card.punches // rule.every if card.punches and rule is not None and rule.every else 0
+        open_punches = card.punches - full * (rule.every if full else 0)
+        customer_id = self._customer(card, open_punches)
+        source = self.job.source.name
+        reason = f"imported from paper card ({source}, line {card.line})"
+        if card.punches or card.points or card.credit:
+            self._entry(customer_id, "import", card.points, card.punches, card.credit,
+                        self.card_name if card.punches else None, reason, None,
+                        self.at if card.points > 0 else None)
+        issued = [(rule.reward, -rule.every, f"card of {rule.every} complete ({source}, line {card.line})")
+                  for _ in range(full)]
+        for reward, count in card.owed.items():
+            issued += [(reward, 0, reason)] * count
+        for reward, punch_delta, why in issued:
+            ledger_id = self._entry(customer_id, "reward", 0, punch_delta, 0, self.card_name or None, why, reward, None)
+            self.vouchers.append([None, customer_id, reward, self.card_name or None, "issued", self.at, self.expires,
+                                  ledger_id])
+        self.keys.append((card.phone, self.card_name, customer_id, self.import_id, card.line, digest))
+        summary["rows_imported"] += len(card.lines)
+        summary["punches"] += card.punches
+        summary["points"] += card.points
+        summary["credit"] += card.credit
+        summary["vouchers_issued"] += len(issued)
+        return None
+
+    def _customer(self, card: Card, open_punches: int) -> int:
+        """The customer's id: a new row with the card's balances, or an update adding them."""
+        row = self.existing.get(card.phone)
+        if row is None:
+            customer_id, self.next_customer = self.next_customer, self.next_customer + 1
+            punches = self.punch_json.get(open_punches)
+            if punches is None:
+                punches = json.dumps({self.card_name: open_punches} if open_punches else {})
+                self.punch_json[open_punches] = punches
+            self.new_rows.append((customer_id, card.phone, card.name, card.email, self.at, card.note, card.points,
+                                  card.credit, punches, card.last_visit))
+            self.job.summary["customers_created"] += 1
+            return customer_id
+        punches = store.punches_of(row)
+        if card.punches:
+            punches[self.card_name] = punches.get(self.card_name, 0) + open_punches
+        last = row["last_visit_at"]
+        if card.last_visit and (not last or card.last_visit > last):
+            last = card.last_visit
+        self.updates.append((card.name, card.email, card.note, card.points, card.credit,
+                             json.dumps(punches, sort_keys=True), last, row["id"]))
+        self.job.summary["customers_updated"] += 1
+        return row["id"]
+
+    def _entry(self, customer_id, kind, points, punches, credit, rule, reason, reward, earned_at) -> int:
+        ledger_id, self.next_ledger = self.next_ledger, self.next_ledger + 1
+        # The voucher column is filled in by write(), once the codes are drawn.
+        self.ledger.append((ledger_id, customer_id, self.at, kind, points, punches, credit, rule, reason, None,
+                            reward, earned_at))
+        return ledger_id
+
+    def write(self) -> None:
+        """flush(), with the tables' indexes rebuilt once after it when it is big."""
+        deferred = [DeferredIndexes(self.conn, "customers", len(self.new_rows)),
+                    DeferredIndexes(self.conn, "ledger", len(self.ledger)),
+                    DeferredIndexes(self.conn, "vouchers", len(self.vouchers))]
+        self.flush()
+        for indexes in deferred:
+            indexes.restore()

@@ -1,0 +1,90 @@
+"""A batch's columns of cells -> values, through caches; `errors[i]` keeps row i's first bad cell.
+
+A column is looked up in its cache with map() (a big file holds few distinct amounts and
+counts), and only the cells the cache lacks are parsed one by one: the long way fills the
+cache, or says what is wrong with the cell.
+"""
+
+from loyalty_cli.domain import money
+from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.importing.options import RowError
+from loyalty_cli.importing.phones import Normaliser
+from loyalty_cli.importing.values import CellError, whole
+
+COUNTS_CACHE = 10_000  # distinct texts of whole numbers remembered per column
+AMOUNTS_CACHE = 100_000  # distinct amount texts remembered
+
+
+class CellParsers:
+    """Phones, amounts and whole numbers, a column at a time."""
+
+    def __init__(self, phone_region: str | None, currency: str):
+        self.normaliser = Normaliser(phone_region)
+        self.currency = currency
+        self.amounts: dict[str, int] = {}  # each distinct amount text parsed once
+
+    def phones_of(self, cells: list, errors: dict) -> list:
+        phones = self.normaliser.column(cells)
+        if set(map(type, phones)) != {str}:
+            for i, phone in enumerate(phones):
+                if type(phone) is not str and i not in errors:
+                    errors[i] = RowError("phone", cells[i], str(phone) if cells[i].strip() else "phone is missing")
+        return phones
+
+    def amounts_of(self, cells: list, name: str, errors: dict) -> list:
+        amounts = list(map(self.amounts.get, cells))
+        for i in not_cached(amounts, errors):
+            try:
+                amounts[i] = self.amount(cells[i], name)
+            except RowError as exc:
+                errors[i] = exc
+        return amounts
+
+    def counts_of(self, cells: list, name: str, errors: dict, cache: dict, default: int = 0) -> list:
+        """Whole numbers; `cache` (text -> number) is the caller's, and learns each new text."""
+        counts = list(map(cache.get, cells))
+        for i in not_cached(counts, errors):
+            try:
+                counts[i] = self.count(cells[i], name, default)
+            except RowError as exc:
+                errors[i] = exc
+                continue
+            if len(cache) < COUNTS_CACHE:
+                cache[cells[i]] = counts[i]
+        return counts
+
+    def amount(self, value: str, name: str) -> int:
+        if not value:
+            return 0
+        found = self.amounts.get(value)
+        if found is None:
+            if not value.strip():
+                return 0
+            try:
+                found = money.parse_amount(value, self.currency, name)
+            except BadInput as exc:
+                raise RowError(name, value, str(exc)) from None
+            if len(self.amounts) > AMOUNTS_CACHE:
+                self.amounts.clear()
+            self.amounts[value] = found
+        return found
+
+    @staticmethod
+    def count(value: str, name: str, default: int = 0) -> int:
+        if not value:
+            return default
+        if value.isdecimal() and len(value) < 12:
+            return int(value)
+        if not value.strip():
+            return default
+        try:
+            return whole(value, name)
+        except CellError as exc:
+            raise RowError(name, value, str(exc)) from None
+
+
+def not_cached(values: list, errors: dict) -> list:
+    """The rows where a cache had no value (None), less those already wrong."""
+    if None not in values:
+        return []
+    return [i for i, value in enumerate(values) if value is None and i not in errors]

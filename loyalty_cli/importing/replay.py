@@ -1,0 +1,125 @@
+"""`loyalty import visits --apply-rules`: the imported visits replayed through the rule engine.
+
+Visits are replayed in time order, as the counter would have met them; a visit's tier window
+(the 365 days up to it) is asked of SQLite per visit, only when the config has tiers.
+"""
+
+import json
+from datetime import UTC, datetime
+
+from loyalty_cli.domain import clock, model, rules
+from loyalty_cli.importing.job import ImportJob
+from loyalty_cli.store import bulk
+from loyalty_cli.store.bulk import DeferredIndexes
+
+PROGRESS_EVERY = 2000  # replayed visits between progress reports
+
+
+class Replay:
+    """--apply-rules: the visits just added (ids after `before`), in time order, through the engine.
+
+    Each visit gets exactly the entries `loyalty visit --at` would have written at its time
+    (tests/importing/test_import.py compares the two), but balances are kept in memory and
+    entries and vouchers go in with bulk SQL, not three statements a visit.
+    """
+
+    FLUSH = 20_000  # ledger rows held before they are written
+    IN_MEMORY = 200_000  # up to this many visits are read at once; more are read in slices
+    SLICE = 50_000
+
+    def __init__(self, job: ImportJob, conn, before: int):
+        self.job, self.conn, self.before = job, conn, before
+        self.config = job.config
+        self.balances: dict[int, list] = {}  # customer id -> [points, credit, punches]
+        self.ledger, self.vouchers = [], []
+        self.next_ledger = bulk.last_id(conn, "ledger") + 1
+
+    def replay(self) -> None:
+        config, conn = self.config, self.conn
+        total = bulk.visits_after_count(conn, self.before)
+        indexes = [DeferredIndexes(conn, "ledger", total * 2), DeferredIndexes(conn, "vouchers", total // 10)]
+        tiers = bool(config.tiers)  # without tiers the engine never looks at the year's figures
+        window = clock.days(365)
+        visits = bulk.visits_after(conn, self.before) if total <= self.IN_MEMORY else None
+        rows = visits if visits is not None else self._stream()
+        utc, tier_window = UTC, bulk.TIER_WINDOW  # the store's statement, run here: once a visit
+        for replayed, (visit_id, customer_id, when, amount, items) in enumerate(rows, start=1):
+            naive = datetime.fromisoformat(when[:-1])  # clock.from_db, without strptime's cost
+            at = naive.replace(tzinfo=utc)
+            balance = self._balance(customer_id)
+            spend = count = 0
+            if tiers:
+                since = (naive - window).isoformat(timespec="microseconds") + "Z"  # clock.to_db
+                spend, count = conn.execute(tier_window, (customer_id, since, when, when, visit_id)).fetchone()
+            state = model.State(points=balance[0], credit=balance[1], punches=balance[2],
+                                year_spend=spend, year_visits=count)
+            entries = rules.apply_visit(config, state, model.Visit(at, amount, items)).entries
+            if entries:
+                self._record(customer_id, visit_id, at, when, entries, balance)
+            if len(self.ledger) >= self.FLUSH:
+                self._flush()
+            if replayed % PROGRESS_EVERY == 0:
+                self.job.progress("applying rules", replayed, total)
+        self._flush()
+        bulk.set_balances(conn, ((points, credit, json.dumps(punches, sort_keys=True), customer_id)
+                                 for customer_id, (points, credit, punches) in self.balances.items()))
+        for deferred in indexes:
+            deferred.restore()
+        self.job.progress("applying rules", total, total)
+
+    def _stream(self):
+        """Many visits in time order without holding them all: slices, each after the last one read."""
+        last = ("", 0)
+        while True:
+            chunk = bulk.visits_after(self.conn, self.before, since=last, limit=self.SLICE)
+            if not chunk:
+                return
+            yield from chunk
+            last = (chunk[-1][2], chunk[-1][0])
+
+    def _balance(self, customer_id: int) -> list:
+        balance = self.balances.get(customer_id)
+        if balance is None:
+            row = bulk.balance_of(self.conn, customer_id)
+            balance = self.balances[customer_id] = [row[0], row[1], json.loads(row[2]) if row[2] else {}]
+        return balance
+
+    def _record(self, customer_id, visit_id, at, when, entries, balance) -> None:
+        """store.write_entries, into memory."""
+        summary = self.job.summary
+        expires = None
+        for entry in entries:
+            ledger_id, self.next_ledger = self.next_ledger, self.next_ledger + 1
+            lot = when if entry.earned and entry.points > 0 else None
+            code = entry.voucher
+            if entry.kind == "reward" and entry.reward:
+                if expires is None:  # as at the counter: a back-dated visit's voucher expires from the visit
+                    expiry = rules.voucher_expires_at(self.config, at)
+                    expires = clock.to_db(expiry) if expiry else ""
+                self.vouchers.append([None, customer_id, entry.reward, entry.rule, "issued", when, expires or None,
+                                      visit_id, ledger_id])
+                code = len(self.vouchers) - 1  # replaced by the code when flushed
+                summary["vouchers_issued"] += 1
+            self.ledger.append([ledger_id, customer_id, when, entry.kind, entry.points, entry.punches, entry.credit,
+                                entry.rule, entry.reason, visit_id, code, entry.reward, lot])
+            if entry.punches:
+                balance[2][entry.rule] = balance[2].get(entry.rule, 0) + entry.punches
+            balance[0] += entry.points
+            balance[1] += entry.credit
+            if entry.kind == "punch":
+                summary["punches"] += entry.punches
+            if entry.points > 0:
+                summary["points"] += entry.points
+            if entry.credit > 0:
+                summary["credit"] += entry.credit
+
+    def _flush(self) -> None:
+        codes = bulk.voucher_codes(self.conn, len(self.vouchers))
+        for voucher, code in zip(self.vouchers, codes, strict=True):
+            voucher[0] = code
+        for line in self.ledger:
+            if line[3] == "reward" and isinstance(line[10], int):
+                line[10] = codes[line[10]]
+        bulk.insert_visit_ledger(self.conn, self.ledger)
+        bulk.insert_visit_vouchers(self.conn, self.vouchers)
+        self.ledger, self.vouchers = [], []
