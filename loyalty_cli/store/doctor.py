@@ -42,8 +42,8 @@ def problems(conn, config=None) -> list[str]:
     """
     currency = config.shop.currency if config is not None else None
     every = {rule.name: rule.every for rule in config.rules_of("punch_card")} if config is not None else {}
-    return (integrity_problems(conn) + trigger_problems(conn) + ledger_line_problems(conn)
-            + reversal_problems(conn) + voided_visit_problems(conn) + visit_cache_problems(conn, currency)
+    return (integrity_problems(conn) + trigger_problems(conn) + ledger_line_problems(conn, currency)
+            + reversal_problems(conn, currency) + voided_visit_problems(conn) + visit_cache_problems(conn, currency)
             + balance_problems(conn, currency) + debt_problems(conn, every, currency)
             + voucher_problems(conn) + voucher_reference_problems(conn))
 
@@ -90,7 +90,7 @@ def _shape_sql() -> str:
     return f"(CASE l.kind {cases} WHEN 'void' THEN 1 ELSE 0 END)"
 
 
-def ledger_line_problems(conn) -> list[str]:
+def ledger_line_problems(conn, currency: str | None = None) -> list[str]:
     """One pass over the ledger: known kinds, the signs each kind is written with, reversals
     only as 'void' lines, and a voucher on every 'reward' line."""
     rows = conn.execute(
@@ -98,10 +98,10 @@ def ledger_line_problems(conn) -> list[str]:
         "FROM ledger l LEFT JOIN customers c ON c.id = l.customer_id "
         f"WHERE NOT {_shape_sql()} OR (l.kind = 'void') != (l.reverses IS NOT NULL) "
         "OR (l.kind = 'reward' AND l.voucher IS NULL) ORDER BY l.id")
-    return _capped(_line_problem(row) for row in rows)
+    return _capped(_line_problem(row, currency) for row in rows)
 
 
-def _line_problem(row) -> str:
+def _line_problem(row, currency) -> str:
     where = f"ledger line #{row['id']} ({row['phone']})"
     if row["kind"] not in LEDGER_KINDS:
         return f"{where}: kind {row['kind']!r} is not one of {', '.join(LEDGER_KINDS)}"
@@ -112,10 +112,10 @@ def _line_problem(row) -> str:
     if row["kind"] == "reward" and row["voucher"] is None:
         return f"{where}: a reward line that issued no voucher"
     return (f"{where}: a {row['kind']} line of {row['points']} points, {row['punches']} punches and "
-            f"{row['credit']} credit (minor units): not what the engine writes for {row['kind']}")
+            f"{_money(row['credit'], currency)} credit: not what the engine writes for {row['kind']}")
 
 
-def reversal_problems(conn) -> list[str]:
+def reversal_problems(conn, currency: str | None = None) -> list[str]:
     """Each void line undoes one line of the same customer's same visit, once, exactly (points
     of it that had expired aside), and that visit is marked voided."""
     rows = conn.execute(
@@ -128,10 +128,10 @@ def reversal_problems(conn) -> list[str]:
         "LEFT JOIN vouchers vo ON vo.code = t.voucher AND t.kind = 'reward' "
         # the first term is the partial index's: it holds the few void lines among millions
         "WHERE r.kind IN ('redeem', 'expire', 'reward', 'void') AND r.kind = 'void' ORDER BY r.id")
-    return _capped(filter(None, map(_reversal_problem, rows)))
+    return _capped(filter(None, (_reversal_problem(row, currency) for row in rows)))
 
 
-def _reversal_problem(row) -> str | None:
+def _reversal_problem(row, currency) -> str | None:
     where = f"ledger line #{row['id']} ({row['phone']})"
     if row["t_id"] is None:
         return None  # the foreign key check reports the missing line
@@ -147,8 +147,9 @@ def _reversal_problem(row) -> str | None:
     # points of a lot that had already expired are not taken back a second time
     points_ok = (-row["t_points"] <= row["points"] <= 0) if row["t_points"] > 0 else row["points"] == -row["t_points"]
     if not points_ok or row["punches"] != -row["t_punches"] or row["credit"] != -row["t_credit"]:
-        return (f"{where}: does not undo line #{row['reverses']} ({row['points']}/{row['punches']}/{row['credit']} "
-                f"points/punches/credit against {row['t_points']}/{row['t_punches']}/{row['t_credit']})")
+        mine = f"{row['points']} points, {row['punches']} punches, {_money(row['credit'], currency)}"
+        theirs = f"{row['t_points']} points, {row['t_punches']} punches, {_money(row['t_credit'], currency)}"
+        return f"{where}: does not undo line #{row['reverses']} ({mine} against {theirs})"
     if row["t_kind"] == "reward" and row["t_status"] not in (None, "void", "expired"):
         return f"{where}: reverses the reward line #{row['reverses']}, yet its voucher is {row['t_status']}"
     return None

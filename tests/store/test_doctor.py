@@ -279,7 +279,7 @@ def test_ledger_line_with_the_wrong_sign(cli, cli_json, db_path):
                     "VALUES (1, '2026-06-15T12:00:00.000000Z', 'points', -3)", "UPDATE customers SET points = 20")
     line = one(db_path, "SELECT MAX(id) FROM ledger")
     assert problems(cli) == [f"ledger line #{line} ({MARIA_E164}): a points line of -3 points, 0 punches and "
-                             "0 credit (minor units): not what the engine writes for points"]
+                             "€0.00 credit: not what the engine writes for points"]
 
 
 def test_void_line_reversing_nothing(cli, cli_json, db_path):
@@ -320,7 +320,7 @@ def test_reversal_that_does_not_undo_its_line(cli, cli_json, db_path):
     tamper(db_path, ("UPDATE ledger SET credit = -5 WHERE id = ?", (line,)),
            "UPDATE customers SET credit = 95", ledger=True)
     assert problems(cli) == [f"ledger line #{line} ({MARIA_E164}): does not undo line #{cashback} "
-                             "(0/0/-5 points/punches/credit against 0/0/50)"]
+                             "(0 points, 0 punches, -€0.05 against 0 points, 0 punches, €0.50)"]
 
 
 def test_line_reversed_twice(cli, cli_json, db_path):
