@@ -12,7 +12,7 @@ def doctor(ctx: typer.Context, json: JsonOpt = False):
 
     def work(session):
         conn = session.conn
-        problems = doctor_checks.problems(conn)
+        problems = doctor_checks.problems(conn, session.config)
         if json:
             render.emit_json({"ok": not problems, "problems": problems})
         elif problems:
