@@ -1,24 +1,34 @@
 """Keeping the shop's files healthy: doctor, expire, paths."""
 
+from typing import Annotated
+
 import typer
 
 from loyalty_cli.cli.common import JsonOpt, run
 from loyalty_cli.output import console as render
 
 
-def doctor(ctx: typer.Context, json: JsonOpt = False):
-    """Check the database: SQLite's own check, and every cached balance against the ledger."""
+def doctor(
+    ctx: typer.Context,
+    full: Annotated[bool, typer.Option("--full", help="Also match every index against its table "
+                                       "(SQLite's full integrity check: ten times slower).")] = False,
+    json: JsonOpt = False,
+):
+    """Check the database: SQLite's own check, every cached figure and voucher against the ledger,
+    and every invariant the engine relies on."""
     from loyalty_cli.store import doctor as doctor_checks
 
     def work(session):
         conn = session.conn
-        problems = doctor_checks.problems(conn, session.config)
+        problems = doctor_checks.problems(conn, session.config, full)
         if json:
             render.emit_json({"ok": not problems, "problems": problems})
         elif problems:
             render.lines(*problems)
         else:
-            render.message(f"{session.db_path}: all balances match the ledger; SQLite reports no damage")
+            check = "full integrity check" if full else "quick check"
+            render.message(f"{session.db_path}: every balance, voucher and ledger line is consistent; "
+                           f"SQLite's {check} reports no damage")
         if problems:
             from loyalty_cli.domain.errors import Refused
 

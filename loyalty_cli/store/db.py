@@ -161,10 +161,15 @@ def indexes_led_by(conn, table: str, columns: tuple) -> set[str]:
     return names
 
 
-def integrity_problems(conn) -> list[str]:
-    """SQLite's own checks: the file's structure and every foreign key."""
+def integrity_problems(conn, full: bool = False) -> list[str]:
+    """SQLite's own checks: the file's structure and every foreign key.
+
+    quick_check reads every page but does not match each index against its table: 2.8 s of CPU
+    on a million visits where integrity_check takes 31 s. `doctor --full` runs the full one.
+    """
     problems = []
-    result = [row[0] for row in conn.execute("PRAGMA integrity_check").fetchall()]
+    check = "integrity_check" if full else "quick_check"
+    result = [row[0] for row in conn.execute(f"PRAGMA {check}").fetchall()]
     if result != ["ok"]:
         problems += [f"sqlite integrity: {line}" for line in result]
     for row in conn.execute("PRAGMA foreign_key_check").fetchall():

@@ -34,15 +34,15 @@ TRIGGERS = {"ledger_no_update": "UPDATE", "ledger_no_delete": "DELETE"}
 MAX_LINES = 100  # per check: a table tampered wholesale says so without a million lines
 
 
-def problems(conn, config=None) -> list[str]:
+def problems(conn, config=None, full: bool = False) -> list[str]:
     """Every problem found, one line each; an empty list when all is well.
 
     `config` gives the punch cards' sizes and the currency money is shown in; without it those
-    checks that need it are skipped.
+    checks that need it are skipped. `full` runs SQLite's full integrity check (slow).
     """
     currency = config.shop.currency if config is not None else None
     every = {rule.name: rule.every for rule in config.rules_of("punch_card")} if config is not None else {}
-    return (integrity_problems(conn) + trigger_problems(conn) + ledger_line_problems(conn, currency)
+    return (integrity_problems(conn, full) + trigger_problems(conn) + ledger_line_problems(conn, currency)
             + reversal_problems(conn, currency) + voided_visit_problems(conn) + visit_cache_problems(conn, currency)
             + balance_problems(conn, currency) + debt_problems(conn, every, currency)
             + voucher_problems(conn) + voucher_reference_problems(conn))

@@ -58,7 +58,7 @@ def problems(cli) -> list[str]:
 def assert_healthy(cli):
     result = cli("doctor")
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert "all balances match" in result.stderr + result.stdout
+    assert "every balance, voucher and ledger line is consistent" in result.stderr + result.stdout
 
 
 # ---- histories the engine writes pass ------------------------------------------------------------
@@ -333,3 +333,10 @@ def test_line_reversed_twice(cli, cli_json, db_path):
            """UPDATE customers SET punches = '{}'""")
     line = one(db_path, "SELECT MAX(id) FROM ledger")
     assert problems(cli) == [f"ledger line #{line} ({MARIA_E164}): reverses line #{punch} again (line #{first} did)"]
+
+
+def test_full_runs_sqlites_full_integrity_check(cli, cli_json):
+    cli_json("visit", "333 123 4567", "--amount", "5")
+    quick, full = cli("doctor"), cli("doctor", "--full")
+    assert quick.exit_code == full.exit_code == 0
+    assert "quick check" in quick.stdout and "full integrity check" in full.stdout
