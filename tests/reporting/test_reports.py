@@ -208,7 +208,7 @@ def test_rewards_of_may(cli, history):
     expired, issued, redeemed = rows
     assert expired["at"] == "2026-05-20T10:00:00+02:00"
     assert expired["issued_at"] == "2026-02-10T12:00:00+01:00"
-    assert expired["expires_at"] == "2026-05-11T13:00:00+02:00"
+    assert expired["expires_at"] == "2026-05-11T12:00:00+02:00"  # noon CET + 90 local days: noon CEST
     assert issued["code"] == redeemed["code"] != expired["code"]
     assert all((r["face_value"], r["cost"], r["reward_name"]) == ("2.50", "0.80", "Free ice cream cone")
                for r in rows)
