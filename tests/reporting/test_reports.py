@@ -349,3 +349,26 @@ def test_shared_figures_come_from_the_thread_or_are_computed_here(history):
 ])
 def test_rhythm_is_the_median_gap_between_visit_days(days, expected):
     assert rhythm(days) == expected
+
+
+# ---- the liability horizon is the end of the local date it names ---------------------------------
+
+def test_liability_counts_what_expires_late_on_the_horizon_date(cli, at):
+    # Now is 15 June 14:00 in Rome: "within 30 days (by 2026-07-15)" runs to the end of 15 July.
+    at("2026-04-20T12:00:00+00:00")
+    for day in range(7, 16):
+        cli("visit", "333 800 0001", "--amount", "1", "--at", f"2026-04-{day:02d}T12:00")
+    cli("visit", "333 800 0001", "--amount", "1", "--at", "2026-04-16T23:00")  # the voucher: 15 July 23:00
+    for day in range(8, 17):
+        cli("visit", "333 800 0002", "--amount", "1", "--at", f"2026-04-{day:02d}T12:00")
+    cli("visit", "333 800 0002", "--amount", "1", "--at", "2026-04-17T00:30")  # 16 July 00:30: after
+    at("2026-05-01T12:00:00+00:00")
+    # 40 points and the welcome 20, earned at 23:00 on 15 July 2025: due at 23:00 on 15 July 2026
+    cli("visit", "333 800 0003", "--amount", "40", "--at", "2025-07-15T23:00")
+    at(NOW)
+    data = report(cli, "liability")
+    rows = {r["item"]: r for r in data["rows"]}
+    assert rows["expiring:points"]["description"].startswith("Points expiring within 30 days (by 2026-07-15;")
+    assert (rows["expiring:points"]["customers"], rows["expiring:points"]["quantity"]) == (1, 60)
+    assert (rows["vouchers:free-cone"]["quantity"], rows["expiring:vouchers:free-cone"]["quantity"]) == (2, 1)
+    assert rows["expiring:vouchers:free-cone"]["customers"] == 1
