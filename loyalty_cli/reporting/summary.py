@@ -57,7 +57,7 @@ def bucket_for(period: Period) -> str:
 def build(ctx: Context, period: Period) -> Report:
     conn, config = ctx.conn, ctx.config
     start, end = period.bounds(config.tz)
-    vouchers, unknown = rewards.event_counts(conn, config, start, end)
+    vouchers, unknown = rewards.event_counts(conn, config, start, end, ctx.now_db)
     row = {"since": period.since.isoformat(), "until": period.until.isoformat(),
            **visit_figures(conn, period), "new_customers": new_customers(conn, start, end),
            **ledger_flows(conn, start, end), **vouchers}

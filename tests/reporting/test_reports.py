@@ -206,7 +206,7 @@ def test_rewards_of_may(cli, history):
         ("redeemed", "Anna", "free-cone", "redeemed"),
     ]
     expired, issued, redeemed = rows
-    assert expired["at"] == "2026-05-20T10:00:00+02:00"
+    assert expired["at"] == "2026-05-11T12:00:00+02:00"  # when it ran out, not when `loyalty expire` wrote it
     assert expired["issued_at"] == "2026-02-10T12:00:00+01:00"
     assert expired["expires_at"] == "2026-05-11T12:00:00+02:00"  # noon CET + 90 local days: noon CEST
     assert issued["code"] == redeemed["code"] != expired["code"]
@@ -214,6 +214,21 @@ def test_rewards_of_may(cli, history):
                for r in rows)
     redeemed_cost = sum(float(r["cost"]) for r in rows if r["event"] == "redeemed")
     assert redeemed_cost == 0.80  # the summary's reward cost
+
+
+def test_a_voucher_past_its_expiry_is_expired_before_loyalty_expire_writes_it(cli, cli_json, at, history):
+    at("2026-07-01T12:00:00+00:00")  # Fabio's voucher ran out on 27 June; `loyalty expire` has not run
+    june = ("--since", "2026-06-01", "--until", "2026-06-30")
+    before = report(cli, "rewards", *june)["rows"], report(cli, "summary", *june)["rows"]
+    rows, summary = before
+    assert [(r["event"], r["name"], r["status"], r["at"]) for r in rows] == [
+        ("expired", "Fabio", "expired", "2026-06-27T12:00:00+02:00")]
+    assert summary[0]["vouchers_expired"] == 1
+    # the issue row of March shows the status as of now too
+    march = report(cli, "rewards", "--since", "2026-03-01", "--until", "2026-03-31")["rows"]
+    assert [(r["event"], r["status"]) for r in march] == [("issued", "expired")]
+    cli_json("expire")
+    assert (report(cli, "rewards", *june)["rows"], report(cli, "summary", *june)["rows"]) == before
 
 
 # ---- liability -------------------------------------------------------------------------------
