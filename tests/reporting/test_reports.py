@@ -101,7 +101,7 @@ def test_summary_of_may(cli, history):
         "until": "2026-05-31", "as_of": "2026-06-15T14:00:00+02:00", "bucket": "day"}
     assert data["rows"] == [{
         "since": "2026-05-01", "until": "2026-05-31",
-        "visits": 3, "voided_visits": 1, "customers": 2, "new_customers": 1,
+        "visits": 3, "voided_visits": 1, "visits_with_amount": 3, "customers": 2, "new_customers": 1,
         "returning_customers": 1, "returning_share": 0.5,
         "revenue": "43.00", "average_ticket": "14.33",
         "punches_issued": 3, "punches_redeemed": 0,
@@ -110,6 +110,23 @@ def test_summary_of_may(cli, history):
         "vouchers_issued": 1, "vouchers_redeemed": 1, "vouchers_expired": 1, "vouchers_voided": 0,
         "reward_cost": "0.80",
     }]
+
+
+def test_average_ticket_is_over_the_visits_with_an_amount(cli, cli_json):
+    # 12.00 and 6.00; a visit without --amount and one of 0.00 (both 0.00 in the visits report);
+    # 30.00 voided. Revenue 18.00 over 2 visits with an amount: 9.00 (not 4.50 over all 4).
+    for amount in ("12", None, "6", "0"):
+        cli_json("visit", "333 900 0001", *(("--amount", amount) if amount else ()))
+    voided = cli_json("visit", "333 900 0001", "--amount", "30")["visit_id"]
+    cli_json("void", voided)
+    today = ("--since", "today")
+    row = report(cli, "summary", *today)["rows"][0]
+    assert (row["visits"], row["voided_visits"], row["visits_with_amount"]) == (4, 1, 2)
+    assert (row["revenue"], row["average_ticket"]) == ("18.00", "9.00")
+    assert [v["amount"] for v in report(cli, "visits", *today)["rows"] if not v["voided"]] == [
+        "12.00", "0.00", "6.00", "0.00"]
+    header = cli("report", "summary", *today, "--format", "table").stdout
+    assert "Average ticket (per visit with an amount)" in header and "Visits with an amount" in header
 
 
 def test_summary_timeline_buckets_local_days(cli, history):
