@@ -310,6 +310,23 @@ def test_at_risk_uses_each_customers_own_rhythm(cli, at):
     assert {r["phone"]: r["usual_gap_days"] for r in rows} == {"+393337000001": 31, "+393337000002": 7}
 
 
+def test_at_risk_rhythm_is_the_median_gap_between_the_last_8_distinct_visit_days(cli, at):
+    # Visit days, two visits a day on the last four: 15, 16 Feb (left out: older than the last 8
+    # days), 17 Feb, 9 Mar, 29 Mar, 18 Apr (gaps of 20), 8, 9, 10, 11 May (gaps of 1).
+    # The last 8 days' gaps are 20, 20, 20, 20, 1, 1, 1: the rhythm is 20 days. (The days of the
+    # last 8 visits would be 8-11 May alone, a rhythm of 1; with 15 and 16 Feb it would be 1.)
+    for day in ("02-15", "02-16", "02-17", "03-09", "03-29", "04-18"):
+        cli("visit", "333 700 0003", "--amount", "10", "--at", f"2026-{day}T12:00")
+    for day in ("05-08", "05-09", "05-10", "05-11"):
+        for hour in (12, 18):
+            cli("visit", "333 700 0003", "--amount", "10", "--at", f"2026-{day}T{hour}:00")
+    assert report(cli, "at-risk")["rows"] == []  # 35 days since 11 May: not more than 2 x 20
+    at("2026-06-25T12:00:00+00:00")
+    rows = report(cli, "at-risk")["rows"]
+    assert [(r["phone"], r["days_since"], r["usual_gap_days"], r["visits"]) for r in rows] == [
+        ("+393337000003", 45, 20, 14)]
+
+
 # ---- a report reads; it never writes -----------------------------------------------------------
 
 def test_reports_change_nothing(cli, history):
