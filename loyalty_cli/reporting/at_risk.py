@@ -32,26 +32,16 @@ AT_RISK_BRIEF = ("phone", "name", "reason", "days_since", "spend", "usual_gap_da
 
 # Candidates (silent for more than the floor, less than a year: an index range on the
 # customers) and, for each, their last RHYTHM_DAYS distinct visit days, as one JSON array (see
-# json_rows). `back` walks back day by day: each step is one seek on the covering index for the
-# latest visit before the first visit found so far that is on an earlier local day (it skips only
-# the other visits of that day), so a customer costs about RHYTHM_DAYS seeks however long their
-# history. The median of those at most seven gaps is taken in Python, candidate by candidate.
+# json_rows): a scan of the candidate's own rows of the covering index, never the visits at
+# large. The median of those at most seven gaps is taken in Python, candidate by candidate. On a
+# million visits this takes 0.2 s (seeking the last 8 visit rows took 0.13 s, but a busy day
+# counted several times); walking back one seek per day in a recursive CTE took 0.7 s.
 _RECENT_DAYS_SQL = """
-WITH RECURSIVE cand AS MATERIALIZED (
-  SELECT c.id FROM customers c WHERE c.last_visit_at >= :lost AND c.last_visit_at < :floor),
-back(customer_id, n, visit_id) AS (
-  SELECT cand.id, 1, (SELECT v.id FROM visits v WHERE v.customer_id = cand.id AND v.voided_at IS NULL
-                      ORDER BY v.at DESC LIMIT 1) FROM cand
-  UNION ALL
-  SELECT b.customer_id, b.n + 1, (SELECT v.id FROM visits v WHERE v.customer_id = b.customer_id
-                                  AND v.voided_at IS NULL AND v.at < p.at AND v.local_day < p.local_day
-                                  ORDER BY v.at DESC LIMIT 1)
-  FROM back b JOIN visits p ON p.id = b.visit_id WHERE b.n < :days),
-recent AS (
-  SELECT b.customer_id, json_group_array(p.local_day) AS days
-  FROM back b JOIN visits p ON p.id = b.visit_id GROUP BY b.customer_id)
-SELECT json_group_array(json_array(c.id, c.phone, c.name, c.visits, c.spend, json(recent.days)))
-FROM recent JOIN customers c ON c.id = recent.customer_id
+SELECT json_group_array(json_array(c.id, c.phone, c.name, c.visits, c.spend, (
+         SELECT json_group_array(d.local_day) FROM (
+           SELECT DISTINCT v.local_day FROM visits v WHERE v.customer_id = c.id AND v.voided_at IS NULL
+           ORDER BY v.local_day DESC LIMIT :days) d)))
+FROM customers c WHERE c.last_visit_at >= :lost AND c.last_visit_at < :floor
 """
 
 # Customers seen within LOST_DAYS whose punches on card :card stand at :punches (one short).
