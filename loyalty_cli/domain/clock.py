@@ -109,3 +109,19 @@ def local_day_of(db_text: str | None, tz) -> str | None:
 
 def days(n: int) -> timedelta:
     return timedelta(days=n)
+
+
+def add_local_days(moment: datetime, n: int, tz) -> datetime:
+    """The same shop-local wall-clock time n local days later (a day across a DST change is 23 or
+    25 hours long). A time the clocks skip that day is read with the offset before the change, so
+    it lands as much later as they were put forward (02:30 becomes 03:30); a time that happens
+    twice is the first of the two."""
+    local = moment.astimezone(tz)
+    wall = datetime.combine(local.date() + timedelta(days=n), local.time(), tzinfo=tz)  # fold=0
+    return wall.astimezone(UTC)
+
+
+def end_of_local_day(day: date, tz) -> datetime:
+    """The UTC instant at which the shop-local `day` ends: the next local midnight (or, where the
+    clocks skip midnight, the first moment of the next day)."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)

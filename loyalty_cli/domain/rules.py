@@ -11,7 +11,7 @@ Rounding (stated once, tested in tests/test_rules.py):
 
 from datetime import datetime, timedelta
 
-from loyalty_cli.domain import money
+from loyalty_cli.domain import clock, money
 from loyalty_cli.domain.errors import Refused
 from loyalty_cli.domain.model import Config, Entry, Outcome, State, Tier, Visit
 
@@ -106,8 +106,11 @@ def expiry_entry(points: int, cutoff: datetime) -> Entry:
 
 
 def voucher_expires_at(config: Config, issued_at: datetime) -> datetime | None:
+    """`rewards_days` local days after issue, at the same shop-local time: a voucher issued at 12:00
+    in winter expires at 12:00 in summer, not at 13:00 (clock.add_local_days says what happens to
+    a time the clocks skip or repeat)."""
     days = config.expiry.rewards_days
-    return None if days is None else issued_at + timedelta(days=days)
+    return None if days is None else clock.add_local_days(issued_at, days, config.tz)
 
 
 def buy_with_points(config: Config, state: State, reward_id: str) -> Entry:

@@ -9,14 +9,13 @@ only touches what is already small: a handful of totals, the per-day series, one
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from loyalty_cli.domain import clock, rules
 from loyalty_cli.output.model import Report, Table
-from loyalty_cli.reporting.period import Period
+from loyalty_cli.reporting.period import Period, expiry_horizon
 from loyalty_cli.store import counter as store
 
-EXPIRY_HORIZON = timedelta(days=30)  # "expiring soon": what expires within the next 30 days
 NOTHING_DUE = (0, 0)  # points_due() of a customer it leaves out
 NO_VISITS_THIS_YEAR = (0, 0)  # year_figures() of a customer it leaves out
 
@@ -49,7 +48,7 @@ class Context:
         return self._figures[name]
 
     def points_due(self) -> dict[int, tuple[int, int]]:
-        """customer id -> (points due to expire now, by EXPIRY_HORIZON from now), where not (0, 0).
+        """customer id -> (points due to expire now, by period.expiry_horizon), where not (0, 0).
 
         rules.points_to_expire(balance, points earned since the cutoff), for everyone at once,
         reading only the last points_days of the ledger (ledger_lots_cover). 'Now' counts the
@@ -66,7 +65,8 @@ class Context:
                 "SELECT json_group_array(json_array(c.id, MAX(0, c.points - COALESCE(r.since_cutoff, 0)), "
                 "MAX(0, c.points - COALESCE(r.since_soon, 0)))) FROM customers c "
                 "LEFT JOIN recent r ON r.customer_id = c.id WHERE c.points > COALESCE(r.since_soon, 0)"),
-                {"cutoff": clock.to_db(cutoff), "soon": clock.to_db(cutoff + EXPIRY_HORIZON)})
+                {"cutoff": clock.to_db(cutoff),
+                 "soon": clock.to_db(cutoff + (expiry_horizon(self.today, self.config.tz) - self.now))})
             return {cid: (due_now, due_soon) for cid, due_now, due_soon in rows}
 
         return self._figure("points_due", compute)

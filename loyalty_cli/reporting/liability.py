@@ -1,9 +1,11 @@
 """The liability report: what the shop owes today (points, store credit, open vouchers), at face
-value and at cost, and what of it expires within EXPIRY_HORIZON."""
+value and at cost, and what of it expires by the end of the local date EXPIRY_HORIZON_DAYS from
+today (period.expiry_horizon)."""
 
 from loyalty_cli.domain import clock, money
 from loyalty_cli.output.model import Chart, Column, Report, Table
-from loyalty_cli.reporting.context import EXPIRY_HORIZON, NOTHING_DUE, Context, query
+from loyalty_cli.reporting.context import NOTHING_DUE, Context, query
+from loyalty_cli.reporting.period import EXPIRY_HORIZON_DAYS, expiry_horizon, expiry_horizon_day
 
 NAME, TITLE = "liability", "Liability"
 
@@ -15,7 +17,7 @@ LIABILITY_COLUMNS = [
     Column("face_value", "Face value", "money"),
     Column("cost", "Cost to the shop", "money"),
 ]
-_SOON = f"within {EXPIRY_HORIZON.days} days"
+_SOON = f"within {EXPIRY_HORIZON_DAYS} days"
 
 
 def point_rate(config):
@@ -56,7 +58,7 @@ def build(ctx: Context) -> Report:
                   brief=("description", "face_value", "cost", "quantity", "customers"),
                   charts=[Chart("description", "face_value", "Owed at face value", skip=("total", "expiring:"))])
     return ctx.report(NAME, TITLE, None, [table], points_valued_as=rate_info,
-                      expiring_within_days=EXPIRY_HORIZON.days)
+                      expiring_within_days=EXPIRY_HORIZON_DAYS)
 
 
 def _points_owed(ctx: Context, rate) -> tuple[tuple, tuple]:
@@ -83,21 +85,22 @@ def _points_owed(ctx: Context, rate) -> tuple[tuple, tuple]:
         how = f" (valued as {rate.name}: {rate.points} points for {money.display(rate.face_value(currency), currency)})"
     else:
         how = " (no reward in the catalog has a points price: not valued)"
-    by = (ctx.now + EXPIRY_HORIZON).astimezone(ctx.config.tz).date().isoformat()
+    by = expiry_horizon_day(ctx.today).isoformat()
     return (("points", "Points outstanding" + how, holders, points, *value(points)),
             ("expiring:points", f"Points expiring {_SOON} (by {by}; included above)", soon_holders, soon,
              *value(soon)))
 
 
 def _vouchers_owed(ctx: Context) -> tuple[list, list]:
-    """Open vouchers per reward, and those of them that expire within EXPIRY_HORIZON."""
+    """Open vouchers per reward, and those of them that expire by the horizon (period.expiry_horizon)."""
     config, currency = ctx.config, ctx.config.shop.currency
     owed, soon = [], []
     for reward_id, count, holders, expiring, expiring_holders in query(ctx.conn,
             "SELECT reward, COUNT(*), COUNT(DISTINCT customer_id), SUM(expires_at <= :soon), "
             "COUNT(DISTINCT CASE WHEN expires_at <= :soon THEN customer_id END) "
             "FROM vouchers WHERE status = 'issued' AND (expires_at IS NULL OR expires_at > :now) "
-            "GROUP BY reward ORDER BY reward", {"now": ctx.now_db, "soon": clock.to_db(ctx.now + EXPIRY_HORIZON)}):
+            "GROUP BY reward ORDER BY reward",
+            {"now": ctx.now_db, "soon": clock.to_db(expiry_horizon(ctx.today, ctx.config.tz))}):
         known = config.rewards.get(reward_id)
         face = known.face_value(currency) if known else None
         cost = known.cost if known else None

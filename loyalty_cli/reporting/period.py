@@ -13,6 +13,7 @@ from loyalty_cli.domain import clock
 from loyalty_cli.domain.errors import BadInput
 
 PERIOD_WORDS = ("today", "yesterday", "last-7-days", "last-month", "this-month")
+EXPIRY_HORIZON_DAYS = 30  # "expiring within 30 days (by DATE)": up to the end of DATE, today + 30
 DATE_HELP = "YYYY-MM-DD, " + ", ".join(PERIOD_WORDS)
 
 
@@ -36,6 +37,19 @@ def named_range(text: str, today: date, what: str) -> tuple[date, date]:
     except ValueError:
         raise BadInput(f"{what} is not a date: {text!r} (use {DATE_HELP})") from None
     return day, day
+
+
+def expiry_horizon_day(today: date) -> date:
+    """The last local date that "expiring within EXPIRY_HORIZON_DAYS days" covers."""
+    return today + timedelta(days=EXPIRY_HORIZON_DAYS)
+
+
+def expiry_horizon(today: date, tz) -> datetime:
+    """The moment "expiring within 30 days (by DATE)" runs to: the end of that shop-local DATE, so
+    a voucher or a lot falling due at 23:00 on it is counted (not now + 30 x 24 hours). It is the
+    last microsecond (what the store keeps) of DATE: what falls due at or before it expires by
+    DATE, and what falls due at the next midnight does not."""
+    return clock.end_of_local_day(expiry_horizon_day(today), tz) - timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)

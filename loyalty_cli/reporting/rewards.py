@@ -24,17 +24,24 @@ REWARD_COLUMNS = [
 REWARD_BRIEF = ("event", "at", "code", "phone", "reward_name", "cost", "name")
 
 # (event, at, code, reward) of each voucher event between the UTC instants :start and :end, each
-# branch a range of the index on its moment. A voucher that ended without being redeemed ended
-# as 'expired' or as 'voided'.
+# branch a range of an index on its moment. A voucher that ended without being redeemed was voided
+# (at the void) or expired: at its expiry time, whether or not `loyalty expire` has written it
+# down yet (as on the card, an issued voucher past its expiry as of :now is gone), so a period's
+# figures do not move when the expiry run catches up.
 VOUCHER_EVENTS_SQL = (
     "SELECT 'issued' AS event, issued_at AS at, code, reward FROM vouchers "
     "WHERE issued_at >= :start AND issued_at < :end "
     "UNION ALL SELECT 'redeemed', redeemed_at, code, reward FROM vouchers "
     "WHERE redeemed_at >= :start AND redeemed_at < :end "
-    "UNION ALL SELECT CASE status WHEN 'expired' THEN 'expired' ELSE 'voided' END, ended_at, code, reward "
-    "FROM vouchers WHERE ended_at >= :start AND ended_at < :end"
+    "UNION ALL SELECT 'expired', expires_at, code, reward FROM vouchers "
+    "WHERE status IN ('issued', 'expired') AND expires_at >= :start AND expires_at < :end "
+    "AND (status = 'expired' OR expires_at <= :now) "
+    "UNION ALL SELECT 'voided', ended_at, code, reward FROM vouchers "
+    "WHERE ended_at >= :start AND ended_at < :end AND +status = 'void'"  # '+': by ended_at, not by status
 )
 EVENTS = ("issued", "redeemed", "expired", "voided")
+# A voucher's status as of :now: 'expired' once past its expiry, written down or not.
+STATUS_NOW = "CASE WHEN v.status = 'issued' AND v.expires_at <= :now THEN 'expired' ELSE v.status END"
 
 
 def build(ctx: Context, period: Period) -> Report:
@@ -43,14 +50,14 @@ def build(ctx: Context, period: Period) -> Report:
     currency = config.shop.currency
     catalog = {reward.id: (reward.name, reward.face_value(currency), reward.cost) for reward in config.rewards.values()}
     unknown = (None, None, None)  # a reward since removed from the config
-    sql = (f"SELECT e.event, e.at, e.code, e.reward, c.phone, c.name, v.status, v.issued_at, v.expires_at "
+    sql = (f"SELECT e.event, e.at, e.code, e.reward, c.phone, c.name, {STATUS_NOW}, v.issued_at, v.expires_at "
            f"FROM ({VOUCHER_EVENTS_SQL}) e "
            "JOIN vouchers v ON v.code = e.code JOIN customers c ON c.id = v.customer_id "
            "ORDER BY e.at, CASE e.event WHEN 'issued' THEN 0 WHEN 'redeemed' THEN 1 ELSE 2 END, e.code")
 
     def produce():
-        for event, at, code, reward, phone, name, status, issued, expires in query(conn, sql,
-                                                                                    {"start": start, "end": end}):
+        for event, at, code, reward, phone, name, status, issued, expires in query(
+                conn, sql, {"start": start, "end": end, "now": ctx.now_db}):
             reward_name, face, cost = catalog.get(reward, unknown)
             yield (event, at, code, reward, reward_name, phone, name, status, issued, expires, face, cost)
 
@@ -58,14 +65,14 @@ def build(ctx: Context, period: Period) -> Report:
     return ctx.report(NAME, TITLE, period, [table])
 
 
-def event_counts(conn, config, start: str, end: str) -> tuple[dict, list[str]]:
-    """The summary's voucher figures between two UTC instants: {'vouchers_issued': n, ...,
-    'reward_cost': cost of the redeemed ones}, and the rewards redeemed that the config no longer
-    knows (so not costed), sorted."""
+def event_counts(conn, config, start: str, end: str, now: str) -> tuple[dict, list[str]]:
+    """The summary's voucher figures between two UTC instants, as of `now`: {'vouchers_issued': n,
+    ..., 'reward_cost': cost of the redeemed ones}, and the rewards redeemed that the config no
+    longer knows (so not costed), sorted."""
     counts = {f"vouchers_{event}": 0 for event in EVENTS}
     cost, unknown = 0, []
     for event, reward, count in query(conn, f"SELECT event, reward, COUNT(*) FROM ({VOUCHER_EVENTS_SQL}) "
-                                            "GROUP BY event, reward", {"start": start, "end": end}):
+                                            "GROUP BY event, reward", {"start": start, "end": end, "now": now}):
         counts[f"vouchers_{event}"] += count
         if event == "redeemed":
             known = config.rewards.get(reward)

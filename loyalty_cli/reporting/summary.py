@@ -17,12 +17,13 @@ SUMMARY_COLUMNS = [
     Column("until", "To", "date"),
     Column("visits", "Visits", "int"),
     Column("voided_visits", "Voided visits", "int"),
+    Column("visits_with_amount", "Visits with an amount", "int"),
     Column("customers", "Customers", "int"),
     Column("new_customers", "New customers", "int"),
     Column("returning_customers", "Returning customers", "int"),
     Column("returning_share", "Returning share", "ratio"),
     Column("revenue", "Revenue from members", "money"),
-    Column("average_ticket", "Average ticket", "money"),
+    Column("average_ticket", "Average ticket (per visit with an amount)", "money"),
     Column("punches_issued", "Punches issued", "int"),
     Column("punches_redeemed", "Punches turned into rewards", "int"),
     Column("points_issued", "Points issued", "int"),
@@ -57,7 +58,7 @@ def bucket_for(period: Period) -> str:
 def build(ctx: Context, period: Period) -> Report:
     conn, config = ctx.conn, ctx.config
     start, end = period.bounds(config.tz)
-    vouchers, unknown = rewards.event_counts(conn, config, start, end)
+    vouchers, unknown = rewards.event_counts(conn, config, start, end, ctx.now_db)
     row = {"since": period.since.isoformat(), "until": period.until.isoformat(),
            **visit_figures(conn, period), "new_customers": new_customers(conn, start, end),
            **ledger_flows(conn, start, end), **vouchers}
@@ -77,9 +78,16 @@ def build(ctx: Context, period: Period) -> Report:
 
 
 def visit_figures(conn, period: Period) -> dict:
-    """Visits, voided visits, customers, returning customers and revenue over the period's days."""
+    """Visits, voided visits, customers, returning customers, revenue and the average ticket over
+    the period's days.
+
+    The average ticket is the revenue divided by the non-voided visits with an amount above zero:
+    a visit recorded without --amount (a punch whose till amount was not typed) is stored as 0.00, and counting it would
+    pull the average towards zero in a shop that types amounts only some of the time. The visits
+    it is taken over are a column of their own, so the figure can be checked.
+    """
     days = period.local_days()
-    visits, revenue, customers, with_amount = query(conn,
+    visits, revenue, customers, visits_with_amount = query(conn,
         "SELECT COUNT(*), COALESCE(SUM(amount), 0), COUNT(DISTINCT customer_id), COALESCE(SUM(amount > 0), 0) "
         "FROM visits WHERE voided_at IS NULL AND local_day BETWEEN ? AND ?", days).fetchone()
     voided = query(conn, "SELECT COUNT(*) FROM visits WHERE voided_at IS NOT NULL AND local_day BETWEEN ? AND ?",
@@ -90,9 +98,10 @@ def visit_figures(conn, period: Period) -> dict:
         "WHERE EXISTS (SELECT 1 FROM visits p WHERE p.customer_id = d.customer_id AND p.voided_at IS NULL "
         "AND p.local_day < ?)", (*days, days[0])).fetchone()[0]
     return {
-        "visits": visits, "voided_visits": voided, "customers": customers, "returning_customers": returning,
-        "returning_share": round(returning / customers, 4) if customers else None,
-        "revenue": revenue, "average_ticket": money.divide_half_up(revenue, with_amount) if with_amount else None,
+        "visits": visits, "voided_visits": voided, "visits_with_amount": visits_with_amount, "customers": customers,
+        "returning_customers": returning, "returning_share": round(returning / customers, 4) if customers else None,
+        "revenue": revenue,
+        "average_ticket": money.divide_half_up(revenue, visits_with_amount) if visits_with_amount else None,
     }
 
 

@@ -173,7 +173,7 @@ def test_points_expire_oldest_first():
     config = config_module.load(SAMPLE)
     now = datetime(2027, 3, 1, tzinfo=UTC)
     assert rules.points_cutoff(config, now) == now - timedelta(days=365)
-    assert rules.voucher_expires_at(config, now) == now + timedelta(days=90)
+    assert rules.voucher_expires_at(config, now) == datetime(2027, 5, 29, 23, tzinfo=UTC)  # 01:00 in Rome, as issued
 
 
 def test_buying_with_points_refuses_a_short_balance():
@@ -219,3 +219,27 @@ def test_pharmacy_points_toward_partner_gift_card():
 def test_percent_is_decimal_not_float():
     config = config_module.load(SAMPLE)
     assert isinstance(config.rules_of("cashback")[0].percent, Decimal)
+
+
+# ---- vouchers live rewards_days local days -------------------------------------------------------
+
+def _rome(*args):
+    from zoneinfo import ZoneInfo
+
+    return datetime(*args, tzinfo=ZoneInfo("Europe/Rome")).astimezone(UTC)
+
+
+@pytest.mark.parametrize("issued, expires", [
+    # noon on a winter (CET) day, across the change to summer time: noon CEST, 89 x 24 + 23 hours later
+    (_rome(2026, 2, 10, 12), datetime(2026, 5, 11, 10, tzinfo=UTC)),
+    # noon in summer, across the change back to winter time: noon CET
+    (_rome(2026, 9, 1, 12), datetime(2026, 11, 30, 11, tzinfo=UTC)),
+    # 02:30 on a day whose 02:30 the clocks skip (29 March 2026): read as 02:30 CET, i.e. 03:30 CEST
+    (_rome(2025, 12, 29, 2, 30), datetime(2026, 3, 29, 1, 30, tzinfo=UTC)),
+    # 02:30 on a day that has it twice (25 October 2026): the first of the two, still summer time
+    (_rome(2026, 7, 27, 2, 30), datetime(2026, 10, 25, 0, 30, tzinfo=UTC)),
+])
+def test_a_voucher_expires_rewards_days_local_days_later_at_the_same_local_time(issued, expires):
+    config = config_module.load(SAMPLE)  # Europe/Rome, vouchers live 90 days
+    assert config.expiry.rewards_days == 90
+    assert rules.voucher_expires_at(config, issued) == expires

@@ -101,7 +101,7 @@ def test_summary_of_may(cli, history):
         "until": "2026-05-31", "as_of": "2026-06-15T14:00:00+02:00", "bucket": "day"}
     assert data["rows"] == [{
         "since": "2026-05-01", "until": "2026-05-31",
-        "visits": 3, "voided_visits": 1, "customers": 2, "new_customers": 1,
+        "visits": 3, "voided_visits": 1, "visits_with_amount": 3, "customers": 2, "new_customers": 1,
         "returning_customers": 1, "returning_share": 0.5,
         "revenue": "43.00", "average_ticket": "14.33",
         "punches_issued": 3, "punches_redeemed": 0,
@@ -110,6 +110,23 @@ def test_summary_of_may(cli, history):
         "vouchers_issued": 1, "vouchers_redeemed": 1, "vouchers_expired": 1, "vouchers_voided": 0,
         "reward_cost": "0.80",
     }]
+
+
+def test_average_ticket_is_over_the_visits_with_an_amount(cli, cli_json):
+    # 12.00 and 6.00; a visit without --amount and one of 0.00 (both 0.00 in the visits report);
+    # 30.00 voided. Revenue 18.00 over 2 visits with an amount: 9.00 (not 4.50 over all 4).
+    for amount in ("12", None, "6", "0"):
+        cli_json("visit", "333 900 0001", *(("--amount", amount) if amount else ()))
+    voided = cli_json("visit", "333 900 0001", "--amount", "30")["visit_id"]
+    cli_json("void", voided)
+    today = ("--since", "today")
+    row = report(cli, "summary", *today)["rows"][0]
+    assert (row["visits"], row["voided_visits"], row["visits_with_amount"]) == (4, 1, 2)
+    assert (row["revenue"], row["average_ticket"]) == ("18.00", "9.00")
+    assert [v["amount"] for v in report(cli, "visits", *today)["rows"] if not v["voided"]] == [
+        "12.00", "0.00", "6.00", "0.00"]
+    header = cli("report", "summary", *today, "--format", "table").stdout
+    assert "Average ticket (per visit with an amount)" in header and "Visits with an amount" in header
 
 
 def test_summary_timeline_buckets_local_days(cli, history):
@@ -206,14 +223,29 @@ def test_rewards_of_may(cli, history):
         ("redeemed", "Anna", "free-cone", "redeemed"),
     ]
     expired, issued, redeemed = rows
-    assert expired["at"] == "2026-05-20T10:00:00+02:00"
+    assert expired["at"] == "2026-05-11T12:00:00+02:00"  # when it ran out, not when `loyalty expire` wrote it
     assert expired["issued_at"] == "2026-02-10T12:00:00+01:00"
-    assert expired["expires_at"] == "2026-05-11T13:00:00+02:00"
+    assert expired["expires_at"] == "2026-05-11T12:00:00+02:00"  # noon CET + 90 local days: noon CEST
     assert issued["code"] == redeemed["code"] != expired["code"]
     assert all((r["face_value"], r["cost"], r["reward_name"]) == ("2.50", "0.80", "Free ice cream cone")
                for r in rows)
     redeemed_cost = sum(float(r["cost"]) for r in rows if r["event"] == "redeemed")
     assert redeemed_cost == 0.80  # the summary's reward cost
+
+
+def test_a_voucher_past_its_expiry_is_expired_before_loyalty_expire_writes_it(cli, cli_json, at, history):
+    at("2026-07-01T12:00:00+00:00")  # Fabio's voucher ran out on 27 June; `loyalty expire` has not run
+    june = ("--since", "2026-06-01", "--until", "2026-06-30")
+    before = report(cli, "rewards", *june)["rows"], report(cli, "summary", *june)["rows"]
+    rows, summary = before
+    assert [(r["event"], r["name"], r["status"], r["at"]) for r in rows] == [
+        ("expired", "Fabio", "expired", "2026-06-27T12:00:00+02:00")]
+    assert summary[0]["vouchers_expired"] == 1
+    # the issue row of March shows the status as of now too
+    march = report(cli, "rewards", "--since", "2026-03-01", "--until", "2026-03-31")["rows"]
+    assert [(r["event"], r["status"]) for r in march] == [("issued", "expired")]
+    cli_json("expire")
+    assert (report(cli, "rewards", *june)["rows"], report(cli, "summary", *june)["rows"]) == before
 
 
 # ---- liability -------------------------------------------------------------------------------
@@ -276,6 +308,23 @@ def test_at_risk_uses_each_customers_own_rhythm(cli, at):
     at("2026-07-20T12:00:00+00:00")  # 75 days after the monthly customer's last visit: more than 2 x 31
     rows = report(cli, "at-risk")["rows"]
     assert {r["phone"]: r["usual_gap_days"] for r in rows} == {"+393337000001": 31, "+393337000002": 7}
+
+
+def test_at_risk_rhythm_is_the_median_gap_between_the_last_8_distinct_visit_days(cli, at):
+    # Visit days, two visits a day on the last four: 15, 16 Feb (left out: older than the last 8
+    # days), 17 Feb, 9 Mar, 29 Mar, 18 Apr (gaps of 20), 8, 9, 10, 11 May (gaps of 1).
+    # The last 8 days' gaps are 20, 20, 20, 20, 1, 1, 1: the rhythm is 20 days. (The days of the
+    # last 8 visits would be 8-11 May alone, a rhythm of 1; with 15 and 16 Feb it would be 1.)
+    for day in ("02-15", "02-16", "02-17", "03-09", "03-29", "04-18"):
+        cli("visit", "333 700 0003", "--amount", "10", "--at", f"2026-{day}T12:00")
+    for day in ("05-08", "05-09", "05-10", "05-11"):
+        for hour in (12, 18):
+            cli("visit", "333 700 0003", "--amount", "10", "--at", f"2026-{day}T{hour}:00")
+    assert report(cli, "at-risk")["rows"] == []  # 35 days since 11 May: not more than 2 x 20
+    at("2026-06-25T12:00:00+00:00")
+    rows = report(cli, "at-risk")["rows"]
+    assert [(r["phone"], r["days_since"], r["usual_gap_days"], r["visits"]) for r in rows] == [
+        ("+393337000003", 45, 20, 14)]
 
 
 # ---- a report reads; it never writes -----------------------------------------------------------
@@ -349,3 +398,26 @@ def test_shared_figures_come_from_the_thread_or_are_computed_here(history):
 ])
 def test_rhythm_is_the_median_gap_between_visit_days(days, expected):
     assert rhythm(days) == expected
+
+
+# ---- the liability horizon is the end of the local date it names ---------------------------------
+
+def test_liability_counts_what_expires_late_on_the_horizon_date(cli, at):
+    # Now is 15 June 14:00 in Rome: "within 30 days (by 2026-07-15)" runs to the end of 15 July.
+    at("2026-04-20T12:00:00+00:00")
+    for day in range(7, 16):
+        cli("visit", "333 800 0001", "--amount", "1", "--at", f"2026-04-{day:02d}T12:00")
+    cli("visit", "333 800 0001", "--amount", "1", "--at", "2026-04-16T23:00")  # the voucher: 15 July 23:00
+    for day in range(8, 17):
+        cli("visit", "333 800 0002", "--amount", "1", "--at", f"2026-04-{day:02d}T12:00")
+    cli("visit", "333 800 0002", "--amount", "1", "--at", "2026-04-17T00:30")  # 16 July 00:30: after
+    at("2026-05-01T12:00:00+00:00")
+    # 40 points and the welcome 20, earned at 23:00 on 15 July 2025: due at 23:00 on 15 July 2026
+    cli("visit", "333 800 0003", "--amount", "40", "--at", "2025-07-15T23:00")
+    at(NOW)
+    data = report(cli, "liability")
+    rows = {r["item"]: r for r in data["rows"]}
+    assert rows["expiring:points"]["description"].startswith("Points expiring within 30 days (by 2026-07-15;")
+    assert (rows["expiring:points"]["customers"], rows["expiring:points"]["quantity"]) == (1, 60)
+    assert (rows["vouchers:free-cone"]["quantity"], rows["expiring:vouchers:free-cone"]["quantity"]) == (2, 1)
+    assert rows["expiring:vouchers:free-cone"]["customers"] == 1
