@@ -66,11 +66,12 @@ def voucher(row, config) -> dict:
 
 
 def earnings(config, entries, codes, statuses=None) -> dict:
+    """What a visit earned, promotions included."""
     currency = config.shop.currency
     rewards = [e.reward for e in entries if e.kind == "reward" and e.reward]
     return {
         "points": sum(e.points for e in entries if e.points > 0),
-        "punches": sum(e.punches for e in entries if e.kind == "punch"),
+        "punches": sum(e.punches for e in entries if e.kind in ("punch", "promotion")),
         "credit": money.as_string(sum(e.credit for e in entries if e.credit > 0), currency),
         "vouchers": [{"code": code, "reward": reward, "reward_name": config.rewards[reward].name,
                       "status": (statuses or {}).get(code, "issued")}
