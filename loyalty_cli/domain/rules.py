@@ -72,7 +72,7 @@ def _punch(rule, state: State, visit: Visit, running=()) -> list:
     for promotion in running:
         if promotion.extra_punches:
             entries.append(Entry("promotion", punches=promotion.extra_punches, rule=promotion.name,
-                                 card=rule.name, reason=f"+{promotion.extra_punches} on {rule.name}"))
+                                 card=rule.name, reason=f"{promotion.extra_punches} extra on {rule.name}"))
     open_punches = state.punches.get(rule.name, 0) + sum(entry.punches for entry in entries)
     while open_punches >= rule.every:
         entries.append(Entry("reward", punches=-rule.every, rule=rule.name, reward=rule.reward,

@@ -10,6 +10,7 @@ from datetime import datetime
 from loyalty_cli.domain import clock, money, rules
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.store import counter as store
+from loyalty_cli.store import feedback as feedback_store
 
 
 def card(conn, config, row, now: datetime) -> dict:
@@ -46,7 +47,17 @@ def card(conn, config, row, now: datetime) -> dict:
         "visits": row["visits"],
         "spend": money.as_string(row["spend"], currency),
         "last_visit": local_time(row["last_visit_at"], config),
+        "last_feedback": last_feedback(conn, config, row["id"]),
     }
+
+
+def last_feedback(conn, config, customer_id: int) -> dict | None:
+    """The customer's last score: {score, scale, comment, at}, or None."""
+    said = feedback_store.latest(conn, customer_id)
+    if said is None:
+        return None
+    return {"score": said["score"], "scale": said["scale"], "comment": said["comment"],
+            "at": local_time(said["at"], config)}
 
 
 def points_now(conn, config, row, now: datetime) -> int:
