@@ -245,3 +245,15 @@ def test_birthday_for_is_pure_window_arithmetic():
     rule = conf(BIRTHDAY).rules_of("birthday")[0]
     assert promotions.birthday_for(rule, date(1990, 12, 30), date(2027, 1, 5)) == date(2026, 12, 30)
     assert promotions.birthday_for(rule, date(1990, 6, 1), date(2027, 1, 5)) is None
+
+
+def test_sample_and_examples_show_each_feature():
+    from tests.conftest import EXAMPLES, SAMPLE
+
+    sample = config_module.load(SAMPLE)
+    assert sample.promotions and sample.rules_of("birthday") and sample.shop.categories
+    cafe = config_module.load(EXAMPLES / "cafe.toml")
+    assert cafe.rules_of("punch_card")[0].categories == ("coffee",)
+    assert cafe.promotions[0].points_multiplier == 2 and cafe.promotions[0].hours is not None
+    pharmacy = config_module.load(EXAMPLES / "pharmacy.toml")
+    assert pharmacy.rules_of("points")[0].exclude_categories == ("prescriptions",)
