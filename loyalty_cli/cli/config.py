@@ -56,15 +56,16 @@ def config_show(ctx: typer.Context, json: JsonOpt = False):
     def work(session):
         loaded = session.config
         data = config_module.as_dict(loaded)
+        stacking = [config_module.PROMOTIONS_STACK] if loaded.promotions else []
         if json:
             render.emit_json({"path": str(loaded.source) if loaded.source else None, "from": loaded.origin,
-                              "config": data})
+                              "config": data, "notes": stacking})
             return
         import tomli_w
 
         body = tomli_w.dumps(config_module.toml_ready(data))
         render.lines(f"# {loaded.source or 'built-in defaults'} (chosen by: {loaded.origin})",
-                     *([body.removesuffix("\n")] if body else []))
+                     *(f"# {note}" for note in stacking), *([body.removesuffix("\n")] if body else []))
 
     run(ctx, work)
 

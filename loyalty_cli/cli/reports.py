@@ -12,8 +12,9 @@ import typer
 from loyalty_cli.cli.common import run
 from loyalty_cli.store import db as store_db
 
-report_app = typer.Typer(help="Reports: summary, customers, visits, rewards, liability, at-risk; export for cron.",
-                         no_args_is_help=True)
+report_app = typer.Typer(
+    help="Reports: summary, customers, visits, rewards, liability, at-risk, feedback; export for cron.",
+    no_args_is_help=True)
 
 _PERIOD_HELP = "today, yesterday, last-7-days, last-month, this-month or YYYY-MM-DD (shop's time zone)."
 SinceOpt = Annotated[str | None, typer.Option("--since", help="First day: " + _PERIOD_HELP, show_default=False)]
@@ -136,6 +137,13 @@ def liability(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = Non
 def at_risk(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None, json: JsonOpt = False):
     """Customers to call: regulars overdue by their own rhythm, and those one visit from a reward."""
     _show(ctx, "at-risk", fmt=fmt, output=output, json=json)
+
+
+@report_app.command()
+def feedback(ctx: typer.Context, since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = None,
+             output: OutputOpt = None, json: JsonOpt = False):
+    """Customer feedback: responses, average, NPS (0-10 scale), per month, comments, whom to call back."""
+    _show(ctx, "feedback", since, until, fmt, output, json)
 
 
 @report_app.command()

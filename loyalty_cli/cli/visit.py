@@ -25,12 +25,14 @@ VISIT_OPTIONS = (
     OptionSpec("--at", "at", str, None, "Back-date: ISO date-time, shop-local unless it has an offset.", "WHEN"),
     OptionSpec("--name", "name", str, None, "Customer's name (enrols or renames).", "NAME"),
     OptionSpec("--ref", "ref", str, None, "Receipt number or row id: the same ref is never recorded twice.", "REF"),
+    OptionSpec("--category", "category", str, None, "What the visit was for (one of [shop] categories).",
+               "NAME"),
     OptionSpec("--json", "as_json", bool, False, "Print JSON for scripts instead of a card or table."),
 )
 
 
 def run_visit(db=None, config=None, phone=(), amount=None, items=None, note=None, at=None, name=None,
-              ref=None, as_json=False) -> int:
+              ref=None, category=None, as_json=False) -> int:
     """Record a visit and show the card; returns the exit code."""
     from loyalty_cli.cli.edge import guarded
     from loyalty_cli.output import console as render
@@ -44,7 +46,7 @@ def run_visit(db=None, config=None, phone=(), amount=None, items=None, note=None
 
         words = [phone] if isinstance(phone, str) else list(phone)
         result = counter.record_visit(session, join_words(words), amount_text=amount, items=items, note=note,
-                                      at_text=at, name=name, ref=ref)
+                                      at_text=at, name=name, ref=ref, category=category)
         if as_json:
             render.emit_json(result)
             return

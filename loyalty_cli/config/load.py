@@ -36,9 +36,10 @@ def builtin() -> Config:
 
     config = parse(PACKAGED_SAMPLE.read_bytes(), BUILTIN_ORIGIN, source=None, origin=BUILTIN_ORIGIN)
     shop = Shop(name="My shop", currency=config.shop.currency, phone_region=region_from_locale(),
-                timezone=clock.system_zone_name(), max_amount=config.shop.max_amount)
+                timezone=clock.system_zone_name(), max_amount=config.shop.max_amount,
+                categories=config.shop.categories)
     return Config(shop, config.rewards, config.rules, config.tiers, config.expiry,
-                  None, BUILTIN_ORIGIN, config.raw, config.text)
+                  None, BUILTIN_ORIGIN, config.raw, config.text, config.promotions, config.feedback)
 
 
 def parse(data: bytes, filename: str, source: Path | None = None, origin: str = "") -> Config:

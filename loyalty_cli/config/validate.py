@@ -8,6 +8,7 @@ stops at the first (ConfigError is a BadInput: exit 2) before anything touches t
 import re
 from decimal import Decimal
 
+from loyalty_cli.config.promotions import PromotionChecks
 from loyalty_cli.config.toml_lines import dotted, place
 from loyalty_cli.domain import clock, money
 from loyalty_cli.domain.errors import BadInput
@@ -17,6 +18,7 @@ from loyalty_cli.domain.model import (
     Cashback,
     Config,
     Expiry,
+    Feedback,
     PointsRule,
     PunchCard,
     Referral,
@@ -26,15 +28,17 @@ from loyalty_cli.domain.model import (
     Welcome,
 )
 
-TOP_KEYS = {"shop", "rewards", "rules", "tiers", "expiry"}
-SHOP_KEYS = {"name", "currency", "phone_region", "timezone", "max_amount"}
+TOP_KEYS = {"shop", "rewards", "rules", "tiers", "expiry", "promotions", "feedback"}
+SHOP_KEYS = {"name", "currency", "phone_region", "timezone", "max_amount", "categories"}
 REWARD_KEYS = {"id", "name", "kind", "value", "cost", "points"}
+CATEGORIES = {"categories", "exclude_categories"}  # any rule a visit goes through may take them
 RULE_KEYS = {
-    "punch_card": {"kind", "name", "count", "every", "min_amount", "reward"},
-    "points": {"kind", "name", "per_unit", "min_amount"},
-    "cashback": {"kind", "name", "percent", "min_amount"},
+    "punch_card": {"kind", "name", "count", "every", "min_amount", "reward", *CATEGORIES},
+    "points": {"kind", "name", "per_unit", "min_amount", *CATEGORIES},
+    "cashback": {"kind", "name", "percent", "min_amount", *CATEGORIES},
     "welcome": {"kind", "name", "points", "credit", "reward"},
     "referral": {"kind", "name", "referrer_points", "referee_points"},
+    "birthday": {"kind", "name", "reward", "days_before", "days_after", *CATEGORIES},
 }
 TIER_KEYS = {"name", "min_spend", "min_visits", "multiplier", "perks"}
 EXPIRY_KEYS = {"points_days", "rewards_days"}
@@ -88,8 +92,10 @@ def _did_you_mean(word: str, choices) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-class ConfigValidator:
+class ConfigValidator(PromotionChecks):
     """Walks the parsed TOML of one file and builds its Config, noting every problem on the way."""
+
+    did_you_mean = staticmethod(_did_you_mean)
 
     def __init__(self, raw: dict, text: str, filename: str):
         self.raw, self.text, self.filename = raw, text, filename
@@ -101,14 +107,17 @@ class ConfigValidator:
         """The Config, or ConfigError with every problem found."""
         self.attempt(self.check_keys, self.raw, TOP_KEYS, ())
         shop = self.attempt(self.shop) or Shop("My shop", "EUR", None, "UTC")
-        self.currency = shop.currency
+        self.currency, self.shop_categories = shop.currency, shop.categories
         rewards = self.rewards()
         rules = self.rules()
         tiers = self.tiers()
         expiry = self.attempt(self.expiry) or Expiry()
+        promotions = self.promotions()
+        feedback = self.attempt(self.feedback) or Feedback()
         if self.problems:
             raise ConfigError(self.problems)
-        return Config(shop, rewards, tuple(rules), tuple(tiers), expiry, source, origin, self.raw, self.text)
+        return Config(shop, rewards, tuple(rules), tuple(tiers), expiry, source, origin, self.raw, self.text,
+                      tuple(promotions), feedback)
 
     def attempt(self, work, *args, default=None):
         """Run one part of the validation; a problem is noted and the rest still checked."""
@@ -211,7 +220,8 @@ class ConfigValidator:
         max_amount = self.amount(table, "max_amount", path, default=None)
         if max_amount == 0:
             self.fail(path + ("max_amount",), "must be above 0")
-        return Shop(name, currency, region, timezone, max_amount)
+        categories = self.category_list(table, "categories", path, listing=True) if "categories" in table else ()
+        return Shop(name, currency, region, timezone, max_amount, categories)
 
     def phone_region(self, shop: dict) -> str | None:
         """The format only: the full check needs phonenumbers (check_phone_region)."""
@@ -290,7 +300,7 @@ class ConfigValidator:
             rule = self.attempt(self.rule, index, table, names)
             if rule is not None:
                 rules.append(rule)
-        for kind in ("welcome", "referral"):
+        for kind in ("welcome", "referral", "birthday"):
             if sum(1 for rule in rules if rule.kind == kind) > 1:
                 self.attempt(self.fail, ("rules",), f"more than one {kind!r} rule")
         return rules
@@ -304,7 +314,7 @@ class ConfigValidator:
         self.check_keys(table, RULE_KEYS[kind], path)
         name = self.string(table, "name", path, default=kind)
         of_kind = {"punch_card": self.punch_card, "points": self.points_rule, "cashback": self.cashback,
-                   "welcome": self.welcome, "referral": self.referral}[kind]
+                   "welcome": self.welcome, "referral": self.referral, "birthday": self.birthday}[kind]
         rule = of_kind(name, table, path)
         if rule.name in names:
             self.fail(path + ("name",), f"duplicate rule name {rule.name!r}: give each rule its own name")
@@ -320,15 +330,16 @@ class ConfigValidator:
             every=self.whole_number(table, "every", path, required=True, minimum=1, maximum=MAX_PUNCHES),
             min_amount=self.amount(table, "min_amount", path),
             reward=self.reward_ref(table, path, required=True),
+            **self.categories_of(table, path),
         )
 
     def points_rule(self, name: str, table: dict, path: tuple) -> PointsRule:
         return PointsRule(name, self.number(table, "per_unit", path, required=True, positive=True),
-                          self.amount(table, "min_amount", path))
+                          self.amount(table, "min_amount", path), **self.categories_of(table, path))
 
     def cashback(self, name: str, table: dict, path: tuple) -> Cashback:
         percent = self.number(table, "percent", path, required=True, positive=True, maximum=Decimal(100))
-        return Cashback(name, percent, self.amount(table, "min_amount", path))
+        return Cashback(name, percent, self.amount(table, "min_amount", path), **self.categories_of(table, path))
 
     def welcome(self, name: str, table: dict, path: tuple) -> Welcome:
         welcome = Welcome(name, self.whole_number(table, "points", path, default=0),

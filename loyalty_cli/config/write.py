@@ -5,7 +5,7 @@ from pathlib import Path
 from loyalty_cli.config.load import PACKAGED_SAMPLE
 from loyalty_cli.domain import money
 from loyalty_cli.domain.errors import BadInput
-from loyalty_cli.domain.model import Config
+from loyalty_cli.domain.model import WEEKDAYS, Config
 from loyalty_cli.system.files import atomic_writer
 
 
@@ -31,17 +31,45 @@ def as_dict(config: Config) -> dict:
         for key in ("min_amount", "credit"):
             if key in data:
                 data[key] = major(data[key])
-        rules.append({"kind": data.pop("kind"), **data})
+        rules.append(_without_empty_categories({"kind": data.pop("kind"), **data}))
     return {
         "shop": {"name": config.shop.name, "currency": currency, "phone_region": config.shop.phone_region,
-                 "timezone": config.shop.timezone, "max_amount": major(config.shop.max_amount)},
+                 "timezone": config.shop.timezone, "max_amount": major(config.shop.max_amount),
+                 "categories": list(config.shop.categories) or None},
         "rewards": [{"id": r.id, "name": r.name, "kind": r.kind, "value": r.value, "cost": major(r.cost),
                      "points": r.points} for r in config.rewards.values()],
         "rules": rules,
         "tiers": [{"name": t.name, "min_spend": major(t.min_spend), "min_visits": t.min_visits,
                    "multiplier": t.multiplier, "perks": list(t.perks)} for t in config.tiers],
         "expiry": {"points_days": config.expiry.points_days, "rewards_days": config.expiry.rewards_days},
+        "promotions": [_promotion(p, major) for p in config.promotions],
+        "feedback": {"scale": config.feedback.scale, "points": config.feedback.points},
     }
+
+
+# Said by `config show` above the promotions, and in the README.
+PROMOTIONS_STACK = ("several promotions at once: their points multipliers multiply (on the points earned "
+                    "from spend), their bonus points and extra punches add")
+
+
+def _promotion(promotion, major) -> dict:
+    hours = None
+    if promotion.hours:
+        start, end = promotion.hours
+        hours = f"{start:%H:%M}-" + ("24:00" if end.hour == 23 and end.minute == 59 and end.second else f"{end:%H:%M}")
+    return _without_empty_categories({
+        "name": promotion.name, "points_multiplier": promotion.points_multiplier,
+        "extra_punches": promotion.extra_punches, "bonus_points": promotion.bonus_points,
+        "weekdays": [WEEKDAYS[day] for day in promotion.weekdays] or None, "hours": hours,
+        "from": promotion.start, "until": promotion.until, "min_amount": major(promotion.min_amount),
+        "categories": list(promotion.categories), "exclude_categories": list(promotion.exclude_categories)})
+
+
+def _without_empty_categories(data: dict) -> dict:
+    for key in ("categories", "exclude_categories"):
+        if key in data:
+            data[key] = list(data[key]) or None
+    return data
 
 
 def toml_ready(value):

@@ -5,14 +5,16 @@ Frozen dataclasses and nothing else: the config loader builds the first kind, th
 """
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
 from loyalty_cli.domain import clock, money
 
 REWARD_KINDS = ("free_item", "discount", "percent_off", "gift_card")
-RULE_KINDS = ("punch_card", "points", "cashback", "welcome", "referral")
+RULE_KINDS = ("punch_card", "points", "cashback", "welcome", "referral", "birthday")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
+FEEDBACK_SCALES = (5, 10)
 
 @dataclass(frozen=True)
 class Shop:
@@ -21,6 +23,7 @@ class Shop:
     phone_region: str | None
     timezone: str
     max_amount: int | None = None  # minor units: a visit above it is refused as a likely typo
+    categories: tuple[str, ...] = ()  # the known visit categories; empty: any is accepted
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class PunchCard:
     min_amount: int
     reward: str
     kind: str = "punch_card"
+    categories: tuple[str, ...] = ()  # only visits of these categories qualify (empty: any)
+    exclude_categories: tuple[str, ...] = ()  # visits of these never qualify
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ class PointsRule:
     per_unit: Decimal
     min_amount: int
     kind: str = "points"
+    categories: tuple[str, ...] = ()
+    exclude_categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,8 @@ class Cashback:
     percent: Decimal
     min_amount: int
     kind: str = "cashback"
+    categories: tuple[str, ...] = ()
+    exclude_categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,42 @@ class Referral:
     referrer_points: int
     referee_points: int
     kind: str = "referral"
+
+
+@dataclass(frozen=True)
+class Birthday:
+    """A voucher at the first visit in the window around a customer's birthday, once per birthday."""
+
+    name: str
+    reward: str
+    days_before: int
+    days_after: int
+    kind: str = "birthday"
+    categories: tuple[str, ...] = ()
+    exclude_categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """Extra points or punches for visits inside a window of dates, weekdays and hours (shop-local)."""
+
+    name: str
+    points_multiplier: Decimal = Decimal(1)  # on the points earned from spend, after the tier's
+    extra_punches: int = 0  # per qualifying visit, on every punch card the visit punches
+    bonus_points: int = 0  # flat, per qualifying visit
+    weekdays: tuple[int, ...] = ()  # 0 = Monday; empty: every day
+    hours: tuple[time, time] | None = None  # start inclusive, end exclusive (end time.max: midnight)
+    start: date | None = None  # `from`, inclusive
+    until: date | None = None  # inclusive
+    min_amount: int = 0
+    categories: tuple[str, ...] = ()
+    exclude_categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Feedback:
+    scale: int = 10  # 10: the 0-10 'would you recommend us' question; 5: one to five stars
+    points: int = 0  # for a response, at most once per customer per day
 
 
 @dataclass(frozen=True)
@@ -108,6 +153,8 @@ class Config:
     origin: str = "built-in defaults"
     raw: dict = field(default_factory=dict, compare=False, repr=False)
     text: str = field(default="", compare=False, repr=False)
+    promotions: tuple[Promotion, ...] = ()
+    feedback: Feedback = Feedback()
 
     def rules_of(self, kind: str) -> list:
         return [rule for rule in self.rules if rule.kind == kind]
@@ -132,6 +179,12 @@ class Entry:
     reward: str | None = None
     earned: bool = False  # positive points that start a lot and later expire
     voucher: str | None = None  # the voucher an entry is about (redeem, expire, void)
+    card: str | None = None  # the punch card of a promotion's extra punches (its rule is the promotion)
+
+    @property
+    def punch_card(self) -> str | None:
+        """The card whose open punches this entry moves."""
+        return self.card or self.rule
 
 
 @dataclass(frozen=True)
@@ -143,12 +196,14 @@ class State:
     punches: dict = field(default_factory=dict)  # punch-card rule name -> open punches
     year_spend: int = 0  # over the 365 days before the event, voided visits excluded
     year_visits: int = 0
+    birthday: date | None = None  # the customer's, if on file
+    birthday_vouchers: tuple = ()  # (rule name, shop-local day issued) of birthday vouchers not voided
 
     def after(self, entries) -> "State":
         punches = dict(self.punches)
         for entry in entries:
             if entry.punches:
-                punches[entry.rule] = punches.get(entry.rule, 0) + entry.punches
+                punches[entry.punch_card] = punches.get(entry.punch_card, 0) + entry.punches
         return replace(self, points=self.points + sum(e.points for e in entries),
                        credit=self.credit + sum(e.credit for e in entries), punches=punches)
 
@@ -158,9 +213,11 @@ class Visit:
     at: datetime
     amount: int  # minor units
     items: int = 1
+    category: str | None = None
 
 
 @dataclass(frozen=True)
 class Outcome:
     entries: list
     tier: Tier | None
+    promotions: tuple[str, ...] = ()  # the names of the promotions the visit got

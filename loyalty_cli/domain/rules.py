@@ -11,7 +11,7 @@ Rounding (stated once, tested in tests/test_rules.py):
 
 from datetime import datetime, timedelta
 
-from loyalty_cli.domain import clock, money
+from loyalty_cli.domain import clock, money, promotions
 from loyalty_cli.domain.errors import Refused
 from loyalty_cli.domain.model import Config, Entry, Outcome, State, Tier, Visit
 
@@ -30,39 +30,85 @@ def tier_for(config: Config, spend: int, visits: int) -> Tier | None:
 
 
 def apply_visit(config: Config, state: State, visit: Visit) -> Outcome:
-    """What one visit earns. The visit itself counts towards the tier it is earned at."""
+    """What one visit earns. The visit itself counts towards the tier it is earned at.
+
+    Promotions and birthdays are judged at the visit's shop-local time; each promotion's extra
+    points and punches are entries of their own (kind 'promotion', rule = its name).
+    """
     tier = tier_for(config, state.year_spend + visit.amount, state.year_visits + 1)
     multiplier = tier.multiplier if tier else 1
-    entries = []
+    local = visit.at.astimezone(config.tz)
+    running = promotions.active(config.promotions, local, visit.amount, visit.category)
+    entries, spend_points = [], 0
     for rule in config.rules:
+        if not promotions.qualifies(rule, visit.category):
+            continue
         if rule.kind == "punch_card":
-            entries += _punch(rule, state, visit)
+            entries += _punch(rule, state, visit, running)
         elif rule.kind == "points" and visit.amount >= rule.min_amount:
             units = money.whole_units(visit.amount, config.shop.currency)
             points = money.round_toward_zero(units * rule.per_unit * multiplier)
             if points > 0:
                 reason = f"{units} x {rule.per_unit}" + (f" x {multiplier} ({tier.name})" if tier else "")
                 entries.append(Entry("points", points=points, rule=rule.name, reason=reason, earned=True))
+                spend_points += points
         elif rule.kind == "cashback" and visit.amount >= rule.min_amount:
             credit = money.percent_of(visit.amount, rule.percent)
             if credit > 0:
                 entries.append(Entry("cashback", credit=credit, rule=rule.name, reason=f"{rule.percent}%"))
-    return Outcome(entries, tier)
+        elif rule.kind == "birthday":
+            entries += _birthday(rule, state, local.date())
+    entries += _promotion_points(running, spend_points)
+    return Outcome(entries, tier, tuple(promotion.name for promotion in running))
 
 
-def _punch(rule, state: State, visit: Visit) -> list:
+def _punch(rule, state: State, visit: Visit, running=()) -> list:
     if visit.amount < rule.min_amount:
         return []
     count = 1 if rule.count == "visits" else visit.items
     if count <= 0:
         return []
     entries = [Entry("punch", punches=count, rule=rule.name)]
-    open_punches = state.punches.get(rule.name, 0) + count
+    for promotion in running:
+        if promotion.extra_punches:
+            entries.append(Entry("promotion", punches=promotion.extra_punches, rule=promotion.name,
+                                 card=rule.name, reason=f"{promotion.extra_punches} extra on {rule.name}"))
+    open_punches = state.punches.get(rule.name, 0) + sum(entry.punches for entry in entries)
     while open_punches >= rule.every:
         entries.append(Entry("reward", punches=-rule.every, rule=rule.name, reward=rule.reward,
                              reason=f"card of {rule.every} complete"))
         open_punches -= rule.every
     return entries
+
+
+def _promotion_points(running, spend_points: int) -> list:
+    """Each promotion's points: what its multiplier adds to the points from spend (multipliers
+    multiply, in the config's order, each product rounded down) and its flat bonus."""
+    entries, factor, so_far = [], 1, spend_points
+    for promotion in running:
+        factor *= promotion.points_multiplier
+        multiplied = money.round_toward_zero(spend_points * factor)
+        extra, so_far = multiplied - so_far, multiplied
+        points = extra + promotion.bonus_points
+        if points > 0:
+            parts = ([f"x{promotion.points_multiplier} on {spend_points} points"] if extra else []) + (
+                [f"+{promotion.bonus_points} bonus"] if promotion.bonus_points else [])
+            entries.append(Entry("promotion", points=points, rule=promotion.name, reason=", ".join(parts),
+                                 earned=True))
+    return entries
+
+
+def _birthday(rule, state: State, day) -> list:
+    """The birthday voucher, at the first visit in the window of a birthday not yet rewarded."""
+    if state.birthday is None:
+        return []
+    celebrated = promotions.birthday_for(rule, state.birthday, day)
+    if celebrated is None:
+        return []
+    for name, issued_on in state.birthday_vouchers:
+        if name == rule.name and promotions.birthday_for(rule, state.birthday, issued_on) == celebrated:
+            return []
+    return [Entry("reward", rule=rule.name, reward=rule.reward, reason=f"birthday {celebrated.isoformat()}")]
 
 
 def enrolment(config: Config, referred: bool) -> tuple[list, list]:
@@ -141,7 +187,7 @@ def reversal(entry: Entry, why: str, expired_points: int = 0) -> Entry:
     if expired_points:
         why += f" ({expired_points} of its points had already expired)"
     return Entry("void", points=points, punches=-entry.punches, credit=-entry.credit,
-                 rule=entry.rule, reason=why, earned=entry.earned, voucher=entry.voucher)
+                 rule=entry.rule, reason=why, earned=entry.earned, voucher=entry.voucher, card=entry.card)
 
 
 def expired_from_lot(lines, lot_id: int) -> int:

@@ -101,12 +101,12 @@ class Replay:
                 code = len(self.vouchers) - 1  # replaced by the code when flushed
                 summary["vouchers_issued"] += 1
             self.ledger.append([ledger_id, customer_id, when, entry.kind, entry.points, entry.punches, entry.credit,
-                                entry.rule, entry.reason, visit_id, code, entry.reward, lot])
+                                entry.rule, entry.reason, visit_id, code, entry.reward, lot, entry.card])
             if entry.punches:
-                balance[2][entry.rule] = balance[2].get(entry.rule, 0) + entry.punches
+                balance[2][entry.punch_card] = balance[2].get(entry.punch_card, 0) + entry.punches
             balance[0] += entry.points
             balance[1] += entry.credit
-            if entry.kind == "punch":
+            if entry.kind in ("punch", "promotion"):
                 summary["punches"] += entry.punches
             if entry.points > 0:
                 summary["points"] += entry.points

@@ -80,6 +80,25 @@ def card_lines(data: dict) -> list[tuple[str, str, str]]:
     rows.append(("Points", str(data["points"]), "red" if data["points"] < 0 else ""))
     rows.append(("Credit", money.display(money.parse_signed(data["credit"], currency), currency),
                  "red" if data["credit"].startswith("-") else ""))
+    rows += _earned_rows(data, currency)
+    for held in data["vouchers"]:
+        until = f" (until {held['expires_at'][:10]})" if held["expires_at"] else ""
+        rows.append(("Voucher", f"{held['code']}  {held['reward_name']}{until}", "green"))
+    if data["rewards_for_points"]:
+        names = ", ".join(f"{r['name']} ({r['points']} pts)" for r in data["rewards_for_points"])
+        rows.append(("For points", names, ""))
+    if data["perks"]:
+        rows.append(("Perks", "; ".join(data["perks"]), ""))
+    if data.get("last_feedback"):
+        said = data["last_feedback"]
+        rows.append(("Feedback", f"{said['score']}/{said['scale']} on {said['at'][:10]}"
+                     + (f": {said['comment']}" if said.get("comment") else ""), ""))
+    return rows
+
+
+def _earned_rows(data: dict, currency: str) -> list[tuple[str, str, str]]:
+    """What a visit earned, the promotions it got and the vouchers it won."""
+    rows = []
     earned = None if data.get("duplicate") else data.get("earned")
     if earned:
         parts = []
@@ -90,19 +109,13 @@ def card_lines(data: dict) -> list[tuple[str, str, str]]:
         if earned["credit"] != money.as_string(0, currency):
             parts.append(f"+{money.display(money.parse_signed(earned['credit'], currency), currency)} credit")
         rows.append(("Earned", ", ".join(parts) or "nothing this time", ""))
+        if data.get("promotions"):
+            rows.append(("Promotion", ", ".join(data["promotions"]), "bold"))
         for won in earned["vouchers"]:
             if won.get("status", "issued") == "issued":
                 rows.append(("NEW REWARD", f"{won['reward_name']}: voucher {won['code']}", "bold green"))
             else:  # a back-dated visit's voucher that has lapsed since
                 rows.append(("Reward", f"{won['reward_name']}: voucher {won['code']} ({won['status']} already)", ""))
-    for held in data["vouchers"]:
-        until = f" (until {held['expires_at'][:10]})" if held["expires_at"] else ""
-        rows.append(("Voucher", f"{held['code']}  {held['reward_name']}{until}", "green"))
-    if data["rewards_for_points"]:
-        names = ", ".join(f"{r['name']} ({r['points']} pts)" for r in data["rewards_for_points"])
-        rows.append(("For points", names, ""))
-    if data["perks"]:
-        rows.append(("Perks", "; ".join(data["perks"]), ""))
     return rows
 
 

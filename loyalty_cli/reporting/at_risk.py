@@ -26,6 +26,7 @@ AT_RISK_COLUMNS = [
     Column("visits", "Visits", "int"),
     Column("spend", "Spend", "money"),
     Column("next_reward", "One visit from"),
+    Column("last_score", "Last feedback score", "int"),
 ]
 AT_RISK_BRIEF = ("phone", "name", "reason", "days_since", "spend", "usual_gap_days", "next_reward", "last_visit",
                  "visits")
@@ -84,6 +85,8 @@ def build(ctx: Context) -> Report:
         days_since = (today - date.fromisoformat(last_day)).days if last_day else None
         rows.append(("one visit from a reward", phone, name, last_day, days_since, None, visits_n, spend,
                      "; ".join(reasons)))
+    scores = last_scores(ctx)
+    rows = [(*row, scores.get(row[1])) for row in rows]
     table = Table("rows", "Customers to call", AT_RISK_COLUMNS, lambda: iter(rows), brief=AT_RISK_BRIEF)
     # `rhythm_visits` is the parameter's name from before it counted distinct days; kept for scripts
     return ctx.report(NAME, TITLE, None, [table], rhythm_visits=RHYTHM_DAYS, factor=RHYTHM_FACTOR,
@@ -129,3 +132,11 @@ def _tidy(number):
     if number is None:
         return None
     return int(number) if float(number).is_integer() else number
+
+
+def last_scores(ctx: Context) -> dict[str, int]:
+    """phone -> the customer's last feedback score (issue 11), for those who gave one."""
+    return dict(json_rows(ctx.conn, (
+        "SELECT json_group_array(json_array(c.phone, f.score)) FROM feedback f JOIN customers c "
+        "ON c.id = f.customer_id WHERE f.id = (SELECT g.id FROM feedback g WHERE g.customer_id = f.customer_id "
+        "ORDER BY g.at DESC, g.id DESC LIMIT 1)"), ()))

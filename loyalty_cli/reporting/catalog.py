@@ -1,4 +1,4 @@
-"""The six reports by name: which take a period, which are a snapshot of now, and building one.
+"""The reports by name: which take a period, which are a snapshot of now, and building one.
 
 Kept out of the package's __init__ so that importing one module of the package (the period, the
 context) does not import every report.
@@ -6,11 +6,11 @@ context) does not import every report.
 
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.output.model import Report
-from loyalty_cli.reporting import at_risk, customers, liability, rewards, summary, visits
+from loyalty_cli.reporting import at_risk, customers, feedback, liability, rewards, summary, visits
 from loyalty_cli.reporting.context import Context
 from loyalty_cli.reporting.period import Period
 
-_PERIODIC = (summary, customers, visits, rewards)
+_PERIODIC = (summary, customers, visits, rewards, feedback)
 _SNAPSHOT = (liability, at_risk)
 
 TITLES = {module.NAME: module.TITLE for module in (*_PERIODIC, *_SNAPSHOT)}

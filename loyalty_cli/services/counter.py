@@ -2,7 +2,8 @@
 transaction by way of the rule engine. Nothing here prints; results are plain dicts (views.py).
 """
 
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 
 from loyalty_cli.domain import clock, model, money, rules, text
 from loyalty_cli.domain.errors import BadInput, Refused
@@ -17,8 +18,9 @@ MAX_ITEMS = 10_000
 
 def record_visit(session: Session, phone_text: str, amount_text: str | None = None, items: int | None = None,
                  note: str | None = None, at_text: str | None = None, name: str | None = None,
-                 ref: str | None = None) -> dict:
+                 ref: str | None = None, category: str | None = None) -> dict:
     config = session.config
+    category = visit_category(config, category)
     amount = money.parse_amount(amount_text, config.shop.currency, "--amount") if amount_text is not None else 0
     if config.shop.max_amount is not None and amount > config.shop.max_amount:
         limit = money.display(config.shop.max_amount, config.shop.currency)
@@ -55,9 +57,10 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
             store.update_customer(conn, row["id"], name=name)
         expire_due(conn, config, row["id"], now)
         row = store.customer_by_id(conn, row["id"])
-        outcome = rules.apply_visit(config, store.state(conn, row, at), model.Visit(at, amount, items))
+        outcome = rules.apply_visit(config, engine_state(conn, config, row, at),
+                                    model.Visit(at, amount, items, category))
         visit_id = store.insert_visit(conn, row["id"], at, clock.local_day(at, config.tz), amount, items,
-                                      note=note, ref=ref)
+                                      note=note, ref=ref, category=category)
         expiry = rules.voucher_expires_at(config, at)
         codes = store.write_entries(conn, row["id"], at, outcome.entries, voucher_expiry=expiry, visit_id=visit_id)
         if codes and expiry is not None and expiry <= now:
@@ -67,7 +70,39 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
         statuses = {code: store.voucher(conn, code)["status"] for code in codes}
         card = views.card(conn, config, store.customer_by_id(conn, row["id"]), now)
     return {**card, "visit_id": visit_id, "duplicate": False, "enrolled": enrolled,
-            "earned": views.earnings(config, outcome.entries, codes, statuses)}
+            "earned": views.earnings(config, outcome.entries, codes, statuses),
+            "promotions": list(outcome.promotions)}
+
+
+def visit_category(config, text_value: str | None) -> str | None:
+    """--category tidied; one of [shop] categories when the shop lists them (a typo is refused)."""
+    if text_value is None or not text_value.strip():
+        return None
+    category = text_value.strip().casefold()
+    known = config.shop.categories
+    if known and category not in known:
+        import difflib
+
+        close = difflib.get_close_matches(category, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise BadInput(f"--category {text_value.strip()!r} is not one of the shop's categories{hint}: "
+                       f"{', '.join(known)}")
+    problem = text.field_problem(category, text.NAME_MAX)
+    if problem:
+        raise BadInput(f"--category {problem}")
+    return category
+
+
+def engine_state(conn, config, row, at: datetime) -> model.State:
+    """The customer's state as the engine needs it, with what the birthday rules ask: the
+    birthday on file and the shop-local days their birthday vouchers were issued on."""
+    state = store.state(conn, row, at)
+    names = [rule.name for rule in config.rules_of("birthday")]
+    if not names or not row["birthday"]:
+        return state
+    issued = tuple((rule, clock.from_db(at_text).astimezone(config.tz).date())
+                   for rule, at_text in store.birthday_vouchers(conn, row["id"], names))
+    return replace(state, birthday=date.fromisoformat(row["birthday"]), birthday_vouchers=issued)
 
 
 def _same_visit_again(done, ref: str, amount: int, items: int, config) -> None:
@@ -226,7 +261,8 @@ def void(session: Session, visit_id: int, reason: str | None = None) -> dict:
 
 def _entry(line) -> model.Entry:
     return model.Entry(line["kind"], points=line["points"], punches=line["punches"], credit=line["credit"],
-                       rule=line["rule"], earned=line["earned_at"] is not None, voucher=line["voucher"])
+                       rule=line["rule"], earned=line["earned_at"] is not None, voucher=line["voucher"],
+                       card=line["card"])
 
 
 def expire_due(conn, config, customer_id: int, now: datetime) -> dict:

@@ -10,6 +10,7 @@ from datetime import datetime
 from loyalty_cli.domain import clock, money, rules
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.store import counter as store
+from loyalty_cli.store import feedback as feedback_store
 
 
 def card(conn, config, row, now: datetime) -> dict:
@@ -46,7 +47,17 @@ def card(conn, config, row, now: datetime) -> dict:
         "visits": row["visits"],
         "spend": money.as_string(row["spend"], currency),
         "last_visit": local_time(row["last_visit_at"], config),
+        "last_feedback": last_feedback(conn, config, row["id"]),
     }
+
+
+def last_feedback(conn, config, customer_id: int) -> dict | None:
+    """The customer's last score: {score, scale, comment, at}, or None."""
+    said = feedback_store.latest(conn, customer_id)
+    if said is None:
+        return None
+    return {"score": said["score"], "scale": said["scale"], "comment": said["comment"],
+            "at": local_time(said["at"], config)}
 
 
 def points_now(conn, config, row, now: datetime) -> int:
@@ -66,11 +77,12 @@ def voucher(row, config) -> dict:
 
 
 def earnings(config, entries, codes, statuses=None) -> dict:
+    """What a visit earned, promotions included."""
     currency = config.shop.currency
     rewards = [e.reward for e in entries if e.kind == "reward" and e.reward]
     return {
         "points": sum(e.points for e in entries if e.points > 0),
-        "punches": sum(e.punches for e in entries if e.kind == "punch"),
+        "punches": sum(e.punches for e in entries if e.kind in ("punch", "promotion")),
         "credit": money.as_string(sum(e.credit for e in entries if e.credit > 0), currency),
         "vouchers": [{"code": code, "reward": reward, "reward_name": config.rewards[reward].name,
                       "status": (statuses or {}).get(code, "issued")}

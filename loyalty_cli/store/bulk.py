@@ -175,10 +175,11 @@ def insert_ledger(conn, rows) -> None:
 
 
 def insert_visit_ledger(conn, rows) -> None:
-    """Entries a visit earned: insert_ledger's columns with visit_id before voucher."""
+    """Entries a visit earned: insert_ledger's columns with visit_id before voucher, and the card
+    of a promotion's extra punches last."""
     conn.executemany(
         "INSERT INTO ledger (id, customer_id, at, kind, points, punches, credit, rule, reason, visit_id, voucher, "
-        "reward, earned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        "reward, earned_at, card) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def insert_vouchers(conn, rows) -> None:

@@ -110,11 +110,11 @@ def visit_by_id(conn, visit_id: int):
 
 
 def insert_visit(conn, customer_id: int, at: datetime, local_day: str, amount: int, items: int,
-                 note=None, ref=None, source="counter") -> int:
+                 note=None, ref=None, source="counter", category=None) -> int:
     cursor = conn.execute(
-        "INSERT INTO visits (customer_id, at, local_day, amount, items, note, ref, source) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (customer_id, clock.to_db(at), local_day, amount, items, note, ref, source),
+        "INSERT INTO visits (customer_id, at, local_day, amount, items, note, ref, source, category) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (customer_id, clock.to_db(at), local_day, amount, items, note, ref, source, category),
     )
     conn.execute(
         "UPDATE customers SET visits = visits + 1, spend = spend + ?, "
@@ -161,14 +161,14 @@ def write_entries(conn, customer_id: int, at: datetime, entries, voucher_expiry=
         lot = (earned_at or {}).get(position) or (when if entry.earned and entry.points > 0 else None)
         cursor = conn.execute(
             "INSERT INTO ledger (customer_id, at, kind, points, punches, credit, rule, reason, "
-            "visit_id, voucher, reward, earned_at, reverses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "visit_id, voucher, reward, earned_at, reverses, card) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (customer_id, when, entry.kind, entry.points, entry.punches, entry.credit, entry.rule,
-             entry.reason, visit_id, code, entry.reward, lot, (reverses or {}).get(position)),
+             entry.reason, visit_id, code, entry.reward, lot, (reverses or {}).get(position), entry.card),
         )
         if code and entry.kind == "reward":
             conn.execute("UPDATE vouchers SET ledger_id = ? WHERE code = ?", (cursor.lastrowid, code))
         if entry.punches:
-            punches[entry.rule] = punches.get(entry.rule, 0) + entry.punches
+            punches[entry.punch_card] = punches.get(entry.punch_card, 0) + entry.punches
     points = sum(e.points for e in entries)
     credit = sum(e.credit for e in entries)
     conn.execute(
@@ -291,3 +291,16 @@ def customers_with_points(conn) -> list:
 
 
 # ---- integrity -------------------------------------------------------------------------------
+
+
+# ---- birthdays -------------------------------------------------------------------------------
+
+def birthday_vouchers(conn, customer_id: int, rules: list[str]) -> list[tuple[str, str]]:
+    """(rule, issued_at) of the customer's vouchers from birthday rules, voided ones left out (a
+    voided visit's birthday voucher is issued again at the next visit in the window)."""
+    if not rules:
+        return []
+    marks = ", ".join("?" for _ in rules)
+    return [tuple(row) for row in conn.execute(
+        f"SELECT rule, issued_at FROM vouchers WHERE customer_id = ? AND rule IN ({marks}) AND status != 'void'",
+        (customer_id, *rules))]

@@ -16,7 +16,8 @@ import json
 from loyalty_cli.domain import money
 from loyalty_cli.store.db import integrity_problems
 
-LEDGER_KINDS = ("welcome", "referral", "punch", "reward", "points", "cashback", "redeem", "expire", "void", "import")
+LEDGER_KINDS = ("welcome", "referral", "punch", "reward", "points", "cashback", "redeem", "expire", "void", "import",
+                "promotion", "feedback")
 VOUCHER_STATUSES = ("issued", "redeemed", "expired", "void")
 # What a voucher's ledger lines (besides the 'reward' line that issued it) are, by status. An
 # expired voucher whose visit is voided later gets the reversal of its reward line too.
@@ -28,6 +29,7 @@ SIGNS = {
     "welcome": ("0+", "0", "0+"), "referral": ("+", "0", "0"), "punch": ("0", "+", "0"),
     "reward": ("0", "0-", "0"), "points": ("+", "0", "0"), "cashback": ("0", "0", "+"),
     "redeem": ("0-", "0", "0-"), "expire": ("0-", "0", "0"), "import": ("0+", "0+", "0+"),
+    "promotion": ("0+", "0+", "0"), "feedback": ("+", "0", "0"),
 }
 _SIGN_SQL = {"0": "{} = 0", "+": "{} > 0", "-": "{} < 0", "0+": "{} >= 0", "0-": "{} <= 0"}
 TRIGGERS = {"ledger_no_update": "UPDATE", "ledger_no_delete": "DELETE"}
@@ -207,8 +209,9 @@ def _ledger_sums(conn) -> dict:
             "WHERE points != 0 OR credit != 0 GROUP BY customer_id"):
         sums[customer_id] = [points, credit, {}]
     for customer_id, card, punches in conn.execute(
-            "SELECT customer_id, rule, SUM(punches) FROM ledger NOT INDEXED WHERE punches != 0 "
-            "GROUP BY customer_id, rule"):
+            # a promotion's extra punches name their card in `card` (their rule is the promotion)
+            "SELECT customer_id, COALESCE(card, rule), SUM(punches) FROM ledger NOT INDEXED WHERE punches != 0 "
+            "GROUP BY customer_id, COALESCE(card, rule)"):
         if punches:
             sums.setdefault(customer_id, [0, 0, {}])[2][card] = punches
     return sums
@@ -253,9 +256,9 @@ def debt_problems(conn, every: dict, currency: str | None = None) -> list[str]:
     added to open punches (the same): beyond that, a reward the engine never issued."""
     owed: dict = {}
     for customer_id, kind, card, points, credit, taken, given in conn.execute(
-            "SELECT customer_id, kind, rule, SUM(MIN(points, 0)), SUM(MIN(credit, 0)), SUM(MIN(punches, 0)), "
-            "SUM(MAX(punches, 0)) FROM ledger NOT INDEXED WHERE kind IN ('void', 'import') "
-            "GROUP BY customer_id, kind, rule"):
+            "SELECT customer_id, kind, COALESCE(card, rule), SUM(MIN(points, 0)), SUM(MIN(credit, 0)), "
+            "SUM(MIN(punches, 0)), SUM(MAX(punches, 0)) FROM ledger NOT INDEXED WHERE kind IN ('void', 'import') "
+            "GROUP BY customer_id, kind, COALESCE(card, rule)"):
         debts = owed.setdefault(customer_id, {"points": 0, "credit": 0, "taken": {}, "slack": {}})
         if kind == "void":
             debts["points"] += points

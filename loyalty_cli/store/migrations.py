@@ -139,7 +139,29 @@ def _v7(db) -> None:
     db.execute("CREATE UNIQUE INDEX idx_visits_ref ON visits (ref) WHERE ref IS NOT NULL")
 
 
-STEPS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7}
+def _v8(db) -> None:
+    """Reserved: another branch's step 8 (the ledger's written_at) takes this number when merged."""
+
+
+def _v9(db) -> None:
+    """Promotions, birthdays, categories and feedback (issue 11).
+
+    - visits.category: what a visit was for (rules and promotions may include or exclude some).
+    - ledger.card: the punch card a promotion's extra punches go to (the line's rule names the
+      promotion); NULL on every other line, whose punches go to the card its rule names.
+    - feedback: one row per response; `points` is what it earned (0 after the first of a day).
+    """
+    db.execute("ALTER TABLE visits ADD COLUMN category TEXT")
+    db.execute("ALTER TABLE ledger ADD COLUMN card TEXT")
+    db.execute(
+        "CREATE TABLE feedback (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customers(id), "
+        "at TEXT NOT NULL, local_day TEXT NOT NULL, score INTEGER NOT NULL, scale INTEGER NOT NULL, "
+        "comment TEXT, visit_id INTEGER REFERENCES visits(id), points INTEGER NOT NULL DEFAULT 0) STRICT")
+    db.execute("CREATE INDEX feedback_by_customer ON feedback (customer_id, at)")
+    db.execute("CREATE INDEX feedback_by_day ON feedback (local_day)")
+
+
+STEPS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8, 9: _v9}
 
 
 def migrate(conn: sqlite3.Connection, current: int, target: int, path: Path) -> None:

@@ -152,7 +152,10 @@ def test_config_show_says_where_it_came_from(cli_json, monkeypatch):
     shown = cli_json("config", "show")
     assert (shown["path"], shown["from"]) == (str(SAMPLE), "LOYALTY_CONFIG")
     assert shown["config"]["shop"]["currency"] == "EUR"
-    assert [r["kind"] for r in shown["config"]["rules"]] == ["punch_card", "points", "cashback", "welcome", "referral"]
+    assert [r["kind"] for r in shown["config"]["rules"]] == ["punch_card", "points", "cashback", "birthday",
+                                                             "welcome", "referral"]
+    assert [p["name"] for p in shown["config"]["promotions"]] == ["Christmas double points"]
+    assert shown["notes"] and "multipliers multiply" in shown["notes"][0]
     monkeypatch.delenv("LOYALTY_CONFIG")
     assert (cli_json("config", "show")["path"], cli_json("config", "show")["from"]) == (None, "built-in defaults")
 

@@ -19,7 +19,10 @@ from loyalty_cli.reporting.period import Period, exact_period, resolve_period
 from loyalty_cli.store import db as store_db
 from tests.conftest import ROOT
 
-NAMES = ("summary", "customers", "visits", "rewards", "liability", "at-risk")
+NAMES = ("summary", "customers", "visits", "rewards", "liability", "at-risk", "feedback")
+# the CSVs of the reports' other tables, written beside the main one
+EXTRA_CSV = ("summary-{}-timeline.csv",
+             *(f"feedback-{{}}-{table}.csv" for table in ("months", "distribution", "comments", "follow_up")))
 
 
 @pytest.fixture
@@ -193,7 +196,7 @@ def test_export_writes_every_report_with_dated_names(cli, shop, tmp_path):
     result = cli("report", "export", "--dir", out, "--date", "2026-06-14", "--format", "csv,json")
     assert result.exit_code == 0, result.stderr
     expected = sorted([f"{name}-2026-06-14.{ext}" for name in NAMES for ext in ("csv", "json")]
-                      + ["summary-2026-06-14-timeline.csv"])
+                      + [extra.format("2026-06-14") for extra in EXTRA_CSV])
     assert sorted(p.name for p in out.iterdir()) == expected
     assert sorted(Path(line).name for line in result.stdout.splitlines()) == expected
     summary = json.loads((out / "summary-2026-06-14.json").read_text())
@@ -246,7 +249,7 @@ def test_the_cron_line_as_a_process(shop, tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout == b"" and done.stderr == b""
     files = sorted(out.iterdir())
-    assert len(files) == 6 * 5 + 1
+    assert len(files) == len(NAMES) * 5 + len(EXTRA_CSV)
     for path in files:
         data = path.read_bytes()
         if path.suffix == ".xlsx":
@@ -297,7 +300,7 @@ def test_every_report_in_every_format_for_each_example_shop(cli, tmp_path, monke
     out.mkdir()
     result = cli("report", "export", "--dir", out, "--date", "this-month", "--format", "csv,json,xlsx,html,table")
     assert result.exit_code == 0, result.stderr
-    assert len(list(out.iterdir())) == 6 * 5 + 1
+    assert len(list(out.iterdir())) == len(NAMES) * 5 + len(EXTRA_CSV)
     summary = json.loads((out / "summary-2026-06-01_2026-06-15.json").read_text())
     assert summary["rows"][0]["visits"] == 12
     assert summary["parameters"]["currency"] == ("HUF" if example == "car_wash.toml" else "EUR")

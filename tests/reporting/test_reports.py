@@ -290,7 +290,8 @@ def test_at_risk(cli, history):
     anna, fabio, elio = data["rows"]
     # Anna's visit days: 1-10 Feb and 1 May (the voided 10 May does not count): median gap 1.
     assert anna == {"reason": "overdue", "phone": "+393331111111", "name": "Anna", "last_visit": "2026-05-01",
-                    "days_since": 45, "usual_gap_days": 1, "visits": 11, "spend": "108.00", "next_reward": None}
+                    "days_since": 45, "usual_gap_days": 1, "visits": 11, "spend": "108.00", "next_reward": None,
+                    "last_score": None}
     assert (fabio["last_visit"], fabio["days_since"], fabio["spend"]) == ("2026-03-29", 78, "100.00")
     assert elio["next_reward"] == "Free ice cream cone (Cone card 9/10)"
     assert (elio["days_since"], elio["usual_gap_days"]) == (6, None)

@@ -270,7 +270,7 @@ def test_ledger_kind_unknown(cli, cli_json, db_path):
     tamper(db_path, "INSERT INTO ledger (customer_id, at, kind) VALUES (1, '2026-06-15T12:00:00.000000Z', 'bogus')")
     line = one(db_path, "SELECT MAX(id) FROM ledger")
     assert problems(cli) == [f"ledger line #{line} ({MARIA_E164}): kind 'bogus' is not one of welcome, referral, "
-                             "punch, reward, points, cashback, redeem, expire, void, import"]
+                             "punch, reward, points, cashback, redeem, expire, void, import, promotion, feedback"]
 
 
 def test_ledger_line_with_the_wrong_sign(cli, cli_json, db_path):
