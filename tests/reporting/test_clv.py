@@ -215,6 +215,30 @@ def test_missing_extra_says_how_to_install_it(cli, cdnow_db, without_scipy):
     assert result.stdout == ""
 
 
+# ---- at-risk's p_alive -----------------------------------------------------------------------
+
+def _at_risk_shop(cli):
+    # A weekly regular gone quiet for seven weeks: overdue by their own rhythm.
+    for day in (1, 8, 15, 22, 29):
+        assert cli("visit", "333 700 0002", "--amount", "10", "--at", f"2026-04-{day:02d}T12:00").exit_code == 0
+    for month in (1, 2, 3, 4, 5, 6):
+        assert cli("visit", "333 700 0003", "--amount", "10", "--at", f"2026-{month:02d}-02T12:00").exit_code == 0
+
+
+def test_at_risk_adds_p_alive_with_the_extra(cli, cli_json):
+    _at_risk_shop(cli)
+    data = cli_json("report", "at-risk")
+    assert [r["phone"] for r in data["rows"]] == ["+393337000002"]
+    assert 0 < data["rows"][0]["p_alive"] <= 1  # two customers teach the model little
+    assert any(note.startswith("p_alive: the BG/NBD probability") for note in data["notes"])
+
+
+def test_at_risk_without_the_extra_is_as_before(cli, cli_json, without_scipy):
+    _at_risk_shop(cli)
+    data = cli_json("report", "at-risk")
+    assert "p_alive" not in data["rows"][0] and data["notes"] == []
+
+
 def test_the_report_fits_what_it_says(cli_json, cdnow_db):
     """The JSON's rows and model agree: P(alive) recomputed from the model for one customer."""
     from loyalty_cli.reporting.clv_model import BgNbd
