@@ -146,8 +146,9 @@ def at_risk(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None,
 @report_app.command()
 def clv(ctx: typer.Context, until: UntilOpt = None, horizon: HorizonOpt = 365, fmt: FormatOpt = None,
         output: OutputOpt = None, json: JsonOpt = False):
+    # The help's backslash keeps rich from reading [stats] as markup (and printing nothing of it).
     """What each customer is worth and who is still a customer: BG/NBD and Gamma-Gamma fitted on the visits
-    (needs pip install 'loyalty-cli[stats]')."""
+    (needs pip install 'loyalty-cli\\[stats]')."""
     _show(ctx, "clv", until=until, fmt=fmt, output=output, json=json, horizon_days=horizon)
 
 

@@ -10,7 +10,7 @@ The models need scipy, the optional 'stats' extra: clv_model is imported only wh
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from loyalty_cli.domain import money
@@ -94,9 +94,10 @@ class CustomerBase:
     recency: object
     age: object
     repeat_spend: object
+    scale: int  # minor units per unit of the shop's currency
     visits: object = None  # clv_model.BgNbd
     spend: object = None  # clv_model.GammaGamma, in currency units
-    notes: list = None
+    notes: list = field(default_factory=list)
 
 
 def customer_base(ctx: Context, until: date) -> CustomerBase:
@@ -108,22 +109,22 @@ def customer_base(ctx: Context, until: date) -> CustomerBase:
     phones, names, frequency, recency, age, repeat_spend = zip(*rows, strict=True) if rows else ([],) * 6
     base = CustomerBase(list(phones), list(names), np.array(frequency, dtype=float),
                         np.array(recency, dtype=float) / DAYS_PER_WEEK, np.array(age, dtype=float) / DAYS_PER_WEEK,
-                        np.array(repeat_spend, dtype=float), notes=[])
+                        np.array(repeat_spend, dtype=float), 10 ** money.exponent(ctx.config.shop.currency))
     try:
         base.visits = model.fit_bgnbd(base.frequency, base.recency, base.age)
     except model.FitError as exc:
         base.notes.append(f"visits not modelled: {exc}")
-    base.spend = _fit_spend(model, base, 10 ** money.exponent(ctx.config.shop.currency))
+    base.spend = _fit_spend(model, base)
     return base
 
 
-def _fit_spend(model, base: CustomerBase, scale: int):
+def _fit_spend(model, base: CustomerBase):
     """Gamma-Gamma on the customers with a repeat day whose mean spend over them is positive
     (the model takes its logarithm), in currency units so that gamma reads as an amount."""
     fitted = (base.frequency > 0) & (base.repeat_spend > 0)
     try:
         repeat_days = base.frequency[fitted]
-        spend = model.fit_gamma_gamma(repeat_days, base.repeat_spend[fitted] / repeat_days / scale)
+        spend = model.fit_gamma_gamma(repeat_days, base.repeat_spend[fitted] / repeat_days / base.scale)
     except model.FitError as exc:
         base.notes.append(f"spend not modelled: {exc}")
         return None
@@ -142,15 +143,14 @@ def build(ctx: Context, period: Period, horizon_days: int = DEFAULT_HORIZON_DAYS
     if not 1 <= horizon_days <= MAX_HORIZON_DAYS:
         raise BadInput(f"--horizon must be 1 to {MAX_HORIZON_DAYS} days, got {horizon_days}")
     base = customer_base(ctx, until)
-    scale = 10 ** money.exponent(ctx.config.shop.currency)
-    rows = _value_rows(base, horizon_days / DAYS_PER_WEEK, scale)
+    rows = _value_rows(base, horizon_days / DAYS_PER_WEEK)
     notes = [f"visits up to {until}; expected visits and value over the {horizon_days} days after it", *base.notes]
     tables = [Table("rows", "What each customer is worth", CLV_COLUMNS, lambda: iter(rows), brief=CLV_BRIEF),
               Table("model", "The fitted models", MODEL_COLUMNS, lambda: iter([_model_row(base)]), record=True)]
     return ctx.report(NAME, TITLE, None, tables, notes, until=until.isoformat(), horizon_days=horizon_days)
 
 
-def _value_rows(base: CustomerBase, horizon_weeks: float, scale: int) -> list[tuple]:
+def _value_rows(base: CustomerBase, horizon_weeks: float) -> list[tuple]:
     """One row per customer, the highest expected value first (then the likeliest to be alive).
     Columns are rounded as arrays and turned into lists once: 20,000 customers, 100,000 cells."""
     import numpy as np
@@ -165,7 +165,7 @@ def _value_rows(base: CustomerBase, horizon_weeks: float, scale: int) -> list[tu
         mean = np.where(repeat, base.repeat_spend / base.frequency, np.nan)  # minor units
     if base.visits is not None and base.spend is not None:
         # An estimate, not an amount anyone owes: a float until it is rounded to minor units here.
-        value = expected * base.spend.expected_spend(base.frequency, np.nan_to_num(mean) / scale) * scale
+        value = expected * base.spend.expected_spend(base.frequency, np.nan_to_num(mean) / base.scale) * base.scale
     order = np.lexsort((-np.nan_to_num(p_alive, nan=-1), -np.nan_to_num(value, nan=-1)))
     columns = [np.round(base.recency, 2), np.round(base.age, 2), np.round(p_alive, 4), np.round(expected, 3),
                np.floor(mean + 0.5), np.floor(value + 0.5)]  # money in minor units, half up
