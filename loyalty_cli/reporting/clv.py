@@ -10,6 +10,7 @@ The models need scipy, the optional 'stats' extra: clv_model is imported only wh
 """
 
 import math
+import os
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -76,6 +77,10 @@ FROM seen JOIN customers c ON c.id = seen.customer_id
 
 def models():
     """The clv_model module, or BadInput (exit 2) saying how to install the extra it needs."""
+    # The fits are elementwise arithmetic on a shop's customers; OpenBLAS's thread pool, started
+    # with numpy, only spins beside them: half the CPU of a fit on a two-core machine, and the
+    # export runs at-risk (with its p_alive) beside other reports. A setting of the user's wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         from loyalty_cli.reporting import clv_model
     except ImportError:
@@ -100,8 +105,9 @@ class CustomerBase:
     notes: list = field(default_factory=list)
 
 
-def customer_base(ctx: Context, until: date) -> CustomerBase:
-    """Every customer seen by `until`, with the BG/NBD and Gamma-Gamma models fitted on them."""
+def customer_base(ctx: Context, until: date, spend: bool = True) -> CustomerBase:
+    """Every customer seen by `until`, with the BG/NBD model fitted on them, and the Gamma-Gamma
+    model of their spend unless `spend` is False (at-risk's P(alive) needs visits only)."""
     model = models()  # first: numpy comes with the same extra
     import numpy as np
 
@@ -114,7 +120,8 @@ def customer_base(ctx: Context, until: date) -> CustomerBase:
         base.visits = model.fit_bgnbd(base.frequency, base.recency, base.age)
     except model.FitError as exc:
         base.notes.append(f"visits not modelled: {exc}")
-    base.spend = _fit_spend(model, base)
+    if spend:
+        base.spend = _fit_spend(model, base)
     return base
 
 
@@ -196,7 +203,7 @@ def p_alive_by_phone(ctx: Context) -> tuple[dict[str, float] | None, str | None]
     """(phone -> BG/NBD P(alive) as of today, a note saying what it is); (None, why not) when
     the data cannot identify the model; (None, None) without the 'stats' extra."""
     try:
-        base = customer_base(ctx, ctx.today)
+        base = customer_base(ctx, ctx.today, spend=False)
     except BadInput:  # the extra is missing: at-risk is what it was before it
         return None, None
     if base.visits is None:

@@ -3,9 +3,10 @@
 Customers grouped by the month of their first visit (their cohort); for each cohort and each
 month after it (offset 0, 1, 2, ...), the share of the cohort that visited in that month.
 Offset 0 is 100% by definition. Months after the --until month are not known yet: their cells
-are null, never 0. --since and --until choose the cohorts, a whole month each: the months from
---since's to --until's; a customer belongs to the cohort of the month of their first visit
-(on or before --until), whichever day of it that was.
+are null, never 0 (so are months still to come, whatever --until says). --since and --until
+choose the cohorts, a whole month each: the months from --since's to --until's; a customer
+belongs to the cohort of the month of their first visit (on or before --until), whichever day
+of it that was.
 """
 
 from collections import Counter
@@ -55,7 +56,8 @@ def build(ctx: Context, period: Period) -> Report:
             "first": period.since.replace(day=1).isoformat(), "until": period.until.isoformat()}):
         start = _month_index(cohort)
         cohorts[start] = size, {_month_index(month) - start: n for month, n in Counter(months.split(",")).items()}
-    rows = [_row(month, *cohorts.get(month, (0, {})), last - first + 1, last - month)
+    reached = min(last, _month_index(ctx.today))  # an --until to come does not make the months to come 0
+    rows = [_row(month, *cohorts.get(month, (0, {})), last - first + 1, reached - month)
             for month in range(first, last + 1)]
     columns = [Column("cohort", "Cohort"), Column("customers", "Customers", "int"),
                *(Column(f"retention_{offset}", f"M{offset}", "ratio") for offset in range(last - first + 1))]

@@ -67,6 +67,11 @@ def test_until_mid_month_counts_that_month_so_far(cli_json, history):
     assert [february[f"retention_{k}"] for k in range(5)] == [1.0, 0.0, 0.0, 0.0, 0.5]  # Dario on 1 June
 
 
+def test_months_to_come_are_null_whatever_until_says(cli_json, history):
+    rows = cli_json("report", "cohorts", "--since", "2026-05-01", "--until", "2026-08-31")["rows"]  # now: 15 June
+    assert [r["retention_1"] for r in rows] == [0.0, None, None, None]
+
+
 def test_formats(cli, history, tmp_path):
     for ext in ("csv", "xlsx", "html", "txt"):
         target = tmp_path / f"cohorts.{ext}"
