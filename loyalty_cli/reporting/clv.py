@@ -196,7 +196,7 @@ def _model_row(base: CustomerBase) -> tuple:
     r, alpha, a, b = (visits.r, visits.alpha, visits.a, visits.b) if visits else (None,) * 4
     p, q, gamma = (spend.p, spend.q, spend.gamma) if spend else (None,) * 3
     return ("week", *(_significant(v) for v in (r, alpha, a, b, p, q, gamma)), len(base.phones),
-            _round(visits.log_likelihood, 3) if visits else None)
+            round(visits.log_likelihood, 3) if visits else None)
 
 
 def p_alive_by_phone(ctx: Context) -> tuple[dict[str, float] | None, str | None]:
@@ -229,10 +229,6 @@ def with_p_alive(ctx: Context, report: Report) -> Report:
     table.brief = (*table.brief, P_ALIVE_COLUMN.key)
     table.produce = lambda: ((*row, alive.get(row[at])) for row in rows())
     return report
-
-
-def _round(value, places: int):
-    return None if value is None or math.isnan(value) else round(float(value), places)
 
 
 def _significant(value, digits: int = 6):
