@@ -13,8 +13,8 @@ from loyalty_cli.cli.common import run
 from loyalty_cli.store import db as store_db
 
 report_app = typer.Typer(
-    help="Reports: summary, customers, visits, rewards, liability, at-risk, feedback; export for cron.",
-    no_args_is_help=True)
+    help="Reports: summary, customers, visits, rewards, liability, at-risk, feedback, clv, cohorts; "
+    "export for cron.", no_args_is_help=True)
 
 _PERIOD_HELP = "today, yesterday, last-7-days, last-month, this-month or YYYY-MM-DD (shop's time zone)."
 SinceOpt = Annotated[str | None, typer.Option("--since", help="First day: " + _PERIOD_HELP, show_default=False)]
@@ -26,10 +26,16 @@ FormatOpt = Annotated[str | None, typer.Option(
 OutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Write to this file (atomically) "
                                                   "instead of the screen.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
+HorizonOpt = Annotated[int, typer.Option("--horizon", metavar="DAYS", help="Expected visits and value over this many "
+                                         "days after --until.")]
+CohortsSinceOpt = Annotated[str | None, typer.Option(
+    "--since", help="The first cohort's month (default: 12 months up to --until's): " + _PERIOD_HELP,
+    show_default=False)]
 
 
-def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, output=None, json=False) -> None:
-    """Build one report and write it to --output or to stdout."""
+def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, output=None, json=False,
+          **options) -> None:
+    """Build one report (with any `options` its builder takes) and write it to --output or to stdout."""
 
     def work(session):
         from loyalty_cli.domain.errors import BadInput
@@ -43,7 +49,6 @@ def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, outpu
         from loyalty_cli.output import writers
         from loyalty_cli.reporting import catalog
         from loyalty_cli.reporting.context import Context
-        from loyalty_cli.reporting.period import resolve_period
 
         chosen = writers.choose_format("json" if json else fmt, output, render.is_terminal())
         target = Path(output) if output and output != "-" else None
@@ -51,10 +56,10 @@ def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, outpu
             _check_directory(target.parent if str(target.parent) else Path("."), "--output")
         now = clock.now()
         today = now.astimezone(session.config.tz).date()
-        period = resolve_period(since, until, today) if name in catalog.PERIODIC else None
+        period = catalog.period_for(name, since, until, today)
         context = Context(_database(session), session.config, now)
         with store_db.snapshot(session.conn):
-            report = catalog.build(name, context, period)
+            report = catalog.build(name, context, period, **options)
             if target is not None:
                 writers.save([(report, chosen, target)])
             else:
@@ -144,6 +149,22 @@ def feedback(ctx: typer.Context, since: SinceOpt = None, until: UntilOpt = None,
              output: OutputOpt = None, json: JsonOpt = False):
     """Customer feedback: responses, average, NPS (0-10 scale), per month, comments, whom to call back."""
     _show(ctx, "feedback", since, until, fmt, output, json)
+
+
+@report_app.command()
+def clv(ctx: typer.Context, until: UntilOpt = None, horizon: HorizonOpt = 365, fmt: FormatOpt = None,
+        output: OutputOpt = None, json: JsonOpt = False):
+    # The help's backslash keeps rich from reading [stats] as markup (and printing nothing of it).
+    """What each customer is worth and who is still a customer: BG/NBD and Gamma-Gamma fitted on the visits
+    (needs pip install 'loyalty-cli\\[stats]')."""
+    _show(ctx, "clv", until=until, fmt=fmt, output=output, json=json, horizon_days=horizon)
+
+
+@report_app.command()
+def cohorts(ctx: typer.Context, since: CohortsSinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = None,
+            output: OutputOpt = None, json: JsonOpt = False):
+    """Do customers come back? Monthly cohorts by first visit, and the share of each visiting month by month."""
+    _show(ctx, "cohorts", since, until, fmt, output, json)
 
 
 @report_app.command()

@@ -106,10 +106,12 @@ def _table(table: Table, cells: Cells, handle) -> None:
         handle.write(f"<th{cls}>{escape(column.heading)}</th>")
     handle.write("</tr></thead>\n<tbody>\n")
     empty = True
-    cells_of = [(f"<td{cls}>", f) for cls, f in zip(classes, cells.converters(table.columns, "display"), strict=True)]
+    cells_of = [(f"<td{cls}>", f, table.heatmap and kind == "ratio")
+                for cls, f, kind in zip(classes, cells.converters(table.columns, "display"), kinds, strict=True)]
     for row in table.rows():
         empty = False
-        cells_html = "".join(f"{td}{escape(f(v))}</td>" for (td, f), v in zip(cells_of, row, strict=True))
+        cells_html = "".join(f"{_shaded(td, v) if heat else td}{escape(f(v))}</td>"
+                             for (td, f, heat), v in zip(cells_of, row, strict=True))
         handle.write(f"<tr>{cells_html}</tr>\n")
     if empty:
         handle.write(f"<tr><td colspan=\"{len(kinds)}\">Nothing to show.</td></tr>\n")
@@ -117,6 +119,14 @@ def _table(table: Table, cells: Cells, handle) -> None:
 
 
 _WRAP = {"description", "note", "next_reward", "void_reason"}
+
+
+def _shaded(td: str, share: float | None) -> str:
+    """A heatmap cell: the bar colour, as strong as the share (none for 0 or no value)."""
+    if not share:
+        return td
+    strength = min(1.0, max(0.0, share)) * 0.8  # the strongest still lets the figure be read
+    return f"{td[:-1]} style=\"background: rgba(47, 125, 109, {strength:.2f})\">"
 
 
 # ---- charts ----------------------------------------------------------------------------------

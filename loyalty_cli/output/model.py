@@ -42,6 +42,7 @@ class Table:
     chart_instead: bool = False  # on a terminal its first chart says it all (visits per day)
     brief: tuple = ()  # the columns a narrow terminal shows (keys); every format has them all
     empty: str = "nothing to show"  # what a table for people says when it has no rows
+    heatmap: bool = False  # a grid of shares: its ratio cells shaded by value on a terminal and in HTML
 
     def rows(self) -> Iterator[tuple]:
         return self.produce()

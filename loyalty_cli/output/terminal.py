@@ -7,6 +7,8 @@ horizontal bars rather than listed. Very long or wide tables are cut on the term
 line saying how to get all of them; plain text keeps every row and column.
 """
 
+import math
+
 from loyalty_cli.output.cells import Cells, chart_points
 from loyalty_cli.output.model import Report, Table
 
@@ -17,6 +19,9 @@ NUMERIC = ("int", "number", "money", "ratio")
 UNBROKEN = ("int", "number", "money", "ratio", "date", "moment", "bool")
 UNBROKEN_KEYS = {"phone", "code", "item", "at"}
 TEXT_ROOM = 30  # what free text claims when columns are picked: a name stays whole, a long note wraps
+# A heatmap's ratio cells: no shade for 0 (or nothing), then darker to brighter blue by fifths.
+SHADES = ("", "white on color(17)", "white on color(18)", "white on color(19)", "white on color(20)",
+          "white on color(21)")
 
 
 def bar(value: float, top: float, width: int) -> str:
@@ -170,14 +175,14 @@ def _draw_table(console, table: Table, cells: Cells) -> None:
     A table too wide for the terminal shows its `brief` columns, as many as fit."""
     from rich.markup import escape
 
-    shown, more = _first_rows(table, cells)
+    shown, more, shades = _first_rows(table, cells)
     if not shown:
         console.print(f"[dim]{escape(table.title)}: {escape(table.empty)}[/]")
         return
     widths = [max([len(column.heading)] + [len(values[i]) for values in shown])
               for i, column in enumerate(table.columns)]
     columns = _fit(table, widths, console.width)
-    console.print(_rich_table(table, shown, columns, widths))
+    console.print(_rich_table(table, shown, columns, widths, shades))
     hidden = len(table.columns) - len(columns)
     if hidden:
         console.print(f"[dim]{hidden} more columns on a wider terminal, or with --format csv or json[/]")
@@ -185,16 +190,27 @@ def _draw_table(console, table: Table, cells: Cells) -> None:
         console.print(f"[yellow]{more:,} more rows not shown: use --format csv or json for all of them[/]")
 
 
-def _first_rows(table: Table, cells: Cells) -> tuple[list[list[str]], int]:
-    """The rows a terminal shows, as text, and how many more there are."""
+def _first_rows(table: Table, cells: Cells) -> tuple[list[list[str]], int, list[list[str]] | None]:
+    """The rows a terminal shows, as text, how many more there are, and (a heatmap) each shown
+    cell's style."""
     convert = cells.converters(table.columns, "display")
-    shown, more = [], 0
+    heat = [table.heatmap and c.kind == "ratio" for c in table.columns]
+    shown, more, shades = [], 0, [] if any(heat) else None
     for row in table.rows():
         if len(shown) < TERMINAL_ROWS:
             shown.append([f(v) for f, v in zip(convert, row, strict=True)])
+            if shades is not None:
+                shades.append([shade(v) if h else "" for h, v in zip(heat, row, strict=True)])
         else:
             more += 1
-    return shown, more
+    return shown, more, shades
+
+
+def shade(share: float | None) -> str:
+    """A heatmap cell's style: nothing for 0 or no value, then one of five blues by fifths."""
+    if not share:
+        return ""
+    return SHADES[min(len(SHADES) - 1, max(1, math.ceil(share * (len(SHADES) - 1))))]
 
 
 def _whole(table: Table, i: int) -> bool:
@@ -219,7 +235,7 @@ def _fit(table: Table, widths: list[int], width: int) -> list[int]:
     return sorted(picked)
 
 
-def _rich_table(table: Table, shown: list[list[str]], columns: list[int], widths: list[int]):
+def _rich_table(table: Table, shown: list[list[str]], columns: list[int], widths: list[int], shades=None):
     from rich import box
     from rich.markup import escape
     from rich.table import Table as RichTable
@@ -230,6 +246,8 @@ def _rich_table(table: Table, shown: list[list[str]], columns: list[int], widths
         column, whole = table.columns[i], _whole(table, i)
         drawn.add_column(escape(column.heading), justify="right" if column.kind in NUMERIC else "left",
                          no_wrap=whole, min_width=widths[i] if whole else min(widths[i], 8), overflow="fold")
-    for values in shown:
-        drawn.add_row(*(escape(values[i]) for i in columns))
+    for number, values in enumerate(shown):
+        styles = shades[number] if shades else None
+        drawn.add_row(*(f"[{styles[i]}]{escape(values[i])}[/]" if styles and styles[i] else escape(values[i])
+                        for i in columns))
     return drawn

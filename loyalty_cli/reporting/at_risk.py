@@ -7,6 +7,7 @@ from itertools import pairwise
 from loyalty_cli.domain import clock
 from loyalty_cli.domain.clock import local_day_of as local_day
 from loyalty_cli.output.model import Column, Report, Table
+from loyalty_cli.reporting.clv import with_p_alive
 from loyalty_cli.reporting.context import Context, json_rows
 
 NAME, TITLE = "at-risk", "Customers at risk"
@@ -89,8 +90,9 @@ def build(ctx: Context) -> Report:
     rows = [(*row, scores.get(row[1])) for row in rows]
     table = Table("rows", "Customers to call", AT_RISK_COLUMNS, lambda: iter(rows), brief=AT_RISK_BRIEF)
     # `rhythm_visits` is the parameter's name from before it counted distinct days; kept for scripts
-    return ctx.report(NAME, TITLE, None, [table], rhythm_visits=RHYTHM_DAYS, factor=RHYTHM_FACTOR,
-                      floor_days=FLOOR_DAYS, lost_after_days=LOST_DAYS)
+    report = ctx.report(NAME, TITLE, None, [table], rhythm_visits=RHYTHM_DAYS, factor=RHYTHM_FACTOR,
+                        floor_days=FLOOR_DAYS, lost_after_days=LOST_DAYS)
+    return with_p_alive(ctx, report)  # each row's BG/NBD P(alive), when the 'stats' extra is installed
 
 
 def _one_visit_from_a_reward(ctx: Context, lost: str) -> tuple[dict[int, list[str]], dict[int, tuple]]:

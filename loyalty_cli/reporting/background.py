@@ -44,7 +44,7 @@ class BackgroundReports:
             with store_db.snapshot(conn):
                 if fingerprint(conn) != expected:
                     return
-                self._build_all(Context(conn, self.ctx.config, self.ctx.now))
+                self._build_all(Context(conn, self.ctx.config, self.ctx.now, self.ctx.fit_models))
         except Exception:  # noqa: BLE001 - whatever went wrong here, the main thread builds it the ordinary way
             pass
         finally:

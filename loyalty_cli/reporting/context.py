@@ -27,8 +27,10 @@ class Context:
 
     SHARED_FIGURES = ("points_due", "year_figures")  # the methods whose results are kept for the run
 
-    def __init__(self, conn, config, now: datetime):
+    def __init__(self, conn, config, now: datetime, fit_models: bool = True):
         self.conn, self.config, self.now = conn, config, now
+        # False in the nightly export: fitting BG/NBD for at-risk's p_alive doubles its time
+        self.fit_models = fit_models
         self._figures: dict = {}
         self._arriving: dict = {}  # name -> threading.Event, set when another thread is done with it
 

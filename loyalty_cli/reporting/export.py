@@ -28,6 +28,7 @@ def export(ctx: Context, period: Period, db_path, directory: Path, formats: list
     """Write every report in every format into `directory` as NAME-STAMP.EXT, all from one
     snapshot of the database; the paths written, in order."""
     stamp = period.stamp()
+    ctx.fit_models = False  # see Context.fit_models
     with store_db.snapshot(ctx.conn):
         background = BackgroundReports(IN_BACKGROUND, ctx, period, db_path, fingerprint(ctx.conn),
                                        shared=Context.SHARED_FIGURES)

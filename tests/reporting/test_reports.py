@@ -289,6 +289,7 @@ def test_at_risk(cli, history):
         ("overdue", "Anna"), ("overdue", "Fabio"), ("one visit from a reward", "Elio")]
     anna, fabio, elio = data["rows"]
     # Anna's visit days: 1-10 Feb and 1 May (the voided 10 May does not count): median gap 1.
+    assert 0 < anna.pop("p_alive") < 0.5  # BG/NBD: many visits, then 45 silent days (the stats extra)
     assert anna == {"reason": "overdue", "phone": "+393331111111", "name": "Anna", "last_visit": "2026-05-01",
                     "days_since": 45, "usual_gap_days": 1, "visits": 11, "spend": "108.00", "next_reward": None,
                     "last_score": None}
