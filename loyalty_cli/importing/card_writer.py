@@ -122,8 +122,7 @@ class CardWriter:
                 return None
             return (f"a card with other balances was imported for {card.phone} on {earlier['at'][:10]} "
                     f"({earlier['source']}, line {earlier['line']}); change it at the counter instead")
-        full = card.punches // rule.every if card.punches and rule is not None and rule.every else 0
-        open_punches = card.punches - full * (rule.every if full else 0)
+        full, open_punches = self._completed(card)
         customer_id = self._customer(card, open_punches)
         source = self.job.source.name
         reason = f"imported from paper card ({source}, line {card.line})"
@@ -147,6 +146,19 @@ class CardWriter:
         summary["vouchers_issued"] += len(issued)
         return None
 
+    def _completed(self, card: Card) -> tuple[int, int]:
+        """(full cards, open punches) once the card's punches join those the customer holds.
+
+        As at the counter: every `every` punches complete a card and issue its reward, so 8 held
+        and 5 imported on a card of 10 is one voucher and 3 open punches, never 13/10.
+        """
+        rule = self.rule
+        if not card.punches or rule is None or not rule.every:
+            return 0, card.punches
+        row = self.existing.get(card.phone)
+        held = store.punches_of(row).get(self.card_name, 0) if row is not None else 0
+        return divmod(held + card.punches, rule.every)
+
     def _customer(self, card: Card, open_punches: int) -> int:
         """The customer's id: a new row with the card's balances, or an update adding them."""
         row = self.existing.get(card.phone)
@@ -162,7 +174,7 @@ class CardWriter:
             return customer_id
         punches = store.punches_of(row)
         if card.punches:
-            punches[self.card_name] = punches.get(self.card_name, 0) + open_punches
+            punches[self.card_name] = open_punches  # what it held is counted in: see _completed
         last = row["last_visit_at"]
         if card.last_visit and (not last or card.last_visit > last):
             last = card.last_visit
