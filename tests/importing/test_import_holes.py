@@ -4,6 +4,7 @@ The counter is the oracle: what `loyalty visit` refuses, the import refuses row 
 column, reason); what the counter writes, the import writes.
 """
 
+import json
 import sqlite3
 
 import pytest
@@ -38,3 +39,116 @@ def test_cards_onto_a_customer_complete_cards_as_the_counter_would(cli, cli_json
     issued = query(db_path, "SELECT reward, status FROM vouchers WHERE rule = 'Cone card' AND visit_id IS NULL")
     assert issued == [{"reward": "free-cone", "status": "issued"}] * vouchers
     assert cli("doctor").exit_code == 0
+
+
+# ---- items 7 and 9: bounded input, no control characters; e-mail by the counter's rule ----------
+
+def row_errors(cli, kind, file, *options):
+    """(line, column, reason) of each refused row, from a dry run that skips them."""
+    result = cli("import", kind, file, "--dry-run", "--skip-invalid", "--json", *options)
+    assert result.exit_code == 0, result.output
+    return [(e["line"], e["column"], e["reason"]) for e in json.loads(result.stdout)["errors"]]
+
+
+def test_cards_refuse_what_no_paper_card_holds(cli, cli_json, tmp_path):
+    file = write(tmp_path / "cards.csv", "phone,punches,rewards\n"
+                 "333 111 0001,1000,100 free-cone\n"  # the most: 100 cards of 10, 100 rewards owed
+                 "333 111 0002,1001,\n"
+                 "333 111 0003,2,101 free-cone\n"
+                 "333 111 0004,2,1000000 free-cone\n")
+    assert row_errors(cli, "cards", file) == [
+        (3, "punches", "punches 1001 is more than 100 full cards of 10 (1000): a typo? "
+                       "(the rest can go on as rewards owed)"),
+        (4, "rewards", "more than 100 rewards owed on one card: '101 free-cone' (a typo?)"),
+        (5, "rewards", "more than 100 rewards owed on one card: '1000000 free-cone' (a typo?)"),
+    ]
+    first = write(tmp_path / "first.csv", "phone,punches,rewards\n333 111 0001,1000,100 free-cone\n")
+    assert cli_json("import", "cards", first)["vouchers_issued"] == 200
+
+
+def test_cards_refuse_long_text_and_control_characters_as_the_counter_does(cli, tmp_path):
+    name, note = "N" * 201, "x" * 1001
+    file = write(tmp_path / "cards.csv", "phone,name,note,email\n"
+                 f"333 111 0001,{'N' * 200},{'x' * 1000},giulia@example.it\n"  # at the limits: fine
+                 f"333 111 0002,{name},,\n"
+                 f"333 111 0003,Maria,{note},\n"
+                 "333 111 0004,Mar\x1b[2Jia,,\n"
+                 "333 111 0005,Maria,a \u202enote,\n"
+                 "333 111 0006,Maria,,a@b\n")
+    assert row_errors(cli, "cards", file) == [
+        (3, "name", "name is longer than 200 characters (201)"),
+        (4, "note", "note is longer than 1000 characters (1001)"),
+        (5, "name", "name holds a control character (U+001B)"),
+        (6, "note", "note holds a control character (U+202E)"),
+        (7, "email", "not an e-mail address (the part after @ needs a dotted domain, e.g. shop.it): 'a@b'"),
+    ]
+
+
+def test_a_refused_megabyte_is_not_copied_into_the_summary(cli, tmp_path):
+    file = write(tmp_path / "cards.csv", f"phone,note\n333 111 0001,{'x' * 1_000_000}\n")
+    result = cli("import", "cards", file, "--json")
+    assert result.exit_code == 2
+    [error] = json.loads(result.stdout)["errors"]
+    assert error["reason"] == "note is longer than 1000 characters (1000000)" and len(error["value"]) == 61
+
+
+def test_visits_refuse_long_text_and_control_characters_as_the_counter_does(reader, cli, tmp_path):
+    file = write(tmp_path / "visits.jsonl", "\n".join(json.dumps(row) for row in [
+        {"phone": "333 111 0001", "date": "2026-06-01", "name": "N" * 200, "note": "x" * 1000, "ref": "r" * 100},
+        {"phone": "333 111 0002", "date": "2026-06-01", "name": "N" * 201},
+        {"phone": "333 111 0003", "date": "2026-06-01", "note": "x" * 1001},
+        {"phone": "333 111 0004", "date": "2026-06-01", "ref": "r" * 101},
+        {"phone": "333 111 0005", "date": "2026-06-01", "name": "Bell\x07a"},
+        {"phone": "333 111 0006", "date": "2026-06-01", "ref": "A-1\x00"},
+        {"phone": "333 111 0007", "date": "2026-06-01", "items": 10_001},
+    ]) + "\n")
+    assert row_errors(cli, "visits", file) == [
+        (2, "name", "name is longer than 200 characters (201)"),
+        (3, "note", "note is longer than 1000 characters (1001)"),
+        (4, "ref", "ref is longer than 100 characters (101)"),
+        (5, "name", "name holds a control character (U+0007)"),
+        (6, "ref", "ref holds a control character (U+0000)"),
+        (7, "items", "items is too large: 10001 (at most 10,000)"),
+    ]
+
+
+def test_a_plain_csv_with_control_characters_is_checked_too(reader, cli, tmp_path):
+    """The fast reader splits plain lines without the csv module: its columns are checked alike."""
+    file = write(tmp_path / "visits.csv", "phone;date;note\n" + "".join(
+        f"333 111 {i:04d};01/06/2026;{'ok' if i != 7 else 'b' + chr(0x9b) + 'ad'}\n" for i in range(1, 30)))
+    assert row_errors(cli, "visits", file) == [(8, "note", "note holds a control character (U+009B)")]
+
+
+# ---- item 12: one validation for the counter and the import -------------------------------------
+
+def test_visits_refuse_what_the_counter_refuses(reader, cli, tmp_path):
+    file = write(tmp_path / "visits.csv", "phone;date;time;amount\n"
+                 "333 111 0001;01/06/2026;10:00;500,00\n"  # max_amount 500: fine
+                 "333 111 0002;01/06/2026;10:00;500,01\n"
+                 "333 111 0003;31/12/1989;10:00;1\n"
+                 "333 111 0004;01/01/1990;10:00;1\n"  # clock.EARLIEST_YEAR: fine
+                 "333 111 0005;29/03/2026;02:30;1\n"  # Rome put its clocks forward at 02:00
+                 "333 111 0006;29/03/2026;03:30;1\n"
+                 "333 111 0007;26/10/2025;02:30;1\n")  # back at 03:00: 02:30 comes twice, the first is meant
+    assert row_errors(cli, "visits", file) == [
+        (3, "amount", "amount 500,01 is above the shop's max_amount of €500.00 "
+                      "(a typo? raise max_amount in [shop] of the config)"),
+        (4, "date", "date '31/12/1989' is before 1990 (a typo?)"),
+        (6, "time", "2026-03-29 02:30 does not exist in Europe/Rome (the clocks were put forward)"),
+    ]
+    counter = [cli("visit", "333 111 0009", "--amount", "500.01"),
+               cli("visit", "333 111 0009", "--at", "1989-12-31"),
+               cli("visit", "333 111 0009", "--at", "2026-03-29T02:30")]
+    assert [result.exit_code for result in counter] == [2, 2, 2]
+
+
+@pytest.mark.parametrize("cell", ["29/03/2026 02:30", "2026-03-29T02:59:59", "29.03.2026 2.00"])
+def test_a_time_in_the_dst_gap_is_refused_in_a_date_cell(cli, tmp_path, cell):
+    file = write(tmp_path / "visits.csv", f"phone,date\n333 111 0001,{cell}\n333 111 0001,29/03/2026 03:00\n")
+    [(line, column, reason)] = row_errors(cli, "visits", file)
+    assert (line, column) == (2, "date") and "does not exist in Europe/Rome" in reason
+
+
+def test_a_last_visit_before_1990_is_refused(cli, tmp_path):
+    file = write(tmp_path / "cards.csv", "phone,last visit\n333 111 0001,1989-06-01\n333 111 0002,1990-06-01\n")
+    assert row_errors(cli, "cards", file) == [(2, "last visit", "date '1989-06-01' is before 1990 (a typo?)")]

@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 from loyalty_cli.config.load import load
 from loyalty_cli.domain import phones
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.text import tidy
 from loyalty_cli.importing.columns import Columns, guess, normalise
 from loyalty_cli.importing.phones import Normaliser
 from loyalty_cli.importing.sources import open_source
-from loyalty_cli.importing.values import CellError, Dates, Rewards, friendly_format, text, texts, whole
+from loyalty_cli.importing.values import CellError, Dates, Rewards, friendly_format, texts, whole
 
 ROME = ZoneInfo("Europe/Rome")
 
@@ -107,7 +108,9 @@ def test_each_distinct_text_is_resolved_once():
     ("2026-03-15T23:30:00+00:00", "2026-03-15T23:30:00.000000Z", "2026-03-16"),  # already the 16th in Rome
     ("2026-03-15 18:30:15.25", "2026-03-15T17:30:15.250000Z", "2026-03-15"),
     ("5/3/2026", "2026-03-05T11:00:00.000000Z", "2026-03-05"),
-    ("2026-03-29 02:30", "2026-03-29T01:30:00.000000Z", "2026-03-29"),  # in the spring-forward gap
+    ("2026-03-29 01:59", "2026-03-29T00:59:00.000000Z", "2026-03-29"),  # just before the spring-forward gap
+    ("2026-03-29 03:00", "2026-03-29T01:00:00.000000Z", "2026-03-29"),  # just after it
+    ("2025-10-26 02:30", "2025-10-26T00:30:00.000000Z", "2025-10-26"),  # twice that night: the first, as --at
 ])
 def test_dates(text, stored, day):
     assert Dates(ROME).moment(text) == (stored, day)
@@ -165,10 +168,37 @@ def test_fractional_offset_zones_are_exact():
     ("yesterday", "not a date"),
     ("2026-03-15 25:00", "not a time of day"),
     ("", "date is empty"),
+    ("2026-03-29 02:30", "2026-03-29 02:30 does not exist in Europe/Rome"),  # the spring-forward gap
+    ("31/12/1989", "is before 1990"),
 ])
 def test_bad_dates(text, message):
     with pytest.raises(CellError, match=message):
         Dates(ROME).moment(text)
+
+
+GAP_ZONES = st.sampled_from(["Europe/Rome", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata",
+                             "America/Havana", "Europe/Dublin"])
+CHANGE_DAYS = st.sampled_from(["2025-03-30", "2025-10-26", "2026-03-08", "2026-03-29", "2026-04-05",
+                               "2025-10-05", "2026-03-15", "2025-11-02", "2025-03-09"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(GAP_ZONES, CHANGE_DAYS, st.integers(0, 23), st.integers(0, 59))
+def test_dates_refuse_exactly_what_visit_at_refuses(zone, day, hour, minute):
+    """One validation: around every DST change, a local time the counter refuses is refused,
+    and one it takes is stored as it stores it."""
+    from loyalty_cli.domain import clock
+
+    tz, cell = ZoneInfo(zone), f"{day} {hour:02d}:{minute:02d}"
+    try:
+        expected = clock.to_db(clock.parse_moment(cell, tz))
+    except BadInput:
+        expected = None
+    try:
+        got = Dates(tz).moment(cell)[0]
+    except CellError:
+        got = None
+    assert got == expected
 
 
 def test_date_format():
@@ -286,4 +316,4 @@ def test_seen_keys_count_repeats_and_survive_growth():
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.text(alphabet=" \t\u00a0ab\n", max_size=8), max_size=20))
 def test_texts_is_text_for_a_column(values):
-    assert texts(values) == [text(value) for value in values]
+    assert texts(values) == [tidy(value) for value in values]
