@@ -38,7 +38,7 @@ PUNCH_CARDS_MAX = 100  # punches at most this many full cards' worth (1,000 on a
 REWARDS_OWED_MAX = 100  # rewards owed on one row
 
 PLANNING = ("customers_created", "customers_updated", "rows_imported", "already_imported", "punches", "points",
-            "credit", "vouchers_issued")  # the summary's figures that writing cards sets
+            "credit", "vouchers_issued", "names_repaired")  # the summary's figures that writing cards sets
 
 
 def _import(job: ImportJob, conn, import_id: int, rule) -> None:

@@ -6,8 +6,16 @@ column, reason); what the counter writes, the import writes.
 
 import json
 import sqlite3
+from pathlib import Path
 
 import pytest
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "import"
+
+
+@pytest.fixture
+def hungarian(monkeypatch):
+    monkeypatch.setenv("LOYALTY_CONFIG", str(FIXTURES / "hu.toml"))
 
 
 def query(db_path, sql, *args):
@@ -152,3 +160,110 @@ def test_a_time_in_the_dst_gap_is_refused_in_a_date_cell(cli, tmp_path, cell):
 def test_a_last_visit_before_1990_is_refused(cli, tmp_path):
     file = write(tmp_path / "cards.csv", "phone,last visit\n333 111 0001,1989-06-01\n333 111 0002,1990-06-01\n")
     assert row_errors(cli, "cards", file) == [(2, "last visit", "date '1989-06-01' is before 1990 (a typo?)")]
+
+
+# ---- item 14: import details ---------------------------------------------------------------------
+
+def names(db_path):
+    return [row["name"] for row in query(db_path, "SELECT name FROM customers ORDER BY phone")]
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["plain", "csv-module"])
+def test_a_name_column_wins_over_first_and_last_name(reader, cli_json, db_path, tmp_path, quoted):
+    """'Maria Rossi Maria Rossi' was stored when all three were joined; the parts fill in an empty name."""
+    q = '"' if quoted else ""
+    file = write(tmp_path / "cards.csv", "Phone,Name,First Name,Last Name\n"
+                 f"333 111 0001,{q}Maria Rossi{q},Maria,Rossi\n333 111 0002,,Luca,Bianchi\n333 111 0003,,,\n")
+    cli_json("import", "cards", file)
+    assert names(db_path) == ["Maria Rossi", "Luca Bianchi", None]
+
+
+def test_json_lines_name_the_same_way(cli_json, db_path, tmp_path):
+    file = write(tmp_path / "cards.jsonl",
+                 '{"phone": "333 111 0001", "first name": "Maria", "name": "Maria Rossi", "last name": "Rossi"}\n'
+                 '{"phone": "333 111 0002", "name": "", "first name": "Luca", "last name": "Bianchi"}\n'
+                 '{"phone": "333 111 0003", "nome": "Anna", "cognome": "Verdi"}\n')
+    cli_json("import", "cards", file)
+    assert names(db_path) == ["Maria Rossi", "Luca Bianchi", "Anna Verdi"]
+
+
+@pytest.mark.parametrize("header", ["Balance", "Saldo", "Egyenleg"])
+def test_a_balance_column_is_not_guessed_to_be_credit(cli, cli_json, db_path, tmp_path, header):
+    file = write(tmp_path / "cards.csv", f"phone,{header}\n333 111 0001,37\n")
+    result = cli("import", "cards", file)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (f"error: {file}: line 1: column {header!r} could be points or credit; "
+                                     f"say which with --map {header}=points or --map {header}=credit")
+    summary = cli_json("import", "cards", file, "--map", f"{header}=points")
+    assert (summary["points"], summary["credit"]) == (37, "0.00")
+    jsonl = write(tmp_path / "cards.jsonl", f'{{"phone": "333 111 0002", "{header}": 5}}\n')
+    result = cli("import", "cards", jsonl)
+    assert result.exit_code == 2 and f"line 1: key {header!r} could be points or credit" in result.stderr
+
+
+HU_CARDS = "Telefonszám;Név;Pecsétek\n06 30 123 4567;Szűcs Éva;2\n06 30 765 4321;Kőszegi Ödön;1\n"
+
+
+def test_a_hungarian_file_is_read_in_a_central_european_code_page(cli_json, db_path, tmp_path, hungarian):
+    file = tmp_path / "kartyak.csv"
+    file.write_bytes(HU_CARDS.encode("iso8859-2"))
+    summary = cli_json("import", "cards", file)
+    assert summary["encoding"] == "cp1250"  # ő and ű are the same bytes in ISO-8859-2
+    assert names(db_path) == ["Szűcs Éva", "Kőszegi Ödön"]
+
+
+@pytest.mark.parametrize("encoding", ["cp1250", "iso8859-2"])
+def test_cp1250_and_iso_8859_2_are_told_apart_by_their_letters(tmp_path, encoding):
+    from loyalty_cli.importing.sources import open_source
+
+    file = tmp_path / "karty.csv"
+    file.write_bytes("telefon;imię\n600 100 200;Łukasz Świątek\n600 100 300;Źdźbło Żaneta\n".encode(encoding))
+    source = open_source(str(file), region="PL")
+    try:
+        assert source.encoding == encoding
+        assert [line.rstrip() for line in source.text()][1:] == ["600 100 200;Łukasz Świątek",
+                                                                 "600 100 300;Źdźbło Żaneta"]
+    finally:
+        source.close()
+    western = open_source(str(file), region="IT")  # elsewhere, as before
+    western.close()
+    assert western.encoding in ("cp1252", "latin-1")
+
+
+def test_a_re_import_in_the_right_encoding_repairs_the_names(cli, cli_json, db_path, tmp_path, hungarian):
+    file = tmp_path / "kartyak.csv"
+    file.write_bytes(HU_CARDS.encode("cp1250"))
+    first = cli_json("import", "cards", file, "--encoding", "cp1252")  # as it was read before
+    assert first["customers_created"] == 2
+    assert names(db_path) == ["Szûcs Éva", "Kõszegi Ödön"]  # cp1252 reads ű as û and ő as õ
+    assert cli("edit", "06 30 765 4321", "--name", "Kőszegi Ödön Jr.").exit_code == 0  # edited since: stays
+    again = cli_json("import", "cards", file)
+    assert (again["encoding"], again["already_imported"], again["names_repaired"]) == ("cp1250", 2, 1)
+    assert (again["rows_imported"], again["punches"]) == (0, 0)
+    assert names(db_path) == ["Szűcs Éva", "Kőszegi Ödön Jr."]
+    assert cli_json("import", "cards", file)["names_repaired"] == 0
+    assert len(query(db_path, "SELECT id FROM imports")) == 2  # the last run left no trace
+    assert cli("doctor").exit_code == 0
+
+
+def test_the_progress_bar_runs_no_thread_to_fork_under(cli, monkeypatch):
+    """rich redraws from a thread when auto_refresh is on; the reader process forks meanwhile."""
+    import threading
+
+    from loyalty_cli.cli import import_command
+    from loyalty_cli.importing import reader as import_reader
+
+    threads = []
+    real = import_command._Progress.__enter__
+
+    def watched(self):
+        update = real(self)
+        return lambda *args: (threads.append(threading.active_count()), update(*args))
+
+    monkeypatch.setattr(import_command, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(import_command._Progress, "__enter__", watched)
+    monkeypatch.setattr(import_reader, "FORK_FROM_LINES", 0)
+    before = threading.active_count()
+    result = cli("import", "visits", FIXTURES / "it_visits_bom.csv", "--json")
+    assert result.exit_code == 0, result.output
+    assert threads and set(threads) == {before}

@@ -49,6 +49,8 @@ def fast(text, region):
     ("0034 612.34.56.78", "ES", "+34612345678"),
     ("+44 (0)20 7946 0018", "GB", "+442079460018"),
     ("+34 612 34 56 78", None, "+34612345678"),
+    ("01599123456", "IL", "error: not a phone number: '01599123456'"),  # 015: an international prefix
+    ("050-234-5678", "IL", "+972502345678"),
 ])
 def test_known_numbers(text, region, e164):
     assert fast(text, region) == authority(text, region) == e164
@@ -61,8 +63,13 @@ def test_errors_are_the_authority_s_own_words():
 
 
 PLAIN = st.text(alphabet="0123456789 -./()", min_size=4, max_size=18)
-PREFIXES = st.sampled_from(["", "+39 ", "0039", "+36", "06 ", "+34 ", "0034 ", "+44 ", "+1 ", "3", "0"])
-REGIONS = st.sampled_from(["IT", "HU", "ES", "GB", "DE", "FR", "US", "AR", "BR"])
+# International prefixes that are patterns, not digits: Israel's 0(?:0|1(?:05|[2-9])) (015, 0105),
+# Australia's 0011 and 14xx0011, Brazil's 00 + carrier, Korea's, Singapore's 0[0-3]\d, Russia's 810.
+IDD_PATTERNS = ["015", "0105", "012 ", "0011", "14880011", "0021", "001", "0033", "810", "010"]
+PREFIXES = st.sampled_from(["", "+39 ", "0039", "+36", "06 ", "+34 ", "0034 ", "+44 ", "+1 ", "3", "0",
+                            *IDD_PATTERNS])
+REGIONS = st.sampled_from(["IT", "HU", "ES", "GB", "DE", "FR", "US", "AR", "BR", "IL", "AU", "KR", "SG", "RU",
+                           "JP"])
 
 
 @settings(max_examples=600, deadline=None)
@@ -236,10 +243,11 @@ def test_rewards_owed():
 def test_headers_in_four_languages():
     assert normalise("Teléfono Móvil") == "telefonomovil"
     assert [guess(h, "cards") for h in ("Teléfono", "Cellulare", "Telefonszám", "E-mail", "Sellos", "Timbri",
-                                          "Pecsétek", "Puntos", "Pontok", "Crédito", "Egyenleg", "Premios",
+                                          "Pecsétek", "Puntos", "Pontok", "Crédito", "Jóváírás", "Premios",
                                           "Última visita", "Utolsó látogatás", "Megjegyzés", "Cognome")] == [
         "phone", "phone", "phone", "email", "punches", "punches", "punches", "points", "points", "credit",
         "credit", "rewards", "last_visit", "last_visit", "note", "last_name"]
+    assert guess("Egyenleg", "cards") is None  # a balance of points or of credit? the owner says (--map)
     assert [guess(h, "visits") for h in ("Fecha", "Data", "Dátum", "Időpont", "Importe", "Összeg", "Scontrino")] == [
         "date", "date", "date", "time", "amount", "amount", "ref"]
     assert guess("Importe", "cards") is None  # an amount means nothing on a card
