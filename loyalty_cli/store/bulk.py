@@ -194,10 +194,11 @@ def insert_vouchers(conn, rows) -> None:
 
 
 def insert_visit_vouchers(conn, rows) -> None:
-    """Vouchers a visit earned: insert_vouchers' columns with visit_id before ledger_id."""
+    """Vouchers a visit earned: insert_vouchers' columns with visit_id before ledger_id, then
+    ended_at (when an expired one expired)."""
     conn.executemany(
-        "INSERT INTO vouchers (code, customer_id, reward, rule, status, issued_at, expires_at, visit_id, ledger_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        "INSERT INTO vouchers (code, customer_id, reward, rule, status, issued_at, expires_at, visit_id, ledger_id, "
+        "ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def cards_imported_before(conn, card: str, phones: list):

@@ -267,3 +267,33 @@ def test_the_progress_bar_runs_no_thread_to_fork_under(cli, monkeypatch):
     result = cli("import", "visits", FIXTURES / "it_visits_bom.csv", "--json")
     assert result.exit_code == 0, result.output
     assert threads and set(threads) == {before}
+
+
+# ---- item 2 (vouchers): a replayed voucher that has lapsed since is written expired -------------
+
+def test_replayed_history_older_than_rewards_days_leaves_no_voucher_open(cli, cli_json, tmp_path):
+    """`visit --at` writes a back-dated visit's lapsed voucher down at once; the replay does too."""
+    moments = [f"2025-01-{day:02d}T10:00" for day in range(1, 13)]  # 10th visit: a free cone, 90 days to use it
+    counter_db, import_db = tmp_path / "counter.db", tmp_path / "import.db"
+    for moment in moments:
+        assert cli("--db", counter_db, "visit", "333 111 0001", "--amount", "2", "--at", moment).exit_code == 0
+    file = write(tmp_path / "old.csv", "phone,date,amount\n" + "".join(f"333 111 0001,{m},2\n" for m in moments))
+    summary = cli_json("--db", import_db, "import", "visits", file, "--apply-rules")
+    assert summary["vouchers_issued"] == 1
+
+    def vouchers(db):
+        return query(db, "SELECT reward, status, issued_at, expires_at FROM vouchers")
+
+    assert vouchers(import_db) == vouchers(counter_db) == [
+        {"reward": "free-cone", "status": "expired", "issued_at": "2025-01-10T09:00:00.000000Z",
+         "expires_at": "2025-04-10T09:00:00.000000Z"}]  # 90 days on
+    [voucher] = query(import_db, "SELECT code, ended_at FROM vouchers")
+    assert voucher["ended_at"] == "2025-04-10T09:00:00.000000Z"  # when it lapsed
+    expired = query(import_db, "SELECT at, voucher, reward, reason FROM ledger WHERE kind = 'expire'")
+    assert expired == [{"at": "2025-04-10T09:00:00.000000Z", "voucher": voucher["code"], "reward": "free-cone",
+                        "reason": "voucher expired"}]
+    voucher_lines = "SELECT kind FROM ledger WHERE voucher IS NOT NULL ORDER BY id"  # points expiry aside
+    assert query(import_db, voucher_lines) == query(counter_db, voucher_lines) == [{"kind": "reward"},
+                                                                                   {"kind": "expire"}]
+    assert cli_json("--db", import_db, "show", "333 111 0001")["vouchers"] == []
+    assert cli("--db", import_db, "doctor").exit_code == 0
