@@ -2,7 +2,8 @@
 
 `open_source` makes one cheap pass over the bytes (hash, line count for the progress bar, and
 whether they are valid UTF-8), then `Source.rows()` streams records without loading the file.
-Standard input is spooled to a temporary file first, so it gets the same treatment.
+Standard input is spooled to a temporary file first, so it gets the same treatment. A little
+over 400 lines: one file's way from bytes to records, encoding and CSV dialect included.
 """
 
 import codecs

@@ -3,6 +3,9 @@
 Each parser raises `CellError` with the reason only; the importer adds the file, line and column.
 Dates without an offset are the shop's local time; a date without a time means noon that day,
 as for `loyalty visit --at` (so the visit lands on that local day whatever the time zone).
+
+Over 400 lines because of `Dates`, whose cached fast path and exact slow path must stay side
+by side to be seen to agree (tests/importing/test_import_parts.py checks that they do).
 """
 
 import re
