@@ -1,7 +1,7 @@
 """Reading import files as they really come: CSV or JSON Lines, any common delimiter and encoding.
 
 `open_source` makes one cheap pass over the bytes (hash, line count for the progress bar, and
-whether they are valid UTF-8), then `Source.rows()` streams records without loading the file.
+whether they are valid UTF-8), then `csv_stream` and `jsonl_rows` stream records without loading it.
 Standard input is spooled to a temporary file first, so it gets the same treatment. A little
 over 400 lines: one file's way from bytes to records, encoding and CSV dialect included.
 """
