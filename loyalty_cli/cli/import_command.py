@@ -58,27 +58,43 @@ def _stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
 
 
+REDRAW_S = 0.1  # the progress bar is redrawn at most this often
+
+
 class _Progress:
-    """A rich progress bar on stderr when it is a terminal; a no-op callback otherwise."""
+    """A rich progress bar on stderr when it is a terminal; a no-op callback otherwise.
+
+    Drawn when the import reports progress, never by a thread of its own: the importer forks its
+    reader and helper processes, and forking while rich's refresh thread runs (auto_refresh) can
+    deadlock the child (Python 3.12 warns of it). Reports come every batch, often enough to watch.
+    """
 
     def __enter__(self):
         self.bar = None
         if not _stderr_is_terminal():
             return lambda description, done, total: None
+        import time
+
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         from loyalty_cli.output.console import console
 
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), console=console(stderr=True), transient=True)
+                            TimeRemainingColumn(), console=console(stderr=True), transient=True,
+                            auto_refresh=False)
         self.bar.start()
         self.tasks = {}
+        self.drawn = 0.0  # time.monotonic() of the last redraw
 
         def update(description, done, total):
             task = self.tasks.get(description)
             if task is None:
                 task = self.tasks[description] = self.bar.add_task(description, total=total)
             self.bar.update(task, completed=min(done, total), total=total)
+            now = time.monotonic()
+            if now - self.drawn >= REDRAW_S or done >= total:
+                self.bar.refresh()
+                self.drawn = now
 
         return update
 
@@ -106,7 +122,7 @@ LABELS = [
     ("customers_updated", "Customers updated"), ("visits_added", "Visits added"), ("punches", "Punches"),
     ("points", "Points"), ("credit", "Credit"), ("vouchers_issued", "Vouchers issued"),
     ("merged", "Merged (same phone)"), ("skipped", "Skipped (blank)"), ("rejected", "Rejected"),
-    ("already_imported", "Already imported"),
+    ("already_imported", "Already imported"), ("names_repaired", "Names repaired"),
 ]
 BALANCES = ("punches", "points", "credit", "vouchers_issued")
 
@@ -118,7 +134,7 @@ def _show(summary: dict) -> None:
     cards = summary["kind"] == "cards"
     pairs = []
     for key, label in LABELS:
-        if (key == "visits_added" and cards) or (key == "merged" and not cards):
+        if (key == "visits_added" and cards) or (key == "merged" and not cards) or key not in summary:
             continue
         if key in BALANCES:
             if not cards and not summary.get("apply_rules"):

@@ -8,6 +8,7 @@ import json
 from itertools import repeat
 
 from loyalty_cli.domain import clock, rules
+from loyalty_cli.domain.text import tidy
 from loyalty_cli.importing.card_rows import Card, CardRows
 from loyalty_cli.importing.job import ImportJob
 from loyalty_cli.store import bulk
@@ -31,6 +32,7 @@ class CardWriter:
         self.next_ledger = bulk.last_id(conn, "ledger") + 1
         self.first_ledger = self.next_ledger
         self.new_rows, self.updates, self.ledger, self.vouchers, self.keys = [], [], [], [], []
+        self.renames = []  # (name, customer id): names an earlier import misread, read right
         self.punch_json: dict[int, str] = {}  # open punches -> the JSON of a new customer's card
 
     def look_up(self, phones: list) -> None:
@@ -74,11 +76,13 @@ class CardWriter:
             ledger[ledger_id - self.first_ledger] = (*row[:9], code, *row[10:])
         bulk.insert_customers(conn, self.new_rows)
         bulk.add_to_customers(conn, self.updates)
+        bulk.rename_customers(conn, self.renames)
         bulk.insert_ledger(conn, ledger)
         bulk.insert_vouchers(conn, sorted(self.vouchers))
         self.keys.sort()  # in key order: appended to the B-tree, not scattered through it
         bulk.insert_import_cards(conn, self.keys)
         self.new_rows, self.updates, self.ledger, self.vouchers, self.keys = [], [], [], [], []
+        self.renames = []
         self.first_ledger = self.next_ledger
 
     def plan_new_customers(self, rows: CardRows, chosen: list) -> None:
@@ -119,11 +123,11 @@ class CardWriter:
         if earlier is not None:
             if earlier["digest"] == digest:
                 summary["already_imported"] += len(card.lines)
+                self._repair_name(card, earlier["encoding"])
                 return None
             return (f"a card with other balances was imported for {card.phone} on {earlier['at'][:10]} "
                     f"({earlier['source']}, line {earlier['line']}); change it at the counter instead")
-        full = card.punches // rule.every if card.punches and rule is not None and rule.every else 0
-        open_punches = card.punches - full * (rule.every if full else 0)
+        full, open_punches = self._completed(card)
         customer_id = self._customer(card, open_punches)
         source = self.job.source.name
         reason = f"imported from paper card ({source}, line {card.line})"
@@ -147,6 +151,37 @@ class CardWriter:
         summary["vouchers_issued"] += len(issued)
         return None
 
+    def _repair_name(self, card: Card, encoding_then: str | None) -> None:
+        """A card imported before from this file read in another encoding ('Szûcs' read as
+        cp1252, now 'Szűcs' with --encoding cp1250): the customer's name as read then is
+        replaced. Only a name that is exactly the earlier misreading of this one: a name
+        changed at the counter since stays as it is."""
+        row = self.existing.get(card.phone)
+        encoding_now = self.job.source.encoding
+        if (row is None or not card.name or not row["name"] or row["name"] == card.name or not encoding_then
+                or encoding_then == encoding_now):
+            return
+        try:  # the file's bytes, as this import read them, read as the earlier import did
+            misread = card.name.encode(encoding_now.removesuffix("-sig")).decode(encoding_then)
+        except (UnicodeError, LookupError):
+            return
+        if tidy(misread) == row["name"]:
+            self.renames.append((card.name, row["id"]))
+            self.job.summary["names_repaired"] += 1
+
+    def _completed(self, card: Card) -> tuple[int, int]:
+        """(full cards, open punches) once the card's punches join those the customer holds.
+
+        As at the counter: every `every` punches complete a card and issue its reward, so 8 held
+        and 5 imported on a card of 10 is one voucher and 3 open punches, never 13/10.
+        """
+        rule = self.rule
+        if not card.punches or rule is None or not rule.every:
+            return 0, card.punches
+        row = self.existing.get(card.phone)
+        held = store.punches_of(row).get(self.card_name, 0) if row is not None else 0
+        return divmod(held + card.punches, rule.every)
+
     def _customer(self, card: Card, open_punches: int) -> int:
         """The customer's id: a new row with the card's balances, or an update adding them."""
         row = self.existing.get(card.phone)
@@ -162,7 +197,7 @@ class CardWriter:
             return customer_id
         punches = store.punches_of(row)
         if card.punches:
-            punches[self.card_name] = punches.get(self.card_name, 0) + open_punches
+            punches[self.card_name] = open_punches  # what it held is counted in: see _completed
         last = row["last_visit_at"]
         if card.last_visit and (not last or card.last_visit > last):
             last = card.last_visit

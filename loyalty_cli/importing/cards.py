@@ -8,15 +8,17 @@ with bulk SQL (card_writer.py): explicit ids, executemany, indexes rebuilt once 
 from collections import Counter
 from itertools import repeat
 
+from loyalty_cli.domain import text
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.importing.card_rows import Card, CardRows, card_digest
 from loyalty_cli.importing.card_writer import CardWriter
+from loyalty_cli.importing.cells import above, shortened
 from loyalty_cli.importing.job import ImportJob
 from loyalty_cli.importing.options import Options, RowError
 from loyalty_cli.importing.reader import parsed_batches
 from loyalty_cli.importing.summary import MAX_LISTED
 from loyalty_cli.importing.transaction import import_in_one_transaction
-from loyalty_cli.importing.values import CellError, Dates, Rewards, email, texts
+from loyalty_cli.importing.values import CellError, Dates, Rewards, email
 from loyalty_cli.store.bulk import DeferredIndexes
 from loyalty_cli.store.db import savepoint, unique_indexes_on
 
@@ -29,8 +31,14 @@ def import_cards(session, options: Options, progress=None) -> dict:
                                      lambda conn, import_id: _import(job, conn, import_id, rule))
 
 
+# What one row of a cards file may carry: a paper card holds `every` punches, and an old till's
+# count may include full cards not yet swapped for their reward, but not a hundred of them.
+# Far beyond any real customer, far below a runaway number that would issue a million vouchers.
+PUNCH_CARDS_MAX = 100  # punches at most this many full cards' worth (1,000 on a card of 10)
+REWARDS_OWED_MAX = 100  # rewards owed on one row
+
 PLANNING = ("customers_created", "customers_updated", "rows_imported", "already_imported", "punches", "points",
-            "credit", "vouchers_issued")  # the summary's figures that writing cards sets
+            "credit", "vouchers_issued", "names_repaired")  # the summary's figures that writing cards sets
 
 
 def _import(job: ImportJob, conn, import_id: int, rule) -> None:
@@ -92,42 +100,61 @@ class _CardParser:
         job.cells.amounts.setdefault("", 0)
 
     def __call__(self, batch) -> CardRows:
-        job, rule = self.job, self.rule
+        job = self.job
         (phone_text, names, mails, punches_text, points_text, credit_text, rewards_text, reward_text, last_text,
          notes) = batch.columns
         count = len(batch)
         errors: dict[int, RowError] = {}
         phones = job.cells.phones_of(phone_text, errors)
-        punches = job.cells.counts_of(punches_text, "punches", errors, self.counts)
-        if rule is None or isinstance(rule, _Ambiguous):
-            why = (f"the config has several punch cards ({rule.names}): choose one with --card" if rule
-                   else "the config has no punch card to put punches on")
-            for i, value in enumerate(punches):
-                if value and i not in errors:
-                    errors[i] = RowError("punches", punches_text[i], why)
+        punches = self._punches(punches_text, errors)
         owed = (self._owed(reward_text, rewards_text, errors) if any(reward_text) or any(rewards_text)
                 else [None] * count)
-        emails = [None] * count
-        for i, mail in enumerate(mails):
-            if mail and i not in errors:
-                try:
-                    emails[i] = email(mail) if mail.strip() else None
-                except CellError as exc:
-                    errors[i] = RowError("email", mail.strip(), str(exc))
+        emails = self._emails(mails, errors) if any(mails) else [None] * count
         last_visits = self._last_visits(last_text, errors) if any(last_text) else [None] * count
         points = job.cells.counts_of(points_text, "points", errors, self.counts)
         credits = job.cells.amounts_of(credit_text, "credit", errors)
+        names = job.cells.texts_of(names, "name", text.NAME_MAX, errors)
+        notes = job.cells.texts_of(notes, "note", text.NOTE_MAX, errors)
         out = CardRows()
         out.last_line = batch.lines[-1]
         keep = job.rejects.keep_valid(batch, errors)
         pick = list if keep is None else (lambda column: list(map(column.__getitem__, keep)))  # noqa: E731
         out.line, out.phone, out.punches, out.points, out.credit = (
             pick(batch.lines), pick(phones), pick(punches), pick(points), pick(credits))
-        out.name, out.note = texts(pick(names)), texts(pick(notes))
+        out.name, out.note = pick(names), pick(notes)
         out.email, out.last_visit, out.owed = pick(emails), pick(last_visits), pick(owed)
         # The row's digest as a card on its own (plan_new_customers' case), worked out on the reader's core.
         out.digest = list(map(card_digest, out.phone, repeat(self.card_name), out.punches, out.points, out.credit))
         return out
+
+    def _punches(self, cells: list, errors: dict) -> list:
+        """Open punches, at most PUNCH_CARDS_MAX cards' worth; none without one punch card to hold them."""
+        rule = self.rule
+        punches = self.job.cells.counts_of(cells, "punches", errors, self.counts)
+        if rule is None or isinstance(rule, _Ambiguous):
+            why = (f"the config has several punch cards ({rule.names}): choose one with --card" if rule
+                   else "the config has no punch card to put punches on")
+            for i, value in enumerate(punches):
+                if value and i not in errors:
+                    errors[i] = RowError("punches", cells[i], why)
+        elif rule.every:
+            limit = PUNCH_CARDS_MAX * rule.every
+            for i in above(punches, limit, errors):
+                errors[i] = RowError("punches", cells[i], f"punches {punches[i]} is more than {PUNCH_CARDS_MAX} full "
+                                     f"cards of {rule.every} ({limit}): a typo? (the rest can go on as rewards owed)")
+        return punches
+
+    @staticmethod
+    def _emails(cells: list, errors: dict) -> list:
+        """E-mail addresses by the counter's rule (domain/text.email_problem); few rows have one."""
+        emails = [None] * len(cells)
+        for i, mail in enumerate(cells):
+            if mail and i not in errors:
+                try:
+                    emails[i] = email(mail) if mail.strip() else None
+                except CellError as exc:
+                    errors[i] = RowError("email", shortened(mail.strip()), str(exc))
+        return emails
 
     def _owed(self, reward_text: list, rewards_text: list, errors: dict) -> list:
         """_card's reward and rewards cells: {reward id: count} or None, row by row (they are few)."""
@@ -147,7 +174,11 @@ class _CardParser:
             try:
                 owed[i] = rewards.parse(listed, default, "rewards") if listed else {default: 1}
             except CellError as exc:
-                errors[i] = RowError("rewards", listed, str(exc))
+                errors[i] = RowError("rewards", shortened(listed), str(exc))
+                continue
+            if sum(owed[i].values()) > REWARDS_OWED_MAX:
+                errors[i] = RowError("rewards", shortened(listed), f"more than {REWARDS_OWED_MAX} rewards owed on one "
+                                     f"card: {listed!r} (a typo?)")
         return owed
 
     def _last_visits(self, cells: list, errors: dict) -> list:

@@ -2,14 +2,16 @@
 
 A column is looked up in its cache with map() (a big file holds few distinct amounts and
 counts), and only the cells the cache lacks are parsed one by one: the long way fills the
-cache, or says what is wrong with the cell.
+cache, or says what is wrong with the cell. Bounds and free text are checked a column at a
+time too (a max(), one isprintable() over the joined column): only a column that fails looks
+at its rows one by one, with the counter's own rules (domain/text.py).
 """
 
-from loyalty_cli.domain import money
+from loyalty_cli.domain import money, text
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.importing.options import RowError
 from loyalty_cli.importing.phones import Normaliser
-from loyalty_cli.importing.values import CellError, whole
+from loyalty_cli.importing.values import CellError, texts, whole
 
 COUNTS_CACHE = 10_000  # distinct texts of whole numbers remembered per column
 AMOUNTS_CACHE = 100_000  # distinct amount texts remembered
@@ -70,6 +72,20 @@ class CellParsers:
         return found
 
     @staticmethod
+    def texts_of(cells: list, name: str, limit: int, errors: dict) -> list:
+        """Free text (a name, a note, a receipt) tidied as the counter tidies it; a row whose text
+        is longer than `limit` or holds a control character is an error, as at the counter."""
+        values = texts(cells)
+        if max(map(len, cells), default=0) <= limit and " ".join(filter(None, values)).isprintable():
+            return values  # isprintable() is False for every control character field_problem names
+        for i, value in enumerate(values):
+            if value is not None and i not in errors:
+                problem = text.field_problem(value, limit)
+                if problem:
+                    errors[i] = RowError(name, shortened(value), f"{name} {problem}")
+        return values
+
+    @staticmethod
     def count(value: str, name: str, default: int = 0) -> int:
         if not value:
             return default
@@ -81,6 +97,18 @@ class CellParsers:
             return whole(value, name)
         except CellError as exc:
             raise RowError(name, value, str(exc)) from None
+
+
+def above(values: list, limit: int, errors: dict) -> list:
+    """The rows whose number is over `limit`, less those already wrong (None: a wrong cell)."""
+    if max(filter(None, values), default=0) <= limit:
+        return []
+    return [i for i, value in enumerate(values) if value is not None and value > limit and i not in errors]
+
+
+def shortened(value: str, keep: int = 60) -> str:
+    """A refused cell as the summary quotes it: a 1 MB note is not copied into every report."""
+    return value if len(value) <= keep else value[:keep] + "…"
 
 
 def not_cached(values: list, errors: dict) -> list:

@@ -40,8 +40,9 @@ SYNONYMS = {
               "postaelettronica", "indirizzoemail"),
     "punches": ("punches", "punch", "stamps", "stamp", "openpunches", "sellos", "sello", "timbri", "timbro",
                 "bollini", "bollino", "pecsetek", "pecset", "belyegzok", "belyegzo", "lyukasztasok"),
-    "points": ("points", "point", "pts", "puntos", "punti", "pontok", "pont", "pontszam"),
-    "credit": ("credit", "storecredit", "balance", "credito", "saldo", "saldoafavor", "egyenleg", "jovairas",
+    "points": ("points", "point", "pts", "puntos", "punti", "pontok", "pont", "pontszam", "pointsbalance",
+               "saldopuntos", "saldopunti", "pontegyenleg"),
+    "credit": ("credit", "storecredit", "creditbalance", "credito", "saldoafavor", "saldocredito", "jovairas",
                "hitel"),
     "rewards": ("rewards", "rewardsowed", "owedrewards", "owed", "pendingrewards", "unredeemedrewards",
                 "reward", "premios", "premiospendientes", "premio", "premi", "premidaritirare",
@@ -62,6 +63,10 @@ SYNONYMS = {
             "transaction", "transactionid", "recibo", "factura", "numeroticket", "scontrino", "ricevuta",
             "numeroscontrino", "nyugta", "nyugtaszam", "blokk", "szamla", "szamlaszam"),
 }
+# A balance, without saying of what: 37 points read as EUR 37.00 of credit. The owner says which.
+AMBIGUOUS = {header: ("points", "credit") for header in (
+    "balance", "accountbalance", "currentbalance", "saldo", "saldoactual", "saldoattuale", "egyenleg",
+    "aktualisegyenleg")}
 _LOOKUP = {alias: name for name, aliases in SYNONYMS.items() for alias in aliases}
 IGNORED = "-"  # a column dropped knowingly
 
@@ -117,6 +122,7 @@ class Columns:
                 continue  # an unnamed column: its cells must stay empty (checked per row)
             target = self.field_of(header)
             if target is None:
+                self.refuse_ambiguous(header, f"{self.source_name}: line 1: column")
                 unknown.append(header)
             elif target != IGNORED:
                 if target in owners and target not in NAME_PARTS:
@@ -138,6 +144,13 @@ class Columns:
                            f"(columns: {_listing([h for h in headers if h])}); name it with --map COLUMN={missing[0]}")
         return pairs
 
+    def refuse_ambiguous(self, header: str, where: str) -> None:
+        """BadInput asking for --map when a column could be one field or another ('Balance')."""
+        fields = [name for name in AMBIGUOUS.get(normalise(header), ()) if name in FIELDS[self.kind]]
+        if len(fields) > 1:
+            choices = " or ".join(f"--map {_quoted(header)}={name}" for name in fields)
+            raise BadInput(f"{where} {header!r} could be {' or '.join(fields)}; say which with {choices}")
+
     def _check_options(self, headers: list[str]) -> None:
         present = {normalise(h) for h in headers}
         for key in self.mapping:
@@ -152,3 +165,8 @@ class Columns:
 
 def _listing(names) -> str:
     return ", ".join(repr(name) for name in names)
+
+
+def _quoted(header: str) -> str:
+    """A header as the owner would type it on a command line."""
+    return f'"{header}"' if not header.replace("_", "").replace("-", "").isalnum() else header

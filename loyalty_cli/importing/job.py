@@ -23,7 +23,8 @@ class ImportJob:
         self.config = session.config
         self.currency = self.config.shop.currency
         self.progress = progress or (lambda description, done, total: None)
-        self.source = open_source(options.file, options.encoding, options.format, options.delimiter)
+        self.source = open_source(options.file, options.encoding, options.format, options.delimiter,
+                                  self.config.shop.phone_region)
         try:
             self.columns = Columns(kind, options.mapping, options.ignore, self.source.name)
             # A CSV header is checked now: unknown or doubled columns stop the import before the

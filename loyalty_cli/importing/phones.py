@@ -121,7 +121,8 @@ class Normaliser:
         self.by_digits: dict[str, str] = {}  # '+'? and digits of a plainly written number -> E.164
         self._countries: dict[int, _Country | None] = {}
         self._home = None
-        self._idd = None
+        self._idd = None  # the region's international prefix, when it is plain digits (00)
+        self._idd_pattern = None  # or when it is a pattern
         self.parsed = 0  # numbers that needed phonenumbers.parse (for the benchmark)
         self.fork = True  # may share a big batch of new numbers with a helper process
         if self.region:
@@ -130,8 +131,13 @@ class Normaliser:
             metadata = PhoneMetadata.metadata_for_region(self.region, None)
             if metadata is not None:
                 self._home = self._country(metadata.country_code)
-                if metadata.international_prefix and re.fullmatch(r"[0-9]+", metadata.international_prefix):
-                    self._idd = metadata.international_prefix
+                prefix = metadata.international_prefix
+                if prefix and re.fullmatch(r"[0-9]+", prefix):
+                    self._idd = prefix
+                elif prefix:
+                    # A pattern (Israel: 0(?:0|1(?:05|[2-9]))): phonenumbers reads a number that
+                    # starts with it as international, so such a number goes its way.
+                    self._idd_pattern = re.compile(prefix)
 
     def __call__(self, text: str) -> str:
         found = self.cache.get(text)
@@ -214,6 +220,10 @@ class Normaliser:
         if not international and self._idd and digits.startswith(self._idd):
             digits = digits[len(self._idd):]
             international = True
+        if not international and self._idd_pattern is not None:
+            found = self._idd_pattern.match(digits)
+            if found and not digits.startswith("0", found.end()):
+                return None  # phonenumbers strips it as an international prefix (unless a 0 follows)
         if international:
             if digits.startswith("0"):
                 return None

@@ -33,6 +33,7 @@ class Replay:
         self.balances: dict[int, list] = {}  # customer id -> [points, credit, punches]
         self.ledger, self.vouchers = [], []
         self.next_ledger = bulk.last_id(conn, "ledger") + 1
+        self.now = job.now_db  # a voucher that expires by now is written expired (rewards_days)
 
     def replay(self) -> None:
         config, conn = self.config, self.conn
@@ -96,12 +97,12 @@ class Replay:
                 if expires is None:  # as at the counter: a back-dated visit's voucher expires from the visit
                     expiry = rules.voucher_expires_at(self.config, at)
                     expires = clock.to_db(expiry) if expiry else ""
-                self.vouchers.append([None, customer_id, entry.reward, entry.rule, "issued", when, expires or None,
-                                      visit_id, ledger_id])
-                code = len(self.vouchers) - 1  # replaced by the code when flushed
+                code = self._voucher(customer_id, entry, when, expires or None, visit_id, ledger_id)
                 summary["vouchers_issued"] += 1
             self.ledger.append([ledger_id, customer_id, when, entry.kind, entry.points, entry.punches, entry.credit,
                                 entry.rule, entry.reason, visit_id, code, entry.reward, lot, entry.card])
+            if expires and entry.kind == "reward" and entry.reward and expires <= self.now:
+                self._lapsed(customer_id, code, entry.reward, expires)
             if entry.punches:
                 balance[2][entry.punch_card] = balance[2].get(entry.punch_card, 0) + entry.punches
             balance[0] += entry.points
@@ -113,12 +114,26 @@ class Replay:
             if entry.credit > 0:
                 summary["credit"] += entry.credit
 
+    def _voucher(self, customer_id, entry, when, expires, visit_id, ledger_id) -> int:
+        """A voucher the visit earned, its code drawn when flushed: its index until then. One
+        whose expiry has passed is written expired at that moment, as at the counter."""
+        lapsed = expires is not None and expires <= self.now
+        self.vouchers.append([None, customer_id, entry.reward, entry.rule, "expired" if lapsed else "issued", when,
+                              expires, visit_id, ledger_id, expires if lapsed else None])
+        return len(self.vouchers) - 1
+
+    def _lapsed(self, customer_id, code: int, reward: str, expires: str) -> None:
+        """The ledger's line for a voucher that lapsed before this import (counter.expire_due's)."""
+        ledger_id, self.next_ledger = self.next_ledger, self.next_ledger + 1
+        self.ledger.append([ledger_id, customer_id, expires, "expire", 0, 0, 0, None, "voucher expired", None, code,
+                            reward, None, None])
+
     def _flush(self) -> None:
         codes = bulk.voucher_codes(self.conn, len(self.vouchers))
         for voucher, code in zip(self.vouchers, codes, strict=True):
             voucher[0] = code
         for line in self.ledger:
-            if line[3] == "reward" and isinstance(line[10], int):
+            if line[3] in ("reward", "expire") and isinstance(line[10], int):
                 line[10] = codes[line[10]]
         bulk.insert_visit_ledger(self.conn, self.ledger)
         bulk.insert_visit_vouchers(self.conn, self.vouchers)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.importing.columns import IGNORED, NAME_PARTS, ROW
+from loyalty_cli.importing.layout import name_columns
 from loyalty_cli.importing.options import RowError
 from loyalty_cli.importing.sources import csv_stream, json_text, jsonl_rows
 
@@ -78,8 +79,12 @@ class RowReader:
         blank = [""] * count
         columns = [blank if spot is None else file_columns[spot] for spot in layout.spots]
         if layout.name_parts:
-            columns[layout.name_at] = [" ".join(part for part in parts if part.strip())
-                                       for parts in zip(*(file_columns[i] for i in layout.name_parts), strict=True)]
+            joined = [" ".join(part for part in parts if part.strip())
+                      for parts in zip(*(file_columns[i] for i in layout.name_parts), strict=True)]
+            if layout.name_fills_in:
+                joined = [name if name.strip() else parts for name, parts in zip(columns[layout.name_at], joined,
+                                                                                   strict=True)]
+            columns[layout.name_at] = joined
         return Batch(range(line, line + count), columns, lambda i: [column[i] for column in file_columns])
 
     def _records(self, rows):
@@ -109,7 +114,7 @@ class RowReader:
             if not "".join(cells).strip() and not any(cell.strip() for cell in values):
                 self.summary["skipped"] += 1
                 return None
-        if layout.name_parts:
+        if layout.name_parts and not (layout.name_fills_in and cells[layout.name_at].strip()):
             cells = list(cells)
             cells[layout.name_at] = " ".join(values[i] for i in layout.name_parts
                                              if i < len(values) and values[i].strip())
@@ -149,7 +154,7 @@ class RowReader:
 
     def _json_cells(self, line: int, obj: dict, fields: dict, order: dict) -> list:
         """An object's cells in ROW order; RowError for a value that is no cell (true, a list)."""
-        cells, parts = [""] * len(order), []
+        cells, name_fields, name_cells = [""] * len(order), [], []  # name parts in key order
         for key, value in obj.items():
             name = fields.get(key)
             if name is None:
@@ -161,18 +166,23 @@ class RowReader:
             except ValueError as exc:
                 raise RowError(name, value, str(exc)) from None
             if name in NAME_PARTS:
-                if cell.strip():
-                    parts.append(cell)
+                name_fields.append((len(name_fields), name))
+                name_cells.append(cell)
             else:
                 cells[order[name]] = cell
-        if parts:
-            cells[order["name"]] = " ".join(parts)
+        if name_fields:
+            full, joined = name_columns(name_fields)  # as for a CSV header: see layout.name_columns
+            name = name_cells[full] if full is not None else ""
+            if joined and not name.strip():
+                name = " ".join(name_cells[i] for i in joined if name_cells[i].strip())
+            cells[order["name"]] = name
         return cells
 
     def _json_field(self, line: int, key: str) -> str:
         """The field a JSON key feeds (or IGNORED), learnt the first time the key comes."""
         name = self.columns.field_of(key)
         if name is None:
+            self.columns.refuse_ambiguous(key, f"{self.source.name}: line {line}: key")
             raise BadInput(f"{self.source.name}: line {line}: key {key!r} not recognised; map it with "
                            f"--map {key}=FIELD or drop it with --ignore {key}")
         if name != IGNORED:

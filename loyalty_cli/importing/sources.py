@@ -1,8 +1,9 @@
 """Reading import files as they really come: CSV or JSON Lines, any common delimiter and encoding.
 
 `open_source` makes one cheap pass over the bytes (hash, line count for the progress bar, and
-whether they are valid UTF-8), then `Source.rows()` streams records without loading the file.
-Standard input is spooled to a temporary file first, so it gets the same treatment.
+whether they are valid UTF-8), then `csv_stream` and `jsonl_rows` stream records without loading it.
+Standard input is spooled to a temporary file first, so it gets the same treatment. A little
+over 400 lines: one file's way from bytes to records, encoding and CSV dialect included.
 """
 
 import codecs
@@ -23,6 +24,10 @@ from loyalty_cli.domain.errors import BadInput
 CHUNK = 1 << 20
 DELIMITERS = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "\\t": "\t", "|": "|"}
 SNIFF_LINES = 50
+
+# Regions whose old tills write Central European text (cp1250, or ISO-8859-2 on Unix-born ones)
+# rather than Western European cp1252, which reads Hungarian 'ű' as 'û' and Czech 'ř' as 'ø'.
+CENTRAL_EUROPE = frozenset({"HU", "CZ", "SK", "PL", "SI", "HR", "RO", "BA", "AL"})
 
 FIELD_LIMIT = 1 << 20  # a cell longer than this is refused, as csv.reader refuses it
 csv.field_size_limit(FIELD_LIMIT)
@@ -48,11 +53,16 @@ class Source:
 
 
 def open_source(file: str, encoding: str | None = None, fmt: str = "auto",
-                delimiter: str | None = None) -> Source:
+                delimiter: str | None = None, region: str | None = None) -> Source:
+    """The file, scanned; `region` (the shop's phone region) names the code page an old till
+    there writes, for a file that is not UTF-8."""
     handle, name = _open_binary(file)
     try:
         digest, lines, utf8_ok, cp1252_ok, head = _scan(handle, name)
-        chosen = _encoding(encoding, head, utf8_ok, cp1252_ok)
+        legacy = None
+        if not encoding and not utf8_ok and (region or "").upper() in CENTRAL_EUROPE:
+            legacy = _central_european(handle)
+        chosen = _encoding(encoding, head, utf8_ok, cp1252_ok, legacy)
         source = Source(name, handle, digest, lines, chosen, "csv")
         source.format = _format(fmt, file, source)
         if source.format == "csv":
@@ -123,7 +133,36 @@ class _Decodes:
                 self.ok = False
 
 
-def _encoding(forced, head: bytes, utf8_ok: bool, cp1252_ok: bool) -> str:
+def _central_european(handle) -> str:
+    """cp1250 or ISO-8859-2 for a Central European file that is not UTF-8: whichever reads
+    more of its bytes as letters.
+
+    The two agree on every byte from 0xC0 up (Hungarian ő and ű included) and part below it:
+    at 0x8A-0x9F cp1250 has Š š Ś ś Ť ť Ž ž Ź ź where ISO-8859-2 has control characters, and
+    at 0xA1-0xBF each has letters (Ą ą Ľ ľ Ş ...) where the other has symbols (ˇ ± µ ...).
+    A name has letters there, not symbols or controls, so the count settles it; a tie (no such
+    byte at all: then both read the file alike) is cp1250, what Windows tills write. Trying
+    cp1250 and checking it would miss an ISO file whose bytes cp1250 happens to read as symbols.
+    """
+    from collections import Counter
+
+    outside = bytes(range(0x80)) + bytes(range(0xC0, 0x100))  # only 0x80-0xBF are counted
+    counts: Counter = Counter()
+    handle.seek(0)
+    while chunk := handle.read(CHUNK):
+        counts.update(chunk.translate(None, outside))
+    handle.seek(0)
+    letters = {}
+    for encoding in ("cp1250", "iso8859-2"):
+        read = {byte: bytes([byte]).decode(encoding, "replace") for byte in counts}
+        if "\ufffd" in read.values():
+            letters[encoding] = -1  # a byte this code page does not have: not the file's
+        else:
+            letters[encoding] = sum(count for byte, count in counts.items() if read[byte].isalpha())
+    return "iso8859-2" if letters["iso8859-2"] > letters["cp1250"] else "cp1250"
+
+
+def _encoding(forced, head: bytes, utf8_ok: bool, cp1252_ok: bool, legacy: str | None = None) -> str:
     if forced:
         try:
             name = codecs.lookup(forced).name
@@ -136,6 +175,8 @@ def _encoding(forced, head: bytes, utf8_ok: bool, cp1252_ok: bool) -> str:
         return "utf-16"  # Excel's "Unicode text": tab-separated UTF-16
     if utf8_ok:
         return "utf-8"
+    if legacy:
+        return legacy  # the shop's region says Central Europe: 'Szűcs' is not 'Szûcs'
     # Old tills write Windows-1252 (Latin-1 plus € and curly quotes); Latin-1 decodes anything.
     return "cp1252" if cp1252_ok else "latin-1"
 

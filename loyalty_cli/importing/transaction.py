@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from loyalty_cli.domain import clock
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.importing.options import InvalidRows
-from loyalty_cli.importing.summary import complete, nothing_written
+from loyalty_cli.importing.summary import complete, landed, nothing_written
 from loyalty_cli.store import bulk
 from loyalty_cli.store import db as store_db
 
@@ -34,7 +34,7 @@ def import_in_one_transaction(job, conn, write) -> dict:
             _check_options_used(job)
             if rejects.problems and not options.skip_invalid:
                 raise _RollBack
-            if options.dry_run or not summary["rows_imported"]:
+            if options.dry_run or not landed(summary):
                 raise _RollBack  # a re-run that finds everything imported leaves no trace
             summary["import_id"] = import_id
             _complete(job)

@@ -1,14 +1,20 @@
-"""Cell values of import files: dates, whole numbers, reward counts, e-mails.
+"""Cell values of import files: free text, dates, whole numbers, reward counts, e-mails.
 
 Each parser raises `CellError` with the reason only; the importer adds the file, line and column.
 Dates without an offset are the shop's local time; a date without a time means noon that day,
 as for `loyalty visit --at` (so the visit lands on that local day whatever the time zone).
+
+Over 400 lines because of `Dates`, whose cached fast path and exact slow path must stay side
+by side to be seen to agree (tests/importing/test_import_parts.py checks that they do).
 """
 
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from itertools import repeat
 from operator import add, getitem, itemgetter
+
+from loyalty_cli.domain.clock import EARLIEST_YEAR
+from loyalty_cli.domain.text import email_problem
 
 UTC = UTC
 
@@ -17,15 +23,12 @@ class CellError(ValueError):
     pass
 
 
-def text(value: str | None) -> str | None:
-    if not value:
-        return None
-    cleaned = " ".join(value.split())
-    return cleaned or None
+class TimeError(CellError):
+    """The time of day is what is wrong (a separate time column is the one to blame)."""
 
 
 def texts(values: list) -> list:
-    """[text(value) for value in values], with the splitting and joining done by map()."""
+    """[domain.text.tidy(value) for value in values], with the splitting and joining done by map()."""
     if not any(values):
         return [None] * len(values)
     return [cleaned or None for cleaned in map(" ".join, map(str.split, values))]
@@ -99,7 +102,7 @@ class Dates:
         self.format = friendly_format(date_format) if date_format else None
         self.days: dict[str, object] = {}  # date text -> (date, iso day, rest of the text) | CellError
         self.times: dict[str, object] = {}  # time text -> (h, m, s, us, offset | None) | CellError
-        self.hours: dict[tuple, object] = {}  # (date, hour) -> naive UTC start of that local hour | False
+        self.hours: dict[tuple, object] = {}  # (date, hour) -> 'YYYY-MM-DDTHH:' of its UTC start | _Exact
         # For columns(): plain date text -> (iso day, the UTC prefix of each of its 24 local
         # hours); plain time text -> (hour, 'MM:SS.ffffffZ'). None: moment() must read it.
         self.plain_days: dict[str, tuple | None] = {}
@@ -217,20 +220,29 @@ class Dates:
 
     def _utc(self, day: date, hour: int, minute: int, second: int, micro: int) -> str:
         prefix = self._hour_prefix(day, hour)
-        if prefix is False:
-            return _stored(datetime(day.year, day.month, day.day, hour, minute, second, micro, tzinfo=self.tz))
+        if not prefix:  # an _Exact hour
+            local = datetime(day.year, day.month, day.day, hour, minute, second, micro, tzinfo=self.tz)
+            if prefix.clocks_change and not _exists(local):
+                # As `loyalty visit --at` refuses it: moving it by an hour would record another time.
+                raise TimeError(f"{local:%Y-%m-%d %H:%M} does not exist in {getattr(self.tz, 'key', self.tz)} "
+                                "(the clocks were put forward)")
+            return _stored(local)
         return f"{prefix}{minute:02d}:{second:02d}.{micro:06d}Z"
 
-    def _hour_prefix(self, day: date, hour: int) -> str | bool:
+    def _hour_prefix(self, day: date, hour: int) -> "str | _Exact":
         prefix = self.hours.get((day, hour))
         if prefix is None:
             start = datetime(day.year, day.month, day.day, hour, 0, tzinfo=self.tz)
+            end = start.replace(minute=59, second=59, microsecond=999_999)
             # The UTC text of any moment in this local hour is '<prefix>MM:SS.ffffffZ', unless the
-            # zone is a fraction of an hour off UTC or changes its clock within the hour.
-            same = start.utcoffset() == start.replace(minute=59, second=59).utcoffset()
-            utc = start.astimezone(UTC)
-            whole_hour = utc.minute == 0 and utc.second == 0
-            prefix = utc.strftime("%Y-%m-%dT%H:") if same and whole_hour else False
+            # zone changes its clock within the hour (some of its times may not exist) or is a
+            # fraction of an hour off UTC.
+            if start.utcoffset() != end.utcoffset() or not _exists(start) or not _exists(end):
+                prefix = _CLOCKS_CHANGE
+            else:
+                utc = start.astimezone(UTC)
+                whole_hour = utc.minute == 0 and utc.second == 0
+                prefix = utc.strftime("%Y-%m-%dT%H:") if whole_hour else _FRACTION
             self._remember(self.hours, (day, hour), prefix)
         return prefix
 
@@ -240,6 +252,13 @@ class Dates:
         cache[key] = value
 
     def _day(self, raw: str) -> tuple[date, str]:
+        """(date, the rest of the cell); none before clock.EARLIEST_YEAR, as at the counter."""
+        day, rest = self._read_day(raw)
+        if day.year < EARLIEST_YEAR:
+            raise CellError(f"date {raw!r} is before {EARLIEST_YEAR} (a typo?)")
+        return day, rest
+
+    def _read_day(self, raw: str) -> tuple[date, str]:
         if self.format:
             head, _, rest = raw.partition(" ") if "%H" not in self.format else (raw, "", "")
             try:
@@ -261,6 +280,26 @@ class Dates:
             return _date(raw, year, second, first), raw[found.end():]
         raise CellError(f"not a date: {raw!r} (write YYYY-MM-DD, DD/MM/YYYY, DD.MM.YYYY or YYYY.MM.DD, "
                         "or give --date-format)")
+
+
+class _Exact:
+    """An hour whose moments are converted one by one: falsy, so never taken for a UTC prefix."""
+
+    def __init__(self, clocks_change: bool):
+        self.clocks_change = clocks_change  # then a time in it may not exist: each is checked
+
+    def __bool__(self) -> bool:
+        return False
+
+
+_FRACTION = _Exact(False)  # a zone a fraction of an hour off UTC (Asia/Kolkata)
+_CLOCKS_CHANGE = _Exact(True)  # a DST change within the hour
+
+
+def _exists(local: datetime) -> bool:
+    """Does this shop-local time happen? Not in the hour skipped when the clocks go forward
+    (the same test as clock.parse_moment's: there and back through UTC gives it back)."""
+    return local.astimezone(UTC).astimezone(local.tzinfo).replace(tzinfo=None) == local.replace(tzinfo=None)
 
 
 _PLACEHOLDER = (("", [""] * 24), (0, ""))  # a slow row's stand-in while the columns are mapped
@@ -292,11 +331,11 @@ def _empty():
 def _clock(text: str) -> tuple:
     found = _TIME.fullmatch(text)
     if not found:
-        raise CellError(f"not a time of day: {text!r} (write HH:MM or HH:MM:SS)")
+        raise TimeError(f"not a time of day: {text!r} (write HH:MM or HH:MM:SS)")
     hour, minute, second = int(found[1]), int(found[2]), int(found[3] or 0)
     micro = int((found[4] or "0").ljust(6, "0"))
     if hour > 23 or minute > 59 or second > 59:
-        raise CellError(f"not a time of day: {text!r}")
+        raise TimeError(f"not a time of day: {text!r}")
     offset = None
     if found[5]:
         offset = timedelta(0)
@@ -371,8 +410,10 @@ class Rewards:
 
 
 def email(value: str) -> str:
-    text = value.strip()
-    user, _at, domain = text.partition("@")
-    if text.count("@") != 1 or not user or not domain or " " in text or "." not in domain:
-        raise CellError(f"not an e-mail address: {text!r}")
-    return text
+    """An e-mail address by the counter's one rule (domain/text.email_problem)."""
+    address = value.strip()
+    problem = email_problem(address)
+    if problem:
+        what = problem if problem.startswith("not") else f"e-mail is {problem}"  # 'not an e-mail address'
+        raise CellError(f"{what}: {address[:60]!r}")
+    return address

@@ -15,16 +15,16 @@ the visits imported before it and adds none of them again.
 from collections import Counter
 from itertools import compress
 
-from loyalty_cli.domain import clock
-from loyalty_cli.importing.cells import not_cached
+from loyalty_cli.domain import clock, money, text
+from loyalty_cli.importing.cells import above, not_cached
 from loyalty_cli.importing.job import ImportJob
 from loyalty_cli.importing.options import Options, RowError
 from loyalty_cli.importing.reader import parsed_batches
 from loyalty_cli.importing.replay import Replay
 from loyalty_cli.importing.rows import Batch
 from loyalty_cli.importing.transaction import import_in_one_transaction
-from loyalty_cli.importing.values import CellError, Dates, text, texts
-from loyalty_cli.services.counter import FUTURE_SLACK
+from loyalty_cli.importing.values import CellError, Dates, TimeError
+from loyalty_cli.services.counter import FUTURE_SLACK, MAX_ITEMS
 from loyalty_cli.store import bulk
 from loyalty_cli.store.bulk import DeferredIndexes
 from loyalty_cli.store.db import indexes_led_by, unique_indexes_on
@@ -90,7 +90,7 @@ class _Customers:
         new = self.unsaved.keys() & set(customer_ids)
         if new:
             first = dict(zip(reversed(customer_ids), range(len(customer_ids) - 1, -1, -1), strict=True))
-            rows = [(cid, self.unsaved.pop(cid), text(names[first[cid]]), ats[first[cid]]) for cid in sorted(new)]
+            rows = [(cid, self.unsaved.pop(cid), names[first[cid]], ats[first[cid]]) for cid in sorted(new)]
             bulk.insert_new_customers(self.conn, rows)
             self.job.summary["customers_created"] += len(rows)
 
@@ -98,8 +98,8 @@ class _Customers:
         """Existing customers without a name take the first one the file gives them."""
         if self.unnamed:
             for customer_id, name in zip(customer_ids, names, strict=True):
-                if customer_id in self.unnamed and name.strip():
-                    self.names.setdefault(customer_id, text(name))
+                if customer_id in self.unnamed and name:
+                    self.names.setdefault(customer_id, name)
 
     def save(self, before: int) -> None:
         """The cached visits/spend/last visit, summed by SQLite over the visits just added;
@@ -228,12 +228,27 @@ class _VisitParser:
         errors: dict[int, RowError] = {}
         phones = job.cells.phones_of(phone_text, errors)
         ats, days = self._moments(date_text, time_text, errors)
-        amounts = job.cells.amounts_of(amount_text, "amount", errors)
+        amounts = self._amounts(amount_text, errors)
         items = job.cells.counts_of(items_text, "items", errors, self.items, default=1)
-        notes, refs = texts(note_text), texts(ref_text)
+        for i in above(items, MAX_ITEMS, errors):
+            errors[i] = RowError("items", items_text[i], f"items is too large: {items[i]} (at most {MAX_ITEMS:,})")
+        names = job.cells.texts_of(names, "name", text.NAME_MAX, errors)
+        notes = job.cells.texts_of(note_text, "note", text.NOTE_MAX, errors)
+        refs = job.cells.texts_of(ref_text, "ref", text.REF_MAX, errors)
         keep = job.rejects.keep_valid(batch, errors)
         return _Parsed.of(batch, keep, {"phones": phones, "names": names, "ats": ats, "days": days,
                                      "amounts": amounts, "items": items, "notes": notes, "refs": refs})
+
+    def _amounts(self, cells: list, errors: dict) -> list:
+        """Amounts, none above the shop's max_amount (as `loyalty visit` refuses it)."""
+        amounts = self.job.cells.amounts_of(cells, "amount", errors)
+        limit = self.job.config.shop.max_amount
+        if limit is not None:
+            shown = money.display(limit, self.job.currency)
+            for i in above(amounts, limit, errors):
+                errors[i] = RowError("amount", cells[i], f"amount {cells[i].strip()} is above the shop's max_amount "
+                                     f"of {shown} (a typo? raise max_amount in [shop] of the config)")
+        return amounts
 
     def _moments(self, date_text: list, time_text: list, errors: dict) -> tuple[list, list]:
         """UTC times and local days; the cells Dates.columns leaves out go through Dates.moment."""
@@ -244,7 +259,7 @@ class _VisitParser:
             try:
                 ats[i], days[i] = self.dates.moment(date_text[i], time_text[i] or None)
             except CellError as exc:
-                wrong_time = time_text[i] and str(exc).startswith("not a time of day")
+                wrong_time = time_text[i] and isinstance(exc, TimeError)
                 errors[i] = (RowError("time", time_text[i], str(exc)) if wrong_time
                              else RowError("date", date_text[i], str(exc)))
         if max(filter(None, ats), default="") > self.now:

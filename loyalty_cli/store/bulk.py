@@ -156,6 +156,11 @@ def name_customers(conn, names) -> None:
     conn.executemany("UPDATE customers SET name = ? WHERE id = ? AND name IS NULL", names)
 
 
+def rename_customers(conn, names) -> None:
+    """(name, id): names read right at last, replacing the misreading an earlier import stored."""
+    conn.executemany("UPDATE customers SET name = ? WHERE id = ?", names)
+
+
 def balance_of(conn, customer_id: int):
     return conn.execute("SELECT points, credit, punches FROM customers WHERE id = ?", (customer_id,)).fetchone()
 
@@ -190,16 +195,19 @@ def insert_vouchers(conn, rows) -> None:
 
 
 def insert_visit_vouchers(conn, rows) -> None:
-    """Vouchers a visit earned: insert_vouchers' columns with visit_id before ledger_id."""
+    """Vouchers a visit earned: insert_vouchers' columns with visit_id before ledger_id, then
+    ended_at (when an expired one expired)."""
     conn.executemany(
-        "INSERT INTO vouchers (code, customer_id, reward, rule, status, issued_at, expires_at, visit_id, ledger_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        "INSERT INTO vouchers (code, customer_id, reward, rule, status, issued_at, expires_at, visit_id, ledger_id, "
+        "ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def cards_imported_before(conn, card: str, phones: list):
-    """(phone, digest, line, source, at) of the cards imported before for these phones."""
+    """(phone, digest, line, source, at, encoding) of the cards imported before for these phones
+    (encoding: the one that import read its file in)."""
     return conn.execute(
-        "SELECT c.phone, c.digest, c.line, i.source, i.at FROM import_cards c "
+        "SELECT c.phone, c.digest, c.line, i.source, i.at, json_extract(i.summary, '$.encoding') AS encoding "
+        "FROM import_cards c "
         "JOIN imports i ON i.id = c.import_id "
         f"WHERE c.card = ? AND c.phone IN ({placeholders(len(phones))})", [card, *phones])
 

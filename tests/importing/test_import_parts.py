@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 from loyalty_cli.config.load import load
 from loyalty_cli.domain import phones
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.text import tidy
 from loyalty_cli.importing.columns import Columns, guess, normalise
 from loyalty_cli.importing.phones import Normaliser
 from loyalty_cli.importing.sources import open_source
-from loyalty_cli.importing.values import CellError, Dates, Rewards, friendly_format, text, texts, whole
+from loyalty_cli.importing.values import CellError, Dates, Rewards, friendly_format, texts, whole
 
 ROME = ZoneInfo("Europe/Rome")
 
@@ -48,6 +49,8 @@ def fast(text, region):
     ("0034 612.34.56.78", "ES", "+34612345678"),
     ("+44 (0)20 7946 0018", "GB", "+442079460018"),
     ("+34 612 34 56 78", None, "+34612345678"),
+    ("01599123456", "IL", "error: not a phone number: '01599123456'"),  # 015: an international prefix
+    ("050-234-5678", "IL", "+972502345678"),
 ])
 def test_known_numbers(text, region, e164):
     assert fast(text, region) == authority(text, region) == e164
@@ -60,8 +63,13 @@ def test_errors_are_the_authority_s_own_words():
 
 
 PLAIN = st.text(alphabet="0123456789 -./()", min_size=4, max_size=18)
-PREFIXES = st.sampled_from(["", "+39 ", "0039", "+36", "06 ", "+34 ", "0034 ", "+44 ", "+1 ", "3", "0"])
-REGIONS = st.sampled_from(["IT", "HU", "ES", "GB", "DE", "FR", "US", "AR", "BR"])
+# International prefixes that are patterns, not digits: Israel's 0(?:0|1(?:05|[2-9])) (015, 0105),
+# Australia's 0011 and 14xx0011, Brazil's 00 + carrier, Korea's, Singapore's 0[0-3]\d, Russia's 810.
+IDD_PATTERNS = ["015", "0105", "012 ", "0011", "14880011", "0021", "001", "0033", "810", "010"]
+PREFIXES = st.sampled_from(["", "+39 ", "0039", "+36", "06 ", "+34 ", "0034 ", "+44 ", "+1 ", "3", "0",
+                            *IDD_PATTERNS])
+REGIONS = st.sampled_from(["IT", "HU", "ES", "GB", "DE", "FR", "US", "AR", "BR", "IL", "AU", "KR", "SG", "RU",
+                           "JP"])
 
 
 @settings(max_examples=600, deadline=None)
@@ -107,7 +115,9 @@ def test_each_distinct_text_is_resolved_once():
     ("2026-03-15T23:30:00+00:00", "2026-03-15T23:30:00.000000Z", "2026-03-16"),  # already the 16th in Rome
     ("2026-03-15 18:30:15.25", "2026-03-15T17:30:15.250000Z", "2026-03-15"),
     ("5/3/2026", "2026-03-05T11:00:00.000000Z", "2026-03-05"),
-    ("2026-03-29 02:30", "2026-03-29T01:30:00.000000Z", "2026-03-29"),  # in the spring-forward gap
+    ("2026-03-29 01:59", "2026-03-29T00:59:00.000000Z", "2026-03-29"),  # just before the spring-forward gap
+    ("2026-03-29 03:00", "2026-03-29T01:00:00.000000Z", "2026-03-29"),  # just after it
+    ("2025-10-26 02:30", "2025-10-26T00:30:00.000000Z", "2025-10-26"),  # twice that night: the first, as --at
 ])
 def test_dates(text, stored, day):
     assert Dates(ROME).moment(text) == (stored, day)
@@ -165,10 +175,37 @@ def test_fractional_offset_zones_are_exact():
     ("yesterday", "not a date"),
     ("2026-03-15 25:00", "not a time of day"),
     ("", "date is empty"),
+    ("2026-03-29 02:30", "2026-03-29 02:30 does not exist in Europe/Rome"),  # the spring-forward gap
+    ("31/12/1989", "is before 1990"),
 ])
 def test_bad_dates(text, message):
     with pytest.raises(CellError, match=message):
         Dates(ROME).moment(text)
+
+
+GAP_ZONES = st.sampled_from(["Europe/Rome", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata",
+                             "America/Havana", "Europe/Dublin"])
+CHANGE_DAYS = st.sampled_from(["2025-03-30", "2025-10-26", "2026-03-08", "2026-03-29", "2026-04-05",
+                               "2025-10-05", "2026-03-15", "2025-11-02", "2025-03-09"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(GAP_ZONES, CHANGE_DAYS, st.integers(0, 23), st.integers(0, 59))
+def test_dates_refuse_exactly_what_visit_at_refuses(zone, day, hour, minute):
+    """One validation: around every DST change, a local time the counter refuses is refused,
+    and one it takes is stored as it stores it."""
+    from loyalty_cli.domain import clock
+
+    tz, cell = ZoneInfo(zone), f"{day} {hour:02d}:{minute:02d}"
+    try:
+        expected = clock.to_db(clock.parse_moment(cell, tz))
+    except BadInput:
+        expected = None
+    try:
+        got = Dates(tz).moment(cell)[0]
+    except CellError:
+        got = None
+    assert got == expected
 
 
 def test_date_format():
@@ -206,10 +243,11 @@ def test_rewards_owed():
 def test_headers_in_four_languages():
     assert normalise("Teléfono Móvil") == "telefonomovil"
     assert [guess(h, "cards") for h in ("Teléfono", "Cellulare", "Telefonszám", "E-mail", "Sellos", "Timbri",
-                                          "Pecsétek", "Puntos", "Pontok", "Crédito", "Egyenleg", "Premios",
+                                          "Pecsétek", "Puntos", "Pontok", "Crédito", "Jóváírás", "Premios",
                                           "Última visita", "Utolsó látogatás", "Megjegyzés", "Cognome")] == [
         "phone", "phone", "phone", "email", "punches", "punches", "punches", "points", "points", "credit",
         "credit", "rewards", "last_visit", "last_visit", "note", "last_name"]
+    assert guess("Egyenleg", "cards") is None  # a balance of points or of credit? the owner says (--map)
     assert [guess(h, "visits") for h in ("Fecha", "Data", "Dátum", "Időpont", "Importe", "Összeg", "Scontrino")] == [
         "date", "date", "date", "time", "amount", "amount", "ref"]
     assert guess("Importe", "cards") is None  # an amount means nothing on a card
@@ -286,4 +324,4 @@ def test_seen_keys_count_repeats_and_survive_growth():
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.text(alphabet=" \t\u00a0ab\n", max_size=8), max_size=20))
 def test_texts_is_text_for_a_column(values):
-    assert texts(values) == [text(value) for value in values]
+    assert texts(values) == [tidy(value) for value in values]
