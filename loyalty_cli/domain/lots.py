@@ -18,7 +18,7 @@ Expiry entries written before lots existed in the ledger name no lot: they are r
 were meant, oldest points first.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -63,6 +63,10 @@ class Book:
     def balance(self) -> int:
         """What the ledger sums to: open points less what is owed."""
         return sum(lot.left for lot in self.lots) - self.owed
+
+    def open(self) -> "Book":
+        """The same book without its closed lots: all a replay of later lines needs (see replay)."""
+        return Book(tuple(lot for lot in self.lots if lot.left > 0), self.owed)
 
 
 @dataclass(frozen=True)
@@ -128,31 +132,41 @@ class _Replay:
         """Take from `first`, then from the oldest open lots; what none covers is owed.
         Returns (lot id, points) taken, in order."""
         taken = []
+        if points <= 0:
+            return taken
         for lot in self.order(first):
-            if not points:
-                break
             share = min(points, lot.left)
             lot.left -= share
             points -= share
             if expiring:
                 lot.expired += share
             taken.append((lot.id, share))
+            if not points:
+                break  # before asking for the next lot: sorting the rest is the costly part
         self.owed += points
         return taken
 
-    def order(self, first: _Open | None) -> list[_Open]:
-        rest = sorted((lot for lot in self.lots.values() if lot.left > 0 and lot is not first),
-                      key=lambda lot: (lot.at, lot.id))
-        return [first, *rest] if first is not None and first.left > 0 else rest
+    def order(self, first: _Open | None) -> Iterator[_Open]:
+        """`first`, then the other open lots oldest first, sorted only if `first` is not enough:
+        an expiry names its lot and takes exactly what is left of it, so it sorts nothing."""
+        if first is not None and first.left > 0:
+            yield first
+        yield from sorted((lot for lot in self.lots.values() if lot.left > 0 and lot is not first),
+                          key=lambda lot: (lot.at, lot.id))
 
     def book(self) -> Book:
         lots = sorted(self.lots.values(), key=lambda lot: (lot.at, lot.id))
         return Book(tuple(Lot(o.id, o.at, o.points, o.visit, o.left, o.expired, o.voided) for o in lots), self.owed)
 
 
-def replay(events: Iterable[Event]) -> Book:
-    """The customer's lots after their ledger lines, given in the order written (by id)."""
-    fold = _Replay()
+def replay(events: Iterable[Event], start: Book | None = None) -> Book:
+    """The customer's lots after their ledger lines, given in the order written (by id), on top
+    of `start` (the book as it stood before the first of them; empty when not given).
+
+    `start` may leave out closed lots (nothing left): a later line that names one takes from
+    the oldest open lots, as it would have anyway. Only `void` needs them: give it a book
+    replayed from the first line."""
+    fold = _Replay(start)
     for event in events:
         fold.apply(event)
     return fold.book()

@@ -378,6 +378,14 @@ class Counter:
             self.story.expiring_by(*horizons)
 
 
+    def split(self):
+        """A book kept after any line, closed lots dropped, then the later lines replayed on it:
+        the same open lots as replaying the whole ledger (what a visit reads, store/lots.py)."""
+        events, whole = self.ledger.events, self.ledger.book.open()
+        for cut in range(len(events) + 1):
+            assert lots.replay(events[cut:], lots.replay(events[:cut]).open()).open() == whole
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(history=histories, points_days=st.sampled_from([30, 90, 365]))
 def test_the_engine_agrees_with_the_naive_model(history, points_days):
@@ -390,3 +398,4 @@ def test_the_engine_agrees_with_the_naive_model(history, points_days):
             getattr(counter, what)(*args)
         counter.check()
     counter.look(0.1)
+    counter.split()
