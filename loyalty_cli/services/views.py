@@ -10,6 +10,7 @@ from datetime import datetime
 from loyalty_cli.domain import clock, money, rules
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.store import counter as store
+from loyalty_cli.store import lots as store_lots
 
 
 def card(conn, config, row, now: datetime) -> dict:
@@ -50,12 +51,9 @@ def card(conn, config, row, now: datetime) -> dict:
 
 
 def points_now(conn, config, row, now: datetime) -> int:
-    """The points balance less what has expired but is not yet written down."""
-    points = row["points"]
-    cutoff = rules.points_cutoff(config, now)
-    if cutoff is not None:
-        points -= rules.points_to_expire(points, store.points_earned_since(conn, row["id"], cutoff))
-    return points
+    """The points balance less what has expired but is not yet written down (the lot engine's
+    lots.points_now, store/lots.py)."""
+    return store_lots.points_now(conn, row["id"], row["points"], now, config.expiry.points_days)
 
 
 def voucher(row, config) -> dict:

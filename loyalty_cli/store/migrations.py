@@ -94,7 +94,7 @@ def _v3(db) -> None:
         # The few ledger lines that are not earnings: redemptions, expiries, rewards, voids.
         "CREATE INDEX IF NOT EXISTS ledger_events_cover ON ledger (at, kind, points, punches, credit, reverses) "
         "WHERE kind IN ('redeem', 'expire', 'reward', 'void')",
-        # Points earned since the expiry cutoff, for every customer at once (liability).
+        # Points earned since a moment, for every customer at once (liability, store/lots.py).
         "CREATE INDEX IF NOT EXISTS ledger_lots_cover ON ledger (customer_id, earned_at, points) "
         "WHERE earned_at IS NOT NULL",
         "CREATE INDEX IF NOT EXISTS vouchers_redeemed_at ON vouchers (redeemed_at) WHERE redeemed_at IS NOT NULL",
@@ -104,8 +104,8 @@ def _v3(db) -> None:
 
 
 def _v4(db) -> None:
-    """Expiry reads only the points earned in the last points_days: step 3's ledger_lots_cover
-    serves that query, so the narrower index an early build made here is dropped, not kept twice."""
+    """Step 3's ledger_lots_cover serves the sums of points earned since a moment, so the
+    narrower index an early build made here is dropped, not kept twice."""
     db.execute("DROP INDEX IF EXISTS idx_ledger_customer_earned")
 
 
@@ -139,7 +139,26 @@ def _v7(db) -> None:
     db.execute("CREATE UNIQUE INDEX idx_visits_ref ON visits (ref) WHERE ref IS NOT NULL")
 
 
-STEPS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7}
+def _v8(db) -> None:
+    """One lot engine (issue 9).
+
+    - `ledger.written_at`: when a line was written, beside `at`, when it counts. An expiry is
+      dated when the points or the voucher fell due, whoever writes it and whenever; a
+      back-dated visit at the time it happened. NULL on the lines written before this step.
+    - `lot_books`: each customer's open points lots (domain/lots.py) as they stood after their
+      ledger line `through`, as JSON (store/lots.py), so that a visit replays only the lines
+      written since. A customer with none has never had a point taken, and their due points are
+      plain sums; every customer who has (a redemption, an expiry or a void of points) gets an
+      empty book read from the first line (`through` 0), which their next change brings up to date.
+    """
+    db.execute("ALTER TABLE ledger ADD COLUMN written_at TEXT")
+    db.execute("CREATE TABLE lot_books (customer_id INTEGER PRIMARY KEY REFERENCES customers(id), "
+               "through INTEGER NOT NULL, book TEXT NOT NULL) STRICT")
+    db.execute("INSERT INTO lot_books (customer_id, through, book) "
+               "SELECT DISTINCT customer_id, 0, '{\"owed\":0,\"lots\":[]}' FROM ledger WHERE points < 0")
+
+
+STEPS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8}
 
 
 def migrate(conn: sqlite3.Connection, current: int, target: int, path: Path) -> None:

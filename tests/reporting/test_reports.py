@@ -8,7 +8,8 @@ The history (all times Rome unless marked Z):
 - Anna:   10 visits of 10.00 on 1-10 Feb 2026 (voucher V1, expiring 2026-05-11);
           8.00 at 00:30 on 1 May (30 April in UTC: it belongs to May);
           30.00 on 10 May, voided the same day;
-          V1 expired by `loyalty expire` on 20 May; on 25 May she buys a cone for 100 points.
+          V1 written down by `loyalty expire` on 20 May, dated 11 May when it fell due;
+          on 25 May she buys a cone for 100 points.
 - Fabio:  10 visits of 10.00 on 20-29 March 2026: voucher V3, open, expires 27 June.
 - Bruno:  enrols with 20.00 on 5 May, 15.00 at 23:30 on 31 May, spends 1.00 of credit at
           23:45 that night; 5.00 at 00:15 on 1 June (31 May in UTC: it belongs to June).
@@ -206,7 +207,7 @@ def test_rewards_of_may(cli, history):
         ("redeemed", "Anna", "free-cone", "redeemed"),
     ]
     expired, issued, redeemed = rows
-    assert expired["at"] == "2026-05-20T10:00:00+02:00"
+    assert expired["at"] == "2026-05-11T13:00:00+02:00"  # when it fell due, not when the job ran (20 May)
     assert expired["issued_at"] == "2026-02-10T12:00:00+01:00"
     assert expired["expires_at"] == "2026-05-11T13:00:00+02:00"
     assert issued["code"] == redeemed["code"] != expired["code"]
