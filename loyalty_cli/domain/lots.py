@@ -166,6 +166,9 @@ def replay(events: Iterable[Event], start: Book | None = None) -> Book:
     `start` may leave out closed lots (nothing left): a later line that names one takes from
     the oldest open lots, as it would have anyway. Only `void` needs them: give it a book
     replayed from the first line."""
+    events = list(events)
+    if start is not None and not events:
+        return start  # nothing to fold: a long book is not copied twice for nothing
     fold = _Replay(start)
     for event in events:
         fold.apply(event)
@@ -185,9 +188,8 @@ def due(book: Book, now: datetime, points_days: int | None) -> list[Expiry]:
     each dated when it fell due, in that order."""
     if points_days is None:
         return []
-    expiries = [Expiry(lot.id, lot.left, lot.due_at(points_days), lot.at)
-                for lot in book.lots if lot.left > 0 and lot.due_at(points_days) <= now]
-    return sorted(expiries, key=lambda expiry: (expiry.due_at, expiry.lot))
+    return [Expiry(lot.id, lot.left, lot.due_at(points_days), lot.at)
+            for lot in _due_by(book, now, points_days) if lot.left > 0]
 
 
 def void(book: Book, visit: int) -> list[Reversal]:
@@ -203,7 +205,17 @@ def expiring_by(book: Book, moment: datetime, points_days: int | None) -> int:
     already due but not yet written down."""
     if points_days is None:
         return 0
-    return sum(lot.left for lot in book.lots if lot.due_at(points_days) <= moment)
+    return sum(lot.left for lot in _due_by(book, moment, points_days))
+
+
+def _due_by(book: Book, moment: datetime, points_days: int) -> Iterator[Lot]:
+    """The lots due by `moment`: the oldest ones, as a book's lots go oldest earn time first
+    (sorted by (earn time, id), which is also the order their due moments go in)."""
+    cutoff = moment - timedelta(days=points_days)
+    for lot in book.lots:
+        if lot.at > cutoff:
+            return
+        yield lot
 
 
 def points_now(book: Book, now: datetime, points_days: int | None) -> int:

@@ -58,7 +58,8 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
             row = _enrol(conn, config, phone, at, name=name)
         elif name and name != row["name"]:
             store.update_customer(conn, row["id"], name=name)
-        expire_due(conn, config, row["id"], now)
+        start = store_lots.current(conn, row["id"])  # the customer's lots, read once
+        expire_due(conn, config, row["id"], now, start)
         row = store.customer_by_id(conn, row["id"])
         outcome = rules.apply_visit(config, store.state(conn, row, at), model.Visit(at, amount, items))
         visit_id = store.insert_visit(conn, row["id"], at, clock.local_day(at, config.tz), amount, items,
@@ -67,10 +68,10 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
         codes = store.write_entries(conn, row["id"], at, outcome.entries, written_at=now, voucher_expiry=expiry,
                                     visit_id=visit_id)
         if _lapsed_already(config, at, codes, expiry, now):
-            expire_due(conn, config, row["id"], now)
-        store_lots.keep(conn, row["id"])
+            expire_due(conn, config, row["id"], now, start)
+        book = store_lots.keep(conn, row["id"], start)
         statuses = {code: store.voucher(conn, code)["status"] for code in codes}
-        card = views.card(conn, config, store.customer_by_id(conn, row["id"]), now)
+        card = views.card(conn, config, store.customer_by_id(conn, row["id"]), now, book)
     return {**card, "visit_id": visit_id, "duplicate": False, "enrolled": enrolled,
             "earned": views.earnings(config, outcome.entries, codes, statuses)}
 
@@ -164,7 +165,8 @@ def redeem(session: Session, phone_text: str, target: str | None, credit_text: s
     conn = session.conn
     row = customer(session, phone_text)
     with store_db.transaction(conn):
-        expire_due(conn, config, row["id"], now)
+        start = store_lots.current(conn, row["id"])
+        expire_due(conn, config, row["id"], now, start)
         row = store.customer_by_id(conn, row["id"])
         state = store.state(conn, row, now)
         if credit is not None:
@@ -173,8 +175,8 @@ def redeem(session: Session, phone_text: str, target: str | None, credit_text: s
             redeemed = {"credit": money.as_string(credit, config.shop.currency)}
         else:
             redeemed = _redeem_voucher_or_reward(conn, config, row, state, target.strip(), now)
-        store_lots.keep(conn, row["id"])
-        return {**views.card(conn, config, store.customer_by_id(conn, row["id"]), now), "redeemed": redeemed}
+        book = store_lots.keep(conn, row["id"], start)
+        return {**views.card(conn, config, store.customer_by_id(conn, row["id"]), now, book), "redeemed": redeemed}
 
 
 def _redeem_voucher_or_reward(conn, config, row, state, target, now) -> dict:
@@ -216,7 +218,8 @@ def void(session: Session, visit_id: int, reason: str | None = None) -> dict:
             raise Refused(f"no visit #{visit_id}")
         if visit["voided_at"]:
             raise Refused(f"visit #{visit_id} was already voided on {views.local_time(visit['voided_at'], config)}")
-        expire_due(conn, config, visit["customer_id"], now)
+        start = store_lots.current(conn, visit["customer_id"])
+        expire_due(conn, config, visit["customer_id"], now, start)
         why = f"void of visit #{visit_id}" + (f": {reason}" if reason else "")
         # what each of the visit's lots gives back: the whole ledger, as the void needs closed lots too
         taken_back = {r.lot: r for r in lots.void(store_lots.whole_book(conn, visit["customer_id"]), visit_id)}
@@ -236,8 +239,8 @@ def void(session: Session, visit_id: int, reason: str | None = None) -> dict:
         store.write_entries(conn, visit["customer_id"], now, reversals, written_at=now, visit_id=visit_id,
                             reverses=reverses, earned_at=lot_times)
         store.mark_voided(conn, visit, now, reason)
-        store_lots.keep(conn, visit["customer_id"])
-        card = views.card(conn, config, store.customer_by_id(conn, visit["customer_id"]), now)
+        book = store_lots.keep(conn, visit["customer_id"], start)
+        card = views.card(conn, config, store.customer_by_id(conn, visit["customer_id"]), now, book)
     return {**card, "voided_visit": visit_id, "kept_vouchers": kept}
 
 

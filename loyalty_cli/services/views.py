@@ -13,11 +13,12 @@ from loyalty_cli.store import counter as store
 from loyalty_cli.store import lots as store_lots
 
 
-def card(conn, config, row, now: datetime) -> dict:
+def card(conn, config, row, now: datetime, book=None) -> dict:
+    """`book`: the customer's points lots as they are now (store/lots.py), if the caller has them."""
     currency = config.shop.currency
     spend, visits = store.year_figures(conn, row["id"], now)
     tier = rules.tier_for(config, spend, visits)
-    points = points_now(conn, config, row, now)
+    points = points_now(conn, config, row, now, book)
     now_db = clock.to_db(now)
     vouchers = [voucher(v, config) for v in store.open_vouchers(conn, row["id"])
                 if not v["expires_at"] or v["expires_at"] > now_db]
@@ -50,10 +51,10 @@ def card(conn, config, row, now: datetime) -> dict:
     }
 
 
-def points_now(conn, config, row, now: datetime) -> int:
+def points_now(conn, config, row, now: datetime, book=None) -> int:
     """The points balance less what has expired but is not yet written down (the lot engine's
     lots.points_now, store/lots.py)."""
-    return store_lots.points_now(conn, row["id"], row["points"], now, config.expiry.points_days)
+    return store_lots.points_now(conn, row["id"], row["points"], now, config.expiry.points_days, book)
 
 
 def voucher(row, config) -> dict:
