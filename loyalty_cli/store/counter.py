@@ -274,7 +274,3 @@ def list_customers(conn, now: datetime, search: str | None, sort: str, limit: in
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return conn.execute(sql, args).fetchall()
-
-
-def customers_with_points(conn) -> list[int]:
-    return [row[0] for row in conn.execute("SELECT id FROM customers WHERE points > 0 ORDER BY id")]
