@@ -18,16 +18,18 @@ Expiry entries written before lots existed in the ledger name no lot: they are r
 were meant, oldest points first.
 """
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 EXPIRE = "expire"
 VOID = "void"
 
+# Named tuples, not frozen dataclasses: every `loyalty visit` imports this module, and five
+# dataclasses cost ~8 ms to define there (as much as the rest of a visit's own work).
 
-@dataclass(frozen=True)
-class Event:
+
+class Event(NamedTuple):
     """One ledger line that moves points, as the lot engine needs it."""
 
     id: int  # the ledger id: the order written, which is what redemptions follow
@@ -38,8 +40,7 @@ class Event:
     lot: int | None = None  # the lot (its ledger id) that a void takes back or an expiry ends
 
 
-@dataclass(frozen=True)
-class Lot:
+class Lot(NamedTuple):
     id: int  # the ledger id of the earning
     at: datetime  # earn time
     points: int  # as earned
@@ -52,8 +53,7 @@ class Lot:
         return self.at + timedelta(days=points_days)
 
 
-@dataclass(frozen=True)
-class Book:
+class Book(NamedTuple):
     """A customer's lots, oldest earn time first, and the points they owe beyond them."""
 
     lots: tuple[Lot, ...]
@@ -64,9 +64,12 @@ class Book:
         """What the ledger sums to: open points less what is owed."""
         return sum(lot.left for lot in self.lots) - self.owed
 
+    def open(self) -> "Book":
+        """The same book without its closed lots: all a replay of later lines needs (see replay)."""
+        return Book(tuple(lot for lot in self.lots if lot.left > 0), self.owed)
 
-@dataclass(frozen=True)
-class Expiry:
+
+class Expiry(NamedTuple):
     """Points of a lot that fell due: written as an 'expire' line dated `due_at`."""
 
     lot: int
@@ -75,8 +78,7 @@ class Expiry:
     earned_at: datetime
 
 
-@dataclass(frozen=True)
-class Reversal:
+class Reversal(NamedTuple):
     """What voiding a lot takes back: `points` (negative), having spared `expired`."""
 
     lot: int
@@ -87,17 +89,15 @@ class Reversal:
 
 # ---- the fold --------------------------------------------------------------------------------
 
-@dataclass(slots=True)
 class _Open:
     """A lot while the ledger is replayed (mutable: a replay touches each line once)."""
 
-    id: int
-    at: datetime
-    points: int
-    visit: int | None
-    left: int
-    expired: int = 0
-    voided: int = 0
+    __slots__ = ("id", "at", "points", "visit", "left", "expired", "voided")
+
+    def __init__(self, id: int, at: datetime, points: int, visit: int | None, left: int,  # noqa: A002
+                 expired: int = 0, voided: int = 0):
+        self.id, self.at, self.points, self.visit = id, at, points, visit
+        self.left, self.expired, self.voided = left, expired, voided
 
 
 class _Replay:
@@ -128,31 +128,44 @@ class _Replay:
         """Take from `first`, then from the oldest open lots; what none covers is owed.
         Returns (lot id, points) taken, in order."""
         taken = []
+        if points <= 0:
+            return taken
         for lot in self.order(first):
-            if not points:
-                break
             share = min(points, lot.left)
             lot.left -= share
             points -= share
             if expiring:
                 lot.expired += share
             taken.append((lot.id, share))
+            if not points:
+                break  # before asking for the next lot: sorting the rest is the costly part
         self.owed += points
         return taken
 
-    def order(self, first: _Open | None) -> list[_Open]:
-        rest = sorted((lot for lot in self.lots.values() if lot.left > 0 and lot is not first),
-                      key=lambda lot: (lot.at, lot.id))
-        return [first, *rest] if first is not None and first.left > 0 else rest
+    def order(self, first: _Open | None) -> Iterator[_Open]:
+        """`first`, then the other open lots oldest first, sorted only if `first` is not enough:
+        an expiry names its lot and takes exactly what is left of it, so it sorts nothing."""
+        if first is not None and first.left > 0:
+            yield first
+        yield from sorted((lot for lot in self.lots.values() if lot.left > 0 and lot is not first),
+                          key=lambda lot: (lot.at, lot.id))
 
     def book(self) -> Book:
         lots = sorted(self.lots.values(), key=lambda lot: (lot.at, lot.id))
         return Book(tuple(Lot(o.id, o.at, o.points, o.visit, o.left, o.expired, o.voided) for o in lots), self.owed)
 
 
-def replay(events: Iterable[Event]) -> Book:
-    """The customer's lots after their ledger lines, given in the order written (by id)."""
-    fold = _Replay()
+def replay(events: Iterable[Event], start: Book | None = None) -> Book:
+    """The customer's lots after their ledger lines, given in the order written (by id), on top
+    of `start` (the book as it stood before the first of them; empty when not given).
+
+    `start` may leave out closed lots (nothing left): a later line that names one takes from
+    the oldest open lots, as it would have anyway. Only `void` needs them: give it a book
+    replayed from the first line."""
+    events = list(events)
+    if start is not None and not events:
+        return start  # nothing to fold: a long book is not copied twice for nothing
+    fold = _Replay(start)
     for event in events:
         fold.apply(event)
     return fold.book()
@@ -171,9 +184,8 @@ def due(book: Book, now: datetime, points_days: int | None) -> list[Expiry]:
     each dated when it fell due, in that order."""
     if points_days is None:
         return []
-    expiries = [Expiry(lot.id, lot.left, lot.due_at(points_days), lot.at)
-                for lot in book.lots if lot.left > 0 and lot.due_at(points_days) <= now]
-    return sorted(expiries, key=lambda expiry: (expiry.due_at, expiry.lot))
+    return [Expiry(lot.id, lot.left, lot.due_at(points_days), lot.at)
+            for lot in _due_by(book, now, points_days) if lot.left > 0]
 
 
 def void(book: Book, visit: int) -> list[Reversal]:
@@ -189,7 +201,17 @@ def expiring_by(book: Book, moment: datetime, points_days: int | None) -> int:
     already due but not yet written down."""
     if points_days is None:
         return 0
-    return sum(lot.left for lot in book.lots if lot.due_at(points_days) <= moment)
+    return sum(lot.left for lot in _due_by(book, moment, points_days))
+
+
+def _due_by(book: Book, moment: datetime, points_days: int) -> Iterator[Lot]:
+    """The lots due by `moment`: the oldest ones, as a book's lots go oldest earn time first
+    (sorted by (earn time, id), which is also the order their due moments go in)."""
+    cutoff = moment - timedelta(days=points_days)
+    for lot in book.lots:
+        if lot.at > cutoff:
+            return
+        yield lot
 
 
 def points_now(book: Book, now: datetime, points_days: int | None) -> int:

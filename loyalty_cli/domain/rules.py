@@ -131,24 +131,10 @@ def enrolment(config: Config, referred: bool) -> tuple[list, list]:
     return mine, referrer
 
 
-def points_to_expire(balance: int, earned_since_cutoff: int) -> int:
-    """Points still unspent in lots older than the cutoff.
-
-    Spending takes the oldest points first and every lot lives equally long, so whatever the
-    balance holds beyond the points earned since the cutoff must come from older lots. (With
-    E_old + E_new earned and C consumed, the old lots keep E_old - C = balance - E_new.) This
-    reads only the last points_days of a customer's ledger, however long their history.
-    """
-    return max(0, balance - earned_since_cutoff)
-
-
-def points_cutoff(config: Config, now: datetime) -> datetime | None:
-    days = config.expiry.points_days
-    return None if days is None else now - timedelta(days=days)
-
-
-def expiry_entry(points: int, cutoff: datetime) -> Entry:
-    return Entry("expire", points=-points, reason=f"points earned before {cutoff.date()} expired")
+def points_expiry(points: int, earned_on: str) -> Entry:
+    """The entry that ends what was left of a lot (its ledger line and due moment are the lot
+    engine's, domain/lots.py): it names the day the points were earned."""
+    return Entry("expire", points=-points, reason=f"points earned on {earned_on} expired")
 
 
 def voucher_expires_at(config: Config, issued_at: datetime) -> datetime | None:
@@ -188,29 +174,3 @@ def reversal(entry: Entry, why: str, expired_points: int = 0) -> Entry:
         why += f" ({expired_points} of its points had already expired)"
     return Entry("void", points=points, punches=-entry.punches, credit=-entry.credit,
                  rule=entry.rule, reason=why, earned=entry.earned, voucher=entry.voucher, card=entry.card)
-
-
-def expired_from_lot(lines, lot_id: int) -> int:
-    """How many points of the lot written by ledger line `lot_id` ended up expired.
-
-    `lines` are a customer's points lines in the order written: (id, points, earned_at,
-    reverses, kind). Replays first-in-first-out: earnings open lots, a reversal shrinks its own
-    lot, every other debit (redeem, expire) takes from the oldest lots first.
-    """
-    lots: dict[int, list] = {}  # id -> [earned_at, remaining, expired]
-    for line_id, points, earned_at, reverses, kind in lines:
-        if reverses is not None and reverses in lots:
-            lots[reverses][1] += points
-        elif earned_at is not None and points > 0:
-            lots[line_id] = [earned_at, points, 0]
-        elif points < 0:
-            need = -points
-            for lot in sorted(lots.values(), key=lambda lot: lot[0]):
-                take = min(need, max(lot[1], 0))
-                lot[1] -= take
-                need -= take
-                if kind == "expire":
-                    lot[2] += take
-                if not need:
-                    break
-    return lots[lot_id][2] if lot_id in lots else 0

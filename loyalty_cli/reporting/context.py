@@ -2,7 +2,8 @@
 run report SQL.
 
 Nothing in the reports loops in Python over visits or ledger lines. Sums, counts, distinct
-customers, the points due to expire and each customer's visit rhythm are computed by SQLite
+customers, the points due to expire (but for the few customers whose kept lot book an import
+has overtaken: store/lots.py) and each customer's visit rhythm are computed by SQLite
 (migration `_v3` adds the covering indexes that make those range scans of an index). Python
 only touches what is already small: a handful of totals, the per-day series, one row per customer.
 """
@@ -11,10 +12,11 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 
-from loyalty_cli.domain import clock, rules
+from loyalty_cli.domain import clock
 from loyalty_cli.output.model import Report, Table
 from loyalty_cli.reporting.period import Period, expiry_horizon
 from loyalty_cli.store import counter as store
+from loyalty_cli.store import lots as store_lots
 
 NOTHING_DUE = (0, 0)  # points_due() of a customer it leaves out
 NO_VISITS_THIS_YEAR = (0, 0)  # year_figures() of a customer it leaves out
@@ -52,24 +54,17 @@ class Context:
     def points_due(self) -> dict[int, tuple[int, int]]:
         """customer id -> (points due to expire now, by period.expiry_horizon), where not (0, 0).
 
-        rules.points_to_expire(balance, points earned since the cutoff), for everyone at once,
-        reading only the last points_days of the ledger (ledger_lots_cover). 'Now' counts the
-        points past expiry that `loyalty expire` has not written down yet, as the card does.
+        What the lot engine says (domain/lots.py expiring_by), for everyone at once through
+        store/lots.due_by: sums in SQL where they are exact, the engine where they are not.
+        'Now' counts the points past expiry that `loyalty expire` has not written down yet, as
+        the card does.
         """
         def compute():
-            cutoff = rules.points_cutoff(self.config, self.now)
-            if cutoff is None:
+            points_days = self.config.expiry.points_days
+            if points_days is None:
                 return {}
-            rows = json_rows(self.conn, (
-                "WITH recent AS (SELECT customer_id, SUM(points) AS since_cutoff, "
-                "SUM(CASE WHEN earned_at > :soon THEN points ELSE 0 END) AS since_soon "
-                "FROM ledger WHERE earned_at IS NOT NULL AND earned_at > :cutoff GROUP BY customer_id) "
-                "SELECT json_group_array(json_array(c.id, MAX(0, c.points - COALESCE(r.since_cutoff, 0)), "
-                "MAX(0, c.points - COALESCE(r.since_soon, 0)))) FROM customers c "
-                "LEFT JOIN recent r ON r.customer_id = c.id WHERE c.points > COALESCE(r.since_soon, 0)"),
-                {"cutoff": clock.to_db(cutoff),
-                 "soon": clock.to_db(cutoff + (expiry_horizon(self.today, self.config.tz) - self.now))})
-            return {cid: (due_now, due_soon) for cid, due_now, due_soon in rows}
+            return store_lots.due_by(self.conn, (self.now, expiry_horizon(self.today, self.config.tz)),
+                                     points_days)
 
         return self._figure("points_due", compute)
 

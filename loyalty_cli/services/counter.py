@@ -1,16 +1,21 @@
 """The counter's operations: each validates its input, then changes the database in exactly one
-transaction by way of the rule engine. Nothing here prints; results are plain dicts (views.py).
+transaction by way of the rule engine and the lot engine (points lots: store/lots.py, whose
+kept book each transaction brings up to date). `loyalty expire` is the exception: short
+transactions, so that the till is never kept waiting. Nothing here prints; results are plain
+dicts (views.py).
 """
 
+import time
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from loyalty_cli.domain import clock, model, money, rules, text
+from loyalty_cli.domain import clock, lots, model, money, rules, text
 from loyalty_cli.domain.errors import BadInput, Refused
 from loyalty_cli.services import views
 from loyalty_cli.services.session import Session
 from loyalty_cli.store import counter as store
 from loyalty_cli.store import db as store_db
+from loyalty_cli.store import lots as store_lots
 
 FUTURE_SLACK = timedelta(minutes=5)  # a till clock a little ahead is not an error
 MAX_ITEMS = 10_000
@@ -55,20 +60,21 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
             row = _enrol(conn, config, phone, at, name=name)
         elif name and name != row["name"]:
             store.update_customer(conn, row["id"], name=name)
-        expire_due(conn, config, row["id"], now)
+        start = store_lots.current(conn, row["id"])  # the customer's lots, read once
+        expire_due(conn, config, row["id"], now, start)
         row = store.customer_by_id(conn, row["id"])
         outcome = rules.apply_visit(config, engine_state(conn, config, row, at),
                                     model.Visit(at, amount, items, category))
         visit_id = store.insert_visit(conn, row["id"], at, clock.local_day(at, config.tz), amount, items,
                                       note=note, ref=ref, category=category)
         expiry = rules.voucher_expires_at(config, at)
-        codes = store.write_entries(conn, row["id"], at, outcome.entries, voucher_expiry=expiry, visit_id=visit_id)
-        if codes and expiry is not None and expiry <= now:
-            # A visit back-dated beyond rewards_days earned a voucher that has lapsed since:
-            # written down at once, so the card and the ledger say so (imports replay the same).
-            expire_due(conn, config, row["id"], now)
+        codes = store.write_entries(conn, row["id"], at, outcome.entries, written_at=now, voucher_expiry=expiry,
+                                    visit_id=visit_id)
+        if _lapsed_already(config, at, codes, expiry, now):
+            expire_due(conn, config, row["id"], now, start)
+        book = store_lots.keep(conn, row["id"], start)
         statuses = {code: store.voucher(conn, code)["status"] for code in codes}
-        card = views.card(conn, config, store.customer_by_id(conn, row["id"]), now)
+        card = views.card(conn, config, store.customer_by_id(conn, row["id"]), now, book)
     return {**card, "visit_id": visit_id, "duplicate": False, "enrolled": enrolled,
             "earned": views.earnings(config, outcome.entries, codes, statuses),
             "promotions": list(outcome.promotions)}
@@ -103,6 +109,14 @@ def engine_state(conn, config, row, at: datetime) -> model.State:
     issued = tuple((rule, clock.from_db(at_text).astimezone(config.tz).date())
                    for rule, at_text in store.birthday_vouchers(conn, row["id"], names))
     return replace(state, birthday=date.fromisoformat(row["birthday"]), birthday_vouchers=issued)
+
+
+def _lapsed_already(config, at: datetime, codes, voucher_expiry, now: datetime) -> bool:
+    """A visit back-dated beyond rewards_days earned a voucher that has lapsed since, or beyond
+    points_days points that have: written down at once, so the card and the ledger say so."""
+    points_days = config.expiry.points_days
+    return bool(codes and voucher_expiry is not None and voucher_expiry <= now) or (
+        points_days is not None and at + timedelta(days=points_days) <= now)
 
 
 def _same_visit_again(done, ref: str, amount: int, items: int, config) -> None:
@@ -147,10 +161,12 @@ def _enrol(conn, config, phone, at, name=None, email=None, birthday=None, referr
     customer_id = store.create_customer(conn, phone, at, name=name, email=email, birthday=birthday,
                                         referred_by=referrer_id)
     mine, theirs = rules.enrolment(config, referred=referrer is not None)
-    expiry = rules.voucher_expires_at(config, at)
-    store.write_entries(conn, customer_id, at, mine, voucher_expiry=expiry)
+    expiry, written = rules.voucher_expires_at(config, at), clock.now()
+    store.write_entries(conn, customer_id, at, mine, written_at=written, voucher_expiry=expiry)
+    store_lots.keep(conn, customer_id)
     if theirs:
-        store.write_entries(conn, referrer_id, at, theirs, voucher_expiry=expiry)
+        store.write_entries(conn, referrer_id, at, theirs, written_at=written, voucher_expiry=expiry)
+        store_lots.keep(conn, referrer_id)
     return store.customer_by_id(conn, customer_id)
 
 
@@ -184,16 +200,18 @@ def redeem(session: Session, phone_text: str, target: str | None, credit_text: s
     conn = session.conn
     row = customer(session, phone_text)
     with store_db.transaction(conn):
-        expire_due(conn, config, row["id"], now)
+        start = store_lots.current(conn, row["id"])
+        expire_due(conn, config, row["id"], now, start)
         row = store.customer_by_id(conn, row["id"])
         state = store.state(conn, row, now)
         if credit is not None:
             entry = rules.spend_credit(config, state, credit)
-            store.write_entries(conn, row["id"], now, [entry])
+            store.write_entries(conn, row["id"], now, [entry], written_at=now)
             redeemed = {"credit": money.as_string(credit, config.shop.currency)}
         else:
             redeemed = _redeem_voucher_or_reward(conn, config, row, state, target.strip(), now)
-        return {**views.card(conn, config, store.customer_by_id(conn, row["id"]), now), "redeemed": redeemed}
+        book = store_lots.keep(conn, row["id"], start)
+        return {**views.card(conn, config, store.customer_by_id(conn, row["id"]), now, book), "redeemed": redeemed}
 
 
 def _redeem_voucher_or_reward(conn, config, row, state, target, now) -> dict:
@@ -206,7 +224,7 @@ def _redeem_voucher_or_reward(conn, config, row, state, target, now) -> dict:
             entry = rules.buy_with_points(config, state, target)
             code = store.record_bought_voucher(conn, row["id"], target, now)
             store.write_entries(conn, row["id"], now, [model.Entry(
-                "redeem", points=entry.points, reward=target, reason=entry.reason, voucher=code)])
+                "redeem", points=entry.points, reward=target, reason=entry.reason, voucher=code)], written_at=now)
             return {"voucher": code, "reward": target, "points": -entry.points}
     if found is None:
         raise Refused(f"no voucher or reward called {target!r}")
@@ -220,7 +238,7 @@ def _redeem_voucher_or_reward(conn, config, row, state, target, now) -> dict:
     reward = config.rewards.get(found["reward"])
     store.write_entries(conn, row["id"], now, [model.Entry(
         "redeem", reward=found["reward"], voucher=found["code"],
-        reason=f"redeemed {reward.name if reward else found['reward']}")])
+        reason=f"redeemed {reward.name if reward else found['reward']}")], written_at=now)
     return {"voucher": found["code"], "reward": found["reward"], "points": 0}
 
 
@@ -235,9 +253,12 @@ def void(session: Session, visit_id: int, reason: str | None = None) -> dict:
             raise Refused(f"no visit #{visit_id}")
         if visit["voided_at"]:
             raise Refused(f"visit #{visit_id} was already voided on {views.local_time(visit['voided_at'], config)}")
-        expire_due(conn, config, visit["customer_id"], now)
+        start = store_lots.current(conn, visit["customer_id"])
+        expire_due(conn, config, visit["customer_id"], now, start)
         why = f"void of visit #{visit_id}" + (f": {reason}" if reason else "")
-        reversals, reverses, lots, kept = [], {}, {}, []
+        # what each of the visit's lots gives back: the whole ledger, as the void needs closed lots too
+        taken_back = {r.lot: r for r in lots.void(store_lots.whole_book(conn, visit["customer_id"]), visit_id)}
+        reversals, reverses, lot_times, kept = [], {}, {}, []
         for line in store.ledger_of_visit(conn, visit_id):
             if line["kind"] == "reward" and line["voucher"]:
                 issued = store.voucher(conn, line["voucher"])
@@ -246,16 +267,15 @@ def void(session: Session, visit_id: int, reason: str | None = None) -> dict:
                     continue
                 if issued["status"] == "issued":
                     store.set_voucher_status(conn, line["voucher"], "void", now)
-            expired = 0
-            if line["points"] > 0 and line["earned_at"]:
-                expired = rules.expired_from_lot(store.points_lines(conn, visit["customer_id"]), line["id"])
+            lot = taken_back.get(line["id"])
             reverses[len(reversals)] = line["id"]
-            lots[len(reversals)] = line["earned_at"]
-            reversals.append(rules.reversal(_entry(line), why, expired))
-        store.write_entries(conn, visit["customer_id"], now, reversals, visit_id=visit_id,
-                            reverses=reverses, earned_at=lots)
+            lot_times[len(reversals)] = line["earned_at"]
+            reversals.append(rules.reversal(_entry(line), why, lot.expired if lot else 0))
+        store.write_entries(conn, visit["customer_id"], now, reversals, written_at=now, visit_id=visit_id,
+                            reverses=reverses, earned_at=lot_times)
         store.mark_voided(conn, visit, now, reason)
-        card = views.card(conn, config, store.customer_by_id(conn, visit["customer_id"]), now)
+        book = store_lots.keep(conn, visit["customer_id"], start)
+        card = views.card(conn, config, store.customer_by_id(conn, visit["customer_id"]), now, book)
     return {**card, "voided_visit": visit_id, "kept_vouchers": kept}
 
 
@@ -265,38 +285,82 @@ def _entry(line) -> model.Entry:
                        card=line["card"])
 
 
-def expire_due(conn, config, customer_id: int, now: datetime) -> dict:
-    """Write the points and vouchers that are due to expire, as ledger entries."""
+def expire_due(conn, config, customer_id: int, now: datetime, start=None) -> dict:
+    """Write down what has fallen due by `now`: what is left of each points lot past
+    points_days (lots.due) and each voucher past its expiry. Every line is dated when the
+    points or the voucher fell due, and says it was written now. `start`: the customer's book
+    as read before the transaction (store_lots.current), to replay only what came after it."""
     expired = {"points": 0, "vouchers": []}
-    cutoff = rules.points_cutoff(config, now)
-    if cutoff is not None:
-        points = rules.points_to_expire(
-            store.customer_by_id(conn, customer_id)["points"], store.points_earned_since(conn, customer_id, cutoff))
-        if points:
-            store.write_entries(conn, customer_id, now, [rules.expiry_entry(points, cutoff)])
-            expired["points"] = points
-    for due in store.due_vouchers(conn, customer_id, now):
-        store.set_voucher_status(conn, due["code"], "expired", now)
-        store.write_entries(conn, customer_id, now, [model.Entry(
-            "expire", voucher=due["code"], reward=due["reward"], reason="voucher expired")])
-        expired["vouchers"].append(due["code"])
+    due = lots.due(store_lots.current(conn, customer_id, start)[0], now, config.expiry.points_days)
+    if due:
+        entries = [rules.points_expiry(lot.points, clock.local_day(lot.earned_at, config.tz)) for lot in due]
+        store.write_entries(conn, customer_id, now, entries, written_at=now,
+                            moments=dict(enumerate(lot.due_at for lot in due)),
+                            reverses=dict(enumerate(lot.lot for lot in due)),
+                            earned_at=dict(enumerate(lot.earned_at for lot in due)))
+        expired["points"] = sum(lot.points for lot in due)
+    for voucher in store.due_vouchers(conn, customer_id, now):
+        fell_due = clock.from_db(voucher["expires_at"])
+        store.set_voucher_status(conn, voucher["code"], "expired", fell_due)
+        store.write_entries(conn, customer_id, fell_due, [model.Entry(
+            "expire", voucher=voucher["code"], reward=voucher["reward"], reason="voucher expired")], written_at=now)
+        expired["vouchers"].append(voucher["code"])
     return expired
 
 
+# `loyalty expire` holds the write lock for at most about EXPIRE_HOLD_S at a time, then lets
+# go of it for EXPIRE_GAP_S: longer than the longest sleep of SQLite's busy handler (100 ms), so a
+# till waiting for the lock (up to store_db.BUSY_TIMEOUT_S) takes it in the first gap.
+EXPIRE_BATCH = 300  # customers read ahead of each transaction
+EXPIRE_HOLD_S = 0.3
+EXPIRE_GAP_S = 0.12
+
+
 def expire_all(session: Session) -> dict:
-    """For cron: write every due expiry, in one transaction. Running it twice is harmless."""
+    """For cron: write every due expiry, a few hundred customers per transaction, so that a
+    visit recorded meanwhile waits a fraction of a second at most. Running it twice is harmless."""
     config, conn, now = session.config, session.conn, clock.now()
+    waiting = _due_customers(conn, config, now)
     totals = {"customers": 0, "points": 0, "vouchers": 0}
-    with store_db.transaction(conn):
-        ids = {row["id"] for row in store.customers_with_points(conn)}
-        ids |= {row["customer_id"] for row in store.due_vouchers(conn, None, now)}
-        for customer_id in sorted(ids):
-            done = expire_due(conn, config, customer_id, now)
-            if done["points"] or done["vouchers"]:
-                totals["customers"] += 1
-                totals["points"] += done["points"]
-                totals["vouchers"] += len(done["vouchers"])
+    books: dict = {}
+    while waiting:
+        paused = time.monotonic()
+        batch = waiting[:EXPIRE_BATCH]
+        for customer_id in batch:  # read and replayed outside the lock: inside, only what was written since
+            if customer_id not in books:
+                books[customer_id] = store_lots.current(conn, customer_id)
+        time.sleep(max(0.0, EXPIRE_GAP_S - (time.monotonic() - paused)))
+        done = _expire_some(conn, config, batch, books, now, totals)
+        waiting = waiting[done:]
     return totals
+
+
+def _due_customers(conn, config, now: datetime) -> list[int]:
+    """Everyone with points or a voucher due by now."""
+    ids = {row["customer_id"] for row in store.due_vouchers(conn, None, now)}
+    if config.expiry.points_days is not None:
+        ids |= set(store_lots.due_by(conn, (now, now), config.expiry.points_days))
+    return sorted(ids)
+
+
+def _expire_some(conn, config, batch: list[int], books: dict, now: datetime, totals: dict) -> int:
+    """Expire the customers of `batch` in one transaction, in order, until EXPIRE_HOLD_S has
+    passed; returns how many were done. `books`: id -> their book read before (taken out when done)."""
+    done = 0
+    with store_db.transaction(conn):
+        held = time.monotonic()
+        for customer_id in batch:
+            start = books.pop(customer_id)
+            expired = expire_due(conn, config, customer_id, now, start)
+            store_lots.keep(conn, customer_id, start)
+            done += 1
+            if expired["points"] or expired["vouchers"]:
+                totals["customers"] += 1
+                totals["points"] += expired["points"]
+                totals["vouchers"] += len(expired["vouchers"])
+            if time.monotonic() - held > EXPIRE_HOLD_S:
+                break
+    return done
 
 
 def customer(session: Session, phone_text: str):

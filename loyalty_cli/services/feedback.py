@@ -43,7 +43,8 @@ def record(session: Session, phone_text: str, score: int, comment: str | None = 
         feedback_store.insert(conn, row["id"], at, day, score, scale, comment, visit_id, points)
         if points:
             store.write_entries(conn, row["id"], at, [model.Entry(
-                "feedback", points=points, reason="thanks for the feedback", earned=True)], visit_id=visit_id)
+                "feedback", points=points, reason="thanks for the feedback", earned=True)], written_at=now,
+                visit_id=visit_id)
         card = views.card(conn, config, store.customer_by_id(conn, row["id"]), now)
     return {**card, "feedback": {"score": score, "scale": scale, "comment": comment, "visit_id": visit_id,
                                  "points": points}}

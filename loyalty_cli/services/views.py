@@ -11,13 +11,15 @@ from loyalty_cli.domain import clock, money, rules
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.store import counter as store
 from loyalty_cli.store import feedback as feedback_store
+from loyalty_cli.store import lots as store_lots
 
 
-def card(conn, config, row, now: datetime) -> dict:
+def card(conn, config, row, now: datetime, book=None) -> dict:
+    """`book`: the customer's points lots as they are now (store/lots.py), if the caller has them."""
     currency = config.shop.currency
     spend, visits = store.year_figures(conn, row["id"], now)
     tier = rules.tier_for(config, spend, visits)
-    points = points_now(conn, config, row, now)
+    points = points_now(conn, config, row, now, book)
     now_db = clock.to_db(now)
     vouchers = [voucher(v, config) for v in store.open_vouchers(conn, row["id"])
                 if not v["expires_at"] or v["expires_at"] > now_db]
@@ -60,13 +62,10 @@ def last_feedback(conn, config, customer_id: int) -> dict | None:
             "at": local_time(said["at"], config)}
 
 
-def points_now(conn, config, row, now: datetime) -> int:
-    """The points balance less what has expired but is not yet written down."""
-    points = row["points"]
-    cutoff = rules.points_cutoff(config, now)
-    if cutoff is not None:
-        points -= rules.points_to_expire(points, store.points_earned_since(conn, row["id"], cutoff))
-    return points
+def points_now(conn, config, row, now: datetime, book=None) -> int:
+    """The points balance less what has expired but is not yet written down (the lot engine's
+    lots.points_now, store/lots.py)."""
+    return store_lots.points_now(conn, row["id"], row["points"], now, config.expiry.points_days, book)
 
 
 def voucher(row, config) -> dict:

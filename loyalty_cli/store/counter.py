@@ -91,14 +91,6 @@ def year_figures(conn, customer_id: int, now: datetime) -> tuple[int, int]:
     ).fetchone())
 
 
-def points_earned_since(conn, customer_id: int, cutoff: datetime) -> int:
-    """Points earned after the cutoff, net of their reversals (which keep the lot's time)."""
-    return conn.execute(
-        "SELECT COALESCE(SUM(points), 0) FROM ledger WHERE customer_id = ? AND earned_at > ?",
-        (customer_id, clock.to_db(cutoff)),
-    ).fetchone()[0]
-
-
 # ---- visits ----------------------------------------------------------------------------------
 
 def visit_by_ref(conn, ref: str):
@@ -142,14 +134,16 @@ def recent_visits(conn, customer_id: int, limit: int = 5) -> list:
 
 # ---- the ledger ------------------------------------------------------------------------------
 
-def write_entries(conn, customer_id: int, at: datetime, entries, voucher_expiry=None,
-                  visit_id=None, reverses=None, earned_at=None) -> list[str]:
+def write_entries(conn, customer_id: int, at: datetime, entries, *, written_at: datetime, voucher_expiry=None,
+                  visit_id=None, reverses=None, earned_at=None, moments=None) -> list[str]:
     """Append entries, issue vouchers for 'reward' entries, update the cached balances.
 
-    `reverses` maps an entry's position to the ledger id it undoes; `earned_at` does the same
-    for the lot time a reversal keeps. Returns the codes of the vouchers issued.
+    Each line counts at `at` and says it was written at `written_at`. `reverses` maps an
+    entry's position to the ledger id of the lot it takes from (a void's or an expiry's), and
+    `earned_at` to that lot's time; `moments` to a time of its own (an expiry's due moment).
+    Returns the codes of the vouchers issued.
     """
-    when = clock.to_db(at)
+    when, written = clock.to_db(at), clock.to_db(written_at)
     codes = []
     row = customer_by_id(conn, customer_id)
     punches = punches_of(row)
@@ -159,11 +153,15 @@ def write_entries(conn, customer_id: int, at: datetime, entries, voucher_expiry=
             code = _new_voucher(conn, customer_id, entry, at, voucher_expiry, visit_id)
             codes.append(code)
         lot = (earned_at or {}).get(position) or (when if entry.earned and entry.points > 0 else None)
+        moment = (moments or {}).get(position)
         cursor = conn.execute(
             "INSERT INTO ledger (customer_id, at, kind, points, punches, credit, rule, reason, "
-            "visit_id, voucher, reward, earned_at, reverses, card) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (customer_id, when, entry.kind, entry.points, entry.punches, entry.credit, entry.rule,
-             entry.reason, visit_id, code, entry.reward, lot, (reverses or {}).get(position), entry.card),
+            "visit_id, voucher, reward, earned_at, reverses, card, written_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (customer_id, clock.to_db(moment) if moment else when, entry.kind, entry.points, entry.punches,
+             entry.credit, entry.rule, entry.reason, visit_id, code, entry.reward,
+             clock.to_db(lot) if isinstance(lot, datetime) else lot, (reverses or {}).get(position), entry.card,
+             written),
         )
         if code and entry.kind == "reward":
             conn.execute("UPDATE vouchers SET ledger_id = ? WHERE code = ?", (cursor.lastrowid, code))
@@ -198,13 +196,6 @@ def ledger_of_visit(conn, visit_id: int) -> list:
     return conn.execute(
         "SELECT * FROM ledger WHERE visit_id = ? AND reverses IS NULL ORDER BY id", (visit_id,)
     ).fetchall()
-
-
-def points_lines(conn, customer_id: int) -> list[tuple]:
-    """(id, points, earned_at, reverses, kind) of every points line, in the order written."""
-    return [tuple(row) for row in conn.execute(
-        "SELECT id, points, earned_at, reverses, kind FROM ledger WHERE customer_id = ? AND points != 0 "
-        "ORDER BY id", (customer_id,))]
 
 
 def history(conn, customer_id: int, limit: int | None = None) -> list:
@@ -284,13 +275,6 @@ def list_customers(conn, now: datetime, search: str | None, sort: str, limit: in
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return conn.execute(sql, args).fetchall()
-
-
-def customers_with_points(conn) -> list:
-    return conn.execute("SELECT * FROM customers WHERE points > 0 ORDER BY id").fetchall()
-
-
-# ---- integrity -------------------------------------------------------------------------------
 
 
 # ---- birthdays -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ or full card it brought were spent), and never more than the voids took back.
 import json
 
 from loyalty_cli.domain import money
+from loyalty_cli.store import lots as store_lots
 from loyalty_cli.store.db import integrity_problems
 
 LEDGER_KINDS = ("welcome", "referral", "punch", "reward", "points", "cashback", "redeem", "expire", "void", "import",
@@ -47,7 +48,7 @@ def problems(conn, config=None, full: bool = False) -> list[str]:
     return (integrity_problems(conn, full) + trigger_problems(conn) + ledger_line_problems(conn, currency)
             + reversal_problems(conn, currency) + voided_visit_problems(conn) + visit_cache_problems(conn, currency)
             + balance_problems(conn, currency) + debt_problems(conn, every, currency)
-            + voucher_problems(conn) + voucher_reference_problems(conn))
+            + voucher_problems(conn) + voucher_reference_problems(conn) + store_lots.problems(conn))
 
 
 def _capped(lines) -> list[str]:
@@ -98,7 +99,8 @@ def ledger_line_problems(conn, currency: str | None = None) -> list[str]:
     rows = conn.execute(
         "SELECT l.id, l.kind, l.points, l.punches, l.credit, l.reverses, l.voucher, c.phone "
         "FROM ledger l LEFT JOIN customers c ON c.id = l.customer_id "
-        f"WHERE NOT {_shape_sql()} OR (l.kind = 'void') != (l.reverses IS NOT NULL) "
+        f"WHERE NOT {_shape_sql()} OR (l.kind = 'void' AND l.reverses IS NULL) "
+        "OR (l.kind NOT IN ('void', 'expire') AND l.reverses IS NOT NULL) "
         "OR (l.kind = 'reward' AND l.voucher IS NULL) ORDER BY l.id")
     return _capped(_line_problem(row, currency) for row in rows)
 
@@ -109,8 +111,10 @@ def _line_problem(row, currency) -> str:
         return f"{where}: kind {row['kind']!r} is not one of {', '.join(LEDGER_KINDS)}"
     if row["kind"] == "void" and row["reverses"] is None:
         return f"{where}: a void line that reverses no line"
-    if row["kind"] != "void" and row["reverses"] is not None:
-        return f"{where}: a {row['kind']} line that reverses line #{row['reverses']} (only void lines do)"
+    if row["kind"] not in ("void", "expire") and row["reverses"] is not None:
+        # a void line names the line it undoes; an expire line the points lot that fell due
+        return (f"{where}: a {row['kind']} line that reverses line #{row['reverses']} "
+                "(only void lines do, and expire lines name their lot)")
     if row["kind"] == "reward" and row["voucher"] is None:
         return f"{where}: a reward line that issued no voucher"
     return (f"{where}: a {row['kind']} line of {row['points']} points, {row['punches']} punches and "

@@ -163,16 +163,12 @@ def test_welcome_and_referral():
     assert [(e.kind, e.points) for e in mine] == [("welcome", 20)] and theirs == []
 
 
-def test_points_expire_oldest_first():
-    # 100 earned before the cutoff, 50 since, 30 spent: the balance of 120 holds 70 old points.
-    assert rules.points_to_expire(balance=120, earned_since_cutoff=50) == 70
-    # 100 old + 50 new, 150 spent: spending took the old lot first, nothing left to expire
-    assert rules.points_to_expire(balance=0, earned_since_cutoff=50) == 0
-    # a balance in debt (a void after a redemption) never expires into more debt
-    assert rules.points_to_expire(balance=-10, earned_since_cutoff=0) == 0
+def test_expiry_entries():
+    # which points expire, and when, is the lot engine's (tests/domain/test_lots.py)
+    entry = rules.points_expiry(70, "2026-03-01")
+    assert (entry.kind, entry.points, entry.reason) == ("expire", -70, "points earned on 2026-03-01 expired")
     config = config_module.load(SAMPLE)
     now = datetime(2027, 3, 1, tzinfo=UTC)
-    assert rules.points_cutoff(config, now) == now - timedelta(days=365)
     assert rules.voucher_expires_at(config, now) == datetime(2027, 5, 29, 23, tzinfo=UTC)  # 01:00 in Rome, as issued
 
 

@@ -8,7 +8,8 @@ The history (all times Rome unless marked Z):
 - Anna:   10 visits of 10.00 on 1-10 Feb 2026 (voucher V1, expiring 2026-05-11);
           8.00 at 00:30 on 1 May (30 April in UTC: it belongs to May);
           30.00 on 10 May, voided the same day;
-          V1 expired by `loyalty expire` on 20 May; on 25 May she buys a cone for 100 points.
+          V1 written down by `loyalty expire` on 20 May, dated 11 May when it fell due;
+          on 25 May she buys a cone for 100 points.
 - Fabio:  10 visits of 10.00 on 20-29 March 2026: voucher V3, open, expires 27 June.
 - Bruno:  enrols with 20.00 on 5 May, 15.00 at 23:30 on 31 May, spends 1.00 of credit at
           23:45 that night; 5.00 at 00:15 on 1 June (31 May in UTC: it belongs to June).
@@ -223,7 +224,7 @@ def test_rewards_of_may(cli, history):
         ("redeemed", "Anna", "free-cone", "redeemed"),
     ]
     expired, issued, redeemed = rows
-    assert expired["at"] == "2026-05-11T12:00:00+02:00"  # when it ran out, not when `loyalty expire` wrote it
+    assert expired["at"] == "2026-05-11T12:00:00+02:00"  # when it fell due (local days), not when the job ran (20 May)
     assert expired["issued_at"] == "2026-02-10T12:00:00+01:00"
     assert expired["expires_at"] == "2026-05-11T12:00:00+02:00"  # noon CET + 90 local days: noon CEST
     assert issued["code"] == redeemed["code"] != expired["code"]
@@ -244,8 +245,13 @@ def test_a_voucher_past_its_expiry_is_expired_before_loyalty_expire_writes_it(cl
     # the issue row of March shows the status as of now too
     march = report(cli, "rewards", "--since", "2026-03-01", "--until", "2026-03-31")["rows"]
     assert [(r["event"], r["status"]) for r in march] == [("issued", "expired")]
+    assert summary[0]["points_expired"] == 0  # points are counted once written down...
     cli_json("expire")
-    assert (report(cli, "rewards", *june)["rows"], report(cli, "summary", *june)["rows"]) == before
+    after = report(cli, "rewards", *june)["rows"], report(cli, "summary", *june)["rows"]
+    # ...and `loyalty expire` dates them when they fell due: June's, not July's, whenever it runs
+    assert after[1][0].pop("points_expired") == 70
+    before[1][0].pop("points_expired")
+    assert after == before
 
 
 # ---- liability -------------------------------------------------------------------------------

@@ -139,3 +139,49 @@ def test_step_7_drops_the_import_digest_and_keeps_receipts_unique(tmp_path):
     assert index.endswith("WHERE ref IS NOT NULL")
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute("INSERT INTO visits (customer_id, at, local_day, amount, ref) VALUES (1, 'y', 'z', 1, 'R-1')")
+
+
+def test_step_8_keeps_the_written_time_and_a_book_for_whoever_had_points_taken(tmp_path):
+    from loyalty_cli.store import lots as store_lots
+    from loyalty_cli.store.migrations import migrate
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate(conn, 0, 7, path)  # a database as the previous release left it
+    for cid in (1, 2):
+        conn.execute("INSERT INTO customers (id, phone, enrolled_at, points) VALUES (?, ?, 'x', 20)",
+                     (cid, f"+39333111222{cid}"))
+    earned = "2026-01-10T11:00:00.000000Z"
+    conn.executemany("INSERT INTO ledger (customer_id, at, kind, points, earned_at) VALUES (?, ?, ?, ?, ?)",
+                     [(1, earned, "points", 120, earned), (1, earned, "redeem", -100, None),
+                      (2, earned, "points", 20, earned)])
+    conn.execute("PRAGMA user_version = 7")
+    conn.close()
+    conn = store_db.connect(path)
+    assert [row[0] for row in conn.execute("SELECT written_at FROM ledger")] == [None] * 3
+    assert [tuple(row) for row in conn.execute("SELECT customer_id, through FROM lot_books")] == [(1, 0)]
+    assert store_lots.problems(conn) == []  # an empty book read from the first line is a true one
+    assert store_lots.book(conn, 1).balance == 20
+
+
+def test_doctor_finds_a_wrong_lot_book_and_points_taken_without_one(tmp_path):
+    from loyalty_cli.store import lots as store_lots
+
+    conn = store_db.connect(tmp_path / "x.db")
+    conn.execute("INSERT INTO customers (id, phone, enrolled_at, points) VALUES (1, '+393331112221', 'x', 20)")
+    earned = "2026-01-10T11:00:00.000000Z"
+    conn.execute("INSERT INTO ledger (customer_id, at, kind, points, earned_at) VALUES (1, ?, 'points', 120, ?)",
+                 (earned, earned))
+    conn.execute("INSERT INTO ledger (customer_id, at, kind, points) VALUES (1, ?, 'redeem', -100)", (earned,))
+    assert store_lots.problems(conn) == ["+393331112221: points were taken from this customer but no lot book "
+                                         "is kept (due points would be wrong)"]
+    conn.execute("INSERT INTO lot_books (customer_id, through, book) VALUES (1, 2, ?)",
+                 ('{"owed":0,"lots":[[1,"2026-01-10T11:00:00.000000Z",120,null,120,0,0]]}',))
+    assert store_lots.problems(conn) == ["+393331112221: the lot book kept after ledger line 2 is not what the "
+                                         "ledger replays to"]
+    with conn:
+        store_lots.keep(conn, 1)  # nothing written since: the wrong book stays until ...
+    conn.execute("DELETE FROM lot_books")
+    with conn:
+        assert store_lots.keep(conn, 1).balance == 20  # ... it is rebuilt from the ledger
+    assert store_lots.problems(conn) == []
