@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 
 from loyalty_cli.domain import clock, model, rules
 from loyalty_cli.importing.job import ImportJob
+from loyalty_cli.services import counter
 from loyalty_cli.store import bulk
+from loyalty_cli.store import lots as store_lots
 from loyalty_cli.store.bulk import DeferredIndexes
 
 PROGRESS_EVERY = 2000  # replayed visits between progress reports
@@ -66,7 +68,19 @@ class Replay:
                                  for customer_id, (points, credit, punches) in self.balances.items()))
         for deferred in indexes:
             deferred.restore()
+        self._expire_due()
         self.job.progress("applying rules", total, total)
+
+    def _expire_due(self) -> None:
+        """What has fallen due by now, written as `loyalty visit --at` writes it: one expire line
+        per points lot dated when it fell due (the counter's own expire_due, so the two cannot
+        differ), and each customer's lot book kept. Only the customers replayed: an import of a
+        shop's whole history (--apply-rules) has a few thousand, a handful of queries each."""
+        if self.config.expiry.points_days is None and self.config.expiry.rewards_days is None:
+            return
+        for customer_id in self.balances:
+            counter.expire_due(self.conn, self.config, customer_id, self.job.now)
+            store_lots.keep(self.conn, customer_id)
 
     def _stream(self):
         """Many visits in time order without holding them all: slices, each after the last one read."""

@@ -818,3 +818,43 @@ def test_an_unexpected_error_in_the_reader_process_is_reported_as_itself(cli, tm
     file.write_text("phone,date,amount\n333 111 2222,01/06/2026,2.50\n", encoding="utf-8")
     result = cli("import", "visits", file)
     assert isinstance(result.exception, ValueError) and str(result.exception) == "a bug in the parser"
+
+
+def test_apply_rules_over_years_writes_the_counters_expiries(cli, cli_json, tmp_path, at):
+    """The oracle over three years (issue 9, item 2): points lots and vouchers that fell due long
+    ago are written by the replay as `visit --at` writes them, each dated when it fell due."""
+    at("2026-06-15T12:00:00+00:00")
+    visits = []
+    for month in range(36):  # June 2023 to May 2026: two customers, one of them twice a month
+        year, mon = 2023 + (month + 5) // 12, (month + 5) % 12 + 1
+        visits.append(("333 111 0001", f"{year}-{mon:02d}-03T10:00", "12,50"))
+        visits.append(("333 111 0001", f"{year}-{mon:02d}-17T18:30", "4,00"))
+        if month % 3 == 0:
+            visits.append(("347 222 0002", f"{year}-{mon:02d}-09", "31,00"))
+    visits.sort(key=lambda v: v[1] if "T" in v[1] else v[1] + "T12:00")
+    counter_db, import_db = tmp_path / "counter.db", tmp_path / "import.db"
+    for phone in ("333 111 0001", "347 222 0002"):  # an import enrols without the welcome bonus
+        for db in (counter_db, import_db):
+            assert cli("--db", db, "enroll", phone).exit_code == 0
+    for phone, moment, amount in visits:
+        assert cli("--db", counter_db, "visit", phone, "--amount", amount, "--at", moment).exit_code == 0
+    file = tmp_path / "years.csv"
+    file.write_text("phone;date;amount\n" + "".join(f"{p};{m};{a}\n" for p, m, a in visits), encoding="utf-8")
+    cli_json("--db", import_db, "import", "visits", file, "--apply-rules")
+
+    def lines(db):  # what each line says, with the lot an expiry names given by its earn time
+        return sorted(tuple(row.values()) for row in query(
+            db, "SELECT l.at, l.kind, l.points, l.punches, l.credit, l.rule, l.reward, l.earned_at, l.reason, "
+                "lot.earned_at AS lot FROM ledger l LEFT JOIN ledger lot ON lot.id = l.reverses"))
+
+    counted = lines(counter_db)
+    assert sum(1 for line in counted if line[1] == "expire" and line[2] < 0) > 20  # years of lots fell due
+    assert lines(import_db) == counted
+    balances = "SELECT phone, points, credit, punches, visits, spend FROM customers ORDER BY phone"
+    assert query(import_db, balances) == query(counter_db, balances)
+    vouchers = "SELECT reward, status, issued_at, expires_at, ended_at FROM vouchers ORDER BY issued_at"
+    assert query(import_db, vouchers) == query(counter_db, vouchers)
+    for db in (import_db, counter_db):
+        assert cli("--db", db, "doctor").exit_code == 0
+    # nothing left for `loyalty expire` to write: both are already where the counter is
+    assert cli_json("--db", import_db, "expire") == {"customers": 0, "points": 0, "vouchers": 0}

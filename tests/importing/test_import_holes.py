@@ -289,7 +289,8 @@ def test_replayed_history_older_than_rewards_days_leaves_no_voucher_open(cli, cl
          "expires_at": "2025-04-10T08:00:00.000000Z"}]  # 90 local days on: 10:00 in Rome, now summer time
     [voucher] = query(import_db, "SELECT code, ended_at FROM vouchers")
     assert voucher["ended_at"] == "2025-04-10T08:00:00.000000Z"  # when it lapsed
-    expired = query(import_db, "SELECT at, voucher, reward, reason FROM ledger WHERE kind = 'expire'")
+    expired = query(import_db, "SELECT at, voucher, reward, reason FROM ledger WHERE kind = 'expire' "
+                               "AND voucher IS NOT NULL")  # the points lots' expiries aside
     assert expired == [{"at": "2025-04-10T08:00:00.000000Z", "voucher": voucher["code"], "reward": "free-cone",
                         "reason": "voucher expired"}]
     voucher_lines = "SELECT kind FROM ledger WHERE voucher IS NOT NULL ORDER BY id"  # points expiry aside
