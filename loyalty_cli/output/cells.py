@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from loyalty_cli.domain import money
 from loyalty_cli.output.model import Report, Table
+from loyalty_cli.output.safe import PRINTABLE, PRINTABLE_CSV
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -105,7 +106,7 @@ class Cells:
         if kind == "ratio":
             return lambda v: "" if v is None else f"{v:.4f}"
         if kind == "text":
-            first, safe = _FORMULA_FIRST, _PRINTABLE_CSV
+            first, safe = _FORMULA_FIRST, PRINTABLE_CSV
             return lambda v: "" if v is None else ("'" + v if v[:1] in first else v).translate(safe) \
                 if isinstance(v, str) else neutralise(str(v))
         return lambda v: "" if v is None else str(v)
@@ -148,7 +149,7 @@ class Cells:
         if kind == "int":
             return lambda v: "" if v is None else (f"{v:,}".replace(",", "\u202f") if abs(v) >= 10000 else str(v))
         if kind == "text":
-            safe = _PRINTABLE
+            safe = PRINTABLE
             return lambda v: "" if v is None else str(v).translate(safe)
         return lambda v: "" if v is None else str(v)
 
@@ -159,31 +160,6 @@ class Cells:
         if kind == "money":
             return float(money.to_decimal(value, self.currency))
         return float(value)
-
-
-# Control characters never reach a terminal or a file raw, whatever is stored: a name holding
-# ESC/OSC sequences cleared the screen and retitled the window of whoever listed the customers
-# (the counter and the import refuse them now; a database written before may still hold them).
-# C0 controls become their Unicode pictures (ESC -> '␛'), DEL '␡', C1 controls and the bidi
-# overrides that reorder a line U+FFFD.
-_BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_PRINTABLE = {**{code: 0x2400 + code for code in range(0x20)}, 0x7F: 0x2421,
-              **{code: 0xFFFD for code in range(0x80, 0xA0)}, **{ord(c): 0xFFFD for c in _BIDI}}
-# CSV quotes tabs and line breaks (RFC 4180) and a spreadsheet reads them back: those stay.
-_PRINTABLE_CSV = {code: to for code, to in _PRINTABLE.items() if code not in (0x09, 0x0A, 0x0D)}
-# JSON keeps the data exact: C0 controls are escaped by json itself; DEL, C1 and bidi get \u escapes.
-_JSON_ESCAPES = {code: f"\\u{code:04x}" for code in [0x7F, *range(0x80, 0xA0), *map(ord, _BIDI)]}
-
-
-def printable(text: str) -> str:
-    """Text safe to show on a terminal or in a text file: no control character survives."""
-    return text.translate(_PRINTABLE)
-
-
-def json_safe(encoded: str) -> str:
-    """JSON text (json.dumps with ensure_ascii=False) with DEL, C1 controls and bidi overrides
-    escaped: the same value for a parser, harmless on a terminal."""
-    return encoded.translate(_JSON_ESCAPES)
 
 
 def _money_text(exponent: int):

@@ -9,7 +9,7 @@ import json
 import sys
 
 from loyalty_cli.domain import money
-from loyalty_cli.output.cells import json_safe, printable
+from loyalty_cli.output.safe import json_safe, printable
 
 
 def is_terminal() -> bool:

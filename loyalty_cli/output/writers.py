@@ -21,8 +21,9 @@ from pathlib import Path
 
 from loyalty_cli.domain.errors import BadInput, Refused
 from loyalty_cli.output import console
-from loyalty_cli.output.cells import Cells, json_safe
+from loyalty_cli.output.cells import Cells
 from loyalty_cli.output.model import Report, Table
+from loyalty_cli.output.safe import json_safe
 from loyalty_cli.system.files import atomic_writer
 
 FORMATS = ("table", "csv", "json", "xlsx", "html")
