@@ -1,7 +1,10 @@
 """What a programme would have cost: the shop's visits replayed through the rule engine. Pure.
 
-`simulate(configs, visits, people, end)` runs every config over the same visits, given in time
-order, each from an empty programme state, and returns one `Totals` per config. It is the
+`simulate(configs, visits, people, end)` runs every config over the same visits, each from an
+empty programme state, and returns one `Totals` per config. The visits come customer by
+customer, each customer's in time order: a customer's earnings never depend on another's (a
+referral only adds points to the referrer's total), so this is the counter's order as far as
+the engine can tell, and each customer's state lives only while their visits are replayed. It is the
 engine itself: each visit goes through rules.apply_visit, each customer's first visit in the
 replay through rules.enrolment first, each voucher gets rules.voucher_expires_at. So replaying
 the config in force over a history typed at the counter gives the ledger's own totals.
@@ -27,13 +30,15 @@ remembered. `remember=False` replays without it (the tests compare the two).
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import groupby
+from operator import itemgetter
 
 from loyalty_cli.domain import clock, promotions, rules
 from loyalty_cli.domain.model import Config, State, Visit
 
 # (customer id, at as stored: UTC 'YYYY-MM-DDTHH:MM:SS.ffffffZ', shop-local day 'YYYY-MM-DD',
-#  amount in minor units, items, category or None), in time order
+#  amount in minor units, items, category or None), by customer, then in time order
 VisitRow = tuple[int, str, str, int, int, str | None]
 
 
@@ -109,7 +114,7 @@ class _Moment:
 
 
 class _Scenario:
-    """One config's replay: the engine's per-customer state and the totals it adds up."""
+    """One config's replay: the engine's state for the customer being replayed, the totals."""
 
     def __init__(self, config: Config, end: datetime, remember: bool):
         self.config, self.end, self.remember = config, end, remember
@@ -118,10 +123,10 @@ class _Scenario:
         self.cards = {rule.name: index for index, rule in enumerate(config.rules_of("punch_card"))}
         self.no_punches = (0,) * len(self.cards)
         self.birthday_rules = config.rules_of("birthday")
+        self.birthday_names = {rule.name for rule in self.birthday_rules}
         self.tiered = bool(config.tiers)
-        self.punches: dict[int, tuple] = {}  # customer id -> open punches per card
-        self.birthday_vouchers: dict[int, tuple] = {}  # customer id -> (rule, local day) issued
-        self.rewarded: set[int] = set()
+        self.promotions = config.promotions
+        self.promotions_from, self.promotions_until = self._promotion_span()
         self.outcomes: dict[tuple, tuple] = {}
         self.enrolment = {referred: rules.enrolment(config, referred) for referred in (False, True)}
         days = config.expiry.points_days
@@ -131,43 +136,55 @@ class _Scenario:
         # vouchers issued before this surely lapsed by `end` (a local day is 23 to 25 hours)
         self.surely_lapsed = clock.to_db(end - timedelta(days=self.voucher_days + 1)) if self.voucher_days else ""
 
-    def visit(self, customer: int, moment: _Moment, month: Month, amount: int, items: int, category,
-              year: tuple[int, int], person: Person | None, first: bool) -> None:
-        if first:
-            self._enrol(customer, moment, month, person)
-        punches = self.punches.get(customer, self.no_punches)
-        tier = rules.tier_for(self.config, year[0] + amount, year[1] + 1) if self.tiered else None
-        if self.birthday_rules and person is not None and person.birthday is not None \
-                and self._birthday_due(person.birthday, moment):
-            effect = self._apply(customer, moment, amount, items, category, year, punches, person.birthday)
-        else:
-            running = ()
-            if self.config.promotions:
-                running = tuple(map(id, promotions.active(self.config.promotions, moment.local(self.tz),
-                                                           amount, category)))
-            key = (amount, items, category, tier, running, punches)
-            effect = self.outcomes.get(key) if self.remember else None
-            if effect is None:
-                effect = self._apply(customer, moment, amount, items, category, year, punches, None)
-                if self.remember:
-                    self.outcomes[key] = effect
-        self._add(customer, moment, month, *effect)
+    def customer(self, visits: list, person: Person | None, year_end: tuple[int, int]) -> None:
+        """One customer's visits, (moment, month, amount, items, category, year figures before it),
+        in time order: enrolment at the first, then each through the engine."""
+        config, outcomes, remember, tiered = self.config, self.outcomes, self.remember, self.tiered
+        totals = self.totals
+        birthday = person.birthday if person is not None and self.birthday_rules else None
+        punches, issued = self.no_punches, []  # open punches per card; (rule, local day) of birthday vouchers
+        rewarded = self._enrol(visits[0][0], totals.month(visits[0][1]), person)
+        figures, last_month = None, None
+        tier = None
+        for moment, month, amount, items, category, year in visits:
+            if tiered:
+                tier = rules.tier_for(config, year[0] + amount, year[1] + 1)
+            if birthday is not None and self._birthday_due(birthday, moment):
+                effect = self._apply(moment, amount, items, category, year, punches, birthday, issued)
+            else:
+                running = ()
+                if self.promotions and self.promotions_from <= moment.text < self.promotions_until:
+                    running = tuple(map(id, promotions.active(self.promotions, moment.local(self.tz), amount,
+                                                              category)))
+                key = (amount, items, category, id(tier), running, punches)
+                effect = outcomes.get(key) if remember else None
+                if effect is None:
+                    effect = self._apply(moment, amount, items, category, year, punches, None, issued)
+                    if remember:
+                        outcomes[key] = effect
+            punches = effect[0]
+            if effect[1] or effect[2] or effect[3] or effect[4]:
+                if month != last_month:
+                    figures, last_month = totals.month(month), month
+                rewarded |= self._add(moment, figures, *effect[1:])
+        totals.customers_rewarded += rewarded
+        if tiered:
+            tier = rules.tier_for(config, *year_end)
+            if tier is not None:
+                totals.tiers[tier.name] += 1
 
     def _birthday_due(self, birthday: date, moment: _Moment) -> bool:
         day = moment.local(self.tz).date()
         return any(promotions.birthday_for(rule, birthday, day) is not None for rule in self.birthday_rules)
 
-    def _apply(self, customer, moment, amount, items, category, year, punches, birthday) -> tuple:
+    def _apply(self, moment, amount, items, category, year, punches, birthday, issued: list) -> tuple:
         """The engine on this visit: (open punches after, punches given, points, credit, rewards)."""
         state = State(punches=dict(zip(self.cards, punches, strict=True)), year_spend=year[0], year_visits=year[1],
-                      birthday=birthday, birthday_vouchers=self.birthday_vouchers.get(customer, ()))
+                      birthday=birthday, birthday_vouchers=tuple(issued))
         entries = rules.apply_visit(self.config, state, Visit(moment.aware, amount, items, category)).entries
         if birthday is not None:
-            names = {rule.name for rule in self.birthday_rules}
-            issued = tuple((e.rule, moment.local(self.tz).date()) for e in entries
-                           if e.kind == "reward" and e.rule in names)
-            if issued:
-                self.birthday_vouchers[customer] = self.birthday_vouchers.get(customer, ()) + issued
+            issued += [(e.rule, moment.local(self.tz).date()) for e in entries
+                       if e.kind == "reward" and e.rule in self.birthday_names]
         return self._effect(entries, punches)
 
     def _effect(self, entries, punches: tuple) -> tuple:
@@ -182,34 +199,33 @@ class _Scenario:
                 rewards.append(entry.reward)
         return tuple(after), given, points, credit, tuple(rewards)
 
-    def _enrol(self, customer: int, moment: _Moment, month: Month, person: Person | None) -> None:
-        referrer = person.referred_by if person is not None else None
-        mine, theirs = self.enrolment[referrer is not None]
-        punches = self.punches.get(customer, self.no_punches)
-        self._add(customer, moment, month, *self._effect(mine, punches))
+    def _enrol(self, moment: _Moment, month: Month, person: Person | None) -> bool:
+        """The welcome (and a referral's points, for both sides) at the customer's first visit."""
+        mine, theirs = self.enrolment[person is not None and person.referred_by is not None]
+        rewarded = self._add(moment, month, *self._effect(mine, self.no_punches)[1:])
         if theirs:
-            self._add(referrer, moment, month, *self._effect(theirs, self.punches.get(referrer, self.no_punches)))
+            self._add(moment, month, *self._effect(theirs, self.no_punches)[1:])
+        return rewarded
 
-    def _add(self, customer, moment, month, punches, given, points, credit, rewards) -> None:
+    def _add(self, moment: _Moment, figures: Month, given: int, points: int, credit: int, rewards: tuple) -> bool:
+        """Adds what an outcome issued to the totals and to its month; True if it issued a voucher."""
         totals = self.totals
-        if punches:
-            self.punches[customer] = punches
         totals.punches += given
-        month.punches += given
+        figures.punches += given
         if points:
             totals.points_issued += points
-            month.points_issued += points
+            figures.points_issued += points
             if moment.text <= self.points_expired_by:
                 totals.points_expired += points
         if credit:
             totals.credit_issued += credit
-            month.credit_issued += credit
+            figures.credit_issued += credit
         for reward in rewards:
             totals.vouchers[reward] += 1
-            month.vouchers[reward] += 1
-            self.rewarded.add(customer)
+            figures.vouchers[reward] += 1
             if self._lapsed(moment):
                 totals.vouchers_expired[reward] += 1
+        return bool(rewards)
 
     def _lapsed(self, moment: _Moment) -> bool:
         """Whether a voucher issued at `moment` has expired by `end` (expires_at <= end, as at the counter)."""
@@ -217,88 +233,66 @@ class _Scenario:
             return False
         if moment.text < self.surely_lapsed:
             return True
-        expires = rules.voucher_expires_at(self.config, moment.aware)
-        return expires <= self.end
+        return rules.voucher_expires_at(self.config, moment.aware) <= self.end
 
-    def finish(self, months: dict, visits: int, customers: int, revenue: int, years: dict) -> Totals:
+    def _promotion_span(self) -> tuple[str, str]:
+        """UTC bounds (stored text) outside which no promotion can run: a day before the first
+        `from` to two days after the last `until` (a local day is within a day of the UTC one);
+        no bounds when a promotion has no dates."""
+        starts = [promotion.start for promotion in self.promotions]
+        ends = [promotion.until for promotion in self.promotions]
+        if not self.promotions or None in starts or None in ends:
+            return "", "~"
+        first = datetime.combine(min(starts) - timedelta(days=1), time(0), tzinfo=UTC)
+        last = datetime.combine(max(ends) + timedelta(days=2), time(0), tzinfo=UTC)
+        return clock.to_db(first), clock.to_db(last)
+
+    def finish(self, months: dict, visits: int, customers: int, revenue: int) -> Totals:
         totals = self.totals
         totals.visits, totals.customers, totals.revenue = visits, customers, revenue
-        totals.customers_rewarded = len(self.rewarded)
         for key, shared in months.items():
             mine = totals.month(key)
             mine.visits, mine.revenue = shared.visits, shared.revenue
-        if self.tiered:
-            for spend, count in years.values():
-                tier = rules.tier_for(self.config, spend, count)
-                if tier is not None:
-                    totals.tiers[tier.name] += 1
         totals.months = dict(sorted(totals.months.items()))
         return totals
 
 
-class _Years:
-    """Each customer's spend and visits over the tier window (the 365 days up to a moment), kept
-    as the visits go by: what store.counter.year_figures reads at the counter."""
-
-    def __init__(self):
-        self.recent: dict[int, deque] = {}
-        self.sums: dict[int, list] = {}
-
-    def before(self, customer: int, at: datetime) -> tuple[int, int]:
-        """The figures of the visits so far whose time is in (at - 365 days, at]."""
-        return self._trim(customer, at - rules.TIER_WINDOW)
-
-    def add(self, customer: int, at: datetime, amount: int) -> None:
-        self.recent.setdefault(customer, deque()).append((at, amount))
-        sums = self.sums.setdefault(customer, [0, 0])
-        sums[0] += amount
-        sums[1] += 1
-
-    def _trim(self, customer: int, start: datetime) -> tuple[int, int]:
-        recent = self.recent.get(customer)
-        if not recent:
-            return 0, 0
-        sums = self.sums[customer]
-        while recent and recent[0][0] <= start:
-            sums[0] -= recent.popleft()[1]
-            sums[1] -= 1
-        return sums[0], sums[1]
-
-    def at(self, end: datetime) -> dict[int, tuple[int, int]]:
-        start = end - rules.TIER_WINDOW
-        return {customer: self._trim(customer, start) for customer in self.recent}
-
-
 def simulate(configs: list[Config], visits: Iterable[VisitRow], people: dict[int, Person], end: datetime,
              remember: bool = True) -> list[Totals]:
-    """Every config over the same visits (in time order), each from an empty programme."""
+    """Every config over the same visits (customer by customer, each in time order), each from an
+    empty programme."""
     scenarios = [_Scenario(config, end, remember) for config in configs]
-    years = _Years() if any(config.tiers for config in configs) else None
+    tiered = any(config.tiers for config in configs)
     shared: dict[str, Month] = {}
-    seen: set[int] = set()
-    count = revenue = 0
-    no_year = (0, 0)
-    for customer, at_text, local_day, amount, items, category in visits:
-        moment = _Moment(at_text)
-        key = local_day[:7]
-        month = shared.get(key)
-        if month is None:
-            month = shared[key] = Month()
-        month.visits += 1
-        month.revenue += amount
-        count += 1
-        revenue += amount
-        first = customer not in seen
-        if first:
-            seen.add(customer)
-        year = no_year
-        if years is not None:
-            naive = datetime.fromisoformat(at_text[:-1])  # UTC, without the zone: cheaper to compare
-            year = years.before(customer, naive)
+    count = revenue = customers = 0
+    window, no_year = rules.TIER_WINDOW, (0, 0)
+    year_start = end.astimezone(UTC).replace(tzinfo=None) - window
+    for customer, rows in groupby(visits, key=itemgetter(0)):
+        customers += 1
+        prepared = []
+        recent, spend, visited = deque(), 0, 0  # the tier window: what store.counter.year_figures reads
+        for _customer, at_text, local_day, amount, items, category in rows:
+            key = local_day[:7]
+            month = shared.get(key)
+            if month is None:
+                month = shared[key] = Month()
+            month.visits += 1
+            month.revenue += amount
+            count += 1
+            revenue += amount
+            year = no_year
+            if tiered:  # the visits so far whose time is in (at - 365 days, at]
+                naive = datetime.fromisoformat(at_text[:-1])  # UTC, without the zone: cheaper to compare
+                start = naive - window
+                while recent and recent[0][0] <= start:
+                    spend, visited = spend - recent.popleft()[1], visited - 1
+                year = (spend, visited)
+                recent.append((naive, amount))
+                spend, visited = spend + amount, visited + 1
+            prepared.append((_Moment(at_text), key, amount, items, category, year))
+        while recent and recent[0][0] <= year_start:
+            spend, visited = spend - recent.popleft()[1], visited - 1
         person = people.get(customer)
         for scenario in scenarios:
-            scenario.visit(customer, moment, scenario.totals.month(key), amount, items, category, year, person, first)
-        if years is not None:
-            years.add(customer, naive, amount)
-    year_end = years.at(end.astimezone(UTC).replace(tzinfo=None)) if years is not None else {}
-    return [scenario.finish(shared, count, len(seen), revenue, year_end) for scenario in scenarios]
+            scenario.customer(prepared, person, (spend, visited))
+    return [scenario.finish(shared, count, customers, revenue) for scenario in scenarios]

@@ -26,8 +26,10 @@ NAME, TITLE = "simulate", "Simulation: what each programme would have cost"
 KINDS = ("vouchers", "points", "credit")  # what the redemption assumption applies to
 RATE_PLACES = Decimal("0.0001")
 
+# Customer by customer, each in time order (as simulation.simulate takes them), within the UTC
+# bounds of the period's local days: a range of the index on `at`, sorted by SQLite.
 _VISITS_SQL = ("SELECT customer_id, at, local_day, amount, items, category FROM visits "
-               "WHERE voided_at IS NULL AND local_day BETWEEN ? AND ? ORDER BY at, id")
+               "WHERE at >= ? AND at < ? AND voided_at IS NULL ORDER BY customer_id, at, id")
 _PEOPLE_SQL = "SELECT id, birthday, referred_by FROM customers WHERE birthday IS NOT NULL OR referred_by IS NOT NULL"
 
 SCENARIO_COLUMNS = [
@@ -142,7 +144,7 @@ def build(ctx: Context, period: Period, candidates: list[Scenario], redemption: 
                            f"{currency}: the visits were recorded in {currency}")
     rates, notes = assumption(ctx, redemption)
     end = min(ctx.now, clock.end_of_local_day(period.until, ctx.config.tz) - timedelta(microseconds=1))
-    visits = query(ctx.conn, _VISITS_SQL, period.local_days())
+    visits = query(ctx.conn, _VISITS_SQL, period.bounds(ctx.config.tz))
     people = {cid: Person(date.fromisoformat(birthday) if birthday else None, referrer)
               for cid, birthday, referrer in query(ctx.conn, _PEOPLE_SQL)}
     results = simulate([scenario.config for scenario in scenarios], visits, people, end)
