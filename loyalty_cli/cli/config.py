@@ -34,14 +34,16 @@ def config_check(
             for problem in exc.problems[:-1]:
                 render.error(problem)
             raise BadInput(exc.problems[-1]) from None
-        warnings = config_validate.warnings(loaded)
+        warnings, notes = config_validate.warnings(loaded), config_validate.notes(loaded)
         summary = {"ok": True, "path": where, "rewards": len(loaded.rewards),
-                   "rules": len(loaded.rules), "tiers": len(loaded.tiers), "warnings": warnings}
+                   "rules": len(loaded.rules), "tiers": len(loaded.tiers), "warnings": warnings, "notes": notes}
         if json:
             render.emit_json(summary)
             return
         for warning in warnings:
             render.warning(f"{where}: {warning}")
+        for note in notes:
+            render.note(f"{where}: {note}")
         render.message(f"{where}: OK ({summary['rewards']} rewards, {summary['rules']} rules, "
                        f"{summary['tiers']} tiers)")
 

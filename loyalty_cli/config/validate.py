@@ -71,11 +71,17 @@ def check_phone_region(text: str, filename: str, region: str | None) -> None:
                        f"unknown region {region!r}")
 
 
-def warnings(config: Config) -> list[str]:
-    """Things that are valid but probably not meant: an empty or truncated file, say."""
-    found = []
+def notes(config: Config) -> list[str]:
+    """Modes worth saying out loud that are not mistakes."""
     if not config.rules:
-        found.append("no [[rules]]: customers will earn nothing")
+        return ["no [[rules]]: the shop records visits and customers earn nothing yet (collecting data "
+                "before launch; `loyalty simulate` shows what candidate programmes would have cost)"]
+    return []
+
+
+def warnings(config: Config) -> list[str]:
+    """Things that are valid but probably not meant: a reward nothing issues, say."""
+    found = []
     if not config.shop.phone_region:
         found.append("no [shop] phone_region: numbers must be typed with +country code")
     issued = {rule.reward for rule in config.rules if getattr(rule, "reward", None)}

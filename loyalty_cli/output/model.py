@@ -58,6 +58,9 @@ class Report:
     tz: object
     notes: list[str] = field(default_factory=list)
     # A report's parameters (shop, period) make its heading line; a counter list has none.
+    # JSON that is not one list per table (simulate's nested scenarios): the report's own
+    # document, plain JSON values (money already as decimal strings), written after the heading.
+    document: Callable[[], dict] | None = None
 
     @property
     def main(self) -> Table:

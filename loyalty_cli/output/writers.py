@@ -61,9 +61,13 @@ def write_csv(report: Report, table: Table, handle) -> None:
 # ---- JSON ------------------------------------------------------------------------------------
 
 def write_json(report: Report, handle) -> None:
-    """{"report", "title", "parameters", "notes", "rows": [...], other tables: [...]}, one row a line."""
+    """{"report", "title", "parameters", "notes", "rows": [...], other tables: [...]}, one row a line;
+    or, for a report that gives its own document, the heading and that document's keys."""
     cells = Cells(report)
     head = {"report": report.name, "title": report.title, "parameters": report.parameters, "notes": report.notes}
+    if report.document is not None:
+        handle.write(json_safe(json.dumps({**head, **report.document()}, ensure_ascii=False, indent=2)) + "\n")
+        return
     handle.write("{\n")
     for key, value in head.items():
         handle.write(f"  {json.dumps(key)}: {json_safe(json.dumps(value, ensure_ascii=False))},\n")

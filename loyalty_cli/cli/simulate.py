@@ -1,0 +1,66 @@
+"""`loyalty simulate CONFIG ...`: what the programme in force, and each candidate, would have cost
+over the shop's own visits (issue 10). Reads only: nothing is written to the database."""
+
+from typing import Annotated
+
+import typer
+
+from loyalty_cli.cli.common import run
+from loyalty_cli.cli.reports import FormatOpt, JsonOpt, OutputOpt, SinceOpt, UntilOpt
+
+
+def simulate(
+    ctx: typer.Context,
+    configs: Annotated[list[str] | None, typer.Argument(
+        metavar="CONFIG", help="Candidate config files (TOML); each is a scenario named by the file's stem.",
+        show_default=False)] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    redemption: Annotated[str | None, typer.Option(
+        "--redemption", metavar="observed|RATE", help="The share of what is issued that gets redeemed: 1 (the "
+        "default, the worst case), a share such as 0.7, or 'observed': this shop's own history.",
+        show_default=False)] = None,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+    json: JsonOpt = False,
+):
+    """Replay every visit through the config in force and each CONFIG: rewards issued, their cost, the liability."""
+
+    def work(session):
+        from pathlib import Path
+
+        from loyalty_cli.cli import reports as report_cli
+        from loyalty_cli.config import load as config_load
+        from loyalty_cli.domain import clock
+        from loyalty_cli.domain.errors import BadInput
+        from loyalty_cli.output import console as render
+        from loyalty_cli.output import writers
+        from loyalty_cli.reporting import simulate as simulation
+        from loyalty_cli.reporting.context import Context
+        from loyalty_cli.store import db as store_db
+
+        if json and fmt not in (None, "json"):
+            raise BadInput(f"--json and --format {fmt} disagree: give one of them")
+        candidates = [simulation.Scenario(Path(path).stem, path, config_load.load(Path(path), path))
+                      for path in configs or ()]
+        names = [candidate.name for candidate in candidates]
+        for name in names:
+            if name == "current" or names.count(name) > 1:
+                raise BadInput(f"two scenarios would be called {name!r}: rename a config file")
+        chosen = writers.choose_format("json" if json else fmt, output, render.is_terminal())
+        target = Path(output) if output and output != "-" else None
+        if target is not None:
+            report_cli._check_directory(target.parent if str(target.parent) else Path("."), "--output")
+        context = Context(report_cli._database(session), session.config, clock.now())
+        with store_db.snapshot(session.conn):
+            period = simulation.resolve(context, since, until)
+            report = simulation.build(context, period, candidates, redemption)
+        if target is not None:
+            writers.save([(report, chosen, target)])
+        else:
+            report_cli._to_stdout(lambda: writers.emit(report, chosen))
+
+    run(ctx, work)
+
+
+COMMANDS = (simulate,)

@@ -1,0 +1,150 @@
+"""domain/simulation.py on hand-computed histories: punch cards, rounding, tiers, expiry, no rules."""
+
+import random
+from datetime import UTC, date, datetime, timedelta
+
+from loyalty_cli.config import load
+from loyalty_cli.domain import clock, lots
+from loyalty_cli.domain.simulation import Person, simulate
+from tests.conftest import SAMPLE
+
+ROME = clock.zone("Europe/Rome")
+START = datetime(2025, 1, 6, 10, 0, tzinfo=UTC)
+END = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+
+HEAD = """[shop]
+name = "Test"
+currency = "EUR"
+phone_region = "IT"
+timezone = "Europe/Rome"
+
+[[rewards]]
+id = "free"
+name = "Free coffee"
+kind = "free_item"
+value = 2.00
+cost = 0.50
+points = 100
+"""
+
+
+def config(body: str = ""):
+    return load.parse((HEAD + body).encode(), "test.toml")
+
+
+def row(customer: int, at: datetime, amount: int, items: int = 1, category=None) -> tuple:
+    return customer, clock.to_db(at), clock.local_day(at, ROME), amount, items, category
+
+
+def history(counts: dict[int, int], amount: int = 1000, step=timedelta(days=1)) -> list[tuple]:
+    rows = [row(customer, START + step * n + timedelta(minutes=customer), amount)
+            for customer, count in counts.items() for n in range(count)]
+    return sorted(rows, key=lambda r: r[:2])
+
+
+PUNCH = """
+[[rules]]
+kind = "punch_card"
+name = "Card"
+every = 10
+reward = "free"
+"""
+
+
+def test_a_punch_card_every_ten_visits_gives_floor_of_visits_over_ten_per_customer():
+    counts = {1: 7, 2: 10, 3: 23, 4: 40}
+    [totals] = simulate([config(PUNCH)], history(counts), {}, END)
+    assert totals.vouchers == {"free": sum(n // 10 for n in counts.values())} == {"free": 7}
+    assert totals.punches == 80 and totals.visits == 80 and totals.customers == 4
+    assert totals.customers_rewarded == 3
+    assert totals.points_issued == totals.credit_issued == 0
+
+
+def test_points_and_cashback_round_down():
+    body = """
+[[rules]]
+kind = "points"
+name = "Points"
+per_unit = 1.5
+
+[[rules]]
+kind = "cashback"
+name = "Back"
+percent = 5
+"""
+    visits = [row(1, START, 1299), row(1, START + timedelta(hours=1), 1250), row(2, START + timedelta(hours=2), 19)]
+    [totals] = simulate([config(body)], visits, {}, END)
+    # floor(12 x 1.5) + floor(12 x 1.5) + 0 points; 5% of 12.99 = 0.64, of 12.50 = 0.62, of 0.19 = 0
+    assert totals.points_issued == 18 + 18
+    assert totals.credit_issued == 64 + 62
+
+
+def test_a_tier_reached_mid_history_multiplies_from_that_visit_and_lapses_after_a_year():
+    body = """
+[[rules]]
+kind = "points"
+name = "Points"
+per_unit = 1
+
+[[tiers]]
+name = "Silver"
+min_visits = 3
+multiplier = 2
+perks = []
+"""
+    visits = history({1: 5}, amount=1000, step=timedelta(days=10))
+    later = START + timedelta(days=40 + 400)
+    visits.append(row(1, later, 1000))  # more than a year after the others: no tier again
+    [totals] = simulate([config(body)], visits, {}, later + timedelta(days=1))
+    assert totals.points_issued == 10 + 10 + 20 + 20 + 20 + 10
+    assert totals.tiers == {"Silver": 0}
+    [totals] = simulate([config(body)], visits[:5], {}, START + timedelta(days=41))
+    assert totals.tiers == {"Silver": 1}
+
+
+def test_a_config_with_no_rules_costs_nothing():
+    [totals] = simulate([config()], history({1: 30, 2: 12}), {1: Person(date(1990, 1, 10), None)}, END)
+    assert (totals.visits, totals.customers, totals.revenue) == (42, 2, 42_000)
+    assert totals.punches == totals.points_issued == totals.credit_issued == totals.customers_rewarded == 0
+    assert not totals.vouchers
+
+
+def test_points_expire_as_the_lot_engine_says():
+    body = """
+[[rules]]
+kind = "points"
+name = "Points"
+per_unit = 1
+
+[expiry]
+points_days = 30
+"""
+    rng = random.Random(3)
+    visits = sorted((row(rng.randint(1, 4), START + timedelta(hours=rng.randint(0, 24 * 90)), rng.randint(100, 5000))
+                     for _ in range(200)), key=lambda r: r[:2])
+    end = START + timedelta(days=75)
+    [totals] = simulate([config(body)], visits, {}, end)
+    expired = 0
+    for customer in range(1, 5):
+        events = [lots.Event(n, "points", amount // 100, clock.from_db(at))
+                  for n, (who, at, _day, amount, _items, _cat) in enumerate(visits)
+                  if who == customer and amount >= 100]
+        expired += sum(expiry.points for expiry in lots.due(lots.replay(events), end, 30))
+    assert totals.points_expired == expired > 0
+    assert totals.points_outstanding == totals.points_issued - expired
+
+
+def test_remembered_outcomes_are_the_engines_own():
+    """The sample has every kind of rule, a promotion, tiers, birthdays and a referral: replaying
+    with and without the remembered outcomes gives the same figures."""
+    sample = load.load(SAMPLE)
+    rng = random.Random(11)
+    visits = sorted((row(rng.randint(1, 30), START + timedelta(minutes=rng.randint(0, 60 * 24 * 700)),
+                         rng.choice([150, 250, 999, 1250, 3000]), rng.choice([1, 1, 2]),
+                         rng.choice([None, "gelato", "coffee"])) for _ in range(3000)), key=lambda r: r[:2])
+    people = {n: Person(date(1990, rng.randint(1, 12), rng.randint(1, 28)), 1 if n % 7 == 0 else None)
+              for n in range(1, 31) if n % 3}
+    fast = simulate([sample], visits, people, END)[0]
+    slow = simulate([sample], visits, people, END, remember=False)[0]
+    assert fast == slow
+    assert fast.vouchers["birthday-10"] > 0 and fast.vouchers["free-cone"] > 0 and fast.points_expired > 0
