@@ -7,6 +7,7 @@ Frozen dataclasses and nothing else: the config loader builds the first kind, th
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 
 from loyalty_cli.domain import clock, money
@@ -159,8 +160,9 @@ class Config:
     def rules_of(self, kind: str) -> list:
         return [rule for rule in self.rules if rule.kind == kind]
 
-    @property
+    @cached_property
     def tz(self):
+        # once per config, not once per visit: a replay of a million visits asks a million times
         return clock.zone(self.shop.timezone)
 
 
