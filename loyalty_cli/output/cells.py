@@ -106,9 +106,18 @@ class Cells:
         if kind == "ratio":
             return lambda v: "" if v is None else f"{v:.4f}"
         if kind == "text":
-            first, safe = _FORMULA_FIRST, PRINTABLE_CSV
-            return lambda v: "" if v is None else ("'" + v if v[:1] in first else v).translate(safe) \
-                if isinstance(v, str) else neutralise(str(v))
+            first = _FORMULA_FIRST
+
+            def text(v):
+                if v is None:
+                    return ""
+                if not isinstance(v, str):
+                    return neutralise(str(v))
+                v = "'" + v if v[:1] in first else v
+                # isprintable() is one C pass; translate() looks each character up: only when needed
+                return v if v.isprintable() else v.translate(PRINTABLE_CSV)
+
+            return text
         return lambda v: "" if v is None else str(v)
 
     def _json(self, kind: str):
@@ -149,8 +158,13 @@ class Cells:
         if kind == "int":
             return lambda v: "" if v is None else (f"{v:,}".replace(",", "\u202f") if abs(v) >= 10000 else str(v))
         if kind == "text":
-            safe = PRINTABLE
-            return lambda v: "" if v is None else str(v).translate(safe)
+            def shown(v):
+                if v is None:
+                    return ""
+                v = str(v)
+                return v if v.isprintable() else v.translate(PRINTABLE)
+
+            return shown
         return lambda v: "" if v is None else str(v)
 
     def number(self, kind: str, value) -> float:
