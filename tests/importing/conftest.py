@@ -1,6 +1,27 @@
-"""Fixtures of the import's tests."""
+"""Fixtures and helpers of the import's tests."""
+
+import sqlite3
+from pathlib import Path
 
 import pytest
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "import"
+
+
+@pytest.fixture
+def hungarian(monkeypatch):
+    monkeypatch.setenv("LOYALTY_CONFIG", str(FIXTURES / "hu.toml"))
+
+
+def query(db_path, sql, *args):
+    conn = sqlite3.connect(db_path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in conn.execute(sql, args)]
+    finally:
+        conn.close()
+
+
 
 
 @pytest.fixture(params=["here", "reader-process"])

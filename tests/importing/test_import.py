@@ -6,15 +6,14 @@ copied from the importer's own output.
 
 import csv
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import db_content
+from tests.importing.conftest import FIXTURES, query
 
 ROOT = Path(__file__).resolve().parent.parent.parent  # the repository
-FIXTURES = ROOT / "tests" / "fixtures" / "import"
 SAMPLE_CONFIG = ROOT / "loyalty_cli" / "config" / "sample.toml"
 NOW = "2026-06-15T12:00:00.000000Z"  # the pinned clock (conftest), as stored
 
@@ -24,18 +23,6 @@ def spanish(monkeypatch):
     monkeypatch.setenv("LOYALTY_CONFIG", str(FIXTURES / "es.toml"))
 
 
-@pytest.fixture
-def hungarian(monkeypatch):
-    monkeypatch.setenv("LOYALTY_CONFIG", str(FIXTURES / "hu.toml"))
-
-
-def query(db_path, sql, *args):
-    conn = sqlite3.connect(db_path)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in conn.execute(sql, args)]
-    finally:
-        conn.close()
 
 
 def customer(db_path, phone):

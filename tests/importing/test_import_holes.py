@@ -5,26 +5,10 @@ column, reason); what the counter writes, the import writes.
 """
 
 import json
-import sqlite3
-from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "import"
-
-
-@pytest.fixture
-def hungarian(monkeypatch):
-    monkeypatch.setenv("LOYALTY_CONFIG", str(FIXTURES / "hu.toml"))
-
-
-def query(db_path, sql, *args):
-    conn = sqlite3.connect(db_path)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in conn.execute(sql, args)]
-    finally:
-        conn.close()
+from tests.importing.conftest import FIXTURES, query
 
 
 def write(path, text, encoding="utf-8"):
