@@ -23,3 +23,12 @@ def phone_text(parts: list[str]) -> str:
     from loyalty_cli.domain.phones import join_words
 
     return join_words(parts)
+
+
+def format_asked(fmt: str | None, as_json: bool) -> str | None:
+    """The format the options ask for: --json is --format json, and the two must not disagree."""
+    if as_json and fmt not in (None, "json"):
+        from loyalty_cli.domain.errors import BadInput
+
+        raise BadInput(f"--json and --format {fmt} disagree: give one of them")
+    return "json" if as_json else fmt

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from loyalty_cli.cli.common import JsonOpt, PhoneArg, phone_text, run
+from loyalty_cli.cli.common import JsonOpt, PhoneArg, format_asked, phone_text, run
 from loyalty_cli.cli.visit import VISIT_OPTIONS, OptionSpec, run_visit
 from loyalty_cli.output import console as render
 from loyalty_cli.output import lists, writers
@@ -27,11 +27,7 @@ FormatOpt = Annotated[str | None, typer.Option(
 def _chosen(fmt: str | None, as_json: bool, card: bool = False) -> str:
     """--format, or --json (the same as --format json); else a table on a terminal and CSV in a
     pipe, as for reports. A card (show) is for people: a table, in a pipe too, unless asked."""
-    from loyalty_cli.domain.errors import BadInput
-
-    if as_json and fmt not in (None, "json"):
-        raise BadInput(f"--json and --format {fmt} disagree: give one of them")
-    return writers.choose_format("json" if as_json else fmt, None, card or render.is_terminal(), LIST_FORMATS)
+    return writers.choose_format(format_asked(fmt, as_json), None, card or render.is_terminal(), LIST_FORMATS)
 
 
 def _with_options(specs):

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from loyalty_cli.cli.common import run
+from loyalty_cli.cli.common import format_asked, run
 from loyalty_cli.store import db as store_db
 
 report_app = typer.Typer(
@@ -38,10 +38,6 @@ def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, outpu
     """Build one report (with any `options` its builder takes) and write it to --output or to stdout."""
 
     def work(session):
-        from loyalty_cli.domain.errors import BadInput
-
-        if json and fmt not in (None, "json"):
-            raise BadInput(f"--json and --format {fmt} disagree: give one of them")
         from pathlib import Path
 
         from loyalty_cli.domain import clock
@@ -50,7 +46,7 @@ def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, outpu
         from loyalty_cli.reporting import catalog
         from loyalty_cli.reporting.context import Context
 
-        chosen = writers.choose_format("json" if json else fmt, output, render.is_terminal())
+        chosen = writers.choose_format(format_asked(fmt, json), output, render.is_terminal())
         target = Path(output) if output and output != "-" else None
         if target is not None:
             _check_directory(target.parent if str(target.parent) else Path("."), "--output")

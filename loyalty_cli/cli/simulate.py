@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from loyalty_cli.cli.common import run
+from loyalty_cli.cli.common import format_asked, run
 from loyalty_cli.cli.reports import FormatOpt, JsonOpt, OutputOpt, SinceOpt, UntilOpt
 
 
@@ -39,15 +39,13 @@ def simulate(
         from loyalty_cli.reporting.context import Context
         from loyalty_cli.store import db as store_db
 
-        if json and fmt not in (None, "json"):
-            raise BadInput(f"--json and --format {fmt} disagree: give one of them")
         candidates = [simulation.Scenario(Path(path).stem, path, config_load.load(Path(path), path))
                       for path in configs or ()]
         names = [candidate.name for candidate in candidates]
         for name in names:
             if name == "current" or names.count(name) > 1:
                 raise BadInput(f"two scenarios would be called {name!r}: rename a config file")
-        chosen = writers.choose_format("json" if json else fmt, output, render.is_terminal())
+        chosen = writers.choose_format(format_asked(fmt, json), output, render.is_terminal())
         target = Path(output) if output and output != "-" else None
         if target is not None:
             report_cli._check_directory(target.parent if str(target.parent) else Path("."), "--output")
