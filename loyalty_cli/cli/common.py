@@ -32,3 +32,15 @@ def format_asked(fmt: str | None, as_json: bool) -> str | None:
 
         raise BadInput(f"--json and --format {fmt} disagree: give one of them")
     return "json" if as_json else fmt
+
+
+def check_directory(directory, what: str) -> None:
+    """A folder an option names must exist and be writable: one line saying which, never a traceback."""
+    import os
+
+    from loyalty_cli.domain.errors import BadInput
+
+    if not directory.is_dir():
+        raise BadInput(f"{what}: no such directory: {directory}")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise BadInput(f"{what}: cannot write in {directory}")

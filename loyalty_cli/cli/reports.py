@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from loyalty_cli.cli.common import format_asked, run
+from loyalty_cli.cli.common import check_directory, format_asked, run
 from loyalty_cli.store import db as store_db
 
 report_app = typer.Typer(
@@ -49,55 +49,19 @@ def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, outpu
         chosen = writers.choose_format(format_asked(fmt, json), output, render.is_terminal())
         target = Path(output) if output and output != "-" else None
         if target is not None:
-            _check_directory(target.parent if str(target.parent) else Path("."), "--output")
+            check_directory(target.parent if str(target.parent) else Path("."), "--output")
         now = clock.now()
         today = now.astimezone(session.config.tz).date()
         period = catalog.period_for(name, since, until, today)
-        context = Context(_database(session), session.config, now)
+        context = Context(session.conn, session.config, now)
         with store_db.snapshot(session.conn):
             report = catalog.build(name, context, period, **options)
             if target is not None:
                 writers.save([(report, chosen, target)])
             else:
-                _to_stdout(lambda: writers.emit(report, chosen))
+                writers.emit(report, chosen)  # a reader gone (`| head`) is no error: cli/edge
 
     run(ctx, work)
-
-
-def _database(session):
-    """The session's connection, but never a new empty database: a report on a mistyped --db,
-    or from a cron job whose user has no database, would report zeros every night."""
-    from loyalty_cli.domain.errors import Refused
-    from loyalty_cli.system import paths
-
-    path, origin = paths.db_path(session.db_option)
-    if not path.exists():
-        raise Refused(f"no database at {path} (from {origin}): nothing recorded there yet; "
-                      "give --db or LOYALTY_DB for the shop's database")
-    return session.conn
-
-
-def _to_stdout(write) -> None:
-    """`loyalty report visits | head` is not an error: stop quietly when the reader goes away."""
-    import os
-    import sys
-
-    try:
-        write()
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-
-
-def _check_directory(directory, what: str) -> None:
-    import os
-
-    from loyalty_cli.domain.errors import BadInput
-
-    if not directory.is_dir():
-        raise BadInput(f"{what}: no such directory: {directory}")
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise BadInput(f"{what}: cannot write in {directory}")
 
 
 @report_app.command()
@@ -189,7 +153,7 @@ def export(
 
         chosen = _formats(formats)
         target = Path(directory)
-        _check_directory(target, "--dir")
+        check_directory(target, "--dir")
         now = clock.now()
         today = now.astimezone(session.config.tz).date()
         if day is not None and (since is not None or until is not None):
@@ -198,7 +162,7 @@ def export(
             period = resolve_period(since, until, today)
         else:
             period = exact_period(day or "yesterday", today)
-        context = Context(_database(session), session.config, now)
+        context = Context(session.conn, session.config, now)
         written = export_reports(context, period, session.db_path, target, chosen)
         if not quiet:
             for path in written:

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from loyalty_cli.cli.common import format_asked, run
+from loyalty_cli.cli.common import check_directory, format_asked, run
 from loyalty_cli.cli.reports import FormatOpt, JsonOpt, OutputOpt, SinceOpt, UntilOpt
 
 
@@ -29,7 +29,6 @@ def simulate(
     def work(session):
         from pathlib import Path
 
-        from loyalty_cli.cli import reports as report_cli
         from loyalty_cli.config import load as config_load
         from loyalty_cli.domain import clock
         from loyalty_cli.domain.errors import BadInput
@@ -48,15 +47,15 @@ def simulate(
         chosen = writers.choose_format(format_asked(fmt, json), output, render.is_terminal())
         target = Path(output) if output and output != "-" else None
         if target is not None:
-            report_cli._check_directory(target.parent if str(target.parent) else Path("."), "--output")
-        context = Context(report_cli._database(session), session.config, clock.now())
+            check_directory(target.parent if str(target.parent) else Path("."), "--output")
+        context = Context(session.conn, session.config, clock.now())
         with store_db.snapshot(session.conn):
             period = simulation.resolve(context, since, until)
             report = simulation.build(context, period, candidates, redemption)
         if target is not None:
             writers.save([(report, chosen, target)])
         else:
-            report_cli._to_stdout(lambda: writers.emit(report, chosen))
+            writers.emit(report, chosen)  # a reader gone (`| head`) is no error: cli/edge
 
     run(ctx, work)
 
