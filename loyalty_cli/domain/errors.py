@@ -18,3 +18,8 @@ class BadInput(LoyaltyError):
     """A phone, amount, date, file or config that is not valid."""
 
     exit_code = EXIT_BAD_INPUT
+
+
+class Unreachable(Refused):
+    """The shop's database server could not be reached (refused, or no answer in time): the
+    counter records the visit in its local outbox instead (issue 14)."""

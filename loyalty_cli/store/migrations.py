@@ -179,7 +179,34 @@ def _v9(db) -> None:
     db.execute("CREATE INDEX feedback_by_day ON feedback (local_day)")
 
 
-STEPS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8, 9: _v9}
+def _v10(db) -> None:
+    """The tables for consent and campaigns (issue 12), privacy (issue 12) and chains (issue 14),
+    laid down together so that the work on each builds on one schema.
+
+    - consents: an append-only log of marketing consent (1 given, 0 withdrawn); the newest row
+      for a customer is their consent now; none means no.
+    - contacts: every message a campaign made (or handed to the owner in an export).
+    - customers.forgotten_at: when `loyalty forget` erased the customer's personal data.
+    - visits.location: the shop or till a visit was recorded at ([shop] location).
+    - config_versions: rules published to a shared database (`loyalty config publish`).
+    """
+    db.execute(
+        "CREATE TABLE consents (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customers(id), "
+        "at TEXT NOT NULL, marketing INTEGER NOT NULL CHECK (marketing IN (0, 1)), source TEXT) STRICT")
+    db.execute("CREATE INDEX consents_by_customer ON consents (customer_id, id)")
+    db.execute(
+        "CREATE TABLE contacts (id INTEGER PRIMARY KEY, campaign TEXT NOT NULL, "
+        "customer_id INTEGER NOT NULL REFERENCES customers(id), channel TEXT NOT NULL, at TEXT NOT NULL) STRICT")
+    db.execute("CREATE INDEX contacts_by_campaign ON contacts (campaign, customer_id, at)")
+    db.execute("CREATE INDEX contacts_by_customer ON contacts (customer_id, at)")
+    db.execute("ALTER TABLE customers ADD COLUMN forgotten_at TEXT")
+    db.execute("ALTER TABLE visits ADD COLUMN location TEXT")
+    db.execute(
+        "CREATE TABLE config_versions (id INTEGER PRIMARY KEY, at TEXT NOT NULL, author TEXT NOT NULL, "
+        "source TEXT, sha256 TEXT NOT NULL, toml TEXT NOT NULL) STRICT")
+
+
+STEPS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8, 9: _v9, 10: _v10}
 
 
 def migrate(conn: sqlite3.Connection, current: int, target: int, path: Path) -> None:
