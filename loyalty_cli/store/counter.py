@@ -254,10 +254,11 @@ SORTS = {
 
 
 def list_customers(conn, now: datetime, search: str | None, sort: str, limit: int | None) -> list:
-    """Customers with their spend and visits over the last 365 days (for tiers)."""
+    """Customers with their spend and visits over the last 365 days (for tiers), and the vouchers
+    they can still use (a lapsed one that `expire` has not yet written down is not counted)."""
     if sort not in SORTS:
         raise BadInput(f"--sort must be one of {', '.join(SORTS)}, got {sort!r}")
-    where, args = "", tier_window(now)
+    where, args = "", {**tier_window(now), "now": clock.to_db(now)}
     if search:
         # '333 123' finds +39333123...: digits typed with spaces are matched as digits
         digits = "".join(ch for ch in search if ch.isdigit())
@@ -267,7 +268,8 @@ def list_customers(conn, now: datetime, search: str | None, sort: str, limit: in
         args["text"] = pattern
     sql = (
         "SELECT c.*, COALESCE(y.spend, 0) AS year_spend, COALESCE(y.visits, 0) AS year_visits, "
-        "(SELECT COUNT(*) FROM vouchers v WHERE v.customer_id = c.id AND v.status = 'issued') AS open_vouchers "
+        "(SELECT COUNT(*) FROM vouchers v WHERE v.customer_id = c.id AND v.status = 'issued' "
+        "AND (v.expires_at IS NULL OR v.expires_at > :now)) AS open_vouchers "
         "FROM customers c LEFT JOIN (SELECT customer_id, SUM(amount) AS spend, COUNT(*) AS visits "
         f"{TIER_WINDOW_VISITS} GROUP BY customer_id) y "
         f"ON y.customer_id = c.id {where} ORDER BY {SORTS[sort]}"

@@ -191,6 +191,17 @@ def test_customers_match_their_cards(cli, cli_json, history):
         assert row["open_vouchers"] == len(card["vouchers"])
 
 
+def test_a_lapsed_voucher_is_not_open_in_the_customers_list(cli_json, at, history):
+    """`loyalty customers` counts the vouchers a customer can still use, as the reports do, even
+    before the nightly `expire` writes the lapsed ones down."""
+    def fabios_open_vouchers():
+        return next(r["open_vouchers"] for r in cli_json("customers") if r["phone"] == "+39" + FABIO.replace(" ", ""))
+
+    assert fabios_open_vouchers() == 1
+    at("2027-06-01T12:00:00+02:00")  # past the sample's 90 rewards_days
+    assert fabios_open_vouchers() == 0
+
+
 def test_tier_in_the_customers_report(cli, at, history):
     cli("visit", ANNA, "--amount", "200")  # 12 visits and 308.00 in a year: Gold beats Silver
     rows = {r["name"]: r for r in report(cli, "customers")["rows"]}
