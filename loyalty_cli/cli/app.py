@@ -66,5 +66,25 @@ def _plain_placeholders(command) -> None:
     for param in command.params:
         if param.param_type_name == "option" and param.metavar is None:
             param.metavar = "" if param.is_flag else param.name.upper().replace("_", "-")
+        elif param.param_type_name == "argument":
+            # The argument's own name (PHONE) is already in the row: no `<list[str]>` beside it.
+            param.display_type_rich = _no_type
+    command.get_help_option = _plain_help_option(command.get_help_option)
     for sub in getattr(command, "commands", {}).values():
         _plain_placeholders(sub)
+
+
+def _no_type(ctx) -> None:
+    return None
+
+
+def _plain_help_option(make_option):
+    """--help is built when help is asked for, after the params above were seen."""
+
+    def get_help_option(ctx):
+        option = make_option(ctx)
+        if option is not None and option.metavar is None:
+            option.metavar = ""
+        return option
+
+    return get_help_option

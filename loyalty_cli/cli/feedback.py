@@ -12,13 +12,13 @@ def feedback(
     ctx: typer.Context,
     phone: PhoneArg,
     score: Annotated[int, typer.Option("--score", help="0-10 ('would you recommend us?') or 1-5 stars, as "
-                                       "[feedback] scale says.", show_default=False)],
+                                       "\\[feedback] scale says.", show_default=False)],
     comment: Annotated[str | None, typer.Option("--comment", help="What the customer said.")] = None,
     visit: Annotated[int | None, typer.Option("--visit", help="The visit it is about.")] = None,
     at: Annotated[str | None, typer.Option("--at", help="When it was given: ISO date-time, shop-local.")] = None,
     json: JsonOpt = False,
 ):
-    """Record a customer's score (and thank them with [feedback] points, once a day)."""
+    """Record a customer's score (and thank them with \\[feedback] points, once a day)."""
     from loyalty_cli.services import feedback as service
 
     def work(session):

@@ -25,7 +25,7 @@ VISIT_OPTIONS = (
     OptionSpec("--at", "at", str, None, "Back-date: ISO date-time, shop-local unless it has an offset.", "WHEN"),
     OptionSpec("--name", "name", str, None, "Customer's name (enrols or renames).", "NAME"),
     OptionSpec("--ref", "ref", str, None, "Receipt number or row id: the same ref is never recorded twice.", "REF"),
-    OptionSpec("--category", "category", str, None, "What the visit was for (one of [shop] categories).",
+    OptionSpec("--category", "category", str, None, "What the visit was for (one of \\[shop] categories).",
                "NAME"),
     OptionSpec("--json", "as_json", bool, False, "Print JSON for scripts instead of a card or table."),
 )
