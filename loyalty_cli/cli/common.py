@@ -34,6 +34,12 @@ def format_asked(fmt: str | None, as_json: bool) -> str | None:
     return "json" if as_json else fmt
 
 
+def shop_locale(config) -> str:
+    """The shop's locale ('it_IT'), for the outputs that follow it (excel-csv, HTML's language).
+    The [shop] locale key comes with the translations (issue 13); until then, English."""
+    return getattr(config.shop, "locale", None) or "en"
+
+
 def check_directory(directory, what: str) -> None:
     """A folder an option names must exist and be writable: one line saying which, never a traceback."""
     import os

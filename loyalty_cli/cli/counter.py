@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from loyalty_cli.cli.common import JsonOpt, PhoneArg, format_asked, phone_text, run
+from loyalty_cli.cli.common import JsonOpt, PhoneArg, format_asked, phone_text, run, shop_locale
 from loyalty_cli.cli.visit import VISIT_OPTIONS, OptionSpec, run_visit
 from loyalty_cli.output import console as render
 from loyalty_cli.output import lists, writers
@@ -18,9 +18,10 @@ from loyalty_cli.services.session import Session
 
 # ---- the lists' formats: the reports' rules, through the reports' writers ---------------------
 
-LIST_FORMATS = ("table", "csv", "json")
+LIST_FORMATS = ("table", "csv", "excel-csv", "json")
 FormatOpt = Annotated[str | None, typer.Option(
-    "--format", "-f", help="table | csv | json (default: a table on a terminal, CSV in a pipe, as reports do).",
+    "--format", "-f", help="table | csv | excel-csv | json (default: a table on a terminal, CSV in a pipe, "
+    "as reports do).",
     show_default=False)]
 
 
@@ -105,7 +106,7 @@ def show(
     last: Annotated[int, typer.Option("--last", min=0, max=1000, help="How many recent visits to list.")] = 5,
     fmt: Annotated[str | None, typer.Option(
         "--format", "-f", help="table: the card and its last visits (the default, in a pipe too); "
-        "csv: the last visits; json: the card with its last visits.", show_default=False)] = None,
+        "csv or excel-csv: the last visits; json: the card with its last visits.", show_default=False)] = None,
     json: JsonOpt = False,
 ):
     """Show a customer's card and their last visits (writes nothing)."""
@@ -124,7 +125,8 @@ def show(
             render.card(data)
             if not last:
                 return
-        writers.emit(lists.visits(data["recent_visits"], session.config.shop.currency, session.config.tz), chosen)
+        writers.emit(lists.visits(data["recent_visits"], session.config.shop.currency, session.config.tz), chosen,
+                     shop_locale(session.config))
 
     run(ctx, work)
 
@@ -149,7 +151,8 @@ def customers(
         if chosen == "json":
             render.emit_json(rows)
             return
-        writers.emit(lists.customers(rows, session.config.shop.currency, session.config.tz), chosen)
+        writers.emit(lists.customers(rows, session.config.shop.currency, session.config.tz), chosen,
+                     shop_locale(session.config))
 
     run(ctx, work)
 
@@ -233,7 +236,8 @@ def history(
         if chosen == "json":
             render.emit_json(rows)
             return
-        writers.emit(lists.history(rows, row["phone"], session.config.shop.currency, session.config.tz), chosen)
+        writers.emit(lists.history(rows, row["phone"], session.config.shop.currency, session.config.tz), chosen,
+                     shop_locale(session.config))
 
     run(ctx, work)
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from loyalty_cli.cli.common import check_directory, format_asked, run
+from loyalty_cli.cli.common import check_directory, format_asked, run, shop_locale
 from loyalty_cli.store import db as store_db
 
 report_app = typer.Typer(
@@ -21,8 +21,9 @@ SinceOpt = Annotated[str | None, typer.Option("--since", help="First day: " + _P
 UntilOpt = Annotated[str | None, typer.Option("--until", help="Last day, included (default: today): " + _PERIOD_HELP,
                                                  show_default=False)]
 FormatOpt = Annotated[str | None, typer.Option(
-    "--format", "-f", help="table | csv | json | xlsx | html (default: from --output's extension; "
-    "a table on a terminal, CSV in a pipe).", show_default=False)]
+    "--format", "-f", help="table | csv | excel-csv | json | xlsx | html (default: from --output's extension; "
+    "a table on a terminal, CSV in a pipe). excel-csv: CSV for a double-click in the shop's country's "
+    "spreadsheet.", show_default=False)]
 OutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Write to this file (atomically) "
                                                   "instead of the screen.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
@@ -56,10 +57,11 @@ def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, outpu
         context = Context(session.conn, session.config, now)
         with store_db.snapshot(session.conn):
             report = catalog.build(name, context, period, **options)
+            locale = shop_locale(session.config)
             if target is not None:
-                writers.save([(report, chosen, target)])
+                writers.save([(report, chosen, target)], locale)
             else:
-                writers.emit(report, chosen)  # a reader gone (`| head`) is no error: cli/edge
+                writers.emit(report, chosen, locale)  # a reader gone (`| head`) is no error: cli/edge
 
     run(ctx, work)
 
@@ -136,8 +138,9 @@ def export(
                                                + _PERIOD_HELP, show_default=False)] = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
-    formats: Annotated[str, typer.Option("--format", "-f", help="csv, json, xlsx, html or table; several "
-                                         "separated by commas (csv,xlsx).")] = "csv",
+    formats: Annotated[str | None, typer.Option(
+        "--format", "-f", help="csv, excel-csv, json, xlsx, html or table; several separated by commas (csv,xlsx). "
+        "Default: excel-csv when the shop's locale is not English, else csv.", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors (for cron).")] = False,
 ):
     """Write every report for a period into a directory, with dated names (for cron)."""
@@ -151,7 +154,8 @@ def export(
         from loyalty_cli.reporting.export import export as export_reports
         from loyalty_cli.reporting.period import exact_period, resolve_period
 
-        chosen = _formats(formats)
+        locale = shop_locale(session.config)
+        chosen = _formats(formats or default_export_format(locale))
         target = Path(directory)
         check_directory(target, "--dir")
         now = clock.now()
@@ -163,12 +167,18 @@ def export(
         else:
             period = exact_period(day or "yesterday", today)
         context = Context(session.conn, session.config, now)
-        written = export_reports(context, period, session.db_path, target, chosen)
+        written = export_reports(context, period, session.db_path, target, chosen, locale)
         if not quiet:
             for path in written:
                 typer.echo(str(path))
 
     run(ctx, work)
+
+
+def default_export_format(locale: str) -> str:
+    """A file for the shop's own spreadsheet, unless the shop is English-speaking, where RFC 4180
+    CSV opens right: `--format csv` always gives RFC 4180."""
+    return "csv" if locale.replace("-", "_").split("_")[0].lower() == "en" else "excel-csv"
 
 
 def _formats(text: str) -> list[str]:
@@ -182,4 +192,6 @@ def _formats(text: str) -> list[str]:
             raise BadInput(f"--format must be one or more of {', '.join(FORMATS)}, got {part.strip()!r}")
         if fmt not in chosen:
             chosen.append(fmt)
+    if "csv" in chosen and "excel-csv" in chosen:
+        raise BadInput("--format csv and excel-csv would write the same NAME-STAMP.csv files: give one of them")
     return chosen

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from loyalty_cli.cli.common import check_directory, format_asked, run
+from loyalty_cli.cli.common import check_directory, format_asked, run, shop_locale
 from loyalty_cli.cli.reports import FormatOpt, JsonOpt, OutputOpt, SinceOpt, UntilOpt
 
 
@@ -52,10 +52,11 @@ def simulate(
         with store_db.snapshot(session.conn):
             period = simulation.resolve(context, since, until)
             report = simulation.build(context, period, candidates, redemption)
+        locale = shop_locale(session.config)
         if target is not None:
-            writers.save([(report, chosen, target)])
+            writers.save([(report, chosen, target)], locale)
         else:
-            writers.emit(report, chosen)  # a reader gone (`| head`) is no error: cli/edge
+            writers.emit(report, chosen, locale)  # a reader gone (`| head`) is no error: cli/edge
 
     run(ctx, work)
 

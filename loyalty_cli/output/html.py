@@ -2,14 +2,18 @@
 
 No script, font, image or stylesheet is fetched from anywhere: the file opens the same on
 the shop's computer offline, attached to an e-mail or years later. Every value is escaped.
+A table shows at most MAX_ROWS rows (a 70,000-row page was 17 MB and took a browser half a
+minute), with a note pointing to XLSX and CSV, which hold every row.
 """
 
+from datetime import date
 from html import escape
 
 from loyalty_cli.output.cells import Cells, chart_points
 from loyalty_cli.output.model import Report, Table
 
 NUMERIC = ("int", "number", "money", "ratio")
+MAX_ROWS = 2000
 
 CSS = """
 :root { color-scheme: light dark; --ink: #1d232a; --muted: #5f6b76; --line: #d9dee3; --bar: #2f7d6d;
@@ -39,24 +43,27 @@ svg text { fill: var(--muted); font: 11px system-ui, sans-serif; }
 svg .grid { stroke: var(--line); stroke-width: 1; }
 svg .bar { fill: var(--bar); }
 svg .bar2 { fill: var(--bar2); }
-.scroll { overflow-x: auto; }
+svg .partial { fill-opacity: 0.4; stroke: var(--muted); stroke-dasharray: 3 2; }
+/* The table scrolls in its own box, both ways: the header sticks to the box's top, and the
+   horizontal scrollbar is at the box's bottom, on screen, not thousands of rows further down. */
+.scroll { overflow: auto; max-height: 80vh; border: 1px solid var(--line); border-radius: 4px; }
 table { border-collapse: collapse; width: 100%; font-size: 14px; }
 th, td { padding: 5px 10px; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; }
-th { position: sticky; top: 0; background: var(--paper); }
+th { position: sticky; top: 0; z-index: 1; background: var(--paper); box-shadow: inset 0 -1px 0 var(--line); }
 tbody tr:nth-child(even) { background: var(--band); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.wrap { white-space: normal; min-width: 14em; }
 footer { padding: 30px 20px; font-size: 13px; }
-@media print { th { position: static; } .scroll { overflow: visible; } }
+@media print { th { position: static; } .scroll { overflow: visible; max-height: none; border: 0; } }
 """
 
 
-def write_html(report: Report, handle) -> None:
+def write_html(report: Report, handle, locale: str = "en") -> None:
     p = report.parameters
     when = (f"{p['since']} to {p['until']}" if "since" in p else "")
     as_of = p["as_of"][:16].replace("T", " ")
     title = f"{report.title} · {p['shop']}" + (f" · {when}" if when else "")
-    handle.write("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    handle.write(f"<!DOCTYPE html>\n<html lang=\"{escape(language_tag(locale))}\">\n<head>\n<meta charset=\"utf-8\">\n"
                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                  f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<header>\n"
                  f"<h1>{escape(report.title)}</h1>\n<p class=\"meta\">{escape(p['shop'])}"
@@ -72,10 +79,7 @@ def write_html(report: Report, handle) -> None:
             continue
         handle.write(f"<h2>{escape(table.title)}</h2>\n")
         for index, chart in enumerate(table.charts):
-            points = chart_points(report, table, chart)
-            dated = table.columns[[c.key for c in table.columns].index(chart.label)].kind == "date"
-            svg = vertical_bars(points, "bar" if index % 2 == 0 else "bar2") if dated else horizontal_bars(points)
-            handle.write(f"<figure>\n<figcaption>{escape(chart.title)}</figcaption>\n{svg}\n</figure>\n")
+            _chart(report, table, chart, "bar" if index % 2 == 0 else "bar2", handle)
         if table.chart_instead:  # the chart says it; the exact figures are a click away
             handle.write("<details>\n<summary>The figures</summary>\n")
             _table(table, cells, handle)
@@ -84,6 +88,12 @@ def write_html(report: Report, handle) -> None:
             _table(table, cells, handle)
     handle.write("</main>\n<footer>Made by loyalty-cli. Times are local to the shop "
                  f"({escape(p['timezone'])}).</footer>\n</body>\n</html>\n")
+
+
+def language_tag(locale: str) -> str:
+    """'it_IT' (or 'it_IT.UTF-8') -> 'it-IT', the BCP 47 tag <html lang> takes; 'en' stays 'en'."""
+    tag = (locale or "en").split(".")[0].split("@")[0].replace("_", "-")
+    return tag if tag.replace("-", "").isalnum() else "en"
 
 
 def _figures(table: Table, cells: Cells, handle) -> None:
@@ -102,20 +112,29 @@ def _table(table: Table, cells: Cells, handle) -> None:
     classes = [" class=\"num\"" if k in NUMERIC else (" class=\"wrap\"" if c.key in _WRAP else "")
                for k, c in zip(kinds, table.columns, strict=True)]
     handle.write("<div class=\"scroll\"><table>\n<thead><tr>")
+    shown = 0
     for column, cls in zip(table.columns, classes, strict=True):
         handle.write(f"<th{cls}>{escape(column.heading)}</th>")
     handle.write("</tr></thead>\n<tbody>\n")
     empty = True
     cells_of = [(f"<td{cls}>", f, table.heatmap and kind == "ratio")
                 for cls, f, kind in zip(classes, cells.converters(table.columns, "display"), kinds, strict=True)]
-    for row in table.rows():
+    rows = iter(table.rows())
+    for row in rows:
         empty = False
         cells_html = "".join(f"{_shaded(td, v) if heat else td}{escape(f(v))}</td>"
                              for (td, f, heat), v in zip(cells_of, row, strict=True))
         handle.write(f"<tr>{cells_html}</tr>\n")
+        shown += 1
+        if shown == MAX_ROWS:
+            break
     if empty:
         handle.write(f"<tr><td colspan=\"{len(kinds)}\">Nothing to show.</td></tr>\n")
     handle.write("</tbody>\n</table></div>\n")
+    more = sum(1 for _row in rows)  # counted, not drawn: cheap next to writing them
+    if more:
+        handle.write(f"<p class=\"note rows-cut\">The first {shown:,} of {shown + more:,} rows. "
+                     "Every row is in the XLSX and CSV formats (--format xlsx, --format excel-csv or csv).</p>\n")
 
 
 _WRAP = {"description", "note", "next_reward", "void_reason"}
@@ -131,46 +150,132 @@ def _shaded(td: str, share: float | None) -> str:
 
 # ---- charts ----------------------------------------------------------------------------------
 
-def _nice_top(value: float) -> float:
-    """The axis top: 1, 2, 2.5 or 5 times a power of ten, at or above the largest bar."""
-    if value <= 0:
-        return 1
-    magnitude = 10 ** (len(str(int(value))) - 1) if value >= 1 else 1
-    for step in (1, 2, 2.5, 5, 10):
-        if step * magnitude >= value:
-            return step * magnitude
-    return 10 * magnitude
+def _chart(report: Report, table: Table, chart, css: str, handle) -> None:
+    """One chart under its table's heading. A caption repeating that heading is left out (the
+    summary's 'Visits per week' chart under its 'Visits per week' table read twice)."""
+    points = chart_points(report, table, chart)
+    keys = [c.key for c in table.columns]
+    dated = table.columns[keys.index(chart.label)].kind == "date"
+    spans = _spans(table, chart) if dated else []
+    svg = vertical_bars(points, css, spans) if dated else horizontal_bars(points)
+    caption = "" if chart.title == table.title else f"<figcaption>{escape(chart.title)}</figcaption>\n"
+    handle.write(f"<figure aria-label=\"{escape(chart.title)}\">\n{caption}{svg}\n")
+    cut = [(first, last, days, full) for first, last, days, full in spans if days < full]
+    if cut:
+        parts = "; ".join(f"{first} to {last}, {days} of {full} days" for first, last, days, full in cut)
+        handle.write(f"<figcaption class=\"note partial-note\">Lighter bars cover only part of their "
+                     f"{_unit(cut[0][3])} ({escape(parts)}): not comparable with the others.</figcaption>\n")
+    handle.write("</figure>\n")
+
+
+def _unit(full: int) -> str:
+    return "week" if full == 7 else "month"
+
+
+def _spans(table: Table, chart) -> list[tuple[str, str, int, int]]:
+    """(first day, last day, days covered, days of a whole bucket) per bar, for a dated chart whose
+    table has an 'end' date beside its 'start' (the summary's weeks and months); [] otherwise.
+    The period's first and last week (or month) are usually cut short by its bounds."""
+    keys = [c.key for c in table.columns]
+    if "end" not in keys or table.columns[keys.index("end")].kind != "date":
+        return []
+    at, end_at = keys.index(chart.label), keys.index("end")
+    rows = [(row[at], row[end_at]) for row in table.rows()
+            if not (chart.skip and str(row[0]).startswith(chart.skip)) and row[at] and row[end_at]]
+    days = [(date.fromisoformat(last) - date.fromisoformat(first)).days + 1 for first, last in rows]
+    if not days or max(days) == 1:
+        return []
+    weekly = max(days) <= 7
+    out = []
+    for (first, last), covered in zip(rows, days, strict=True):
+        start = date.fromisoformat(first)
+        full = 7 if weekly else _month_days(start)
+        out.append((first, last, covered, full))
+    return out
+
+
+def _month_days(day: date) -> int:
+    following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return (following - date(day.year, day.month, 1)).days
+
+
+def nice_axis(peak: float, whole: bool = False) -> tuple[float, float]:
+    """(top, step) of a value axis: a step of 1, 2 or 5 times a power of ten giving at most eight
+    intervals, and the first multiple of it at or above the peak (3,100 -> 3,500 by 500, not
+    5,000). `whole`: counts, whose steps are never fractions."""
+    if peak <= 0:
+        return 1.0, 1.0 if whole else 0.25
+    rough = peak / 8
+    magnitude = 10.0 ** _floor_log10(rough)
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= rough * (1 - 1e-9))
+    if whole:
+        step = max(step, 1.0)
+    intervals = -(-peak // step)  # ceiling
+    return round(intervals * step, 9), step
+
+
+def _floor_log10(value: float) -> int:
+    exponent = 0
+    while value >= 10:
+        value, exponent = value / 10, exponent + 1
+    while value < 1:
+        value, exponent = value * 10, exponent - 1
+    return exponent
 
 
 def _axis_label(value: float) -> str:
-    return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:,.1f}"
+    return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:,.2f}".rstrip("0")
 
 
-def vertical_bars(points: list[tuple[str, float, str]], css: str = "bar") -> str:
-    """Bars along a time axis: a bar per day, week or month, a tooltip with each exact value."""
-    width, height, left, bottom, top_pad = 900, 260, 56, 40, 12
+def tick_labels(labels: list[str]) -> list[str]:
+    """Bar labels as the time axis shows them: months 'YYYY-MM'; days and weeks 'MM-DD' within one
+    year, the whole date when the chart spans more than one (an 18-month chart's '01-26' said
+    nothing of which January)."""
+    dates = [label for label in labels if len(label) == 10 and label[4] == "-" and label[7] == "-"]
+    if len(dates) != len(labels) or not labels:
+        return labels
+    months = {label[:7] for label in labels}
+    if len(labels) > 1 and len(months) == len(labels) and all(label.endswith("-01") for label in labels[1:]):
+        return [label[:7] for label in labels]  # a bar a month (the first may start mid-month)
+    if labels[0][:4] != labels[-1][:4]:
+        return labels
+    return [label[5:] for label in labels]
+
+
+def vertical_bars(points: list[tuple[str, float, str]], css: str = "bar", spans=()) -> str:
+    """Bars along a time axis: a bar per day, week or month, a tooltip with each exact value.
+    `spans` (from _spans): a bar covering part of its week or month is drawn lighter, dashed."""
+    width, height, left, bottom, top_pad = 900, 260, 64, 40, 12
     plot_w, plot_h = width - left - 10, height - bottom - top_pad
-    top = _nice_top(max((n for _l, n, _s in points), default=0))
-    out = [f"<svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\">"]
-    for i in range(5):
-        value = top * i / 4
-        y = top_pad + plot_h - plot_h * i / 4
+    numbers = [n for _l, n, _s in points]
+    top, step = nice_axis(max(numbers, default=0), all(float(n).is_integer() for n in numbers))
+    out = [f"<svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" "
+           f"data-axis-top=\"{top:g}\">"]
+    intervals = round(top / step)
+    for i in range(intervals + 1):
+        value = step * i
+        y = top_pad + plot_h - plot_h * i / intervals
         out.append(f"<line class=\"grid\" x1=\"{left}\" x2=\"{width - 10}\" y1=\"{y:.1f}\" y2=\"{y:.1f}\"/>"
                    f"<text x=\"{left - 6}\" y=\"{y + 4:.1f}\" text-anchor=\"end\">{_axis_label(value)}</text>")
     count = max(1, len(points))
     slot = plot_w / count
     gap = min(4.0, slot * 0.2)
     every = max(1, round(count / 12))  # about a dozen labels, whatever the number of bars
+    ticks = tick_labels([label for label, _n, _s in points])
     for index, (label, number, shown) in enumerate(points):
         h = plot_h * number / top
         x = left + index * slot + gap / 2
         y = top_pad + plot_h - h
-        out.append(f"<rect class=\"{css}\" x=\"{x:.1f}\" y=\"{y:.1f}\" width=\"{max(slot - gap, 1):.1f}\" "
-                   f"height=\"{h:.1f}\"><title>{escape(label)}: {escape(shown)}</title></rect>")
+        span = spans[index] if index < len(spans) else None
+        partial = span is not None and span[2] < span[3]
+        note = f" (partial: {span[2]} of {span[3]} days)" if partial else ""
+        out.append(f"<rect class=\"{css}{' partial' if partial else ''}\" x=\"{x:.1f}\" y=\"{y:.1f}\" "
+                   f"width=\"{max(slot - gap, 1):.1f}\" height=\"{h:.1f}\">"
+                   f"<title>{escape(label)}: {escape(shown)}{note}</title></rect>")
         if index % every == 0:
             cx = left + index * slot + slot / 2
             out.append(f"<text x=\"{cx:.1f}\" y=\"{height - bottom + 16}\" text-anchor=\"middle\">"
-                       f"{escape(label[5:] if len(label) == 10 else label)}</text>")
+                       f"{escape(ticks[index])}</text>")
     out.append("</svg>")
     return "".join(out)
 

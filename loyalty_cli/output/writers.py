@@ -6,6 +6,8 @@ streams its rows: a writer never holds a table.
 Each value is turned into what its format wants in one place per format (`Cells`):
 - CSV: RFC 4180 (CRLF, quoted when needed), money as '12.50', and text that a spreadsheet
   would run as a formula (=, +, -, @, tab, CR first) neutralised with a leading apostrophe;
+- excel-csv (excel_csv.py): what a double-click in the shop's country's Excel or LibreOffice
+  opens right: its list separator and decimal mark, a BOM, headings, phones kept as text;
 - JSON: numbers as numbers, money as decimal strings in the shop currency, times as ISO 8601
   with the shop's offset, null for nothing;
 - XLSX (xlsx.py): typed cells (numbers, money with its decimals, percentages, dates,
@@ -14,6 +16,7 @@ Files are written through system.files.atomic_writer: they appear whole or not a
 """
 
 import csv
+import io
 import json
 import sys
 from contextlib import ExitStack, suppress
@@ -26,8 +29,9 @@ from loyalty_cli.output.model import Report, Table
 from loyalty_cli.output.safe import json_safe
 from loyalty_cli.system.files import atomic_writer
 
-FORMATS = ("table", "csv", "json", "xlsx", "html")
-EXTENSIONS = {"csv": "csv", "json": "json", "xlsx": "xlsx", "html": "html", "table": "txt"}
+FORMATS = ("table", "csv", "excel-csv", "json", "xlsx", "html")
+CSV_FORMATS = ("csv", "excel-csv")  # one table a file
+EXTENSIONS = {"csv": "csv", "excel-csv": "csv", "json": "json", "xlsx": "xlsx", "html": "html", "table": "txt"}
 _BY_SUFFIX = {".csv": "csv", ".json": "json", ".xlsx": "xlsx", ".html": "html", ".htm": "html", ".txt": "table"}
 
 
@@ -99,11 +103,20 @@ def write_xlsx(report: Report, handle) -> None:
     write(report, handle)
 
 
+def write_excel_csv(report: Report, table: Table, handle, locale: str = "en") -> None:
+    """CSV for the shop's spreadsheet: see excel_csv.py."""
+    from loyalty_cli.output.excel_csv import write_excel_csv as write
+
+    write(report, table, handle, locale)
+
+
 # ---- writing to files and to stdout ------------------------------------------------------------
 
-def _render(report: Report, fmt: str, handle, table: Table | None = None) -> None:
+def _render(report: Report, fmt: str, handle, table: Table | None = None, locale: str = "en") -> None:
     if fmt == "csv":
         write_csv(report, table or report.main, handle)
+    elif fmt == "excel-csv":
+        write_excel_csv(report, table or report.main, handle, locale)
     elif fmt == "json":
         write_json(report, handle)
     elif fmt == "xlsx":
@@ -111,7 +124,7 @@ def _render(report: Report, fmt: str, handle, table: Table | None = None) -> Non
     elif fmt == "html":
         from loyalty_cli.output.html import write_html
 
-        write_html(report, handle)
+        write_html(report, handle, locale)
     elif fmt == "tabbed":  # not a --format: the import summary in a pipe
         from loyalty_cli.output.terminal import write_tabbed
 
@@ -125,13 +138,13 @@ def _render(report: Report, fmt: str, handle, table: Table | None = None) -> Non
 def _open(stack: ExitStack, path: Path, fmt: str):
     if fmt == "xlsx":
         return stack.enter_context(atomic_writer(path, "wb"))
-    return stack.enter_context(atomic_writer(path, "w", newline="" if fmt == "csv" else None))
+    return stack.enter_context(atomic_writer(path, "w", newline="" if fmt in CSV_FORMATS else None))
 
 
 def files_for(report: Report, fmt: str, path: Path) -> list[tuple[Path, Table | None]]:
     """The files one report makes in a format: CSV holds one table, so a report with more than
     one (the summary's timeline) gets a sibling file per extra table: NAME-timeline.csv."""
-    if fmt != "csv":
+    if fmt not in CSV_FORMATS:
         return [(path, None)]
     out = [(path, report.main)]
     for table in report.tables[1:]:
@@ -139,23 +152,24 @@ def files_for(report: Report, fmt: str, path: Path) -> list[tuple[Path, Table | 
     return out
 
 
-def save(reports_and_paths) -> list[Path]:
+def save(reports_and_paths, locale: str = "en") -> list[Path]:
     """Write every file to a temporary name, then rename them all into place: a failure part way
     leaves no file half-written and none of the set replaced. `reports_and_paths` yields
-    (report, format, path) and may be a generator, so a report is built only when its turn comes."""
+    (report, format, path) and may be a generator, so a report is built only when its turn comes.
+    `locale` ('it_IT'): the shop's, for excel-csv's separators and HTML's language."""
     written, target = [], None
     try:
         with ExitStack() as stack:
             for report, fmt, path in reports_and_paths:
                 for target, table in files_for(report, fmt, path):
-                    _render(report, fmt, _open(stack, target, fmt), table)
+                    _render(report, fmt, _open(stack, target, fmt), table, locale)
                     written.append(target)
     except OSError as exc:
         raise Refused(f"cannot write {exc.filename or target}: {exc.strerror or exc}") from None
     return written
 
 
-def emit(report: Report, fmt: str) -> None:
+def emit(report: Report, fmt: str, locale: str = "en") -> None:
     """To stdout. A table on a terminal is drawn with rich; everything else is plain bytes."""
     if sys.stdout is None:  # stdout closed (`>&-`): the work is done, there is no one to tell
         return
@@ -171,9 +185,18 @@ def emit(report: Report, fmt: str) -> None:
 
         draw(report)
         return
+    if fmt == "excel-csv":  # UTF-8 whatever the terminal's encoding: the BOM says so
+        sys.stdout.flush()
+        out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+        try:
+            write_excel_csv(report, report.main, out, locale)
+            out.flush()
+        finally:
+            out.detach()
+        return
     if fmt == "csv":
         # The csv module writes CRLF itself: keep the text layer from translating it again.
         with suppress(AttributeError, ValueError):
             sys.stdout.reconfigure(newline="")
-    _render(report, fmt, sys.stdout)
+    _render(report, fmt, sys.stdout, locale=locale)
     sys.stdout.flush()

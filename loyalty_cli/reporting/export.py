@@ -24,9 +24,10 @@ def order() -> list[str]:
     return [*FIRST, *middle, *IN_BACKGROUND]
 
 
-def export(ctx: Context, period: Period, db_path, directory: Path, formats: list[str]) -> list[Path]:
+def export(ctx: Context, period: Period, db_path, directory: Path, formats: list[str],
+           locale: str = "en") -> list[Path]:
     """Write every report in every format into `directory` as NAME-STAMP.EXT, all from one
-    snapshot of the database; the paths written, in order."""
+    snapshot of the database; the paths written, in order. `locale`: the shop's ('it_IT')."""
     stamp = period.stamp()
     ctx.fit_models = False  # see Context.fit_models
     with store_db.snapshot(ctx.conn):
@@ -39,4 +40,4 @@ def export(ctx: Context, period: Period, db_path, directory: Path, formats: list
                 for fmt in formats:
                     yield report, fmt, directory / f"{name}-{stamp}.{writers.EXTENSIONS[fmt]}"
 
-        return writers.save(jobs())
+        return writers.save(jobs(), locale)

@@ -55,7 +55,7 @@ def test_format_and_json_must_agree(cli, shop):
     result = cli("customers", "--json", "--format", "csv")
     assert result.exit_code == 2 and "disagree" in result.stderr
     result = cli("history", MARIA, "--format", "xlsx")
-    assert result.exit_code == 2 and "table, csv, json" in result.stderr
+    assert result.exit_code == 2 and "table, csv, excel-csv, json" in result.stderr
     assert cli("customers", "--json", "--format", "json").exit_code == 0
 
 
