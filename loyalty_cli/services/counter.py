@@ -73,6 +73,8 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
         if _lapsed_already(config, at, codes, expiry, now):
             expire_due(conn, config, row["id"], now, start)
         book = store_lots.keep(conn, row["id"], start)
+        if not row["birthday"]:  # else there is one on file: no need to look
+            session.warnings += filter(None, [birthday_warning(config, conn)])
         statuses = {code: store.voucher(conn, code)["status"] for code in codes}
         card = views.card(conn, config, store.customer_by_id(conn, row["id"]), now, book)
     return {**card, "visit_id": visit_id, "duplicate": False, "enrolled": enrolled,
@@ -99,6 +101,18 @@ def visit_category(config, text_value: str | None, what: str = "--category") -> 
     if problem:
         raise BadInput(f"{what} {problem}")
     return category
+
+
+BIRTHDAY_WARNING = ("the config has a birthday rule but no customer has a birthday on file: it rewards no one "
+                    "until they do (enroll/edit --birthday, or a birthday column in `import cards`)")
+
+
+def birthday_warning(config, conn) -> str | None:
+    """BIRTHDAY_WARNING when the config has a birthday rule and no customer a birthday: valid,
+    but probably not meant (a warning, never an error)."""
+    if not config.rules_of("birthday") or store.has_birthdays(conn):
+        return None
+    return BIRTHDAY_WARNING
 
 
 def engine_state(conn, config, row, at: datetime) -> model.State:

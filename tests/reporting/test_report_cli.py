@@ -158,7 +158,8 @@ def test_output_file_by_extension(cli, shop):
     assert Path("out-categories.csv").read_text().splitlines()[0] == "category,visits,customers,revenue"
     assert "Visits per day" in Path("out.txt").read_text()
     assert sorted(p.name for p in Path(".").iterdir()) == [
-        "out-categories.csv", "out-timeline.csv", "out.csv", "out.html", "out.json", "out.txt", "out.xlsx"]  # no temporary left
+        "out-categories.csv", "out-timeline.csv", "out.csv", "out.html", "out.json", "out.txt",
+        "out.xlsx"]  # no temporary left
 
 
 def test_xlsx_to_a_pipe(cli, shop):
