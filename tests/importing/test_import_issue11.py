@@ -167,6 +167,14 @@ def test_apply_rules_applies_categories_promotions_and_birthdays_as_the_counter(
     assert balances(import_db) == balances(counter_db)
     assert vouchers(import_db) == vouchers(counter_db)
     assert cli("--db", import_db, "doctor").exit_code == 0
+    # `simulate` replays the recorded visits, categories and birthdays (a yearless one too) as well
+    [current] = cli_json("--db", import_db, "simulate")["scenarios"]
+    ledger = entries(import_db)
+    assert current["visits"] == len(visits)
+    assert current["punches"] == sum(e["punches"] for e in ledger if e["kind"] in ("punch", "promotion"))
+    assert current["points_issued"] == sum(e["points"] for e in ledger)
+    assert current["vouchers_by_reward"] == {"birthday-cake": 2, "free-coffee": sum(
+        1 for v in vouchers(import_db) if v["reward"] == "free-coffee")}
 
 
 def test_a_rejected_category_leaves_an_existing_database_as_it_was(cli, db_path, tmp_path, cafe):
