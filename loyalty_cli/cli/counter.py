@@ -85,7 +85,8 @@ def edit(
     phone: PhoneArg,
     name: Annotated[str | None, typer.Option("--name")] = None,
     email: Annotated[str | None, typer.Option("--email", help="An empty string clears it.")] = None,
-    birthday: Annotated[str | None, typer.Option("--birthday", help="YYYY-MM-DD, or MM-DD without the year; an empty string clears it.")] = None,
+    birthday: Annotated[str | None, typer.Option(
+        "--birthday", help="YYYY-MM-DD, or MM-DD without the year; an empty string clears it.")] = None,
     note: Annotated[str | None, typer.Option("--note")] = None,
     json: JsonOpt = False,
 ):
