@@ -92,10 +92,11 @@ def test_a_nonsense_birthday_is_a_rejected_row_naming_line_and_column(cli, db_pa
     assert not db_path.exists()
 
 
-def test_month_first_birthdays_follow_date_format(cli_json, db_path, tmp_path):
+def test_month_first_birthdays_follow_date_format(cli, db_path, tmp_path):
     file = tmp_path / "us.csv"
     file.write_text("phone,birthday\n333 000 0001,12/25\n333 000 0002,05/03/1990\n", encoding="utf-8")
-    cli_json("import", "cards", file, "--date-format", "mm/dd/yyyy")
+    result = cli("import", "cards", file, "--date-format", "mm/dd/yyyy")
+    assert result.exit_code == 0 and "Birthdays filed\t2" in result.stdout.splitlines()
     assert [r["birthday"] for r in query(db_path, "SELECT birthday FROM customers ORDER BY id")] == [
         "--12-25", "1990-05-03"]
 
