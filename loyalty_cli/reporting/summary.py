@@ -40,7 +40,7 @@ SUMMARY_COLUMNS = [
 ]
 
 CATEGORY_COLUMNS = [
-    Column("category", "Category"),
+    Column("category", "Category (blank: none given)"),
     Column("visits", "Visits", "int"),
     Column("customers", "Customers", "int"),
     Column("revenue", "Revenue", "money"),
