@@ -56,7 +56,7 @@ def _database_warnings(session, config) -> list[str]:
     nothing when there is no database yet, which this check does not create."""
     if not session.db_path.exists():
         return []
-    from loyalty_cli.services.counter import birthday_warning
+    from loyalty_cli.services.warnings import birthday_warning
 
     return list(filter(None, [birthday_warning(config, session.conn)]))
 

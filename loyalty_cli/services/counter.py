@@ -13,6 +13,7 @@ from loyalty_cli.domain import birthdays, clock, lots, model, money, rules, text
 from loyalty_cli.domain.errors import BadInput, Refused
 from loyalty_cli.services import views
 from loyalty_cli.services.session import Session
+from loyalty_cli.services.warnings import birthday_warning
 from loyalty_cli.store import counter as store
 from loyalty_cli.store import db as store_db
 from loyalty_cli.store import lots as store_lots
@@ -101,18 +102,6 @@ def visit_category(config, text_value: str | None, what: str = "--category") -> 
     if problem:
         raise BadInput(f"{what} {problem}")
     return category
-
-
-BIRTHDAY_WARNING = ("the config has a birthday rule but no customer has a birthday on file: it rewards no one "
-                    "until they do (enroll/edit --birthday, or a birthday column in `import cards`)")
-
-
-def birthday_warning(config, conn) -> str | None:
-    """BIRTHDAY_WARNING when the config has a birthday rule and no customer a birthday: valid,
-    but probably not meant (a warning, never an error)."""
-    if not config.rules_of("birthday") or store.has_birthdays(conn):
-        return None
-    return BIRTHDAY_WARNING
 
 
 def engine_state(conn, config, row, at: datetime) -> model.State:
