@@ -35,6 +35,7 @@ def config_check(
                 render.error(problem)
             raise BadInput(exc.problems[-1]) from None
         warnings, notes = config_validate.warnings(loaded), config_validate.notes(loaded)
+        warnings += _database_warnings(session, loaded)
         summary = {"ok": True, "path": where, "rewards": len(loaded.rewards),
                    "rules": len(loaded.rules), "tiers": len(loaded.tiers), "warnings": warnings, "notes": notes}
         if json:
@@ -48,6 +49,16 @@ def config_check(
                        f"{summary['tiers']} tiers)")
 
     run(ctx, work)
+
+
+def _database_warnings(session, config) -> list[str]:
+    """What the config asks of the shop's data that is not there (a birthday rule and no birthdays);
+    nothing when there is no database yet, which this check does not create."""
+    if not session.db_path.exists():
+        return []
+    from loyalty_cli.services.warnings import birthday_warning
+
+    return list(filter(None, [birthday_warning(config, session.conn)]))
 
 
 @config_app.command("show")

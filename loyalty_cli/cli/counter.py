@@ -65,7 +65,7 @@ def enroll(
     phone: PhoneArg,
     name: Annotated[str | None, typer.Option("--name")] = None,
     email: Annotated[str | None, typer.Option("--email")] = None,
-    birthday: Annotated[str | None, typer.Option("--birthday", help="YYYY-MM-DD")] = None,
+    birthday: Annotated[str | None, typer.Option("--birthday", help="YYYY-MM-DD, or MM-DD without the year.")] = None,
     referred_by: Annotated[str | None, typer.Option("--referred-by",
                                                     help="Phone of the customer who sent them.")] = None,
     json: JsonOpt = False,
@@ -86,7 +86,8 @@ def edit(
     phone: PhoneArg,
     name: Annotated[str | None, typer.Option("--name")] = None,
     email: Annotated[str | None, typer.Option("--email", help="An empty string clears it.")] = None,
-    birthday: Annotated[str | None, typer.Option("--birthday", help="YYYY-MM-DD; an empty string clears it.")] = None,
+    birthday: Annotated[str | None, typer.Option(
+        "--birthday", help="YYYY-MM-DD, or MM-DD without the year; an empty string clears it.")] = None,
     note: Annotated[str | None, typer.Option("--note")] = None,
     json: JsonOpt = False,
 ):

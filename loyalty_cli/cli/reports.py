@@ -29,6 +29,9 @@ OutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Write to 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
 HorizonOpt = Annotated[int, typer.Option("--horizon", metavar="DAYS", help="Expected visits and value over this many "
                                          "days after --until.")]
+CategoryOpt = Annotated[str | None, typer.Option(
+    "--category", metavar="NAME", help="Only the visits of this category (one of [shop] categories) and what "
+    "they earned.", show_default=False)]
 CohortsSinceOpt = Annotated[str | None, typer.Option(
     "--since", help="The first cohort's month (default: 12 months up to --until's): " + _PERIOD_HELP,
     show_default=False)]
@@ -68,9 +71,9 @@ def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, outpu
 
 @report_app.command()
 def summary(ctx: typer.Context, since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = None,
-            output: OutputOpt = None, json: JsonOpt = False):
-    """Visits, customers, revenue, what was issued and redeemed, reward cost; visits per day."""
-    _show(ctx, "summary", since, until, fmt, output, json)
+            output: OutputOpt = None, json: JsonOpt = False, category: CategoryOpt = None):
+    """Visits, customers, revenue, what was issued and redeemed, reward cost; visits per day and per category."""
+    _show(ctx, "summary", since, until, fmt, output, json, category=category)
 
 
 @report_app.command()
@@ -82,16 +85,16 @@ def customers(ctx: typer.Context, since: SinceOpt = None, until: UntilOpt = None
 
 @report_app.command()
 def visits(ctx: typer.Context, since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = None,
-           output: OutputOpt = None, json: JsonOpt = False):
+           output: OutputOpt = None, json: JsonOpt = False, category: CategoryOpt = None):
     """Every visit in the period, voided ones marked."""
-    _show(ctx, "visits", since, until, fmt, output, json)
+    _show(ctx, "visits", since, until, fmt, output, json, category=category)
 
 
 @report_app.command()
 def rewards(ctx: typer.Context, since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = None,
-            output: OutputOpt = None, json: JsonOpt = False):
+            output: OutputOpt = None, json: JsonOpt = False, category: CategoryOpt = None):
     """Vouchers issued, redeemed, expired and voided in the period, with codes, dates, face value and cost."""
-    _show(ctx, "rewards", since, until, fmt, output, json)
+    _show(ctx, "rewards", since, until, fmt, output, json, category=category)
 
 
 @report_app.command()

@@ -58,4 +58,7 @@ def run_visit(db=None, config=None, phone=(), amount=None, items=None, note=None
             notice = f"visit #{result['visit_id']} recorded"
         render.card(result, notice)
 
-    return guarded(session, work)
+    code = guarded(session, work)
+    for warning in dict.fromkeys(session.warnings):  # each once
+        render.warning(warning)
+    return code

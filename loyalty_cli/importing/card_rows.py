@@ -20,6 +20,7 @@ class Card:
     points: int
     credit: int
     owed: dict  # reward id -> count
+    birthday: str | None = None  # as stored (domain/birthdays.py)
     lines: list = field(default_factory=list)  # every line merged into this card
 
     def merge(self, other: "Card") -> None:
@@ -30,6 +31,7 @@ class Card:
             self.owed[reward] = self.owed.get(reward, 0) + count
         self.name = self.name or other.name
         self.email = self.email or other.email
+        self.birthday = self.birthday or other.birthday
         if other.note and other.note != self.note:
             self.note = f"{self.note} / {other.note}" if self.note else other.note
         if other.last_visit and (not self.last_visit or other.last_visit > self.last_visit):
@@ -50,7 +52,8 @@ def card_digest(phone: str, card: str, punches: int, points: int, credit: int, o
 class CardRows:
     """Valid card rows as columns (FIELDS order), with each row's line."""
 
-    FIELDS = ("line", "phone", "name", "email", "note", "last_visit", "punches", "points", "credit", "owed", "digest")
+    FIELDS = ("line", "phone", "name", "email", "note", "last_visit", "punches", "points", "credit", "owed", "digest",
+              "birthday")
 
     def __init__(self):
         for name in self.FIELDS:
@@ -74,4 +77,5 @@ class CardRows:
 
     def card(self, i: int) -> Card:
         return Card(self.line[i], self.phone[i], self.name[i], self.email[i], self.note[i], self.last_visit[i],
-                     self.punches[i], self.points[i], self.credit[i], dict(self.owed[i] or {}), [self.line[i]])
+                     self.punches[i], self.points[i], self.credit[i], dict(self.owed[i] or {}), self.birthday[i],
+                     [self.line[i]])

@@ -33,6 +33,7 @@ class CardWriter:
         self.first_ledger = self.next_ledger
         self.new_rows, self.updates, self.ledger, self.vouchers, self.keys = [], [], [], [], []
         self.renames = []  # (name, customer id): names an earlier import misread, read right
+        self.birthdays = []  # (birthday, customer id): for customers of cards imported before
         self.punch_json: dict[int, str] = {}  # open punches -> the JSON of a new customer's card
 
     def look_up(self, phones: list) -> None:
@@ -77,12 +78,13 @@ class CardWriter:
         bulk.insert_customers(conn, self.new_rows)
         bulk.add_to_customers(conn, self.updates)
         bulk.rename_customers(conn, self.renames)
+        bulk.file_birthdays(conn, self.birthdays)
         bulk.insert_ledger(conn, ledger)
         bulk.insert_vouchers(conn, sorted(self.vouchers))
         self.keys.sort()  # in key order: appended to the B-tree, not scattered through it
         bulk.insert_import_cards(conn, self.keys)
         self.new_rows, self.updates, self.ledger, self.vouchers, self.keys = [], [], [], [], []
-        self.renames = []
+        self.renames, self.birthdays = [], []
         self.first_ledger = self.next_ledger
 
     def plan_new_customers(self, rows: CardRows, chosen: list) -> None:
@@ -98,8 +100,9 @@ class CardWriter:
         for value in set(punches).difference(self.punch_json):
             self.punch_json[value] = json.dumps({self.card_name: value} if value else {})
         at, card, source = self.at, self.card_name, self.job.source.name
+        birthdays = pick(rows.birthday)
         self.new_rows += zip(ids, phones, pick(rows.name), pick(rows.email), repeat(at), pick(rows.note), points,
-                             credits, map(self.punch_json.__getitem__, punches), pick(rows.last_visit))
+                             credits, map(self.punch_json.__getitem__, punches), pick(rows.last_visit), birthdays)
         for customer_id, line, punch, point, credit in zip(ids, lines, punches, points, credits, strict=True):
             if punch or point or credit:
                 self.ledger.append((self.next_ledger, customer_id, at, "import", point, punch, credit,
@@ -111,6 +114,7 @@ class CardWriter:
         summary = self.job.summary
         summary["customers_created"] += len(phones)
         summary["rows_imported"] += len(phones)
+        summary["birthdays"] += len(phones) - birthdays.count(None)
         summary["punches"] += sum(punches)
         summary["points"] += sum(points)
         summary["credit"] += sum(credits)
@@ -124,6 +128,7 @@ class CardWriter:
             if earlier["digest"] == digest:
                 summary["already_imported"] += len(card.lines)
                 self._repair_name(card, earlier["encoding"])
+                self._add_birthday(card)
                 return None
             return (f"a card with other balances was imported for {card.phone} on {earlier['at'][:10]} "
                     f"({earlier['source']}, line {earlier['line']}); change it at the counter instead")
@@ -169,6 +174,14 @@ class CardWriter:
             self.renames.append((card.name, row["id"]))
             self.job.summary["names_repaired"] += 1
 
+    def _add_birthday(self, card: Card) -> None:
+        """A card imported before, now from a file with a birthday column: the birthday is filed
+        for a customer who has none (one given at the counter since stays)."""
+        row = self.existing.get(card.phone)
+        if card.birthday and row is not None and not row["birthday"]:
+            self.birthdays.append((card.birthday, row["id"]))
+            self.job.summary["birthdays"] += 1
+
     def _completed(self, card: Card) -> tuple[int, int]:
         """(full cards, open punches) once the card's punches join those the customer holds.
 
@@ -192,8 +205,9 @@ class CardWriter:
                 punches = json.dumps({self.card_name: open_punches} if open_punches else {})
                 self.punch_json[open_punches] = punches
             self.new_rows.append((customer_id, card.phone, card.name, card.email, self.at, card.note, card.points,
-                                  card.credit, punches, card.last_visit))
+                                  card.credit, punches, card.last_visit, card.birthday))
             self.job.summary["customers_created"] += 1
+            self.job.summary["birthdays"] += card.birthday is not None
             return customer_id
         punches = store.punches_of(row)
         if card.punches:
@@ -201,8 +215,9 @@ class CardWriter:
         last = row["last_visit_at"]
         if card.last_visit and (not last or card.last_visit > last):
             last = card.last_visit
-        self.updates.append((card.name, card.email, card.note, card.points, card.credit,
+        self.updates.append((card.name, card.email, card.note, card.birthday, card.points, card.credit,
                              json.dumps(punches, sort_keys=True), last, row["id"]))
+        self.job.summary["birthdays"] += bool(card.birthday and not row["birthday"])
         self.job.summary["customers_updated"] += 1
         return row["id"]
 

@@ -10,6 +10,7 @@ from itertools import repeat
 
 from loyalty_cli.domain import text
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.importing.birthdays import Birthdays
 from loyalty_cli.importing.card_rows import Card, CardRows, card_digest
 from loyalty_cli.importing.card_writer import CardWriter
 from loyalty_cli.importing.cells import above, shortened
@@ -38,7 +39,7 @@ PUNCH_CARDS_MAX = 100  # punches at most this many full cards' worth (1,000 on a
 REWARDS_OWED_MAX = 100  # rewards owed on one row
 
 PLANNING = ("customers_created", "customers_updated", "rows_imported", "already_imported", "punches", "points",
-            "credit", "vouchers_issued", "names_repaired")  # the summary's figures that writing cards sets
+            "credit", "vouchers_issued", "names_repaired", "birthdays")  # the summary's figures that writing cards sets
 
 
 def _import(job: ImportJob, conn, import_id: int, rule) -> None:
@@ -89,20 +90,21 @@ def _import(job: ImportJob, conn, import_id: int, rule) -> None:
 
 class _CardParser:
     """A batch of cells -> CardRows of its valid rows; each row's error is its first bad cell in
-    the order phone, punches, reward, rewards, e-mail, last visit, points, credit."""
+    the order phone, punches, reward, rewards, e-mail, last visit, points, credit, name, note, birthday."""
 
     def __init__(self, job: ImportJob, rule):
         self.job, self.rule = job, rule
         self.card_name = rule.name if rule is not None and rule.name else ""
         self.rewards = Rewards(job.config.rewards)
         self.dates = Dates(job.config.tz, job.options.date_format)
+        self.birthdays = Birthdays(job.options.date_format, job.now.astimezone(job.config.tz).date())
         self.counts = {"": 0, **{str(n): n for n in range(1000)}}
         job.cells.amounts.setdefault("", 0)
 
     def __call__(self, batch) -> CardRows:
         job = self.job
         (phone_text, names, mails, punches_text, points_text, credit_text, rewards_text, reward_text, last_text,
-         notes) = batch.columns
+         notes, birthday_text) = batch.columns
         count = len(batch)
         errors: dict[int, RowError] = {}
         phones = job.cells.phones_of(phone_text, errors)
@@ -115,6 +117,7 @@ class _CardParser:
         credits = job.cells.amounts_of(credit_text, "credit", errors)
         names = job.cells.texts_of(names, "name", text.NAME_MAX, errors)
         notes = job.cells.texts_of(notes, "note", text.NOTE_MAX, errors)
+        birthdays = self.birthdays.column(birthday_text, errors) if any(birthday_text) else [None] * count
         out = CardRows()
         out.last_line = batch.lines[-1]
         keep = job.rejects.keep_valid(batch, errors)
@@ -122,7 +125,7 @@ class _CardParser:
         out.line, out.phone, out.punches, out.points, out.credit = (
             pick(batch.lines), pick(phones), pick(punches), pick(points), pick(credits))
         out.name, out.note = pick(names), pick(notes)
-        out.email, out.last_visit, out.owed = pick(emails), pick(last_visits), pick(owed)
+        out.email, out.last_visit, out.owed, out.birthday = pick(emails), pick(last_visits), pick(owed), pick(birthdays)
         # The row's digest as a card on its own (plan_new_customers' case), worked out on the reader's core.
         out.digest = list(map(card_digest, out.phone, repeat(self.card_name), out.punches, out.points, out.credit))
         return out

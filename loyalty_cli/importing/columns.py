@@ -12,14 +12,16 @@ from loyalty_cli.importing.rejects import REASON_COLUMN
 
 FIELDS = {
     "cards": ("phone", "name", "first_name", "last_name", "email", "punches", "points", "credit",
-              "rewards", "reward", "last_visit", "note"),
-    "visits": ("phone", "name", "first_name", "last_name", "date", "time", "amount", "items", "note", "ref"),
+              "rewards", "reward", "last_visit", "note", "birthday"),
+    "visits": ("phone", "name", "first_name", "last_name", "date", "time", "amount", "items", "note", "ref",
+               "category"),
 }
 REQUIRED = {"cards": ("phone",), "visits": ("phone", "date")}
 # The cells of a row as the importer reads them, in this order (name parts joined into name).
 ROW = {
-    "cards": ("phone", "name", "email", "punches", "points", "credit", "rewards", "reward", "last_visit", "note"),
-    "visits": ("phone", "name", "date", "time", "amount", "items", "note", "ref"),
+    "cards": ("phone", "name", "email", "punches", "points", "credit", "rewards", "reward", "last_visit", "note",
+              "birthday"),
+    "visits": ("phone", "name", "date", "time", "amount", "items", "note", "ref", "category"),
 }
 NAME_PARTS = ("name", "first_name", "last_name")  # several columns may form the name
 
@@ -62,6 +64,12 @@ SYNONYMS = {
     "ref": ("ref", "reference", "receipt", "receiptno", "receiptnumber", "ticket", "ticketno", "invoice",
             "transaction", "transactionid", "recibo", "factura", "numeroticket", "scontrino", "ricevuta",
             "numeroscontrino", "nyugta", "nyugtaszam", "blokk", "szamla", "szamlaszam"),
+    "category": ("category", "productcategory", "department", "dept", "categoria", "categoriaproducto",
+                 "categoriadeproducto", "departamento", "seccion", "categoriaprodotto", "reparto", "kategoria",
+                 "termekkategoria", "reszleg"),
+    "birthday": ("birthday", "birthdate", "dateofbirth", "dob", "bday", "cumpleanos", "fechadenacimiento",
+                 "fechanacimiento", "nacimiento", "compleanno", "datadinascita", "datanascita", "nascita",
+                 "szuletesnap", "szuletesidatum", "szulinap"),
 }
 # A balance, without saying of what: 37 points read as EUR 37.00 of credit. The owner says which.
 AMBIGUOUS = {header: ("points", "credit") for header in (

@@ -5,9 +5,10 @@ Visits are replayed in time order, as the counter would have met them; a visit's
 """
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from loyalty_cli.domain import clock, model, rules
+from loyalty_cli.domain import birthdays, clock, model, rules
 from loyalty_cli.importing.job import ImportJob
 from loyalty_cli.services import counter
 from loyalty_cli.store import bulk
@@ -36,6 +37,7 @@ class Replay:
         self.ledger, self.vouchers = [], []
         self.next_ledger = bulk.last_id(conn, "ledger") + 1
         self.now = job.now_db  # a voucher that expires by now is written expired (rewards_days)
+        self.birthdays = _Birthdays(conn, self.config)
 
     def replay(self) -> None:
         config, conn = self.config, self.conn
@@ -46,7 +48,8 @@ class Replay:
         visits = bulk.visits_after(conn, self.before) if total <= self.IN_MEMORY else None
         rows = visits if visits is not None else self._stream()
         utc, tier_window = UTC, bulk.TIER_WINDOW  # the store's statement, run here: once a visit
-        for replayed, (visit_id, customer_id, when, amount, items) in enumerate(rows, start=1):
+        birthdays = self.birthdays
+        for replayed, (visit_id, customer_id, when, amount, items, category) in enumerate(rows, start=1):
             naive = datetime.fromisoformat(when[:-1])  # clock.from_db, without strptime's cost
             at = naive.replace(tzinfo=utc)
             balance = self._balance(customer_id)
@@ -56,8 +59,12 @@ class Replay:
                 spend, count = conn.execute(tier_window, (customer_id, since, when, when, visit_id)).fetchone()
             state = model.State(points=balance[0], credit=balance[1], punches=balance[2],
                                 year_spend=spend, year_visits=count)
-            entries = rules.apply_visit(config, state, model.Visit(at, amount, items)).entries
+            if customer_id in birthdays.on_file:
+                state = birthdays.state(state, customer_id)
+            entries = rules.apply_visit(config, state, model.Visit(at, amount, items, category)).entries
             if entries:
+                if customer_id in birthdays.on_file:
+                    birthdays.issued(customer_id, at, entries)
                 self._record(customer_id, visit_id, at, when, entries, balance)
             if len(self.ledger) >= self.FLUSH:
                 self._flush()
@@ -152,3 +159,33 @@ class Replay:
         bulk.insert_visit_ledger(self.conn, self.ledger)
         bulk.insert_visit_vouchers(self.conn, self.vouchers)
         self.ledger, self.vouchers = [], []
+
+
+class _Birthdays:
+    """What the birthday rules read of a customer, as services.counter.engine_state gives it at
+    the counter: the birthday on file, and the shop-local days of the birthday vouchers issued
+    (those issued before this import, and those the replay issues as it goes)."""
+
+    def __init__(self, conn, config):
+        self.config = config
+        self.names = {rule.name for rule in config.rules_of("birthday")}
+        self.on_file: dict[int, object] = {}  # customer id -> birthday (a date)
+        self.vouchers: dict[int, list] = {}  # customer id -> [(rule, local day issued)]
+        if not self.names:
+            return
+        self.on_file = {cid: birthdays.from_stored(text) for cid, text in bulk.customer_birthdays(conn)}
+        for customer_id, rule, at_text in bulk.birthday_vouchers(conn, sorted(self.names)):
+            if customer_id in self.on_file:
+                self.vouchers.setdefault(customer_id, []).append((rule, self._day(clock.from_db(at_text))))
+
+    def _day(self, at: datetime):
+        return at.astimezone(self.config.tz).date()
+
+    def state(self, state: model.State, customer_id: int) -> model.State:
+        return replace(state, birthday=self.on_file[customer_id],
+                       birthday_vouchers=tuple(self.vouchers.get(customer_id, ())))
+
+    def issued(self, customer_id: int, at: datetime, entries) -> None:
+        for entry in entries:
+            if entry.kind == "reward" and entry.rule in self.names:
+                self.vouchers.setdefault(customer_id, []).append((entry.rule, self._day(at)))

@@ -16,7 +16,8 @@ from collections import Counter
 from itertools import compress
 
 from loyalty_cli.domain import clock, money, text
-from loyalty_cli.importing.cells import above, not_cached
+from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.importing.cells import COUNTS_CACHE, above, not_cached, shortened
 from loyalty_cli.importing.job import ImportJob
 from loyalty_cli.importing.options import Options, RowError
 from loyalty_cli.importing.reader import parsed_batches
@@ -24,7 +25,7 @@ from loyalty_cli.importing.replay import Replay
 from loyalty_cli.importing.rows import Batch
 from loyalty_cli.importing.transaction import import_in_one_transaction
 from loyalty_cli.importing.values import CellError, Dates, TimeError
-from loyalty_cli.services.counter import FUTURE_SLACK, MAX_ITEMS
+from loyalty_cli.services.counter import FUTURE_SLACK, MAX_ITEMS, visit_category
 from loyalty_cli.store import bulk
 from loyalty_cli.store.bulk import DeferredIndexes
 from loyalty_cli.store.db import indexes_led_by, unique_indexes_on
@@ -180,9 +181,9 @@ class _SeenKeys:
 
 class _Parsed:
     """The valid rows of a batch, as columns ready for SQL: phones, names, ats, days, amounts,
-    items, notes, refs; `lines` and `raw(i)` (None when the rows came from the reader process)."""
+    items, notes, refs, categories; `lines` and `raw(i)` (None when the rows came from the reader process)."""
 
-    COLUMNS = ("phones", "names", "ats", "days", "amounts", "items", "notes", "refs")
+    COLUMNS = ("phones", "names", "ats", "days", "amounts", "items", "notes", "refs", "categories")
 
     def __init__(self, lines, last_line: int, raw, columns: dict):
         self.lines, self.last_line, self.raw = lines, last_line, raw
@@ -212,7 +213,8 @@ class _Parsed:
 class _VisitParser:
     """batch -> _Parsed: every column through its cache; a cell not in it is read on its own.
 
-    A row's error is its first bad cell in the order phone, date and time, amount, items.
+    A row's error is its first bad cell in the order phone, date and time, amount, items, name,
+    note, ref, category.
     """
 
     def __init__(self, job: ImportJob):
@@ -221,10 +223,12 @@ class _VisitParser:
         self.items = {"": 1}
         job.cells.amounts.setdefault("", 0)
         self.now = clock.to_db(job.now + FUTURE_SLACK)
+        self.categories: dict[str, object] = {"": None}  # cell -> category, or the RowError it is
 
     def __call__(self, batch: Batch) -> _Parsed:
         job = self.job
-        phone_text, names, date_text, time_text, amount_text, items_text, note_text, ref_text = batch.columns
+        (phone_text, names, date_text, time_text, amount_text, items_text, note_text, ref_text,
+         category_text) = batch.columns
         errors: dict[int, RowError] = {}
         phones = job.cells.phones_of(phone_text, errors)
         ats, days = self._moments(date_text, time_text, errors)
@@ -235,9 +239,31 @@ class _VisitParser:
         names = job.cells.texts_of(names, "name", text.NAME_MAX, errors)
         notes = job.cells.texts_of(note_text, "note", text.NOTE_MAX, errors)
         refs = job.cells.texts_of(ref_text, "ref", text.REF_MAX, errors)
+        categories = self._categories(category_text, errors)
         keep = job.rejects.keep_valid(batch, errors)
         return _Parsed.of(batch, keep, {"phones": phones, "names": names, "ats": ats, "days": days,
-                                     "amounts": amounts, "items": items, "notes": notes, "refs": refs})
+                                     "amounts": amounts, "items": items, "notes": notes, "refs": refs,
+                                     "categories": categories})
+
+    def _categories(self, cells: list, errors: dict) -> list:
+        """Categories as the counter's --category stores them (services.counter.visit_category):
+        tidied, lower-cased, one of [shop] categories when the shop lists them. A file holds few
+        distinct ones: each is read once."""
+        cache = self.categories
+        if len(cache) > COUNTS_CACHE:
+            cache.clear()
+            cache[""] = None
+        for cell in set(cells).difference(cache):
+            try:
+                cache[cell] = visit_category(self.job.config, cell, "category")
+            except BadInput as exc:
+                cache[cell] = RowError("category", shortened(cell.strip()), str(exc))
+        categories = list(map(cache.__getitem__, cells))
+        for i, category in enumerate(categories):
+            if isinstance(category, RowError):
+                errors.setdefault(i, category)
+                categories[i] = None
+        return categories
 
     def _amounts(self, cells: list, errors: dict) -> list:
         """Amounts, none above the shop's max_amount (as `loyalty visit` refuses it)."""
@@ -299,17 +325,19 @@ class _VisitWriter:
         keep = self._new_rows(rows)
         if job.rejects.problems and not job.options.skip_invalid:
             return  # validating only: this import will be rolled back
-        columns = (rows.customers, rows.names, rows.ats, rows.days, rows.amounts, rows.items, rows.notes, rows.refs)
+        columns = (rows.customers, rows.names, rows.ats, rows.days, rows.amounts, rows.items, rows.notes, rows.refs,
+                   rows.categories)
         if keep is not None:
             columns = [list(compress(column, keep)) for column in columns]
-        customer_ids, names, ats, days, amounts, items, notes, refs = columns
+        customer_ids, names, ats, days, amounts, items, notes, refs, categories = columns
         if not customer_ids:
             return
         if self.indexes is None:
             self._bulk()
         self.customers.create(customer_ids, names, ats)
         self.customers.name(customer_ids, names)
-        bulk.insert_visits(self.conn, zip(customer_ids, ats, days, amounts, items, notes, refs, strict=True))
+        bulk.insert_visits(self.conn, zip(customer_ids, ats, days, amounts, items, notes, refs, categories,
+                                          strict=True))
         summary["visits_added"] += len(customer_ids)
         summary["rows_imported"] += len(customer_ids)
 

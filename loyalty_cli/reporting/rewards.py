@@ -2,6 +2,7 @@
 the same events counted per reward for the summary."""
 
 from loyalty_cli.output.model import Column, Report, Table
+from loyalty_cli.reporting.categories import asked, chosen_category
 from loyalty_cli.reporting.context import Context, query
 from loyalty_cli.reporting.period import Period
 
@@ -40,12 +41,17 @@ VOUCHER_EVENTS_SQL = (
     "WHERE ended_at >= :start AND ended_at < :end AND +status = 'void'"  # '+': by ended_at, not by status
 )
 EVENTS = ("issued", "redeemed", "expired", "voided")
+# With --category: only the vouchers issued at a visit of :category (its redemption and expiry too).
+OF_CATEGORY = (" WHERE e.code IN (SELECT code FROM vouchers "
+               "WHERE visit_id IN (SELECT id FROM visits WHERE category = :category))")
 # A voucher's status as of :now: 'expired' once past its expiry, written down or not.
 STATUS_NOW = "CASE WHEN v.status = 'issued' AND v.expires_at <= :now THEN 'expired' ELSE v.status END"
 
 
-def build(ctx: Context, period: Period) -> Report:
+def build(ctx: Context, period: Period, category: str | None = None) -> Report:
+    """Every voucher event of the period; with `category`, of the vouchers visits of it earned."""
     conn, config = ctx.conn, ctx.config
+    category = chosen_category(config, category)
     start, end = period.bounds(config.tz)
     currency = config.shop.currency
     catalog = {reward.id: (reward.name, reward.face_value(currency), reward.cost) for reward in config.rewards.values()}
@@ -53,26 +59,29 @@ def build(ctx: Context, period: Period) -> Report:
     sql = (f"SELECT e.event, e.at, e.code, e.reward, c.phone, c.name, {STATUS_NOW}, v.issued_at, v.expires_at "
            f"FROM ({VOUCHER_EVENTS_SQL}) e "
            "JOIN vouchers v ON v.code = e.code JOIN customers c ON c.id = v.customer_id "
+           f"{OF_CATEGORY if category is not None else ''} "
            "ORDER BY e.at, CASE e.event WHEN 'issued' THEN 0 WHEN 'redeemed' THEN 1 ELSE 2 END, e.code")
 
     def produce():
         for event, at, code, reward, phone, name, status, issued, expires in query(
-                conn, sql, {"start": start, "end": end, "now": ctx.now_db}):
+                conn, sql, {"start": start, "end": end, "now": ctx.now_db, "category": category}):
             reward_name, face, cost = catalog.get(reward, unknown)
             yield (event, at, code, reward, reward_name, phone, name, status, issued, expires, face, cost)
 
     table = Table("rows", "Voucher events", REWARD_COLUMNS, produce, brief=REWARD_BRIEF)
-    return ctx.report(NAME, TITLE, period, [table])
+    return ctx.report(NAME, TITLE, period, [table], **asked(category))
 
 
-def event_counts(conn, config, start: str, end: str, now: str) -> tuple[dict, list[str]]:
+def event_counts(conn, config, start: str, end: str, now: str, category: str | None = None) -> tuple[dict, list[str]]:
     """The summary's voucher figures between two UTC instants, as of `now`: {'vouchers_issued': n,
     ..., 'reward_cost': cost of the redeemed ones}, and the rewards redeemed that the config no
-    longer knows (so not costed), sorted."""
+    longer knows (so not costed), sorted. With `category`: the vouchers visits of it earned."""
     counts = {f"vouchers_{event}": 0 for event in EVENTS}
     cost, unknown = 0, []
-    for event, reward, count in query(conn, f"SELECT event, reward, COUNT(*) FROM ({VOUCHER_EVENTS_SQL}) "
-                                            "GROUP BY event, reward", {"start": start, "end": end, "now": now}):
+    where = OF_CATEGORY if category is not None else ""
+    for event, reward, count in query(conn, f"SELECT event, reward, COUNT(*) FROM ({VOUCHER_EVENTS_SQL}) e{where} "
+                                            "GROUP BY event, reward",
+                                      {"start": start, "end": end, "now": now, "category": category}):
         counts[f"vouchers_{event}"] += count
         if event == "redeemed":
             known = config.rewards.get(reward)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from loyalty_cli.domain import clock, money
+from loyalty_cli.domain import birthdays, clock, money
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.domain.model import Config
 from loyalty_cli.domain.simulation import Person, Totals, simulate
@@ -145,7 +145,7 @@ def build(ctx: Context, period: Period, candidates: list[Scenario], redemption: 
     rates, notes = assumption(ctx, redemption)
     end = min(ctx.now, clock.end_of_local_day(period.until, ctx.config.tz) - timedelta(microseconds=1))
     visits = query(ctx.conn, _VISITS_SQL, period.bounds(ctx.config.tz))
-    people = {cid: Person(date.fromisoformat(birthday) if birthday else None, referrer)
+    people = {cid: Person(birthdays.from_stored(birthday) if birthday else None, referrer)
               for cid, birthday, referrer in query(ctx.conn, _PEOPLE_SQL)}
     results = simulate([scenario.config for scenario in scenarios], visits, people, end)
     documents = [_document(scenario, totals, rates, currency) for scenario, totals in

@@ -7,6 +7,7 @@ from datetime import timedelta
 from loyalty_cli.domain import money
 from loyalty_cli.output.model import Chart, Column, Report, Table
 from loyalty_cli.reporting import rewards
+from loyalty_cli.reporting.categories import asked, category_breakdown, category_filter, chosen_category
 from loyalty_cli.reporting.context import Context, query
 from loyalty_cli.reporting.period import Period
 
@@ -38,6 +39,16 @@ SUMMARY_COLUMNS = [
     Column("reward_cost", "Reward cost", "money"),
 ]
 
+CATEGORY_COLUMNS = [
+    Column("category", "Category (blank: none given)"),
+    Column("visits", "Visits", "int"),
+    Column("customers", "Customers", "int"),
+    Column("revenue", "Revenue", "money"),
+]
+# The figures a --category summary cannot tie to a category: points and credit are spent and
+# expire whatever visit earned them (punches and vouchers are the visit's own).
+UNCATEGORISED = ("points_redeemed", "points_expired", "credit_redeemed")
+
 TIMELINE_COLUMNS = [
     Column("start", "From", "date"),
     Column("end", "To", "date"),
@@ -55,15 +66,17 @@ def bucket_for(period: Period) -> str:
     return "month"
 
 
-def build(ctx: Context, period: Period) -> Report:
+def build(ctx: Context, period: Period, category: str | None = None) -> Report:
+    """The summary; with `category`, of the visits of that category only, and of what they earned."""
     conn, config = ctx.conn, ctx.config
+    category = chosen_category(config, category)
     start, end = period.bounds(config.tz)
-    vouchers, unknown = rewards.event_counts(conn, config, start, end, ctx.now_db)
+    vouchers, unknown = rewards.event_counts(conn, config, start, end, ctx.now_db, category)
     row = {"since": period.since.isoformat(), "until": period.until.isoformat(),
-           **visit_figures(conn, period), "new_customers": new_customers(conn, start, end),
-           **ledger_flows(conn, start, end), **vouchers}
+           **visit_figures(conn, period, category), "new_customers": new_customers(conn, start, end, category, period),
+           **ledger_flows(conn, start, end, category), **vouchers}
     bucket = bucket_for(period)
-    timeline = _timeline(conn, period, bucket)
+    timeline = _timeline(conn, period, bucket, category)
     tables = [
         Table("rows", "Summary", SUMMARY_COLUMNS, lambda: iter([tuple(row[c.key] for c in SUMMARY_COLUMNS)]),
               record=True),
@@ -71,13 +84,20 @@ def build(ctx: Context, period: Period) -> Report:
               charts=[Chart("start", "visits", f"Visits per {bucket}"),
                       Chart("start", "revenue", f"Revenue per {bucket}")], chart_instead=True),
     ]
+    breakdown = category_breakdown(conn, config, period, category)
+    if breakdown is not None:
+        tables.append(Table("categories", "Per category", CATEGORY_COLUMNS, lambda: iter(breakdown),
+                            empty="no visits"))
     notes = []
     if unknown:
         notes.append(f"reward cost leaves out rewards no longer in the config: {', '.join(unknown)}")
-    return ctx.report(NAME, TITLE, period, tables, notes, bucket=bucket)
+    if category is not None:
+        notes.append(f"category {category}: points and credit redeemed or expired are not tied to a category "
+                     "(left empty)")
+    return ctx.report(NAME, TITLE, period, tables, notes, bucket=bucket, **asked(category))
 
 
-def visit_figures(conn, period: Period) -> dict:
+def visit_figures(conn, period: Period, category: str | None = None) -> dict:
     """Visits, voided visits, customers, returning customers, revenue and the average ticket over
     the period's days.
 
@@ -86,15 +106,16 @@ def visit_figures(conn, period: Period) -> dict:
     pull the average towards zero in a shop that types amounts only some of the time. The visits
     it is taken over are a column of their own, so the figure can be checked.
     """
-    days = period.local_days()
+    where, args = category_filter(category)
+    days = (*period.local_days(), *args)
     visits, revenue, customers, visits_with_amount = query(conn,
         "SELECT COUNT(*), COALESCE(SUM(amount), 0), COUNT(DISTINCT customer_id), COALESCE(SUM(amount > 0), 0) "
-        "FROM visits WHERE voided_at IS NULL AND local_day BETWEEN ? AND ?", days).fetchone()
-    voided = query(conn, "SELECT COUNT(*) FROM visits WHERE voided_at IS NOT NULL AND local_day BETWEEN ? AND ?",
-                   days).fetchone()[0]
-    returning = query(conn,
+        f"FROM visits WHERE voided_at IS NULL AND local_day BETWEEN ? AND ?{where}", days).fetchone()
+    voided = query(conn, "SELECT COUNT(*) FROM visits WHERE voided_at IS NOT NULL AND local_day BETWEEN ? AND ?"
+                   + where, days).fetchone()[0]
+    returning = query(conn,  # returning to the shop: any earlier visit counts, whatever its category
         "SELECT COUNT(*) FROM (SELECT DISTINCT customer_id FROM visits "
-        "WHERE voided_at IS NULL AND local_day BETWEEN ? AND ?) d "
+        f"WHERE voided_at IS NULL AND local_day BETWEEN ? AND ?{where}) d "
         "WHERE EXISTS (SELECT 1 FROM visits p WHERE p.customer_id = d.customer_id AND p.voided_at IS NULL "
         "AND p.local_day < ?)", (*days, days[0])).fetchone()[0]
     return {
@@ -105,41 +126,56 @@ def visit_figures(conn, period: Period) -> dict:
     }
 
 
-def new_customers(conn, start: str, end: str) -> int:
-    return query(conn, "SELECT COUNT(*) FROM customers WHERE enrolled_at >= ? AND enrolled_at < ?",
-                 (start, end)).fetchone()[0]
+def new_customers(conn, start: str, end: str, category: str | None = None, period: Period | None = None) -> int:
+    """Customers enrolled in the period; with `category`, those of them with a visit of it in the period."""
+    if category is None:
+        return query(conn, "SELECT COUNT(*) FROM customers WHERE enrolled_at >= ? AND enrolled_at < ?",
+                     (start, end)).fetchone()[0]
+    return query(conn, "SELECT COUNT(*) FROM customers c WHERE enrolled_at >= ? AND enrolled_at < ? AND EXISTS "
+                       "(SELECT 1 FROM visits v WHERE v.customer_id = c.id AND v.voided_at IS NULL "
+                       "AND v.local_day BETWEEN ? AND ? AND v.category = ?)",
+                 (start, end, *period.local_days(), category)).fetchone()[0]
 
 
-def ledger_flows(conn, start: str, end: str) -> dict:
+def ledger_flows(conn, start: str, end: str, category: str | None = None) -> dict:
     """Punches, points and credit issued, redeemed and expired between two UTC instants.
 
     Earnings are nearly every ledger line, so they are not read one kind at a time: the plain
     sum of the period (an index range) minus the few lines that are not earnings, read through
-    a small partial index. A void counts against the kind of the line it reverses.
+    a small partial index. A void counts against the kind of the line it reverses. With
+    `category`, only the lines of visits of that category (what they earned, and the voids of it).
     """
+    where, line_where, args = "", "", ()
+    if category is not None:
+        of_category = "visit_id IN (SELECT id FROM visits WHERE category = ?)"
+        where, line_where, args = f" AND {of_category}", f" AND l.{of_category}", (category,)
     total = query(conn, "SELECT COALESCE(SUM(points), 0), COALESCE(SUM(punches), 0), COALESCE(SUM(credit), 0) "
-                        "FROM ledger WHERE at >= ? AND at < ?", (start, end)).fetchone()
+                        f"FROM ledger WHERE at >= ? AND at < ?{where}", (start, end, *args)).fetchone()
     special = {kind: (0, 0, 0) for kind in ("redeem", "expire", "reward")}
     for kind, points, punches, credit in query(conn,
             "SELECT CASE WHEN l.kind = 'void' THEN (SELECT o.kind FROM ledger o WHERE o.id = l.reverses) "
             "ELSE l.kind END AS bucket, SUM(l.points), SUM(l.punches), SUM(l.credit) FROM ledger l "
-            "WHERE l.kind IN ('redeem', 'expire', 'reward', 'void') AND l.at >= ? AND l.at < ? GROUP BY bucket",
-            (start, end)):
+            f"WHERE l.kind IN ('redeem', 'expire', 'reward', 'void') AND l.at >= ? AND l.at < ?{line_where} "
+            "GROUP BY bucket", (start, end, *args)):
         if kind in special:
             special[kind] = (points, punches, credit)
     earned = [total[i] - sum(special[k][i] for k in special) for i in range(3)]
-    return {
+    flows = {
         "punches_issued": earned[1], "punches_redeemed": -special["reward"][1],
         "points_issued": earned[0], "points_redeemed": -special["redeem"][0], "points_expired": -special["expire"][0],
         "credit_issued": earned[2], "credit_redeemed": -special["redeem"][2],
     }
+    if category is not None:
+        flows.update(dict.fromkeys(UNCATEGORISED))
+    return flows
 
 
-def _timeline(conn, period: Period, bucket: str) -> list[tuple]:
+def _timeline(conn, period: Period, bucket: str, category: str | None = None) -> list[tuple]:
     """(start, end, visits, revenue) per bucket, empty buckets included (at most ~370 rows)."""
+    where, args = category_filter(category)
     per_day = {day: (visits, revenue) for day, visits, revenue in query(conn,
-        "SELECT local_day, COUNT(*), SUM(amount) FROM visits WHERE voided_at IS NULL AND local_day BETWEEN ? AND ? "
-        "GROUP BY local_day", period.local_days())}
+        "SELECT local_day, COUNT(*), SUM(amount) FROM visits WHERE voided_at IS NULL AND local_day BETWEEN ? AND ?"
+        f"{where} GROUP BY local_day", (*period.local_days(), *args))}
     out, day = [], period.since
     while day <= period.until:
         last = min(_bucket_end(day, bucket), period.until)

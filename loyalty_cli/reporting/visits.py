@@ -1,6 +1,7 @@
 """The visits report: every visit of the period, voided ones marked."""
 
 from loyalty_cli.output.model import Column, Report, Table
+from loyalty_cli.reporting.categories import asked, category_filter, chosen_category
 from loyalty_cli.reporting.context import Context, producer
 from loyalty_cli.reporting.period import Period
 
@@ -20,16 +21,22 @@ VISIT_COLUMNS = [
     Column("voided", "Voided", "bool"),
     Column("voided_at", "Voided at", "moment"),
     Column("void_reason", "Void reason"),
+    Column("category", "Category"),  # last: a CSV read by column position keeps its columns
 ]
 VISIT_BRIEF = ("at", "phone", "amount", "name", "voided", "visit", "items", "note")
 
 _VISITS_SQL = (
     "SELECT v.id, v.local_day, v.at, c.phone, c.name, v.amount, v.items, v.source, v.ref, v.note, "
-    "v.voided_at IS NOT NULL, v.voided_at, v.void_reason FROM visits v JOIN customers c ON c.id = v.customer_id "
-    "WHERE v.local_day BETWEEN ? AND ? ORDER BY v.local_day, v.at, v.id"
+    "v.voided_at IS NOT NULL, v.voided_at, v.void_reason, v.category FROM visits v "
+    "JOIN customers c ON c.id = v.customer_id WHERE v.local_day BETWEEN ? AND ?{where} "
+    "ORDER BY v.local_day, v.at, v.id"
 )
 
 
-def build(ctx: Context, period: Period) -> Report:
-    produce = producer(ctx.conn, _VISITS_SQL, period.local_days())
-    return ctx.report(NAME, TITLE, period, [Table("rows", "Visits", VISIT_COLUMNS, produce, brief=VISIT_BRIEF)])
+def build(ctx: Context, period: Period, category: str | None = None) -> Report:
+    """Every visit of the period; with `category`, those of that category."""
+    category = chosen_category(ctx.config, category)
+    where, args = category_filter(category, "v.category")
+    produce = producer(ctx.conn, _VISITS_SQL.format(where=where), (*period.local_days(), *args))
+    return ctx.report(NAME, TITLE, period, [Table("rows", "Visits", VISIT_COLUMNS, produce, brief=VISIT_BRIEF)],
+                      **asked(category))

@@ -7,12 +7,13 @@ dicts (views.py).
 
 import time
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-from loyalty_cli.domain import clock, lots, model, money, rules, text
+from loyalty_cli.domain import birthdays, clock, lots, model, money, rules, text
 from loyalty_cli.domain.errors import BadInput, Refused
 from loyalty_cli.services import views
 from loyalty_cli.services.session import Session
+from loyalty_cli.services.warnings import birthday_warning
 from loyalty_cli.store import counter as store
 from loyalty_cli.store import db as store_db
 from loyalty_cli.store import lots as store_lots
@@ -73,6 +74,8 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
         if _lapsed_already(config, at, codes, expiry, now):
             expire_due(conn, config, row["id"], now, start)
         book = store_lots.keep(conn, row["id"], start)
+        if not row["birthday"]:  # else there is one on file: no need to look
+            session.warnings += filter(None, [birthday_warning(config, conn)])
         statuses = {code: store.voucher(conn, code)["status"] for code in codes}
         card = views.card(conn, config, store.customer_by_id(conn, row["id"]), now, book)
     return {**card, "visit_id": visit_id, "duplicate": False, "enrolled": enrolled,
@@ -80,8 +83,10 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
             "promotions": list(outcome.promotions)}
 
 
-def visit_category(config, text_value: str | None) -> str | None:
-    """--category tidied; one of [shop] categories when the shop lists them (a typo is refused)."""
+def visit_category(config, text_value: str | None, what: str = "--category") -> str | None:
+    """--category tidied; one of [shop] categories when the shop lists them (a typo is refused).
+    The importer reads a `category` cell with it too (`what` names the cell), so a file's visits
+    carry exactly the categories the counter would have stored."""
     if text_value is None or not text_value.strip():
         return None
     category = text_value.strip().casefold()
@@ -91,11 +96,11 @@ def visit_category(config, text_value: str | None) -> str | None:
 
         close = difflib.get_close_matches(category, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise BadInput(f"--category {text_value.strip()!r} is not one of the shop's categories{hint}: "
+        raise BadInput(f"{what} {text_value.strip()!r} is not one of the shop's categories{hint}: "
                        f"{', '.join(known)}")
     problem = text.field_problem(category, text.NAME_MAX)
     if problem:
-        raise BadInput(f"--category {problem}")
+        raise BadInput(f"{what} {problem}")
     return category
 
 
@@ -108,7 +113,7 @@ def engine_state(conn, config, row, at: datetime) -> model.State:
         return state
     issued = tuple((rule, clock.from_db(at_text).astimezone(config.tz).date())
                    for rule, at_text in store.birthday_vouchers(conn, row["id"], names))
-    return replace(state, birthday=date.fromisoformat(row["birthday"]), birthday_vouchers=issued)
+    return replace(state, birthday=birthdays.from_stored(row["birthday"]), birthday_vouchers=issued)
 
 
 def _lapsed_already(config, at: datetime, codes, voucher_expiry, now: datetime) -> bool:
@@ -402,7 +407,4 @@ def _email(value):
 def _birthday(text):
     if text is None:
         return None
-    day = clock.parse_day(text, "--birthday")
-    if day > clock.now().date():
-        raise BadInput(f"--birthday is in the future: {text!r}")
-    return day.isoformat()
+    return birthdays.parse_option(text, "--birthday", clock.now().date())

@@ -18,6 +18,7 @@ class Session:
         self.db_option, self.config_option = db, config
         self.on_created = on_created
         self.created = None  # the path of a database this session created
+        self.warnings: list[str] = []  # said once on stderr by the CLI, after the command's output
 
     @cached_property
     def config(self) -> model.Config:

@@ -118,10 +118,10 @@ def customer_phones(conn, phones: list | None = None):
 
 def insert_customers(conn, rows) -> None:
     """Whole customers with their balances: (id, phone, name, email, enrolled_at, note, points,
-    credit, punches JSON, last_visit_at)."""
+    credit, punches JSON, last_visit_at, birthday)."""
     conn.executemany(
         "INSERT INTO customers (id, phone, name, email, enrolled_at, note, points, credit, punches, "
-        "last_visit_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        "last_visit_at, birthday) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def insert_new_customers(conn, rows) -> None:
@@ -130,10 +130,11 @@ def insert_new_customers(conn, rows) -> None:
 
 
 def add_to_customers(conn, rows) -> None:
-    """A card's balances onto existing customers: (name, email, note if they have none, points
-    and credit to add, punches JSON, last_visit_at, id)."""
+    """A card's balances onto existing customers: (name, email, note, birthday if they have none,
+    points and credit to add, punches JSON, last_visit_at, id)."""
     conn.executemany(
         "UPDATE customers SET name = COALESCE(name, ?), email = COALESCE(email, ?), note = COALESCE(note, ?), "
+        "birthday = COALESCE(birthday, ?), "
         "points = points + ?, credit = credit + ?, punches = ?, last_visit_at = ? WHERE id = ?", rows)
 
 
@@ -159,6 +160,23 @@ def name_customers(conn, names) -> None:
 def rename_customers(conn, names) -> None:
     """(name, id): names read right at last, replacing the misreading an earlier import stored."""
     conn.executemany("UPDATE customers SET name = ? WHERE id = ?", names)
+
+
+def customer_birthdays(conn):
+    """(id, birthday as stored) of the customers with a birthday on file."""
+    return conn.execute("SELECT id, birthday FROM customers WHERE birthday IS NOT NULL").fetchall()
+
+
+def birthday_vouchers(conn, rules: list[str]):
+    """(customer_id, rule, issued_at) of the vouchers these birthday rules issued, voided ones left
+    out (as store.counter.birthday_vouchers, for every customer at once)."""
+    return conn.execute(f"SELECT customer_id, rule, issued_at FROM vouchers WHERE rule IN ({placeholders(len(rules))}) "
+                        "AND status != 'void'", rules).fetchall()
+
+
+def file_birthdays(conn, rows) -> None:
+    """(birthday, id): a birthday for customers who have none."""
+    conn.executemany("UPDATE customers SET birthday = ? WHERE id = ? AND birthday IS NULL", rows)
 
 
 def balance_of(conn, customer_id: int):
@@ -222,10 +240,10 @@ def insert_import_cards(conn, rows) -> None:
 # ---- visits ------------------------------------------------------------------------------------
 
 def insert_visits(conn, rows) -> None:
-    """(customer_id, at, local_day, amount, items, note, ref), from an import."""
+    """(customer_id, at, local_day, amount, items, note, ref, category), from an import."""
     conn.executemany(
-        "INSERT INTO visits (customer_id, at, local_day, amount, items, note, ref, source) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, 'import')", rows)
+        "INSERT INTO visits (customer_id, at, local_day, amount, items, note, ref, category, source) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'import')", rows)
 
 
 def imported_visits_at(conn, pairs: list, up_to: int):
@@ -250,14 +268,15 @@ def visits_after_count(conn, after: int) -> int:
 
 
 def visits_after(conn, after: int, since: tuple | None = None, limit: int = -1) -> list:
-    """(id, customer_id, at, amount, items) of the visits with ids after `after`, in time order;
-    with `since` (at, id), only those that come after that visit, at most `limit` of them."""
+    """(id, customer_id, at, amount, items, category) of the visits with ids after `after`, in time
+    order; with `since` (at, id), only those that come after that visit, at most `limit` of them."""
     if since is None:
-        return conn.execute("SELECT id, customer_id, at, amount, items FROM visits WHERE id > ? ORDER BY at, id "
-                            "LIMIT ?", (after, limit)).fetchall()
+        return conn.execute("SELECT id, customer_id, at, amount, items, category FROM visits WHERE id > ? "
+                            "ORDER BY at, id LIMIT ?", (after, limit)).fetchall()
     at, visit_id = since
     return conn.execute(
-        "SELECT id, customer_id, at, amount, items FROM visits WHERE id > ? AND (at > ? OR (at = ? AND id > ?)) "
+        "SELECT id, customer_id, at, amount, items, category FROM visits WHERE id > ? "
+        "AND (at > ? OR (at = ? AND id > ?)) "
         "ORDER BY at, id LIMIT ?", (after, at, at, visit_id, limit)).fetchall()
 
 

@@ -281,6 +281,11 @@ def list_customers(conn, now: datetime, search: str | None, sort: str, limit: in
 
 # ---- birthdays -------------------------------------------------------------------------------
 
+def has_birthdays(conn) -> bool:
+    """Does any customer have a birthday on file?"""
+    return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM customers WHERE birthday IS NOT NULL)").fetchone()[0])
+
+
 def birthday_vouchers(conn, customer_id: int, rules: list[str]) -> list[tuple[str, str]]:
     """(rule, issued_at) of the customer's vouchers from birthday rules, voided ones left out (a
     voided visit's birthday voucher is issued again at the next visit in the window)."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from loyalty_cli.domain.errors import BadInput, Refused
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 BUSY_TIMEOUT_S = 5.0
 
 

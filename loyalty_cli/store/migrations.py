@@ -206,7 +206,14 @@ def _v10(db) -> None:
         "source TEXT, sha256 TEXT NOT NULL, toml TEXT NOT NULL) STRICT")
 
 
-STEPS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8, 9: _v9, 10: _v10}
+def _v11(db) -> None:
+    """The customers with a birthday on file, indexed (issue 11): `loyalty visit` asks whether any
+    customer has one (a birthday rule without birthdays is warned of), and without the index the
+    answer is a scan of every customer when few or none have one. Partial: only those with one."""
+    db.execute("CREATE INDEX customers_with_birthday ON customers (birthday) WHERE birthday IS NOT NULL")
+
+
+STEPS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8, 9: _v9, 10: _v10, 11: _v11}
 
 
 def migrate(conn: sqlite3.Connection, current: int, target: int, path: Path) -> None:

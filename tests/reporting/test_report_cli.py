@@ -20,8 +20,9 @@ from loyalty_cli.store import db as store_db
 from tests.conftest import ROOT
 
 NAMES = ("summary", "customers", "visits", "rewards", "liability", "at-risk", "feedback")
-# the CSVs of the reports' other tables, written beside the main one
-EXTRA_CSV = ("summary-{}-timeline.csv",
+# the CSVs of the reports' other tables, written beside the main one (the summary's per-category
+# table for a shop that lists categories, as the sample config does)
+EXTRA_CSV = ("summary-{}-timeline.csv", "summary-{}-categories.csv",
              *(f"feedback-{{}}-{table}.csv" for table in ("months", "distribution", "comments", "follow_up")))
 
 
@@ -153,10 +154,12 @@ def test_output_file_by_extension(cli, shop):
     assert json.loads(Path("out.json").read_text())["rows"][0]["visits"] == 2
     assert Path("out.xlsx").read_bytes()[:2] == b"PK"
     assert Path("out.html").read_text().startswith("<!DOCTYPE html>")
-    assert Path("out-timeline.csv").exists()  # the summary's second table beside its CSV
+    assert Path("out-timeline.csv").exists()  # the summary's other tables beside its CSV
+    assert Path("out-categories.csv").read_text().splitlines()[0] == "category,visits,customers,revenue"
     assert "Visits per day" in Path("out.txt").read_text()
     assert sorted(p.name for p in Path(".").iterdir()) == [
-        "out-timeline.csv", "out.csv", "out.html", "out.json", "out.txt", "out.xlsx"]  # no temporary left
+        "out-categories.csv", "out-timeline.csv", "out.csv", "out.html", "out.json", "out.txt",
+        "out.xlsx"]  # no temporary left
 
 
 def test_xlsx_to_a_pipe(cli, shop):
@@ -300,8 +303,10 @@ def test_every_report_in_every_format_for_each_example_shop(cli, tmp_path, monke
     out.mkdir()
     result = cli("report", "export", "--dir", out, "--date", "this-month", "--format", "csv,json,xlsx,html,table")
     assert result.exit_code == 0, result.stderr
-    assert len(list(out.iterdir())) == len(NAMES) * 5 + len(EXTRA_CSV)
+    listed = example in ("cafe.toml", "pharmacy.toml")  # the shops with [shop] categories get a per-category CSV
+    assert len(list(out.iterdir())) == len(NAMES) * 5 + len(EXTRA_CSV) - (0 if listed else 1)
     summary = json.loads((out / "summary-2026-06-01_2026-06-15.json").read_text())
+    assert ("categories" in summary) == listed
     assert summary["rows"][0]["visits"] == 12
     assert summary["parameters"]["currency"] == ("HUF" if example == "car_wash.toml" else "EUR")
 
