@@ -74,7 +74,7 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
         if _lapsed_already(config, at, codes, expiry, now):
             expire_due(conn, config, row["id"], now, start)
         book = store_lots.keep(conn, row["id"], start)
-        if not row["birthday"]:  # else there is one on file: no need to look
+        if enrolled:  # said when the owner can act on it, not at every visit of a shop with no birthdays
             session.warnings += filter(None, [birthday_warning(config, conn)])
         statuses = {code: store.voucher(conn, code)["status"] for code in codes}
         card = views.card(conn, config, store.customer_by_id(conn, row["id"]), now, book)

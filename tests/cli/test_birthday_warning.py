@@ -7,13 +7,16 @@ from tests.conftest import EXAMPLES
 WARNING = "warning: the config has a birthday rule but no customer has a birthday on file"
 
 
-def test_visit_warns_once_until_a_birthday_is_on_file(cli):
+def test_a_new_customers_visit_warns_until_a_birthday_is_on_file(cli):
     result = cli("visit", "333 000 0001", "--amount", "4", "--json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["visits"] == 1  # stdout stays the card's JSON
     assert result.stderr.count(WARNING) == 1
+    result = cli("visit", "333 000 0001", "--amount", "4")  # not at every visit: only an enrolment
+    assert result.exit_code == 0 and WARNING not in result.stderr
+    assert WARNING in cli("visit", "333 000 0003", "--amount", "4").stderr
     assert cli("enroll", "333 000 0002", "--birthday", "05-03").exit_code == 0
-    result = cli("visit", "333 000 0001", "--amount", "4")
+    result = cli("visit", "333 000 0004", "--amount", "4")
     assert result.exit_code == 0 and WARNING not in result.stderr
 
 
