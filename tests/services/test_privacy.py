@@ -255,3 +255,23 @@ def test_forget_inactive_days_is_checked(cli, forgetting, value, said):
     path = forgetting(value)
     result = cli("config", "check", path)
     assert result.exit_code == 2 and "privacy.forget_inactive_days" in result.stderr and said in result.stderr
+
+
+def test_forget_reaches_imported_cards_and_import_summaries(cli, cli_json, tmp_path, db_path):
+    cards = tmp_path / "cards.csv"
+    cards.write_text(f"phone,name,punches\n{MARIA},{NAME},3\n333-123-4567,,2\n333 999,Bad Number,1\n")
+    imported = cli("import", "cards", cards, "--skip-invalid", "--rejects", tmp_path / "rejects.csv", "--json")
+    assert imported.exit_code == 0, imported.output + imported.stderr
+    assert json.loads(imported.stdout)["merges"] == [{"phone": E164, "line": 3, "into_line": 2}]
+    result = cli_json("forget", MARIA, "--yes")
+    assert (result["erased"]["imported_cards"], result["erased"]["import_summaries"]) == (1, 1)
+    conn = sqlite3.connect(db_path)
+    try:
+        assert [p for (p,) in conn.execute("SELECT phone FROM import_cards")] == ["forgotten-1"]
+        (summary,) = conn.execute("SELECT summary FROM imports").fetchone()
+    finally:
+        conn.close()
+    assert json.loads(summary)["merges"] == [{"phone": "forgotten-1", "line": 3, "into_line": 2}]
+    assert json.loads(summary)["errors"][0]["value"] == "333 999"  # someone else's mistake stays
+    assert [text for text in (NAME, E164, "3331234567") if text.encode() in raw_bytes(db_path)] == []
+    assert cli_json("doctor")["ok"] is True
