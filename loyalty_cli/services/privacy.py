@@ -93,7 +93,7 @@ def forget(session: Session, row) -> dict:
     texts = _identifying_texts(conn, row)
     with store_db.erasing(conn):
         row = store.customer_by_id(conn, row["id"])  # as it is now, under the write lock
-        erased = privacy_store.erase(conn, row, now)
+        erased = privacy_store.erase(conn, [row], now)
     wal_emptied, compacted = _scrub_file(session, texts, {row["phone"]})
     return {"phone": row["phone"], "pseudonym": privacy_store.pseudonym(row["id"]),
             "forgotten_at": now.astimezone(session.config.tz).isoformat(), "erased": erased,
@@ -130,10 +130,9 @@ def forget_inactive(session: Session, now: datetime) -> int:
     phones, count = set(), 0
     while ids := privacy_store.inactive_customers(conn, before, FORGET_BATCH):
         with store_db.erasing(conn):
-            for customer_id in ids:
-                row = store.customer_by_id(conn, customer_id)
-                phones.add(row["phone"])
-                privacy_store.erase(conn, row, now)
+            rows = [store.customer_by_id(conn, customer_id) for customer_id in ids]
+            phones |= {row["phone"] for row in rows}
+            privacy_store.erase(conn, rows, now)
         count += len(ids)
         if len(ids) == FORGET_BATCH:  # more may follow: let a waiting till have the lock first
             time.sleep(FORGET_GAP_S)  # longer than SQLite's busy handler sleeps

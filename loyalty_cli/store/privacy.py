@@ -65,17 +65,34 @@ def inactive_customers(conn, before: str, limit: int) -> list[int]:
 
 # ---- the erasure -------------------------------------------------------------------------------
 
-def erase(conn, row, at) -> dict[str, int]:
-    """Erase the customer's personal data (see the module's docstring); call it inside
-    store.db.erasing(). Returns how many of each kind were erased."""
+def erase(conn, rows: list, at) -> dict[str, int]:
+    """Erase the personal data of the customers `rows` (see the module's docstring); call it
+    inside store.db.erasing(). Returns how many of each kind were erased, all customers together.
+
+    Per customer, each statement follows an index led by the customer (or, for imported cards,
+    by the phone); the two tables without one, phone_keys (by typed form) and imports, are read
+    once for the whole batch."""
+    phones = {row["phone"]: row for row in rows}
+    marks = ", ".join("?" for _ in phones)
+    typed = conn.execute(f"SELECT key, phone FROM phone_keys WHERE phone IN ({marks})", tuple(phones)).fetchall()
+    erased = {"details": 0}
+    for row in rows:
+        for kind, count in _erase_one(conn, row, at).items():
+            erased[kind] = erased.get(kind, 0) + count
+    erased["phone_forms"] = conn.execute(f"DELETE FROM phone_keys WHERE phone IN ({marks})", tuple(phones)).rowcount
+    aliases = {phone: pseudonym(row["id"]) for phone, row in phones.items()}
+    digits = {phone.lstrip("+") for phone in phones} | {key.partition(":")[2].lstrip("+") for key, _phone in typed}
+    texts = [text for row in rows for text in (row["name"], row["email"]) if text]
+    erased["import_summaries"] = _erase_from_import_summaries(conn, aliases, digits, texts)
+    return erased
+
+
+def _erase_one(conn, row, at) -> dict[str, int]:
     customer_id, phone = row["id"], row["phone"]
     one = (customer_id,)
-    typed = [key for (key,) in conn.execute("SELECT key FROM phone_keys WHERE phone = ?", (phone,))]
-    names = [text for text in (row["name"], row["email"]) if text]
     erased = {"details": sum(1 for key in ("name", "email", "birthday", "note") if row[key])}
     conn.execute("UPDATE customers SET phone = ?, name = NULL, email = NULL, birthday = NULL, note = NULL, "
                  "forgotten_at = ? WHERE id = ?", (pseudonym(customer_id), clock.to_db(at), customer_id))
-    erased["phone_forms"] = conn.execute("DELETE FROM phone_keys WHERE phone = ?", (phone,)).rowcount
     erased["visit_notes"] = conn.execute(
         "UPDATE visits SET note = NULL WHERE customer_id = ? AND note IS NOT NULL", one).rowcount
     erased["void_reasons"] = conn.execute(
@@ -85,10 +102,8 @@ def erase(conn, row, at) -> dict[str, int]:
         "UPDATE feedback SET comment = NULL WHERE customer_id = ? AND comment IS NOT NULL", one).rowcount
     erased["consent_sources"] = conn.execute(
         "UPDATE consents SET source = NULL WHERE customer_id = ? AND source IS NOT NULL", one).rowcount
-    erased["imported_cards"] = conn.execute(
-        "UPDATE import_cards SET phone = ? WHERE customer_id = ?", (pseudonym(customer_id), customer_id)).rowcount
-    digits = {phone.lstrip("+")} | {key.partition(":")[2].lstrip("+") for key in typed}
-    erased["import_summaries"] = _erase_from_import_summaries(conn, phone, pseudonym(customer_id), digits, names)
+    erased["imported_cards"] = conn.execute(  # the card's phone is the customer's (the key leads with it)
+        "UPDATE import_cards SET phone = ? WHERE phone = ?", (pseudonym(customer_id), phone)).rowcount
     return erased
 
 
@@ -106,18 +121,17 @@ def _erase_ledger_reasons(conn, customer_id: int) -> int:
     return len(lines)
 
 
-def _erase_from_import_summaries(conn, phone: str, alias: str, digits: set[str], texts: list[str]) -> int:
+def _erase_from_import_summaries(conn, aliases: dict[str, str], digits: set[str], texts: list[str]) -> int:
     """The import summaries kept in `imports` list merged rows by phone and rejected cells by
-    value: the customer's phone becomes their pseudonym, and a rejected cell that names them is
-    erased. Returns how many summaries changed."""
+    value: a phone of `aliases` becomes its pseudonym, and a rejected cell that names one of the
+    customers is erased. Returns how many summaries changed."""
     changed = 0
     folded = [text.casefold() for text in texts if len(text) >= 4]  # 'Al' is in 'invalid'...
     for import_id, text in conn.execute("SELECT id, summary FROM imports").fetchall():
         summary = json.loads(text or "{}")
         before = json.dumps(summary, sort_keys=True)
         for merge in summary.get("merges") or []:
-            if merge.get("phone") == phone:
-                merge["phone"] = alias
+            merge["phone"] = aliases.get(merge.get("phone"), merge.get("phone"))
         for problem in summary.get("errors") or []:
             said = f"{problem.get('value') or ''} {problem.get('reason') or ''}"
             said_digits = "".join(ch for ch in said if ch.isdigit())

@@ -275,3 +275,20 @@ def test_forget_reaches_imported_cards_and_import_summaries(cli, cli_json, tmp_p
     assert json.loads(summary)["errors"][0]["value"] == "333 999"  # someone else's mistake stays
     assert [text for text in (NAME, E164, "3331234567") if text.encode() in raw_bytes(db_path)] == []
     assert cli_json("doctor")["ok"] is True
+
+
+def test_forgotten_customers_are_nobody_to_call(cli_json, at):
+    for day in ("2026-01-05", "2026-01-12", "2026-01-19", "2026-01-26"):
+        at(f"{day}T10:00:00+00:00")
+        cli_json("visit", MARIA, "--amount", "4")
+        cli_json("visit", "347 765 4321", "--amount", "4")
+    at("2026-06-10T10:00:00+00:00")
+    cli_json("feedback", MARIA, "--score", "2", "--comment", COMMENT)
+    at("2026-06-15T12:00:00+00:00")
+    assert {row["phone"] for row in cli_json("report", "at-risk")["rows"]} == {E164, "+393477654321"}
+    assert [row["phone"] for row in cli_json("report", "feedback")["follow_up"]] == [E164]
+    cli_json("forget", MARIA, "--yes")
+    assert {row["phone"] for row in cli_json("report", "at-risk")["rows"]} == {"+393477654321"}
+    feedback = cli_json("report", "feedback")
+    assert feedback["follow_up"] == [] and feedback["comments"] == []
+    assert feedback["rows"][0]["responses"] == 1  # the score still counts
