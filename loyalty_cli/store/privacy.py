@@ -143,6 +143,33 @@ def _erase_from_import_summaries(conn, aliases: dict[str, str], digits: set[str]
     return changed
 
 
+# ---- doctor ------------------------------------------------------------------------------------
+
+_LEFT_BEHIND_SQL = """
+SELECT c.id, c.phone, 'still has a name, e-mail, birthday, note or a phone other than its pseudonym'
+  FROM customers c WHERE c.forgotten_at IS NOT NULL AND (c.name IS NOT NULL OR c.email IS NOT NULL
+  OR c.birthday IS NOT NULL OR c.note IS NOT NULL OR c.phone != :prefix || c.id)
+UNION ALL
+SELECT c.id, c.phone, 'visit #' || v.id || ' still has a note or a void reason'
+  FROM customers c JOIN visits v ON v.customer_id = c.id
+  WHERE c.forgotten_at IS NOT NULL AND (v.note IS NOT NULL OR v.void_reason IS NOT NULL)
+UNION ALL
+SELECT c.id, c.phone, 'feedback #' || f.id || ' still has a comment'
+  FROM customers c JOIN feedback f ON f.customer_id = c.id WHERE c.forgotten_at IS NOT NULL AND f.comment IS NOT NULL
+UNION ALL
+SELECT c.id, c.phone, 'consent #' || k.id || ' still has a source'
+  FROM customers c JOIN consents k ON k.customer_id = c.id WHERE c.forgotten_at IS NOT NULL AND k.source IS NOT NULL
+ORDER BY 1, 3
+LIMIT 100
+"""
+
+
+def problems(conn) -> list[str]:
+    """For `loyalty doctor`: personal data left on a customer `loyalty forget` erased."""
+    return [f"forgotten customer #{customer_id} ({phone}): {what}"
+            for customer_id, phone, what in conn.execute(_LEFT_BEHIND_SQL, {"prefix": PSEUDONYM_PREFIX})]
+
+
 # ---- checking the file itself ------------------------------------------------------------------
 
 _PHONE_BYTES = re.compile(rb"\+[0-9]{7,15}")

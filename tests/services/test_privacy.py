@@ -292,3 +292,18 @@ def test_forgotten_customers_are_nobody_to_call(cli_json, at):
     feedback = cli_json("report", "feedback")
     assert feedback["follow_up"] == [] and feedback["comments"] == []
     assert feedback["rows"][0]["responses"] == 1  # the score still counts
+
+
+def test_doctor_finds_personal_data_left_on_a_forgotten_customer(cli, cli_json, maria, db_path):
+    cli_json("forget", MARIA, "--yes")
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("UPDATE customers SET name = 'Back Again' WHERE id = 1")
+        conn.execute("UPDATE feedback SET comment = 'said again' WHERE customer_id = 1")
+    conn.close()
+    result = cli("doctor", "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["problems"] == [
+        "forgotten customer #1 (forgotten-1): feedback #1 still has a comment",
+        "forgotten customer #1 (forgotten-1): still has a name, e-mail, birthday, note or a phone other than "
+        "its pseudonym"]
