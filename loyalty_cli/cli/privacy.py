@@ -64,7 +64,9 @@ def forget(
         row = privacy.customer(session, phone_text(phone))
         if not yes:
             who = f"{row['name']} ({row['phone']})" if row["name"] else row["phone"]
-            if not typer.confirm(f"Erase every personal detail of {who}? This cannot be undone", default=False):
+            # on stderr: stdout stays the command's output (--json)
+            if not typer.confirm(f"Erase every personal detail of {who}? This cannot be undone", default=False,
+                                 err=True):
                 raise Refused("nothing erased")
         result = privacy.forget(session, row)
         if json:
@@ -87,8 +89,8 @@ def _tell(result: dict) -> None:
     if result["compacted"]:
         render.note("the database file was rebuilt to drop older copies of the erased data")
     if not result["wal_emptied"]:
-        render.warning("another program kept the database busy: older copies of the erased data may stay in "
-                       "its -wal file until it is checkpointed; run the same forget again when the tills are idle")
+        render.warning("another program kept the database busy: older copies of the erased data stay in its "
+                       "-wal file until the last program using the database closes it (SQLite then empties it)")
 
 
 COMMANDS = (forget,)

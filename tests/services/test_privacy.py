@@ -184,7 +184,7 @@ def test_forget_asks_on_a_terminal(cli, maria, db_path, monkeypatch):
     assert db_content(db_path) == before
     agreed = cli("forget", MARIA, input="y\n")
     assert agreed.exit_code == 0, agreed.output + agreed.stderr
-    assert NAME in agreed.stdout  # the question named who
+    assert NAME in agreed.stderr  # the question named who, on stderr
     assert "forgot +393331234567: now forgotten-1" in agreed.stdout and "1 feedback comment(s)" in agreed.stdout
 
 
