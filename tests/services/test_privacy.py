@@ -307,3 +307,16 @@ def test_doctor_finds_personal_data_left_on_a_forgotten_customer(cli, cli_json, 
         "forgotten customer #1 (forgotten-1): feedback #1 still has a comment",
         "forgotten customer #1 (forgotten-1): still has a name, e-mail, birthday, note or a phone other than "
         "its pseudonym"]
+
+
+def test_forget_says_so_when_a_reader_keeps_the_wal_busy(cli, maria, db_path):
+    reader = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM customers").fetchone()  # a report, mid-run
+        result = cli("forget", MARIA, "--yes")
+        assert result.exit_code == 0, result.output + result.stderr
+        assert "forgot +393331234567" in result.stdout and "-wal file" in result.stderr
+    finally:
+        reader.close()  # the last connection: SQLite empties the WAL
+    assert [text for text in ERASED_TEXTS if text.encode() in raw_bytes(db_path)] == []
