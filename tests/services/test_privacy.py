@@ -249,6 +249,13 @@ def test_expire_says_how_many_it_forgot(cli, cli_json, at, forgetting):
     assert "forgot 1 customers" in cli("expire").stdout
 
 
+def test_config_show_has_the_privacy_option_when_set(cli, cli_json, forgetting):
+    assert "privacy" not in cli_json("config", "show")["config"]
+    forgetting(1095)
+    assert cli_json("config", "show")["config"]["privacy"] == {"forget_inactive_days": 1095}
+    assert "forget_inactive_days = 1095" in cli("config", "show").stdout
+
+
 @pytest.mark.parametrize("value, said", [("10", "must be at least 90"), ("99999", "must be at most"),
                                          ('"3 years"', "must be a whole number")])
 def test_forget_inactive_days_is_checked(cli, forgetting, value, said):
