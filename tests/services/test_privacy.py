@@ -216,7 +216,7 @@ def forgetting(tmp_path, monkeypatch):
     return use
 
 
-def test_expire_forgets_customers_silent_for_longer_than_configured(cli_json, at, forgetting, monkeypatch):
+def test_expire_forgets_customers_silent_for_longer_than_configured(cli_json, at, forgetting, monkeypatch, db_path):
     from loyalty_cli.services import privacy
 
     monkeypatch.setattr(privacy, "FORGET_BATCH", 2)  # several batches
@@ -232,6 +232,8 @@ def test_expire_forgets_customers_silent_for_longer_than_configured(cli_json, at
     forgetting(365)
     assert cli_json("expire") == {"customers": 0, "points": 0, "vouchers": 0, "forgotten": 4}
     assert [row["phone"] for row in cli_json("customers")] == ["+393330000005"]
+    gone = ("+393330000001", "+393330000002", "+393330000003", "+393330000004", "3330000001", "Never Came")
+    assert [text for text in gone if text.encode() in raw_bytes(db_path)] == []
     assert cli_json("expire")["forgotten"] == 0  # nobody twice
     assert cli_json("doctor") == {"ok": True, "problems": []}
     at("2026-12-02T12:00:00+00:00")
