@@ -14,7 +14,7 @@ customer_app = typer.Typer(help="One customer's data: everything held about them
                            no_args_is_help=True)
 
 ERASED_KINDS = {  # erase()'s counts, as a person reads them
-    "details": "detail(s) (name, e-mail, birthday, note)", "phone_forms": "typed form(s) of the phone",
+    "details": "personal detail(s) (of name, e-mail, birthday, note)", "phone_forms": "typed form(s) of the phone",
     "visit_notes": "visit note(s)", "void_reasons": "void reason(s)", "ledger_reasons": "void reason(s) in the ledger",
     "feedback_comments": "feedback comment(s)", "consent_sources": "consent source(s)",
     "imported_cards": "imported card phone(s)", "import_summaries": "import summary mention(s)",
