@@ -38,16 +38,25 @@ def doctor(
 
 
 def expire(ctx: typer.Context, json: JsonOpt = False):
-    """Write due expiries of points and vouchers for everyone (for cron; safe to repeat)."""
+    """Write due expiries of points and vouchers for everyone, and forget customers silent for longer
+    than [privacy] forget_inactive_days (for cron; safe to repeat)."""
     from loyalty_cli.services import counter
 
     def work(session):
         totals = counter.expire_all(session)
+        said = (f"expired {totals['points']} points and {totals['vouchers']} vouchers "
+                f"of {totals['customers']} customers")
+        days = session.config.privacy.forget_inactive_days
+        if days is not None:  # [privacy] forget_inactive_days: the key is there only when it is set
+            from loyalty_cli.domain import clock
+            from loyalty_cli.services import privacy
+
+            totals["forgotten"] = privacy.forget_inactive(session, clock.now())
+            said += f"; forgot {totals['forgotten']} customers with no visit in {days} days"
         if json:
             render.emit_json(totals)
         else:
-            render.message(f"expired {totals['points']} points and {totals['vouchers']} vouchers "
-                           f"of {totals['customers']} customers")
+            render.message(said)
 
     run(ctx, work)
 

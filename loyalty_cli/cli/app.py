@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from loyalty_cli import __version__
-from loyalty_cli.cli import admin, counter, feedback, simulate
+from loyalty_cli.cli import admin, counter, feedback, privacy, simulate
 from loyalty_cli.cli.config import config_app
 from loyalty_cli.cli.imports import import_app
 from loyalty_cli.cli.reports import report_app
@@ -24,9 +24,10 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-for command in counter.COMMANDS + feedback.COMMANDS + admin.COMMANDS + simulate.COMMANDS:
+for command in counter.COMMANDS + feedback.COMMANDS + privacy.COMMANDS + admin.COMMANDS + simulate.COMMANDS:
     app.command()(command)
 app.add_typer(config_app, name="config")
+app.add_typer(privacy.customer_app, name="customer")
 app.add_typer(import_app, name="import")
 app.add_typer(report_app, name="report")
 

@@ -20,6 +20,7 @@ from loyalty_cli.domain.model import (
     Expiry,
     Feedback,
     PointsRule,
+    Privacy,
     PunchCard,
     Referral,
     Reward,
@@ -28,7 +29,7 @@ from loyalty_cli.domain.model import (
     Welcome,
 )
 
-TOP_KEYS = {"shop", "rewards", "rules", "tiers", "expiry", "promotions", "feedback"}
+TOP_KEYS = {"shop", "rewards", "rules", "tiers", "expiry", "promotions", "feedback", "privacy"}
 SHOP_KEYS = {"name", "currency", "phone_region", "timezone", "max_amount", "categories"}
 REWARD_KEYS = {"id", "name", "kind", "value", "cost", "points"}
 CATEGORIES = {"categories", "exclude_categories"}  # any rule a visit goes through may take them
@@ -42,6 +43,7 @@ RULE_KEYS = {
 }
 TIER_KEYS = {"name", "min_spend", "min_visits", "multiplier", "perks"}
 EXPIRY_KEYS = {"points_days", "rewards_days"}
+PRIVACY_KEYS = {"forget_inactive_days"}
 
 
 # Every number in a config has a bound: far above any real programme, far below what overflows
@@ -51,6 +53,9 @@ MAX_FACTOR = Decimal(1000)  # points per currency unit, tier multipliers
 MAX_MONEY_UNITS = Decimal(1_000_000)  # any amount in a config, in whole currency units
 MAX_PUNCHES = 1000  # a punch card's size: a paper card holds a few dozen
 MAX_DAYS = 3650  # expiry windows: ten years
+# Forgetting is irreversible: a typo ('10' for '1000') must not erase regulars back from a
+# summer away, so the shortest silence that forgets is a season's.
+MIN_FORGET_DAYS = 90
 
 
 class ConfigError(BadInput):
@@ -120,10 +125,11 @@ class ConfigValidator(PromotionChecks):
         expiry = self.attempt(self.expiry) or Expiry()
         promotions = self.promotions()
         feedback = self.attempt(self.feedback) or Feedback()
+        privacy = self.attempt(self.privacy) or Privacy()
         if self.problems:
             raise ConfigError(self.problems)
         return Config(shop, rewards, tuple(rules), tuple(tiers), expiry, source, origin, self.raw, self.text,
-                      tuple(promotions), feedback)
+                      tuple(promotions), feedback, privacy)
 
     def attempt(self, work, *args, default=None):
         """Run one part of the validation; a problem is noted and the rest still checked."""
@@ -255,6 +261,13 @@ class ConfigValidator(PromotionChecks):
         self.check_keys(table, EXPIRY_KEYS, path)
         return Expiry(points_days=self.whole_number(table, "points_days", path, minimum=1, maximum=MAX_DAYS),
                       rewards_days=self.whole_number(table, "rewards_days", path, minimum=1, maximum=MAX_DAYS))
+
+    def privacy(self) -> Privacy:
+        path = ("privacy",)
+        table = self.table(self.raw, "privacy", path)
+        self.check_keys(table, PRIVACY_KEYS, path)
+        return Privacy(self.whole_number(table, "forget_inactive_days", path, minimum=MIN_FORGET_DAYS,
+                                         maximum=MAX_DAYS))
 
     # -- [[rewards]] --
 

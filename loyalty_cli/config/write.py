@@ -44,6 +44,9 @@ def as_dict(config: Config) -> dict:
         "expiry": {"points_days": config.expiry.points_days, "rewards_days": config.expiry.rewards_days},
         "promotions": [_promotion(p, major) for p in config.promotions],
         "feedback": {"scale": config.feedback.scale, "points": config.feedback.points},
+        # only when set: without it nobody is forgotten unasked, and there is nothing to show
+        **({"privacy": {"forget_inactive_days": config.privacy.forget_inactive_days}}
+           if config.privacy.forget_inactive_days is not None else {}),
     }
 
 

@@ -144,6 +144,11 @@ class Expiry:
 
 
 @dataclass(frozen=True)
+class Privacy:
+    forget_inactive_days: int | None = None  # `loyalty expire` forgets customers silent this long
+
+
+@dataclass(frozen=True)
 class Config:
     shop: Shop
     rewards: dict[str, Reward]
@@ -156,6 +161,7 @@ class Config:
     text: str = field(default="", compare=False, repr=False)
     promotions: tuple[Promotion, ...] = ()
     feedback: Feedback = Feedback()
+    privacy: Privacy = Privacy()
 
     def rules_of(self, kind: str) -> list:
         return [rule for rule in self.rules if rule.kind == kind]

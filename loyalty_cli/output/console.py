@@ -16,10 +16,14 @@ def is_terminal() -> bool:
     return sys.stdout is not None and sys.stdout.isatty()
 
 
+def json_text(data) -> str:
+    return json_safe(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
 def emit_json(data) -> None:
     if sys.stdout is None:  # stdout closed (`>&-`): the work is done, there is no one to tell
         return
-    sys.stdout.write(json_safe(json.dumps(data, ensure_ascii=False, indent=2, default=str)) + "\n")
+    sys.stdout.write(json_text(data) + "\n")
 
 
 def lines(*texts: str) -> None:

@@ -43,14 +43,14 @@ SELECT json_group_array(json_array(c.id, c.phone, c.name, c.visits, c.spend, (
          SELECT json_group_array(d.local_day) FROM (
            SELECT DISTINCT v.local_day FROM visits v WHERE v.customer_id = c.id AND v.voided_at IS NULL
            ORDER BY v.local_day DESC LIMIT :days) d)))
-FROM customers c WHERE c.last_visit_at >= :lost AND c.last_visit_at < :floor
+FROM customers c WHERE c.last_visit_at >= :lost AND c.last_visit_at < :floor AND c.forgotten_at IS NULL
 """
 
 # Customers seen within LOST_DAYS whose punches on card :card stand at :punches (one short).
 _NEAR_SQL = """
 SELECT json_group_array(json_array(c.id, c.phone, c.name, c.last_visit_at, c.visits, c.spend, j.value))
 FROM customers c, json_each(c.punches) j
-WHERE j.key = :card AND j.value = :punches AND c.last_visit_at >= :lost
+WHERE j.key = :card AND j.value = :punches AND c.last_visit_at >= :lost AND c.forgotten_at IS NULL
 """
 
 

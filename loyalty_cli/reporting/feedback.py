@@ -109,9 +109,11 @@ def build(ctx: Context, period: Period) -> Report:
 
 
 def _follow_up(conn, where: str, args: dict, scale: int):
-    """Each customer whose last response of the period was low: theirs to hear back from."""
+    """Each customer whose last response of the period was low: theirs to hear back from (a
+    forgotten customer cannot be called)."""
     sql = (f"SELECT c.phone, c.name, f.score, f.comment, f.at, c.last_visit_at FROM feedback f "
-           f"JOIN customers c ON c.id = f.customer_id WHERE {where} AND f.id = (SELECT g.id FROM feedback g "
+           f"JOIN customers c ON c.id = f.customer_id WHERE {where} AND c.forgotten_at IS NULL "
+           "AND f.id = (SELECT g.id FROM feedback g "
            "WHERE g.customer_id = f.customer_id AND g.local_day BETWEEN :since AND :until AND g.scale = :scale "
            "ORDER BY g.at DESC, g.id DESC LIMIT 1) ORDER BY f.score, f.at DESC")
     return (row for row in query(conn, sql, args) if to_call_back(row[2], scale))

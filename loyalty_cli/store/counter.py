@@ -258,11 +258,12 @@ def list_customers(conn, now: datetime, search: str | None, sort: str, limit: in
     they can still use (a lapsed one that `expire` has not yet written down is not counted)."""
     if sort not in SORTS:
         raise BadInput(f"--sort must be one of {', '.join(SORTS)}, got {sort!r}")
-    where, args = "", {**tier_window(now), "now": clock.to_db(now)}
+    # forgotten customers (`loyalty forget`) are nobody to look up: their pseudonyms stay in the reports
+    where, args = "WHERE c.forgotten_at IS NULL", {**tier_window(now), "now": clock.to_db(now)}
     if search:
         # '333 123' finds +39333123...: digits typed with spaces are matched as digits
         digits = "".join(ch for ch in search if ch.isdigit())
-        where = "WHERE c.phone LIKE :phone OR c.name LIKE :text OR c.email LIKE :text"
+        where += " AND (c.phone LIKE :phone OR c.name LIKE :text OR c.email LIKE :text)"
         pattern = f"%{search}%"
         args["phone"] = f"%{digits}%" if digits and len(digits) * 2 > len(search.replace(" ", "")) else pattern
         args["text"] = pattern

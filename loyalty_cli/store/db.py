@@ -41,6 +41,11 @@ def connect(path: Path, create: bool = True, make_folder: bool = True) -> sqlite
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
+        # Zero the bytes of a row as it is changed or deleted, where that costs no extra write
+        # (FAST: inside the b-tree pages being written anyway): a customer's old name, or the
+        # row as it stood before each visit updated it, does not linger in the page's free space
+        # until `loyalty forget` needs it gone (see erasing()).
+        conn.execute("PRAGMA secure_delete = FAST")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
         if "not a database" in str(exc) or "malformed" in str(exc):
@@ -140,6 +145,39 @@ def snapshot(conn):
     finally:
         if conn.in_transaction:  # an error inside SQLite may have ended it already
             conn.execute("COMMIT")
+
+
+@contextmanager
+def erasing(conn: sqlite3.Connection):
+    """One write transaction whose deleted and overwritten bytes are zeroed, freed pages too
+    (PRAGMA secure_delete = ON): what `loyalty forget` erases must be gone from the file, not
+    just unlinked from it. Follow it with empty_wal(): the WAL still holds earlier copies."""
+    conn.execute("PRAGMA secure_delete = ON")
+    try:
+        with transaction(conn):
+            yield conn
+    finally:
+        conn.execute("PRAGMA secure_delete = FAST")
+
+
+def empty_wal(conn: sqlite3.Connection) -> bool:
+    """Copy the WAL into the database and truncate it to nothing, so no earlier version of a
+    page stays in it; False when a reader kept it busy past the busy timeout (the WAL then
+    empties at a later checkpoint)."""
+    busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    return busy == 0
+
+
+def compact(conn: sqlite3.Connection) -> None:
+    """Rebuild the file (VACUUM) with secure_delete on, then empty the WAL: the only way to drop
+    copies of rows left in free space by a release that did not zero them. It holds the write
+    lock for as long as copying the whole file takes, so it is run only when such a copy is found."""
+    conn.execute("PRAGMA secure_delete = ON")
+    try:
+        conn.execute("VACUUM")
+    finally:
+        conn.execute("PRAGMA secure_delete = FAST")
+    empty_wal(conn)
 
 
 def unique_indexes_on(conn, table: str, column: str) -> set[str]:

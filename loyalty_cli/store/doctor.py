@@ -15,6 +15,7 @@ import json
 
 from loyalty_cli.domain import money
 from loyalty_cli.store import lots as store_lots
+from loyalty_cli.store import privacy as store_privacy
 from loyalty_cli.store.db import integrity_problems
 
 LEDGER_KINDS = ("welcome", "referral", "punch", "reward", "points", "cashback", "redeem", "expire", "void", "import",
@@ -48,7 +49,8 @@ def problems(conn, config=None, full: bool = False) -> list[str]:
     return (integrity_problems(conn, full) + trigger_problems(conn) + ledger_line_problems(conn, currency)
             + reversal_problems(conn, currency) + voided_visit_problems(conn) + visit_cache_problems(conn, currency)
             + balance_problems(conn, currency) + debt_problems(conn, every, currency)
-            + voucher_problems(conn) + voucher_reference_problems(conn) + store_lots.problems(conn))
+            + voucher_problems(conn) + voucher_reference_problems(conn) + store_lots.problems(conn)
+            + store_privacy.problems(conn))
 
 
 def _capped(lines) -> list[str]:

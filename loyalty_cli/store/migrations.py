@@ -10,6 +10,15 @@ from pathlib import Path
 
 from loyalty_cli.domain.errors import Refused
 
+# The triggers that make the ledger append-only (step 1). `loyalty forget` lifts the first for
+# the one statement that erases free text a person typed into a line (store/privacy.py).
+LEDGER_TRIGGERS = {
+    "ledger_no_update": "CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger "
+                        "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END",
+    "ledger_no_delete": "CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger "
+                        "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END",
+}
+
 
 def _v1(db) -> None:
     db["customers"].create(
@@ -57,10 +66,8 @@ def _v1(db) -> None:
     db["ledger"].create_index(["at"])
     db["phone_keys"].create({"key": str, "phone": str}, pk="key", not_null={"phone"}, strict=True)
     # The ledger is append-only: the database itself refuses edits and deletes.
-    db.execute("CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger "
-               "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END")
-    db.execute("CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger "
-               "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END")
+    for sql in LEDGER_TRIGGERS.values():
+        db.execute(sql)
 
 
 def _v2(db) -> None:
