@@ -25,6 +25,7 @@ class Shop:
     timezone: str
     max_amount: int | None = None  # minor units: a visit above it is refused as a likely typo
     categories: tuple[str, ...] = ()  # the known visit categories; empty: any is accepted
+    location: str | None = None  # this till's shop in a chain, recorded on every visit (per till)
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,7 @@ class Config:
     text: str = field(default="", compare=False, repr=False)
     promotions: tuple[Promotion, ...] = ()
     feedback: Feedback = Feedback()
+    published: int | None = None  # the version of rules published to the database, when they are in force
 
     def rules_of(self, kind: str) -> list:
         return [rule for rule in self.rules if rule.kind == kind]

@@ -9,6 +9,7 @@ from loyalty_cli.output.model import Chart, Column, Report, Table
 from loyalty_cli.reporting import rewards
 from loyalty_cli.reporting.context import Context, query
 from loyalty_cli.reporting.period import Period
+from loyalty_cli.store import locations
 
 NAME, TITLE = "summary", "Summary"
 
@@ -46,6 +47,14 @@ TIMELINE_COLUMNS = [
 ]
 
 
+LOCATION_COLUMNS = [
+    Column("location", "Location"),
+    Column("visits", "Visits", "int"),
+    Column("customers", "Customers", "int"),
+    Column("revenue", "Revenue", "money"),
+]
+
+
 def bucket_for(period: Period) -> str:
     """Days for up to two months, weeks up to two years, months beyond."""
     if period.days <= 62:
@@ -71,6 +80,10 @@ def build(ctx: Context, period: Period) -> Report:
               charts=[Chart("start", "visits", f"Visits per {bucket}"),
                       Chart("start", "revenue", f"Revenue per {bucket}")], chart_instead=True),
     ]
+    if ctx.location is None and len(locations.known(conn)) > 1:  # a chain: the figures of each shop
+        per_location = locations.breakdown(conn, period.local_days())
+        tables.append(Table("locations", "Per location", LOCATION_COLUMNS, lambda: iter(per_location),
+                            empty="no visits in the period"))
     notes = []
     if unknown:
         notes.append(f"reward cost leaves out rewards no longer in the config: {', '.join(unknown)}")
