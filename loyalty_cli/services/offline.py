@@ -94,7 +94,7 @@ def _push(session: Session, conn, retry_problems: bool) -> dict:
             done = counter.record_visit(
                 session, row["phone"], amount_text=money.as_string(row["amount"], currency), items=row["items"],
                 note=row["note"], at_text=row["at"], name=row["name"], ref=row["key"], category=row["category"],
-                location=row["location"] or "")
+                location=row["location"])
         except Unreachable:
             raise
         except LoyaltyError as exc:  # refused by the server (a ref of another visit...): kept, and said

@@ -53,7 +53,7 @@ class Session:
     @cached_property
     def published_version(self):
         """The newest config_versions row, or None (no database yet, or nothing published)."""
-        if "conn" not in self.__dict__ and not self.db_path.exists():
+        if "conn" not in self.__dict__ and not (paths.is_server(self.db_path) or self.db_path.exists()):
             return None
         try:
             return config_versions.latest(self.conn)

@@ -11,8 +11,9 @@ import json
 from loyalty_cli.store import db as store_db
 
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, phone TEXT NOT NULL, at TEXT NOT NULL, "
-    "amount INTEGER NOT NULL, items INTEGER NOT NULL, note TEXT, name TEXT, category TEXT, location TEXT, "
+    "CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, phone TEXT NOT NULL, "
+    "at TEXT NOT NULL, amount INTEGER NOT NULL, items INTEGER NOT NULL, note TEXT, name TEXT, category TEXT, "
+    "location TEXT, "
     "recorded_at TEXT NOT NULL, pushed_at TEXT, visit_id INTEGER, problem TEXT)",
     "CREATE INDEX IF NOT EXISTS pending_waiting ON pending (pushed_at, id)",
     "CREATE TABLE IF NOT EXISTS cards (phone TEXT PRIMARY KEY, card TEXT NOT NULL, seen_at TEXT NOT NULL)",
