@@ -17,6 +17,10 @@ from loyalty_cli.services.session import Session
 from loyalty_cli.store import outbox
 from loyalty_cli.system import paths
 
+# What a visit's result says about that visit, not about the card: an offline card must not show
+# the last online visit's earnings as if this one had earned them.
+VISIT_ONLY = ("earned", "promotions", "visit_id", "duplicate", "enrolled", "location")
+
 
 def record(session: Session, phone_text: str, **options) -> dict:
     """Write one visit to the outbox (the server is unreachable); the customer's last known card."""
@@ -48,9 +52,10 @@ def remember_card(session: Session, card: dict) -> None:
     path = session.outbox_path
     if not (paths.is_server(session.db_path) or path.exists()):
         return
+    balances = {key: value for key, value in card.items() if key not in VISIT_ONLY}
     conn = outbox.open_outbox(path, durable=False)
     try:
-        outbox.remember_card(conn, card["phone"], card, clock.to_db(clock.now()))
+        outbox.remember_card(conn, card["phone"], balances, clock.to_db(clock.now()))
     finally:
         conn.close()
 

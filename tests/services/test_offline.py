@@ -107,6 +107,7 @@ def test_offline_card_shows_the_last_known_balances(cli, cli_json, server):
     assert data["last_known"]["points"] == online["points"] and data["last_known"]["visits"] == online["visits"]
     result = cli("visit", "333 111 2222", "--amount", "5")
     assert result.exit_code == 0 and f"Points: {online['points']}" in result.stdout
+    assert "Earned" not in result.stdout  # the last online visit's earnings are not this visit's
 
 
 def test_redemption_is_refused_offline(cli, cli_json, server):
