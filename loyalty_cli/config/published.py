@@ -22,6 +22,8 @@ PER_TILL_SHOP_KEYS = ("location", "phone_region")
 def combine(version, local: Config) -> Config:
     """The rules of published `version` (a config_versions row) with the till's own settings."""
     label = describe(version)
+    if local.text == version["toml"]:  # the till's file is the published one: no second parse (~3 ms)
+        return replace(local, source=None, origin=label, published=version["id"])
     published = parse(version["toml"].encode("utf-8"), f"published config version {version['id']}",
                       source=None, origin=label)
     shop = replace(published.shop, location=local.shop.location, phone_region=local.shop.phone_region)

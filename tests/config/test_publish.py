@@ -76,3 +76,12 @@ def test_publish_refuses_a_bad_author_and_no_database_appears(cli, tmp_path, db_
     result = cli("config", "publish", SAMPLE, "--author", "a\x1bb")
     assert result.exit_code == 2 and "--author holds a control character" in result.stderr
     assert not db_path.exists()
+
+
+def test_till_whose_file_is_the_published_one(cli, cli_json, tmp_path, monkeypatch):
+    chain = _rules(tmp_path, "chain.toml", 4)
+    cli_json("config", "publish", chain, "--author", "ana")
+    monkeypatch.setenv("LOYALTY_CONFIG", str(chain))
+    result = cli("visit", "333 111 2222", "--amount", "10", "--json")
+    assert result.exit_code == 0 and "differs" not in result.stderr
+    assert cli_json("config", "show")["from"].startswith("published version 1, by ana")
