@@ -101,7 +101,7 @@ def test_every_report_takes_location(cli_json):
     for name in REPORTS:
         assert cli_json("report", name, "--location", "Centro")["parameters"]["location"] == "Centro", name
     visits = cli_json("report", "visits", "--location", "Centro", "--since", "2026-06-01")["rows"]
-    assert [row["amount"] for row in visits] == ["10.00"]
+    assert [(row["amount"], row["location"]) for row in visits] == [("10.00", "Centro")]
     customers = cli_json("report", "customers", "--location", "Nord")["rows"]
     assert sorted(row["phone"] for row in customers) == ["+393331112222", "+393335556666"]
 
