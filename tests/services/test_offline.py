@@ -154,3 +154,19 @@ def test_offline_visit_survives_a_kill_right_after_the_card(tmp_path, isolated):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=os.environ.copy())
     assert done.returncode == -signal.SIGKILL and "OFFLINE" in done.stdout
     assert _pending(isolated / "outbox.db") == [("K-1", "+393334445555", 200, 0)]
+
+
+def test_a_push_the_server_refuses_stays_waiting_and_sync_says_so(cli, cli_json, server, isolated, db_path):
+    cli_json("visit", "333 111 2222", "--amount", "10", "--ref", "R-7")
+    server.down()
+    cli_json("visit", "333 555 6666", "--amount", "4", "--ref", "R-7")  # the same receipt number, another customer
+    cli_json("visit", "333 555 6666", "--amount", "3")
+    server.up()
+    result = cli("sync")
+    assert result.exit_code == 1
+    assert "pushed 1 offline visit(s)" in result.stdout
+    assert "offline visit R-7 of +393335556666: --ref R-7 is already visit #1" in result.stderr
+    assert [row[0] for row in _pending(isolated / "outbox.db") if not row[3]] == ["R-7"]
+    assert len(_visits(db_path)) == 2
+    again = cli("show", "333 555 6666")  # other commands are not held up by it, nor retry it each time
+    assert again.exit_code == 0 and "refused" not in again.stderr
