@@ -47,7 +47,7 @@ def _push_outbox(session) -> None:
 
     try:
         done = offline.push_if_waiting(session)
-    except LoyaltyError as exc:
+    except (LoyaltyError, sqlite3.Error) as exc:  # a damaged outbox must not stop the command either
         console.note(f"offline visits not pushed yet: {exc}")
         return
     if done and (done["pushed"] or done["already"]):
