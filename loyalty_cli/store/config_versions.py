@@ -17,6 +17,3 @@ def publish(conn, at: datetime, author: str, source: str | None, sha256: str, to
     return conn.execute("INSERT INTO config_versions (at, author, source, sha256, toml) VALUES (?, ?, ?, ?, ?) "
                         "RETURNING id", (clock.to_db(at), author, source, sha256, toml)).fetchone()[0]
 
-
-def history(conn) -> list:
-    return conn.execute("SELECT id, at, author, source, sha256 FROM config_versions ORDER BY id").fetchall()
