@@ -20,6 +20,8 @@ def isolated(tmp_path, monkeypatch):
     """A temp database, the sample config (region IT, Europe/Rome), a fixed clock, a temp cwd."""
     monkeypatch.setenv("LOYALTY_DB", str(tmp_path / "loyalty.db"))
     monkeypatch.setenv("LOYALTY_CONFIG", str(SAMPLE))
+    monkeypatch.setenv("LOYALTY_OUTBOX", str(tmp_path / "outbox.db"))  # never beside the packaged sample
+    monkeypatch.delenv("LOYALTY_LOCATION", raising=False)
     monkeypatch.setenv("LOYALTY_NOW", "2026-06-15T12:00:00+00:00")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))

@@ -69,13 +69,35 @@ def paths(ctx: typer.Context, json: JsonOpt = False):
         db, db_origin = where.db_path(session.db_option)
         config, config_origin = where.config_path(session.config_option)
         data = {"db": str(db), "db_from": db_origin, "config": str(config) if config else None,
-                "config_from": config_origin}
+                "config_from": config_origin, "outbox": str(session.outbox_path)}
         if json:
             render.emit_json(data)
         else:
-            render.lines(f"database: {db} ({db_origin})", f"config:   {config or '(none)'} ({config_origin})")
+            render.lines(f"database: {db} ({db_origin})", f"config:   {config or '(none)'} ({config_origin})",
+                         f"outbox:   {session.outbox_path} (visits recorded while the server is unreachable)")
 
     run(ctx, work)
 
 
-COMMANDS = (doctor, expire, paths)
+def sync(ctx: typer.Context, json: JsonOpt = False):
+    """Record on the server the visits this till recorded offline (safe to repeat: nothing twice)."""
+    from loyalty_cli.domain.errors import Refused
+    from loyalty_cli.services import offline
+
+    def work(session):
+        totals = offline.push(session)
+        if json:
+            render.emit_json(totals)
+        else:
+            render.message(f"pushed {totals['pushed']} offline visit(s); {totals['already']} were recorded already")
+        if totals["refused"]:
+            for refused in totals["refused"][:-1]:
+                render.error(f"offline visit {refused['ref']} of {refused['phone']}: {refused['problem']}")
+            last = totals["refused"][-1]
+            raise Refused(f"offline visit {last['ref']} of {last['phone']}: {last['problem']} "
+                          "(kept in the outbox; fix it, then `loyalty sync` again)")
+
+    run(ctx, work, push_first=False)
+
+
+COMMANDS = (doctor, expire, paths, sync)

@@ -49,7 +49,7 @@ def main(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,
 ):
-    ctx.obj = Session(db, config, on_created=render.database_created)
+    ctx.obj = Session(db, config, on_created=render.database_created, on_note=render.note)
 
 
 def command():

@@ -12,9 +12,9 @@ PhoneArg = Annotated[list[str], typer.Argument(metavar="PHONE", help="Phone numb
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a card or table.")]
 
 
-def run(ctx: typer.Context, work) -> None:
+def run(ctx: typer.Context, work, push_first: bool = True) -> None:
     session: Session = ctx.obj
-    code = guarded(session, lambda: work(session))
+    code = guarded(session, lambda: work(session), push_first)
     if code:
         raise typer.Exit(code)
 

@@ -70,15 +70,55 @@ def config_show(ctx: typer.Context, json: JsonOpt = False):
         loaded = session.config
         data = config_module.as_dict(loaded)
         stacking = [config_module.PROMOTIONS_STACK] if loaded.promotions else []
+        local = session.local_config
         if json:
             render.emit_json({"path": str(loaded.source) if loaded.source else None, "from": loaded.origin,
+                              "published": _published(session.published_version),
+                              "local": str(local.source) if local.source else local.origin,
                               "config": data, "notes": stacking})
             return
         import tomli_w
 
         body = tomli_w.dumps(config_module.toml_ready(data))
-        render.lines(f"# {loaded.source or 'built-in defaults'} (chosen by: {loaded.origin})",
-                     *(f"# {note}" for note in stacking), *([body.removesuffix("\n")] if body else []))
+        if loaded.published is not None:
+            version = session.published_version
+            heading = [f"# rules: {loaded.origin} (from {version['source']})",
+                       f"# this till's location and phone_region: {local.source or 'built-in defaults'}"]
+        else:
+            heading = [f"# rules: local file {loaded.source} (chosen by: {loaded.origin})" if loaded.source
+                       else "# rules: built-in defaults"]
+        render.lines(*heading, *(f"# {note}" for note in stacking), *([body.removesuffix("\n")] if body else []))
+
+    run(ctx, work)
+
+
+def _published(version) -> dict | None:
+    if version is None:
+        return None
+    return {"version": version["id"], "at": version["at"], "author": version["author"],
+            "source": version["source"], "sha256": version["sha256"]}
+
+
+@config_app.command("publish")
+def config_publish(
+    ctx: typer.Context,
+    path: Annotated[str, typer.Argument(help="The config file to publish.", show_default=False)],
+    author: Annotated[str | None, typer.Option("--author", help="Who publishes (default: $USER).",
+                                               show_default=False)] = None,
+    json: JsonOpt = False,
+):
+    """Store a config in the shared database as the rules of every till (validated, versioned)."""
+    from loyalty_cli.services import chain
+
+    def work(session):
+        result = chain.publish_config(session, path, author)
+        if json:
+            render.emit_json(result)
+        elif result["new"]:
+            render.message(f"published {result['file']} as version {result['version']}: every till now uses it")
+        else:
+            render.message(f"{result['file']} is the version in force already ({result['in_force']}): "
+                           "nothing published")
 
     run(ctx, work)
 

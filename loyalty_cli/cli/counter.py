@@ -158,6 +158,18 @@ def customers(
     run(ctx, work)
 
 
+def _online_only(work, what: str):
+    """Run work(); an unreachable server refuses it in plain words: offline, a balance cannot be
+    checked, so nothing can be spent (a visit, which only adds, goes to the outbox instead)."""
+    from loyalty_cli.domain.errors import Unreachable
+
+    try:
+        return work()
+    except Unreachable as exc:
+        raise Unreachable(f"{what} refused: this till is offline ({exc}) and a balance cannot be checked "
+                          "offline; try again when the server is back") from None
+
+
 def redeem(
     ctx: typer.Context,
     words: Annotated[list[str], typer.Argument(
@@ -179,7 +191,7 @@ def redeem(
 
             raise BadInput(f"give a voucher code or reward id ({words[-1]!r}), or --credit AMOUNT, not both")
         phone, target = (words, None) if credit is not None else (words[:-1], words[-1])
-        data = counter.redeem(session, phone_text(phone), target, credit)
+        data = _online_only(lambda: counter.redeem(session, phone_text(phone), target, credit), "redemption")
         if json:
             render.emit_json(data)
             return

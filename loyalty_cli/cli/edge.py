@@ -10,10 +10,13 @@ from loyalty_cli.domain.errors import LoyaltyError
 from loyalty_cli.output import console
 
 
-def guarded(session, work) -> int:
-    """Run work(); turn our errors into one line on stderr and an exit code."""
+def guarded(session, work, push_first: bool = True) -> int:
+    """Run work() (after pushing this till's offline visits, unless push_first is False: `sync`
+    pushes them itself); turn our errors into one line on stderr and an exit code."""
     code = 0
     try:
+        if push_first:
+            _push_outbox(session)
         work()
     except LoyaltyError as exc:
         console.error(str(exc))
@@ -32,6 +35,25 @@ def guarded(session, work) -> int:
     finally:
         session.close(failed=code != 0)
     return code
+
+
+def _push_outbox(session) -> None:
+    """Any command that reaches the database first records what this till recorded offline
+    (services/offline.py); at a till that never went offline this costs one stat of a missing file.
+    A push that cannot happen now is left for the next command and never stops this one."""
+    if not session.outbox_path.exists():
+        return
+    from loyalty_cli.services import offline
+
+    try:
+        done = offline.push_if_waiting(session)
+    except (LoyaltyError, sqlite3.Error) as exc:  # a damaged outbox must not stop the command either
+        console.note(f"offline visits not pushed yet: {exc}")
+        return
+    if done and (done["pushed"] or done["already"]):
+        console.note(f"pushed {done['pushed'] + done['already']} visit(s) recorded offline at this till")
+    for refused in (done or {}).get("refused", ()):
+        console.warning(f"offline visit {refused['ref']} of {refused['phone']} refused: {refused['problem']}")
 
 
 def interrupted() -> int:

@@ -27,6 +27,9 @@ FormatOpt = Annotated[str | None, typer.Option(
 OutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Write to this file (atomically) "
                                                   "instead of the screen.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
+LocationOpt = Annotated[str | None, typer.Option(
+    "--location", metavar="NAME", help="Only this shop's visits and customers (a chain's visits.location).",
+    show_default=False)]
 HorizonOpt = Annotated[int, typer.Option("--horizon", metavar="DAYS", help="Expected visits and value over this many "
                                          "days after --until.")]
 CategoryOpt = Annotated[str | None, typer.Option(
@@ -38,7 +41,7 @@ CohortsSinceOpt = Annotated[str | None, typer.Option(
 
 
 def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, output=None, json=False,
-          **options) -> None:
+          location=None, **options) -> None:
     """Build one report (with any `options` its builder takes) and write it to --output or to stdout."""
 
     def work(session):
@@ -57,7 +60,7 @@ def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, outpu
         now = clock.now()
         today = now.astimezone(session.config.tz).date()
         period = catalog.period_for(name, since, until, today)
-        context = Context(session.conn, session.config, now)
+        context = Context(session.conn, session.config, now, location=_location(location))
         with store_db.snapshot(session.conn):
             report = catalog.build(name, context, period, **options)
             locale = shop_locale(session.config)
@@ -71,65 +74,70 @@ def _show(ctx: typer.Context, name: str, since=None, until=None, fmt=None, outpu
 
 @report_app.command()
 def summary(ctx: typer.Context, since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = None,
-            output: OutputOpt = None, json: JsonOpt = False, category: CategoryOpt = None):
+            output: OutputOpt = None, json: JsonOpt = False, category: CategoryOpt = None,
+            location: LocationOpt = None):
     """Visits, customers, revenue, what was issued and redeemed, reward cost; visits per day and per category."""
-    _show(ctx, "summary", since, until, fmt, output, json, category=category)
+    _show(ctx, "summary", since, until, fmt, output, json, category=category, location=location)
 
 
 @report_app.command()
 def customers(ctx: typer.Context, since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = None,
-              output: OutputOpt = None, json: JsonOpt = False):
+              output: OutputOpt = None, json: JsonOpt = False, location: LocationOpt = None):
     """Every customer: visits, spend, last visit, tier, balances, open vouchers (and the period's visits)."""
-    _show(ctx, "customers", since, until, fmt, output, json)
+    _show(ctx, "customers", since, until, fmt, output, json, location=location)
 
 
 @report_app.command()
 def visits(ctx: typer.Context, since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = None,
-           output: OutputOpt = None, json: JsonOpt = False, category: CategoryOpt = None):
+           output: OutputOpt = None, json: JsonOpt = False, category: CategoryOpt = None,
+            location: LocationOpt = None):
     """Every visit in the period, voided ones marked."""
-    _show(ctx, "visits", since, until, fmt, output, json, category=category)
+    _show(ctx, "visits", since, until, fmt, output, json, category=category, location=location)
 
 
 @report_app.command()
 def rewards(ctx: typer.Context, since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = None,
-            output: OutputOpt = None, json: JsonOpt = False, category: CategoryOpt = None):
+            output: OutputOpt = None, json: JsonOpt = False, category: CategoryOpt = None,
+            location: LocationOpt = None):
     """Vouchers issued, redeemed, expired and voided in the period, with codes, dates, face value and cost."""
-    _show(ctx, "rewards", since, until, fmt, output, json, category=category)
+    _show(ctx, "rewards", since, until, fmt, output, json, category=category, location=location)
 
 
 @report_app.command()
-def liability(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None, json: JsonOpt = False):
+def liability(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None, json: JsonOpt = False,
+              location: LocationOpt = None):
     """What the shop owes today: points, store credit, open vouchers; what expires in 30 days."""
-    _show(ctx, "liability", fmt=fmt, output=output, json=json)
+    _show(ctx, "liability", fmt=fmt, output=output, json=json, location=location)
 
 
 @report_app.command("at-risk")
-def at_risk(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None, json: JsonOpt = False):
+def at_risk(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None, json: JsonOpt = False,
+            location: LocationOpt = None):
     """Customers to call: regulars overdue by their own rhythm, and those one visit from a reward."""
-    _show(ctx, "at-risk", fmt=fmt, output=output, json=json)
+    _show(ctx, "at-risk", fmt=fmt, output=output, json=json, location=location)
 
 
 @report_app.command()
 def feedback(ctx: typer.Context, since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = None,
-             output: OutputOpt = None, json: JsonOpt = False):
+             output: OutputOpt = None, json: JsonOpt = False, location: LocationOpt = None):
     """Customer feedback: responses, average, NPS (0-10 scale), per month, comments, whom to call back."""
-    _show(ctx, "feedback", since, until, fmt, output, json)
+    _show(ctx, "feedback", since, until, fmt, output, json, location=location)
 
 
 @report_app.command()
 def clv(ctx: typer.Context, until: UntilOpt = None, horizon: HorizonOpt = 365, fmt: FormatOpt = None,
-        output: OutputOpt = None, json: JsonOpt = False):
+        output: OutputOpt = None, json: JsonOpt = False, location: LocationOpt = None):
     # The help's backslash keeps rich from reading [stats] as markup (and printing nothing of it).
     """What each customer is worth and who is still a customer: BG/NBD and Gamma-Gamma fitted on the visits
     (needs pip install 'loyalty-cli\\[stats]')."""
-    _show(ctx, "clv", until=until, fmt=fmt, output=output, json=json, horizon_days=horizon)
+    _show(ctx, "clv", until=until, fmt=fmt, output=output, json=json, horizon_days=horizon, location=location)
 
 
 @report_app.command()
 def cohorts(ctx: typer.Context, since: CohortsSinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = None,
-            output: OutputOpt = None, json: JsonOpt = False):
+            output: OutputOpt = None, json: JsonOpt = False, location: LocationOpt = None):
     """Do customers come back? Monthly cohorts by first visit, and the share of each visiting month by month."""
-    _show(ctx, "cohorts", since, until, fmt, output, json)
+    _show(ctx, "cohorts", since, until, fmt, output, json, location=location)
 
 
 @report_app.command()
@@ -182,6 +190,13 @@ def default_export_format(locale: str) -> str:
     """A file for the shop's own spreadsheet, unless the shop is English-speaking, where RFC 4180
     CSV opens right: `--format csv` always gives RFC 4180."""
     return "csv" if locale.replace("-", "_").split("_")[0].lower() == "en" else "excel-csv"
+
+
+def _location(text: str | None) -> str | None:
+    """--location tidied: the name as visits record it ('' or spaces: every location)."""
+    from loyalty_cli.domain.text import tidy
+
+    return tidy(text)
 
 
 def _formats(text: str) -> list[str]:

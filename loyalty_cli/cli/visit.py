@@ -27,26 +27,35 @@ VISIT_OPTIONS = (
     OptionSpec("--ref", "ref", str, None, "Receipt number or row id: the same ref is never recorded twice.", "REF"),
     OptionSpec("--category", "category", str, None, "What the visit was for (one of \\[shop] categories).",
                "NAME"),
+    OptionSpec("--location", "location", str, None, "The shop or till recording it (default: LOYALTY_LOCATION, "
+               "else [shop] location).", "NAME"),
     OptionSpec("--json", "as_json", bool, False, "Print JSON for scripts instead of a card or table."),
 )
 
 
 def run_visit(db=None, config=None, phone=(), amount=None, items=None, note=None, at=None, name=None,
-              ref=None, category=None, as_json=False) -> int:
+              ref=None, category=None, location=None, as_json=False) -> int:
     """Record a visit and show the card; returns the exit code."""
     from loyalty_cli.cli.edge import guarded
     from loyalty_cli.output import console as render
     from loyalty_cli.services import counter
     from loyalty_cli.services.session import Session
 
-    session = Session(db, config, on_created=render.database_created)
+    session = Session(db, config, on_created=render.database_created, on_note=render.note)
 
     def work():
+        from loyalty_cli.domain.errors import Unreachable
         from loyalty_cli.domain.phones import join_words
 
         words = [phone] if isinstance(phone, str) else list(phone)
-        result = counter.record_visit(session, join_words(words), amount_text=amount, items=items, note=note,
-                                      at_text=at, name=name, ref=ref, category=category)
+        options = {"amount_text": amount, "items": items, "note": note, "at_text": at, "name": name, "ref": ref,
+                   "category": category, "location": location}
+        try:
+            result = counter.record_visit(session, join_words(words), **options)
+        except Unreachable as exc:
+            _offline_visit(session, join_words(words), options, exc, as_json)
+            return
+        _remember_card(session, result)
         if as_json:
             render.emit_json(result)
             return
@@ -62,3 +71,33 @@ def run_visit(db=None, config=None, phone=(), amount=None, items=None, note=None
     for warning in dict.fromkeys(session.warnings):  # each once
         render.warning(warning)
     return code
+
+
+def _remember_card(session, result: dict) -> None:
+    """Keep the card for offline visits, at a till that can go offline (services/offline.py)."""
+    from loyalty_cli.system import paths
+
+    if paths.is_server(session.db_path) or session.outbox_path.exists():
+        from loyalty_cli.services import offline
+
+        offline.remember_card(session, result)
+
+
+def _offline_visit(session, phone_text: str, options: dict, why, as_json: bool) -> None:
+    """The server is unreachable: the visit goes to the till's outbox (on disk before anything is
+    printed), and the card shows the balances last seen, before this visit."""
+    from loyalty_cli.output import console as render
+    from loyalty_cli.services import offline
+
+    result = offline.record(session, phone_text, **options)
+    if as_json:
+        render.emit_json(result)
+        return
+    render.note(f"offline: {why}")
+    saved = (f"OFFLINE: visit saved on this till as {result['ref']}; `loyalty sync` records it when the server "
+             "is back")
+    if result["last_known"] is None:
+        render.lines(saved, result["phone"], "  Balances: not known on this till (shown again once online)")
+        return
+    render.card(result["last_known"], f"{saved}. Balances as last seen {result['last_seen_at'][:16]}, "
+                                      "before this visit")

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from loyalty_cli.config.promotions import PromotionChecks
 from loyalty_cli.config.toml_lines import dotted, place
-from loyalty_cli.domain import clock, money
+from loyalty_cli.domain import clock, money, text
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.domain.model import (
     REWARD_KINDS,
@@ -30,7 +30,7 @@ from loyalty_cli.domain.model import (
 )
 
 TOP_KEYS = {"shop", "rewards", "rules", "tiers", "expiry", "promotions", "feedback", "privacy"}
-SHOP_KEYS = {"name", "currency", "phone_region", "timezone", "max_amount", "categories"}
+SHOP_KEYS = {"name", "currency", "phone_region", "timezone", "max_amount", "categories", "location"}
 REWARD_KEYS = {"id", "name", "kind", "value", "cost", "points"}
 CATEGORIES = {"categories", "exclude_categories"}  # any rule a visit goes through may take them
 RULE_KEYS = {
@@ -233,7 +233,15 @@ class ConfigValidator(PromotionChecks):
         if max_amount == 0:
             self.fail(path + ("max_amount",), "must be above 0")
         categories = self.category_list(table, "categories", path, listing=True) if "categories" in table else ()
-        return Shop(name, currency, region, timezone, max_amount, categories)
+        return Shop(name, currency, region, timezone, max_amount, categories, self.location(table))
+
+    def location(self, shop: dict) -> str | None:
+        """[shop] location: the name this till's visits are recorded under, tidied and bounded."""
+        location = text.tidy(self.string(shop, "location", ("shop",)))
+        problem = location and text.field_problem(location, text.LOCATION_MAX)
+        if problem:
+            self.fail(("shop", "location"), problem)
+        return location
 
     def phone_region(self, shop: dict) -> str | None:
         """The format only: the full check needs phonenumbers (check_phone_region)."""

@@ -25,6 +25,7 @@ class Shop:
     timezone: str
     max_amount: int | None = None  # minor units: a visit above it is refused as a likely typo
     categories: tuple[str, ...] = ()  # the known visit categories; empty: any is accepted
+    location: str | None = None  # this till's shop in a chain, recorded on every visit (per till)
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ class Config:
     promotions: tuple[Promotion, ...] = ()
     feedback: Feedback = Feedback()
     privacy: Privacy = Privacy()
+    published: int | None = None  # the version of rules published to the database, when they are in force
 
     def rules_of(self, kind: str) -> list:
         return [rule for rule in self.rules if rule.kind == kind]

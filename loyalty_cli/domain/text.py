@@ -38,6 +38,7 @@ def email_problem(text: str) -> str | None:
 NAME_MAX = 200
 NOTE_MAX = 1000
 REF_MAX = 100
+LOCATION_MAX = 100  # a shop's or till's name in a chain
 
 # Bidirectional overrides reorder what a terminal shows (a 'Trojan Source' trick); they are
 # format characters, not control characters, so they are named here.

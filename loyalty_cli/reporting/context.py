@@ -29,8 +29,11 @@ class Context:
 
     SHARED_FIGURES = ("points_due", "year_figures")  # the methods whose results are kept for the run
 
-    def __init__(self, conn, config, now: datetime, fit_models: bool = True):
+    def __init__(self, conn, config, now: datetime, fit_models: bool = True, location: str | None = None):
         self.conn, self.config, self.now = conn, config, now
+        self.location = location  # the one location every report reads (store/locations.py), None: all
+        if location is not None:
+            _restrict(conn, location)
         # False in the nightly export: fitting BG/NBD for at-risk's p_alive doubles its time
         self.fit_models = fit_models
         self._figures: dict = {}
@@ -95,6 +98,8 @@ class Context:
         out = {"shop": shop.name, "currency": shop.currency, "timezone": shop.timezone}
         if period is not None:
             out.update(since=period.since.isoformat(), until=period.until.isoformat())
+        if self.location is not None:
+            out["location"] = self.location
         out["as_of"] = self.now.astimezone(self.config.tz).isoformat(timespec="seconds")
         out.update(extra)
         return out
@@ -103,6 +108,19 @@ class Context:
                **extra) -> Report:
         return Report(name, title, self.parameters(period, **extra), tables,
                       self.config.shop.currency, self.config.tz, list(notes))
+
+
+def _restrict(conn, location: str) -> None:
+    """Read only `location`'s part of the database; a name no visit was recorded at is refused
+    with the names that were (a typo would otherwise give a report of zeros)."""
+    from loyalty_cli.domain.errors import BadInput
+    from loyalty_cli.store import locations
+
+    if not locations.has_visits(conn, location):
+        names = locations.known(conn)
+        listed = f"known: {', '.join(names)}" if names else "no visit has a location yet"
+        raise BadInput(f"--location {location!r}: no visit was recorded there ({listed})")
+    locations.restrict_to(conn, location)
 
 
 def fingerprint(conn) -> tuple:

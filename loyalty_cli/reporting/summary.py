@@ -10,6 +10,7 @@ from loyalty_cli.reporting import rewards
 from loyalty_cli.reporting.categories import asked, category_breakdown, category_filter, chosen_category
 from loyalty_cli.reporting.context import Context, query
 from loyalty_cli.reporting.period import Period
+from loyalty_cli.store import locations
 
 NAME, TITLE = "summary", "Summary"
 
@@ -57,6 +58,14 @@ TIMELINE_COLUMNS = [
 ]
 
 
+LOCATION_COLUMNS = [
+    Column("location", "Location"),
+    Column("visits", "Visits", "int"),
+    Column("customers", "Customers", "int"),
+    Column("revenue", "Revenue", "money"),
+]
+
+
 def bucket_for(period: Period) -> str:
     """Days for up to two months, weeks up to two years, months beyond."""
     if period.days <= 62:
@@ -88,6 +97,10 @@ def build(ctx: Context, period: Period, category: str | None = None) -> Report:
     if breakdown is not None:
         tables.append(Table("categories", "Per category", CATEGORY_COLUMNS, lambda: iter(breakdown),
                             empty="no visits"))
+    if ctx.location is None and len(locations.known(conn)) > 1:  # a chain: the figures of each shop
+        per_location = locations.breakdown(conn, period.local_days())
+        tables.append(Table("locations", "Per location", LOCATION_COLUMNS, lambda: iter(per_location),
+                            empty="no visits in the period"))
     notes = []
     if unknown:
         notes.append(f"reward cost leaves out rewards no longer in the config: {', '.join(unknown)}")

@@ -21,13 +21,14 @@ VISIT_COLUMNS = [
     Column("voided", "Voided", "bool"),
     Column("voided_at", "Voided at", "moment"),
     Column("void_reason", "Void reason"),
-    Column("category", "Category"),  # last: a CSV read by column position keeps its columns
+    Column("category", "Category"),  # added at the end: a CSV read by column position keeps its columns
+    Column("location", "Location"),  # a chain's shop (visits.location); empty for a single shop
 ]
 VISIT_BRIEF = ("at", "phone", "amount", "name", "voided", "visit", "items", "note")
 
 _VISITS_SQL = (
     "SELECT v.id, v.local_day, v.at, c.phone, c.name, v.amount, v.items, v.source, v.ref, v.note, "
-    "v.voided_at IS NOT NULL, v.voided_at, v.void_reason, v.category FROM visits v "
+    "v.voided_at IS NOT NULL, v.voided_at, v.void_reason, v.category, v.location FROM visits v "
     "JOIN customers c ON c.id = v.customer_id WHERE v.local_day BETWEEN ? AND ?{where} "
     "ORDER BY v.local_day, v.at, v.id"
 )

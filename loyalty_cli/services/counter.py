@@ -24,24 +24,14 @@ MAX_ITEMS = 10_000
 
 def record_visit(session: Session, phone_text: str, amount_text: str | None = None, items: int | None = None,
                  note: str | None = None, at_text: str | None = None, name: str | None = None,
-                 ref: str | None = None, category: str | None = None) -> dict:
+                 ref: str | None = None, category: str | None = None, location: str | None = None) -> dict:
+    """Record one visit in one transaction. location: --location (else the till's, Session.location)."""
     config = session.config
-    category = visit_category(config, category)
-    amount = money.parse_amount(amount_text, config.shop.currency, "--amount") if amount_text is not None else 0
-    if config.shop.max_amount is not None and amount > config.shop.max_amount:
-        limit = money.display(config.shop.max_amount, config.shop.currency)
-        raise BadInput(f"--amount {amount_text} is above the shop's max_amount of {limit} "
-                       "(a typo? raise max_amount in [shop] of the config)")
-    if items is not None and items < 0:
-        raise BadInput(f"--items must not be negative, got {items}")
-    if items is not None and items > MAX_ITEMS:
-        raise BadInput(f"--items is too large: {items}")
-    items = 1 if items is None else items
     now = clock.now()
-    at = _moment(at_text, config, now)
-    ref = _text(ref, "--ref", text.REF_MAX)
-    name = _text(name, "--name", text.NAME_MAX)
-    note = _text(note, "--note", text.NOTE_MAX)
+    given = visit_input(session, now, amount_text=amount_text, items=items, note=note, at_text=at_text, name=name,
+                        ref=ref, category=category, location=location)
+    amount, items, at, ref, name, note, category, location = (given[key] for key in (
+        "amount", "items", "at", "ref", "name", "note", "category", "location"))
     phone = session.phone(phone_text)
     conn = session.writable_conn  # only now: a refused visit leaves no new database behind
     with store_db.transaction(conn):
@@ -53,7 +43,8 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
             if done:
                 _same_visit_again(done, ref, amount, items, config)
                 card = views.card(conn, config, store.customer_by_id(conn, done["customer_id"]), now)
-                return {**card, "visit_id": done["id"], "duplicate": True, "earned": views.no_earnings(config)}
+                return {**card, "visit_id": done["id"], "duplicate": True, "location": done["location"],
+                        "earned": views.no_earnings(config)}
         session.remember(phone_text, phone)
         row = store.customer_by_phone(conn, phone)
         enrolled = row is None
@@ -67,7 +58,7 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
         outcome = rules.apply_visit(config, engine_state(conn, config, row, at),
                                     model.Visit(at, amount, items, category))
         visit_id = store.insert_visit(conn, row["id"], at, clock.local_day(at, config.tz), amount, items,
-                                      note=note, ref=ref, category=category)
+                                      note=note, ref=ref, category=category, location=location)
         expiry = rules.voucher_expires_at(config, at)
         codes = store.write_entries(conn, row["id"], at, outcome.entries, written_at=now, voucher_expiry=expiry,
                                     visit_id=visit_id)
@@ -78,9 +69,29 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
             session.warnings += filter(None, [birthday_warning(config, conn)])
         statuses = {code: store.voucher(conn, code)["status"] for code in codes}
         card = views.card(conn, config, store.customer_by_id(conn, row["id"]), now, book)
-    return {**card, "visit_id": visit_id, "duplicate": False, "enrolled": enrolled,
+    return {**card, "visit_id": visit_id, "duplicate": False, "enrolled": enrolled, "location": location,
             "earned": views.earnings(config, outcome.entries, codes, statuses),
             "promotions": list(outcome.promotions)}
+
+
+def visit_input(session: Session, now: datetime, amount_text=None, items=None, note=None, at_text=None, name=None,
+                ref=None, category=None, location=None) -> dict:
+    """A visit's options checked and tidied, before anything is written (online or in the outbox)."""
+    config = session.config
+    category = visit_category(config, category)
+    location = session.location(location)
+    amount = money.parse_amount(amount_text, config.shop.currency, "--amount") if amount_text is not None else 0
+    if config.shop.max_amount is not None and amount > config.shop.max_amount:
+        limit = money.display(config.shop.max_amount, config.shop.currency)
+        raise BadInput(f"--amount {amount_text} is above the shop's max_amount of {limit} "
+                       "(a typo? raise max_amount in [shop] of the config)")
+    if items is not None and items < 0:
+        raise BadInput(f"--items must not be negative, got {items}")
+    if items is not None and items > MAX_ITEMS:
+        raise BadInput(f"--items is too large: {items}")
+    return {"amount": amount, "items": 1 if items is None else items, "at": _moment(at_text, config, now),
+            "ref": _text(ref, "--ref", text.REF_MAX), "name": _text(name, "--name", text.NAME_MAX),
+            "note": _text(note, "--note", text.NOTE_MAX), "category": category, "location": location}
 
 
 def visit_category(config, text_value: str | None, what: str = "--category") -> str | None:

@@ -4,26 +4,62 @@ import sqlite3
 from functools import cached_property
 
 from loyalty_cli.config import load as config_module
+from loyalty_cli.config import published
 from loyalty_cli.domain import model, phones
-from loyalty_cli.domain.errors import Refused
+from loyalty_cli.domain.errors import BadInput, Refused, Unreachable
+from loyalty_cli.store import config_versions
 from loyalty_cli.store import counter as store
 from loyalty_cli.store import db as store_db
 from loyalty_cli.system import paths
 
 
+def open_database(path, create: bool = True, make_folder: bool = True):
+    """How a session opens its database: store.db.connect, which raises Unreachable when a
+    database server cannot be reached. A module-level name, so that tests can make the server
+    unreachable without stopping one (the outbox and the sync under test stay real)."""
+    return store_db.connect(path, create=create, make_folder=make_folder)
+
+
 class Session:
     """on_created(path) is told when opening the database created a new file (the CLI notes it)."""
 
-    def __init__(self, db: str | None = None, config: str | None = None, on_created=None):
+    def __init__(self, db: str | None = None, config: str | None = None, on_created=None, on_note=None):
         self.db_option, self.config_option = db, config
         self.on_created = on_created
+        self.on_note = on_note  # told things worth a line on stderr (local rules that differ from the published)
         self.created = None  # the path of a database this session created
         self.warnings: list[str] = []  # said once on stderr by the CLI, after the command's output
+        self.unreachable = None  # the Unreachable raised once: not waited for again in the same command
+
+    @cached_property
+    def local_config(self) -> model.Config:
+        """This till's own config file (or the built-in defaults)."""
+        path, origin = paths.config_path(self.config_option)
+        return config_module.load(path, origin)
 
     @cached_property
     def config(self) -> model.Config:
-        path, origin = paths.config_path(self.config_option)
-        return config_module.load(path, origin)
+        """The rules in force: the version published to the database, with this till's own settings
+        (config/published.py), once something is published; until then the till's own config."""
+        local = self.local_config
+        version = self.published_version
+        if version is None:
+            return local
+        in_force = published.combine(version, local)
+        if self.on_note is not None and published.differs(local, in_force):
+            self.on_note(f"local config differs from the published rules (version {version['id']}); "
+                         "using the published ones")
+        return in_force
+
+    @cached_property
+    def published_version(self):
+        """The newest config_versions row, or None (no database yet, or nothing published)."""
+        if "conn" not in self.__dict__ and not (paths.is_server(self.db_path) or self.db_path.exists()):
+            return None
+        try:
+            return config_versions.latest(self.conn)
+        except Unreachable:
+            return None  # offline: the till's own rules check what it records; the server applies its own at sync
 
     @cached_property
     def db_choice(self):
@@ -32,6 +68,10 @@ class Session:
     @property
     def db_path(self):
         return self.db_choice[0]
+
+    @property
+    def outbox_path(self):
+        return paths.outbox_path(self.config_option)
 
     @cached_property
     def conn(self) -> sqlite3.Connection:
@@ -42,7 +82,7 @@ class Session:
         if not path.exists():
             raise Refused(f"no database at {path} (from {origin}): nothing recorded there yet; "
                           "give --db or LOYALTY_DB for the shop's database")
-        return store_db.connect(path, create=False)
+        return self._open(path, create=False)
 
     @property
     def writable_conn(self) -> sqlite3.Connection:
@@ -52,10 +92,35 @@ class Session:
         if "conn" not in self.__dict__:
             path, origin = self.db_choice
             existed = path.exists()
-            self.__dict__["conn"] = store_db.connect(path, make_folder=origin == "default")
+            self.__dict__["conn"] = self._open(path, make_folder=origin == "default")
             if not existed:
                 self.created = path
         return self.conn
+
+    def _open(self, path, **options):
+        if self.unreachable is not None:
+            raise self.unreachable
+        try:
+            return open_database(path, **options)
+        except Unreachable as exc:
+            self.unreachable = exc
+            raise
+
+    def location(self, option: str | None = None) -> str | None:
+        """Where this till records its visits: --location, else LOYALTY_LOCATION, else [shop] location
+        (None: a single shop that names none). Per till, never taken from published rules."""
+        import os
+
+        from loyalty_cli.domain import text
+
+        for value, what in ((option, "--location"), (os.environ.get("LOYALTY_LOCATION"), "LOYALTY_LOCATION")):
+            if value is not None and value.strip():
+                value = text.tidy(value)
+                problem = text.field_problem(value, text.LOCATION_MAX)
+                if problem:
+                    raise BadInput(f"{what} {problem}")
+                return value
+        return self.config.shop.location
 
     def phone(self, text: str) -> str:
         """E.164 for a typed number, remembering how it was typed so the next time costs no parse."""

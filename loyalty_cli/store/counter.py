@@ -102,11 +102,11 @@ def visit_by_id(conn, visit_id: int):
 
 
 def insert_visit(conn, customer_id: int, at: datetime, local_day: str, amount: int, items: int,
-                 note=None, ref=None, source="counter", category=None) -> int:
+                 note=None, ref=None, source="counter", category=None, location=None) -> int:
     cursor = conn.execute(
-        "INSERT INTO visits (customer_id, at, local_day, amount, items, note, ref, source, category) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (customer_id, clock.to_db(at), local_day, amount, items, note, ref, source, category),
+        "INSERT INTO visits (customer_id, at, local_day, amount, items, note, ref, source, category, location) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (customer_id, clock.to_db(at), local_day, amount, items, note, ref, source, category, location),
     )
     conn.execute(
         "UPDATE customers SET visits = visits + 1, spend = spend + ?, "

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from loyalty_cli.domain.errors import BadInput, Refused
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 BUSY_TIMEOUT_S = 5.0
 
 
@@ -55,6 +55,23 @@ def connect(path: Path, create: bool = True, make_folder: bool = True) -> sqlite
         from loyalty_cli.store.migrations import migrate
 
         migrate(conn, version, SCHEMA_VERSION, path)
+    return conn
+
+
+def connect_outbox(path: Path, durable: bool) -> sqlite3.Connection:
+    """A till's outbox (store/outbox.py), created owner-only on first use. WAL; `durable`: every
+    commit reaches the disk before it returns (an offline visit, whose card is printed next), else
+    a commit may wait for the next checkpoint (the cache of last seen cards: a lost one costs nothing)."""
+    path = Path(path)
+    if not path.exists():
+        _create_private(path)
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+    except sqlite3.Error as exc:
+        raise Refused(f"cannot open the till's outbox {path}: {exc}") from None
     return conn
 
 

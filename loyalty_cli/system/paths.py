@@ -46,3 +46,22 @@ def config_path(option: str | None) -> tuple[Path | None, str]:
     if user.is_file():
         return user, "user config dir"
     return None, "built-in defaults"
+
+
+SERVER_SCHEMES = ("postgresql:", "postgres:")
+
+
+def is_server(db: Path) -> bool:
+    """Whether the database is a server's URL (--db postgresql://...), not a file."""
+    return str(db).startswith(SERVER_SCHEMES)
+
+
+def outbox_path(config_option: str | None) -> Path:
+    """The till's outbox of visits recorded while the server was unreachable: $LOYALTY_OUTBOX,
+    else beside the till's config file, else in the user data dir. Per till, never shared."""
+    env = os.environ.get("LOYALTY_OUTBOX")
+    if env:
+        return Path(env).expanduser()
+    config, _origin = config_path(config_option)
+    folder = config.parent if config is not None else user_data_dir()
+    return folder / "loyalty-outbox.db"
