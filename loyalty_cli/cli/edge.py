@@ -7,6 +7,7 @@ import sqlite3
 import sys
 
 from loyalty_cli.domain.errors import LoyaltyError
+from loyalty_cli.domain.i18n import say
 from loyalty_cli.output import console
 
 
@@ -14,9 +15,10 @@ def guarded(session, work) -> int:
     """Run work(); turn our errors into one line on stderr and an exit code."""
     code = 0
     try:
+        session.speak_the_shops_language()
         work()
     except LoyaltyError as exc:
-        console.error(str(exc))
+        console.error(say(exc.args[0]) if len(exc.args) == 1 else str(exc))
         code = exc.exit_code
     except sqlite3.DatabaseError as exc:  # locked past the timeout, disk full, a damaged file
         hint = " (run `loyalty doctor`; restore a backup if it is damaged)" if "malformed" in str(exc) else ""

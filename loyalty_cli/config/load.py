@@ -32,12 +32,13 @@ def load(path: Path | None, origin: str = "") -> Config:
 
 def builtin() -> Config:
     """The sample rules, with the shop's region and time zone taken from this machine."""
+    from loyalty_cli.domain.i18n import system_locale
     from loyalty_cli.domain.phones import region_from_locale
 
     config = parse(PACKAGED_SAMPLE.read_bytes(), BUILTIN_ORIGIN, source=None, origin=BUILTIN_ORIGIN)
     shop = Shop(name="My shop", currency=config.shop.currency, phone_region=region_from_locale(),
                 timezone=clock.system_zone_name(), max_amount=config.shop.max_amount,
-                categories=config.shop.categories)
+                categories=config.shop.categories, locale=system_locale())
     return Config(shop, config.rewards, config.rules, config.tiers, config.expiry,
                   None, BUILTIN_ORIGIN, config.raw, config.text, config.promotions, config.feedback)
 

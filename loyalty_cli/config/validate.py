@@ -10,8 +10,9 @@ from decimal import Decimal
 
 from loyalty_cli.config.promotions import PromotionChecks
 from loyalty_cli.config.toml_lines import dotted, place
-from loyalty_cli.domain import clock, money
+from loyalty_cli.domain import clock, i18n, money
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.domain.model import (
     REWARD_KINDS,
     RULE_KINDS,
@@ -29,7 +30,7 @@ from loyalty_cli.domain.model import (
 )
 
 TOP_KEYS = {"shop", "rewards", "rules", "tiers", "expiry", "promotions", "feedback"}
-SHOP_KEYS = {"name", "currency", "phone_region", "timezone", "max_amount", "categories"}
+SHOP_KEYS = {"name", "currency", "phone_region", "timezone", "max_amount", "categories", "locale"}
 REWARD_KEYS = {"id", "name", "kind", "value", "cost", "points"}
 CATEGORIES = {"categories", "exclude_categories"}  # any rule a visit goes through may take them
 RULE_KEYS = {
@@ -74,8 +75,8 @@ def check_phone_region(text: str, filename: str, region: str | None) -> None:
 def notes(config: Config) -> list[str]:
     """Modes worth saying out loud that are not mistakes."""
     if not config.rules:
-        return ["no [[rules]]: the shop records visits and customers earn nothing yet (collecting data "
-                "before launch; `loyalty simulate` shows what candidate programmes would have cost)"]
+        return [Phrase("no [[rules]]: the shop records visits and customers earn nothing yet (collecting data "
+                       "before launch; `loyalty simulate` shows what candidate programmes would have cost)")]
     return []
 
 
@@ -83,11 +84,12 @@ def warnings(config: Config) -> list[str]:
     """Things that are valid but probably not meant: a reward nothing issues, say."""
     found = []
     if not config.shop.phone_region:
-        found.append("no [shop] phone_region: numbers must be typed with +country code")
+        found.append(Phrase("no [shop] phone_region: numbers must be typed with +country code"))
     issued = {rule.reward for rule in config.rules if getattr(rule, "reward", None)}
     for reward in config.rewards.values():
         if reward.id not in issued and reward.points is None:
-            found.append(f"reward {reward.id!r} is neither issued by a rule nor priced in points")
+            found.append(Phrase("reward {reward} is neither issued by a rule nor priced in points",
+                                reward=repr(reward.id)))
     return found
 
 
@@ -227,7 +229,16 @@ class ConfigValidator(PromotionChecks):
         if max_amount == 0:
             self.fail(path + ("max_amount",), "must be above 0")
         categories = self.category_list(table, "categories", path, listing=True) if "categories" in table else ()
-        return Shop(name, currency, region, timezone, max_amount, categories)
+        return Shop(name, currency, region, timezone, max_amount, categories, self.locale(table))
+
+    def locale(self, shop: dict) -> str:
+        """[shop] locale, else the system's when it is one we speak, else English."""
+        locale = self.string(shop, "locale", ("shop",))
+        if locale is None:
+            return i18n.system_locale()
+        if locale not in i18n.LOCALES:
+            self.fail(("shop", "locale"), f"must be one of {', '.join(i18n.LOCALES)}, got {locale!r}")
+        return locale
 
     def phone_region(self, shop: dict) -> str | None:
         """The format only: the full check needs phonenumbers (check_phone_region)."""

@@ -25,6 +25,7 @@ class Shop:
     timezone: str
     max_amount: int | None = None  # minor units: a visit above it is refused as a likely typo
     categories: tuple[str, ...] = ()  # the known visit categories; empty: any is accepted
+    locale: str = "en"  # the language people read: en, es_ES, it_IT, hu_HU (domain/i18n.LOCALES)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,12 @@ def cache_key(text: str, region: str | None) -> str:
     return f"{region or '-'}:{digits}"
 
 
+def shown_key(e164: str, region: str) -> str:
+    """The phone cache's key for how the shop writes a number: 'shown:IT:+393331234567' (a typed
+    form's key, cache_key, never starts with a letter)."""
+    return f"shown:{region}:{e164}"
+
+
 def normalise(text: str, region: str | None) -> str:
     """'+34 612 345 678', '612345678', '612-34-56-78' (region ES) -> '+34612345678'."""
     raw = " ".join(ascii_digits(str(text)).split())
