@@ -6,6 +6,8 @@ the shop's computer offline, attached to an e-mail or years later. Every value i
 
 from html import escape
 
+from loyalty_cli.domain import locale_format
+from loyalty_cli.domain.i18n import language_tag, tr
 from loyalty_cli.output.cells import Cells, chart_points
 from loyalty_cli.output.model import Report, Table
 
@@ -53,17 +55,20 @@ footer { padding: 30px 20px; font-size: 13px; }
 
 def write_html(report: Report, handle) -> None:
     p = report.parameters
-    when = (f"{p['since']} to {p['until']}" if "since" in p else "")
-    as_of = p["as_of"][:16].replace("T", " ")
+    when = tr("{since} to {until}").format(since=locale_format.day(p["since"]), until=locale_format.day(p["until"])) \
+        if "since" in p else ""
+    as_of = locale_format.minute(p["as_of"][:16].replace("T", " "))
     title = f"{report.title} · {p['shop']}" + (f" · {when}" if when else "")
-    handle.write("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    handle.write(f"<!DOCTYPE html>\n<html lang=\"{language_tag()}\">\n"
+                 "<head>\n<meta charset=\"utf-8\">\n"
                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                  f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<header>\n"
                  f"<h1>{escape(report.title)}</h1>\n<p class=\"meta\">{escape(p['shop'])}"
                  + (f" · {escape(when)}" if when else "")
-                 + f" · as of {escape(as_of)} ({escape(p['timezone'])}) · amounts in {escape(p['currency'])}</p>\n")
+                 + " · " + escape(tr("as of {moment} ({zone}) · amounts in {currency}").format(
+                     moment=as_of, zone=p["timezone"], currency=p["currency"])) + "</p>\n")
     for note in report.notes:
-        handle.write(f"<p class=\"note\">Note: {escape(note)}</p>\n")
+        handle.write(f"<p class=\"note\">{escape(tr('Note:'))} {escape(note)}</p>\n")
     handle.write("</header>\n<main>\n")
     cells = Cells(report)
     for table in report.tables:
@@ -77,13 +82,13 @@ def write_html(report: Report, handle) -> None:
             svg = vertical_bars(points, "bar" if index % 2 == 0 else "bar2") if dated else horizontal_bars(points)
             handle.write(f"<figure>\n<figcaption>{escape(chart.title)}</figcaption>\n{svg}\n</figure>\n")
         if table.chart_instead:  # the chart says it; the exact figures are a click away
-            handle.write("<details>\n<summary>The figures</summary>\n")
+            handle.write(f"<details>\n<summary>{escape(tr('The figures'))}</summary>\n")
             _table(table, cells, handle)
             handle.write("</details>\n")
         else:
             _table(table, cells, handle)
-    handle.write("</main>\n<footer>Made by loyalty-cli. Times are local to the shop "
-                 f"({escape(p['timezone'])}).</footer>\n</body>\n</html>\n")
+    footer = tr("Made by loyalty-cli. Times are local to the shop ({zone}).").format(zone=p["timezone"])
+    handle.write(f"</main>\n<footer>{escape(footer)}</footer>\n</body>\n</html>\n")
 
 
 def _figures(table: Table, cells: Cells, handle) -> None:
@@ -114,7 +119,7 @@ def _table(table: Table, cells: Cells, handle) -> None:
                              for (td, f, heat), v in zip(cells_of, row, strict=True))
         handle.write(f"<tr>{cells_html}</tr>\n")
     if empty:
-        handle.write(f"<tr><td colspan=\"{len(kinds)}\">Nothing to show.</td></tr>\n")
+        handle.write(f"<tr><td colspan=\"{len(kinds)}\">{escape(tr('Nothing to show.'))}</td></tr>\n")
     handle.write("</tbody>\n</table></div>\n")
 
 

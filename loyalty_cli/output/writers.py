@@ -23,6 +23,7 @@ from loyalty_cli.domain.errors import BadInput, Refused
 from loyalty_cli.output import console
 from loyalty_cli.output.cells import Cells
 from loyalty_cli.output.model import Report, Table
+from loyalty_cli.output.people import for_people
 from loyalty_cli.output.safe import json_safe
 from loyalty_cli.system.files import atomic_writer
 
@@ -101,7 +102,20 @@ def write_xlsx(report: Report, handle) -> None:
 
 # ---- writing to files and to stdout ------------------------------------------------------------
 
+# The formats people read: their words in the shop's language (JSON and CSV stay as they are).
+PEOPLE_FORMATS = ("table", "tabbed", "xlsx", "html")
+
+
+def _for_people(report: Report, table: Table | None) -> tuple[Report, Table | None]:
+    translated = for_people(report)
+    if table is None or translated is report:
+        return translated, table
+    return translated, translated.tables[report.tables.index(table)]
+
+
 def _render(report: Report, fmt: str, handle, table: Table | None = None) -> None:
+    if fmt in PEOPLE_FORMATS:
+        report, table = _for_people(report, table)
     if fmt == "csv":
         write_csv(report, table or report.main, handle)
     elif fmt == "json":
@@ -163,13 +177,13 @@ def emit(report: Report, fmt: str) -> None:
         if console.is_terminal():
             raise BadInput("xlsx is a binary file: give --output FILE.xlsx (or redirect to a file)")
         sys.stdout.flush()
-        write_xlsx(report, sys.stdout.buffer)
+        write_xlsx(for_people(report), sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
     if fmt == "table" and console.is_terminal():
         from loyalty_cli.output.terminal import draw
 
-        draw(report)
+        draw(for_people(report))
         return
     if fmt == "csv":
         # The csv module writes CRLF itself: keep the text layer from translating it again.

@@ -5,44 +5,45 @@ import calendar
 from datetime import timedelta
 
 from loyalty_cli.domain import money
+from loyalty_cli.domain.i18n import Phrase, mark
 from loyalty_cli.output.model import Chart, Column, Report, Table
 from loyalty_cli.reporting import rewards
 from loyalty_cli.reporting.context import Context, query
 from loyalty_cli.reporting.period import Period
 
-NAME, TITLE = "summary", "Summary"
+NAME, TITLE = "summary", mark("Summary")
 
 SUMMARY_COLUMNS = [
-    Column("since", "From", "date"),
-    Column("until", "To", "date"),
-    Column("visits", "Visits", "int"),
-    Column("voided_visits", "Voided visits", "int"),
-    Column("visits_with_amount", "Visits with an amount", "int"),
-    Column("customers", "Customers", "int"),
-    Column("new_customers", "New customers", "int"),
-    Column("returning_customers", "Returning customers", "int"),
-    Column("returning_share", "Returning share", "ratio"),
-    Column("revenue", "Revenue from members", "money"),
-    Column("average_ticket", "Average ticket (per visit with an amount)", "money"),
-    Column("punches_issued", "Punches issued", "int"),
-    Column("punches_redeemed", "Punches turned into rewards", "int"),
-    Column("points_issued", "Points issued", "int"),
-    Column("points_redeemed", "Points redeemed", "int"),
-    Column("points_expired", "Points expired", "int"),
-    Column("credit_issued", "Credit issued", "money"),
-    Column("credit_redeemed", "Credit redeemed", "money"),
-    Column("vouchers_issued", "Vouchers issued", "int"),
-    Column("vouchers_redeemed", "Vouchers redeemed", "int"),
-    Column("vouchers_expired", "Vouchers expired", "int"),
-    Column("vouchers_voided", "Vouchers voided", "int"),
-    Column("reward_cost", "Reward cost", "money"),
+    Column("since", mark("From"), "date"),
+    Column("until", mark("To"), "date"),
+    Column("visits", mark("Visits"), "int"),
+    Column("voided_visits", mark("Voided visits"), "int"),
+    Column("visits_with_amount", mark("Visits with an amount"), "int"),
+    Column("customers", mark("Customers"), "int"),
+    Column("new_customers", mark("New customers"), "int"),
+    Column("returning_customers", mark("Returning customers"), "int"),
+    Column("returning_share", mark("Returning share"), "ratio"),
+    Column("revenue", mark("Revenue from members"), "money"),
+    Column("average_ticket", mark("Average ticket (per visit with an amount)"), "money"),
+    Column("punches_issued", mark("Punches issued"), "int"),
+    Column("punches_redeemed", mark("Punches turned into rewards"), "int"),
+    Column("points_issued", mark("Points issued"), "int"),
+    Column("points_redeemed", mark("Points redeemed"), "int"),
+    Column("points_expired", mark("Points expired"), "int"),
+    Column("credit_issued", mark("Credit issued"), "money"),
+    Column("credit_redeemed", mark("Credit redeemed"), "money"),
+    Column("vouchers_issued", mark("Vouchers issued"), "int"),
+    Column("vouchers_redeemed", mark("Vouchers redeemed"), "int"),
+    Column("vouchers_expired", mark("Vouchers expired"), "int"),
+    Column("vouchers_voided", mark("Vouchers voided"), "int"),
+    Column("reward_cost", mark("Reward cost"), "money"),
 ]
 
 TIMELINE_COLUMNS = [
-    Column("start", "From", "date"),
-    Column("end", "To", "date"),
-    Column("visits", "Visits", "int"),
-    Column("revenue", "Revenue", "money"),
+    Column("start", mark("From"), "date"),
+    Column("end", mark("To"), "date"),
+    Column("visits", mark("Visits"), "int"),
+    Column("revenue", mark("Revenue"), "money"),
 ]
 
 
@@ -55,6 +56,11 @@ def bucket_for(period: Period) -> str:
     return "month"
 
 
+# The timeline's titles, a whole phrase per bucket (a language agrees its words differently).
+VISITS_PER = {"day": mark("Visits per day"), "week": mark("Visits per week"), "month": mark("Visits per month")}
+REVENUE_PER = {"day": mark("Revenue per day"), "week": mark("Revenue per week"), "month": mark("Revenue per month")}
+
+
 def build(ctx: Context, period: Period) -> Report:
     conn, config = ctx.conn, ctx.config
     start, end = period.bounds(config.tz)
@@ -65,15 +71,16 @@ def build(ctx: Context, period: Period) -> Report:
     bucket = bucket_for(period)
     timeline = _timeline(conn, period, bucket)
     tables = [
-        Table("rows", "Summary", SUMMARY_COLUMNS, lambda: iter([tuple(row[c.key] for c in SUMMARY_COLUMNS)]),
+        Table("rows", mark("Summary"), SUMMARY_COLUMNS, lambda: iter([tuple(row[c.key] for c in SUMMARY_COLUMNS)]),
               record=True),
-        Table("timeline", f"Visits per {bucket}", TIMELINE_COLUMNS, lambda: iter(timeline),
-              charts=[Chart("start", "visits", f"Visits per {bucket}"),
-                      Chart("start", "revenue", f"Revenue per {bucket}")], chart_instead=True),
+        Table("timeline", VISITS_PER[bucket], TIMELINE_COLUMNS, lambda: iter(timeline),
+              charts=[Chart("start", "visits", VISITS_PER[bucket]),
+                      Chart("start", "revenue", REVENUE_PER[bucket])], chart_instead=True),
     ]
     notes = []
     if unknown:
-        notes.append(f"reward cost leaves out rewards no longer in the config: {', '.join(unknown)}")
+        notes.append(Phrase("reward cost leaves out rewards no longer in the config: {rewards}",
+                            rewards=", ".join(unknown)))
     return ctx.report(NAME, TITLE, period, tables, notes, bucket=bucket)
 
 
