@@ -33,7 +33,7 @@ def config_check(
             if json:
                 render.emit_json({"ok": False, "path": path, "problems": exc.problems})
             for problem in exc.problems[:-1]:
-                render.error(problem)
+                render.error(say(problem))
             raise BadInput(exc.problems[-1]) from None
         warnings, notes = config_validate.warnings(loaded), config_validate.notes(loaded)
         summary = {"ok": True, "path": where, "rewards": len(loaded.rewards),

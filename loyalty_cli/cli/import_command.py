@@ -5,6 +5,8 @@ an import the ~0.25 s Typer takes to start: options in, summary out (a table, ta
 text or JSON, through output), problems on stderr, an exit code back.
 """
 
+from loyalty_cli.domain.i18n import Phrase
+
 
 def run_import(session, kind: str, as_json: bool, values: dict) -> int:
     """Import a file as the options say, report on stdout/stderr; returns the exit code."""
@@ -47,7 +49,7 @@ def _pairs(items: list[str]) -> dict[str, str]:
     for item in items:
         column, sep, target = item.rpartition("=")
         if not sep or not column.strip() or not target.strip():
-            raise BadInput(f"--map wants COLUMN=FIELD, got {item!r}")
+            raise BadInput(Phrase("--map wants COLUMN=FIELD, got {item}", item=repr(item)))
         mapping[column.strip()] = target.strip()
     return mapping
 

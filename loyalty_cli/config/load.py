@@ -11,6 +11,7 @@ from pathlib import Path
 from loyalty_cli.config.validate import ConfigValidator
 from loyalty_cli.domain import clock
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.domain.model import Config, Shop
 
 PACKAGED_SAMPLE = Path(__file__).with_name("sample.toml")
@@ -24,9 +25,9 @@ def load(path: Path | None, origin: str = "") -> Config:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise BadInput(f"{path}: config file not found") from None
+        raise BadInput(Phrase("{path}: config file not found", path=path)) from None
     except OSError as exc:
-        raise BadInput(f"{path}: cannot read config: {exc.strerror}") from None
+        raise BadInput(Phrase("{path}: cannot read config: {strerror}", path=path, strerror=exc.strerror)) from None
     return parse(data, str(path), source=path, origin=origin or str(path))
 
 
@@ -50,7 +51,7 @@ def parse(data: bytes, filename: str, source: Path | None = None, origin: str = 
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise BadInput(f"{filename}: config is not UTF-8 text") from None
+        raise BadInput(Phrase("{filename}: config is not UTF-8 text", filename=filename)) from None
     try:
         raw = tomllib.loads(text, parse_float=Decimal)  # money stays exact
     except tomllib.TOMLDecodeError as exc:

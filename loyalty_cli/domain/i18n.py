@@ -85,7 +85,7 @@ class Phrase(str):
     edge, a warning line). Parameters that are Phrases are translated too.
     """
 
-    def __new__(cls, message: str, **params):
+    def __new__(cls, message: str, /, **params):
         english = message.format(**params) if params else message
         self = super().__new__(cls, english)
         self.message, self.params = message, params

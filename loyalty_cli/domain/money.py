@@ -170,7 +170,8 @@ def decimal_to_minor(value: Decimal, currency: str, what: str) -> int:
     """A config value such as 2.50 (read as Decimal) -> minor units, exactly."""
     minor = Decimal(value).scaleb(exponent(currency))
     if minor != minor.to_integral_value():
-        raise BadInput(f"{what} has more decimals than {currency} allows: {value}")
+        raise BadInput(Phrase("{what} has more decimals than {currency} allows: {value}", what=what,
+                              currency=currency, value=value))
     return int(minor)
 
 

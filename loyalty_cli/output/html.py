@@ -68,7 +68,7 @@ def write_html(report: Report, handle) -> None:
                  + " · " + escape(tr("as of {moment} ({zone}) · amounts in {currency}").format(
                      moment=as_of, zone=p["timezone"], currency=p["currency"])) + "</p>\n")
     for note in report.notes:
-        handle.write(f"<p class=\"note\">{escape(tr('Note:'))} {escape(note)}</p>\n")
+        handle.write("<p class=\"note\">" + escape(tr("Note:")) + f" {escape(note)}</p>\n")
     handle.write("</header>\n<main>\n")
     cells = Cells(report)
     for table in report.tables:
@@ -82,7 +82,7 @@ def write_html(report: Report, handle) -> None:
             svg = vertical_bars(points, "bar" if index % 2 == 0 else "bar2") if dated else horizontal_bars(points)
             handle.write(f"<figure>\n<figcaption>{escape(chart.title)}</figcaption>\n{svg}\n</figure>\n")
         if table.chart_instead:  # the chart says it; the exact figures are a click away
-            handle.write(f"<details>\n<summary>{escape(tr('The figures'))}</summary>\n")
+            handle.write("<details>\n<summary>" + escape(tr("The figures")) + "</summary>\n")
             _table(table, cells, handle)
             handle.write("</details>\n")
         else:
@@ -119,7 +119,7 @@ def _table(table: Table, cells: Cells, handle) -> None:
                              for (td, f, heat), v in zip(cells_of, row, strict=True))
         handle.write(f"<tr>{cells_html}</tr>\n")
     if empty:
-        handle.write(f"<tr><td colspan=\"{len(kinds)}\">{escape(tr('Nothing to show.'))}</td></tr>\n")
+        handle.write(f"<tr><td colspan=\"{len(kinds)}\">" + escape(tr("Nothing to show.")) + "</td></tr>\n")
     handle.write("</tbody>\n</table></div>\n")
 
 

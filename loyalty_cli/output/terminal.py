@@ -72,7 +72,7 @@ def write_text(report: Report, handle, width: int = 100) -> None:
     if heading:
         handle.write(heading + "\n")
     for note in report.notes:
-        handle.write(f"{tr('note')}: {note}\n")
+        handle.write(tr("note") + f": {note}\n")
     for number, table in enumerate(report.tables):
         if heading or report.notes or number:
             handle.write("\n")
@@ -146,7 +146,7 @@ def draw(report: Report) -> None:
     if heading:
         console.print(f"[bold]{escape(heading)}[/]")
     for note in report.notes:
-        console.print(f"[yellow]{escape(tr('note'))}: {escape(note)}[/]")
+        console.print("[yellow]" + escape(tr("note")) + f": {escape(note)}[/]")
     for number, table in enumerate(report.tables):
         if heading or report.notes or number:
             console.print()

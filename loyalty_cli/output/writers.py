@@ -20,6 +20,7 @@ from contextlib import ExitStack, suppress
 from pathlib import Path
 
 from loyalty_cli.domain.errors import BadInput, Refused
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.output import console
 from loyalty_cli.output.cells import Cells
 from loyalty_cli.output.model import Report, Table
@@ -38,12 +39,14 @@ def choose_format(fmt: str | None, output: str | None, terminal: bool, allowed: 
     if fmt is not None:
         fmt = fmt.strip().lower()
         if fmt not in allowed:
-            raise BadInput(f"--format must be one of {', '.join(allowed)}, got {fmt!r}")
+            raise BadInput(Phrase("--format must be one of {allowed}, got {fmt}", allowed=', '.join(allowed),
+                                  fmt=repr(fmt)))
         return fmt
     if output and output != "-":
         found = _BY_SUFFIX.get(Path(output).suffix.lower())
         if found is None:
-            raise BadInput(f"cannot tell the format from {output!r}: give --format ({', '.join(FORMATS)})")
+            raise BadInput(Phrase("cannot tell the format from {output}: give --format ({FORMATS})",
+                                  output=repr(output), FORMATS=', '.join(FORMATS)))
         return found
     return "table" if terminal else "csv"
 
@@ -165,7 +168,8 @@ def save(reports_and_paths) -> list[Path]:
                     _render(report, fmt, _open(stack, target, fmt), table)
                     written.append(target)
     except OSError as exc:
-        raise Refused(f"cannot write {exc.filename or target}: {exc.strerror or exc}") from None
+        raise Refused(Phrase("cannot write {value}: {value2}", value=exc.filename or target,
+                             value2=exc.strerror or exc)) from None
     return written
 
 
@@ -175,7 +179,7 @@ def emit(report: Report, fmt: str) -> None:
         return
     if fmt == "xlsx":
         if console.is_terminal():
-            raise BadInput("xlsx is a binary file: give --output FILE.xlsx (or redirect to a file)")
+            raise BadInput(Phrase("xlsx is a binary file: give --output FILE.xlsx (or redirect to a file)"))
         sys.stdout.flush()
         write_xlsx(for_people(report), sys.stdout.buffer)
         sys.stdout.buffer.flush()

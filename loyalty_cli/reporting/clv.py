@@ -147,9 +147,11 @@ def build(ctx: Context, period: Period, horizon_days: int = DEFAULT_HORIZON_DAYS
     customer's whole history up to that day, so the period's first day plays no part)."""
     until = period.until
     if until > ctx.today:
-        raise BadInput(f"--until {until} is after today: the days to come would count as days without visits")
+        raise BadInput(Phrase("--until {until} is after today: the days to come would count as days without visits",
+                              until=until))
     if not 1 <= horizon_days <= MAX_HORIZON_DAYS:
-        raise BadInput(f"--horizon must be 1 to {MAX_HORIZON_DAYS} days, got {horizon_days}")
+        raise BadInput(Phrase("--horizon must be 1 to {MAX_HORIZON_DAYS} days, got {horizon_days}",
+                              MAX_HORIZON_DAYS=MAX_HORIZON_DAYS, horizon_days=horizon_days))
     base = customer_base(ctx, until)
     rows = _value_rows(base, horizon_days / DAYS_PER_WEEK)
     notes = [Phrase("visits up to {until}; expected visits and value over the {days} days after it", until=until,

@@ -95,7 +95,7 @@ def resolve(ctx: Context, since: str | None, until: str | None) -> Period:
         first = query(ctx.conn, "SELECT MIN(local_day) FROM visits WHERE voided_at IS NULL").fetchone()[0]
         start = min(date.fromisoformat(first), end) if first else end
     if start > end:
-        raise BadInput(f"--since {start} is after --until {end}")
+        raise BadInput(Phrase("--since {start} is after --until {end}", start=start, end=end))
     return Period(start, end)
 
 
@@ -110,7 +110,8 @@ def assumption(ctx: Context, text: str | None) -> tuple[Assumption, list[str]]:
     except InvalidOperation:
         rate = None
     if rate is None or not rate.is_finite() or not 0 <= rate <= 1:
-        raise BadInput(f"--redemption must be 'observed' or a share from 0 to 1 (0.7), got {text!r}")
+        raise BadInput(Phrase("--redemption must be 'observed' or a share from 0 to 1 (0.7), got {text}",
+                              text=repr(text)))
     rate = rate.normalize() if rate else Decimal(0)
     return Assumption({kind: rate for kind in KINDS}, str(rate)), []
 
@@ -141,8 +142,9 @@ def build(ctx: Context, period: Period, candidates: list[Scenario], redemption: 
     scenarios = [Scenario("current", str(ctx.config.source or ctx.config.origin), ctx.config), *candidates]
     for scenario in candidates:
         if scenario.config.shop.currency != currency:
-            raise BadInput(f"{scenario.origin}: currency {scenario.config.shop.currency} is not the shop's "
-                           f"{currency}: the visits were recorded in {currency}")
+            raise BadInput(Phrase("{origin}: currency {currency} is not the shop's {currency2}: the visits were "
+                                  "recorded in {currency2}", origin=scenario.origin,
+                                  currency=scenario.config.shop.currency, currency2=currency))
     rates, notes = assumption(ctx, redemption)
     end = min(ctx.now, clock.end_of_local_day(period.until, ctx.config.tz) - timedelta(microseconds=1))
     visits = query(ctx.conn, _VISITS_SQL, period.bounds(ctx.config.tz))

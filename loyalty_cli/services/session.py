@@ -6,6 +6,7 @@ from functools import cached_property
 from loyalty_cli.config import load as config_module
 from loyalty_cli.domain import i18n, locale_format, model, phones
 from loyalty_cli.domain.errors import LoyaltyError, Refused
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.store import counter as store
 from loyalty_cli.store import db as store_db
 from loyalty_cli.system import paths
@@ -51,8 +52,8 @@ class Session:
         than answered from a new empty database."""
         path, origin = self.db_choice
         if not path.exists():
-            raise Refused(f"no database at {path} (from {origin}): nothing recorded there yet; "
-                          "give --db or LOYALTY_DB for the shop's database")
+            raise Refused(Phrase("no database at {path} (from {origin}): nothing recorded there yet; give --db or "
+                                 "LOYALTY_DB for the shop's database", path=path, origin=origin))
         return store_db.connect(path, create=False)
 
     @property

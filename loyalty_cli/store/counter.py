@@ -12,6 +12,7 @@ from datetime import datetime
 
 from loyalty_cli.domain import clock
 from loyalty_cli.domain.errors import BadInput, Refused
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.domain.model import Entry, State
 from loyalty_cli.domain.rules import TIER_WINDOW
 
@@ -189,7 +190,7 @@ def _new_voucher(conn, customer_id, entry: Entry, at, expires_at, visit_id) -> s
             return code
         except sqlite3.IntegrityError:
             continue
-    raise Refused("could not find a free voucher code; run `loyalty doctor`")
+    raise Refused(Phrase("could not find a free voucher code; run `loyalty doctor`"))
 
 
 def ledger_of_visit(conn, visit_id: int) -> list:
@@ -256,7 +257,7 @@ SORTS = {
 def list_customers(conn, now: datetime, search: str | None, sort: str, limit: int | None) -> list:
     """Customers with their spend and visits over the last 365 days (for tiers)."""
     if sort not in SORTS:
-        raise BadInput(f"--sort must be one of {', '.join(SORTS)}, got {sort!r}")
+        raise BadInput(Phrase("--sort must be one of {SORTS}, got {sort}", SORTS=', '.join(SORTS), sort=repr(sort)))
     where, args = "", tier_window(now)
     if search:
         # '333 123' finds +39333123...: digits typed with spaces are matched as digits
