@@ -11,7 +11,7 @@ Rounding (stated once, tested in tests/test_rules.py):
 
 from datetime import datetime, timedelta
 
-from loyalty_cli.domain import clock, money, promotions
+from loyalty_cli.domain import clock, locale_format, money, promotions
 from loyalty_cli.domain.errors import Refused
 from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.domain.model import Config, Entry, Outcome, State, Tier, Visit
@@ -162,8 +162,8 @@ def spend_credit(config: Config, state: State, amount: int) -> Entry:
     if amount <= 0:
         raise Refused(Phrase("credit to spend must be more than zero"))
     if state.credit < amount:
-        have = money.display(state.credit, config.shop.currency)
-        want = money.display(amount, config.shop.currency)
+        have = locale_format.amount(state.credit, config.shop.currency)
+        want = locale_format.amount(amount, config.shop.currency)
         raise Refused(Phrase("not enough store credit: {want} asked, the customer has {have}", want=want, have=have))
     return Entry("redeem", credit=-amount, reason="store credit spent")
 

@@ -9,7 +9,7 @@ import time
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from loyalty_cli.domain import clock, lots, model, money, rules, text
+from loyalty_cli.domain import clock, locale_format, lots, model, money, rules, text
 from loyalty_cli.domain.errors import BadInput, Refused
 from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.services import views
@@ -29,7 +29,7 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
     category = visit_category(config, category)
     amount = money.parse_amount(amount_text, config.shop.currency, "--amount") if amount_text is not None else 0
     if config.shop.max_amount is not None and amount > config.shop.max_amount:
-        limit = money.display(config.shop.max_amount, config.shop.currency)
+        limit = locale_format.amount(config.shop.max_amount, config.shop.currency)
         raise BadInput(Phrase("--amount {amount_text} is above the shop's max_amount of {limit} (a typo? raise "
                               "max_amount in [shop] of the config)", amount_text=amount_text, limit=limit))
     if items is not None and items < 0:
@@ -129,10 +129,10 @@ def _same_visit_again(done, ref: str, amount: int, items: int, config) -> None:
         raise Refused(Phrase("--ref {ref} was visit #{id}, voided on {local_time}: nothing recorded (use a new ref)",
                              ref=ref, id=done['id'], local_time=views.local_time(done['voided_at'], config)))
     if (done["amount"], done["items"]) != (amount, items):
-        raise Refused(Phrase("--ref {ref} is already visit #{id} for {display} and {items} item(s), not {display2} "
+        raise Refused(Phrase("--ref {ref} is already visit #{id} for {amount} and {items} item(s), not {amount2} "
                              "and {items2}: nothing recorded (a different receipt needs its own ref)", ref=ref,
-                             id=done['id'], display=money.display(done['amount'], currency), items=done['items'],
-                             display2=money.display(amount, currency), items2=items))
+                             id=done['id'], amount=locale_format.amount(done['amount'], currency), items=done['items'],
+                             amount2=locale_format.amount(amount, currency), items2=items))
 
 
 def enrol(session: Session, phone_text: str, name=None, email=None, birthday=None, referred_by=None) -> dict:
