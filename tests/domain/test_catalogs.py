@@ -118,7 +118,7 @@ def test_the_wheel_ships_the_compiled_catalogs_and_an_installed_copy_speaks_them
                                 str(wheel)], capture_output=True, text=True)
     assert installed.returncode == 0, installed.stderr
     probe = ("import loyalty_cli.domain.i18n as i; i.use('hu_HU'); "
-             "print(i.CATALOG_DIR.is_relative_to(__import__('pathlib').Path(r'%s')), i.tr('Points'))" % target)
+             f"print(i.CATALOG_DIR.is_relative_to(__import__('pathlib').Path(r'{target}')), i.tr('Points'))")
     said = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path,
                           env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
     assert said.stdout.split() == ["True", "Pontok"], said.stderr
