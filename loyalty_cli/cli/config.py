@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from loyalty_cli.cli.common import JsonOpt, run
+from loyalty_cli.domain import i18n
 from loyalty_cli.domain.i18n import say, tr
 from loyalty_cli.output import console as render
 
@@ -25,6 +26,8 @@ def config_check(
     from loyalty_cli.domain.errors import BadInput
 
     def work(session):
+        if path:  # the file checked speaks its own shop's language, even when it is broken
+            i18n.use(config_load.declared_locale(Path(path)) or i18n.current())
         try:
             loaded = config_load.load(Path(path), path) if path else session.config
             where = str(loaded.source or loaded.origin)

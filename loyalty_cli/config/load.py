@@ -31,6 +31,21 @@ def load(path: Path | None, origin: str = "") -> Config:
     return parse(data, str(path), source=path, origin=origin or str(path))
 
 
+def declared_locale(path: Path | None) -> str | None:
+    """The [shop] locale a config file names, read even when the file is otherwise broken, so
+    that its problems are told in its shop's language; None if it names none we speak."""
+    import tomllib
+
+    from loyalty_cli.domain.i18n import LOCALES
+
+    try:
+        shop = tomllib.loads(path.read_bytes().decode("utf-8-sig")).get("shop") if path else None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    locale = shop.get("locale") if isinstance(shop, dict) else None
+    return locale if locale in LOCALES else None
+
+
 def builtin() -> Config:
     """The sample rules, with the shop's region and time zone taken from this machine."""
     from loyalty_cli.domain.i18n import system_locale

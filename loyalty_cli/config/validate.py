@@ -200,8 +200,9 @@ class ConfigValidator(PromotionChecks):
         if not value.is_finite():
             self.fail(path + (key,), Phrase("must be a finite number, got {value}", value=table[key]))
         if value < 0 or (positive and value == 0):
-            self.fail(path + (key,), Phrase("must be {value} 0, got {value2}",
-                                            value='above' if positive else 'at least', value2=value))
+            if positive:
+                self.fail(path + (key,), Phrase("must be above 0, got {value}", value=value))
+            self.fail(path + (key,), Phrase("must be at least 0, got {value}", value=value))
         if value > maximum:
             self.fail(path + (key,), Phrase("must be at most {maximum}, got {value}", maximum=format(maximum, ','),
                                             value=format(value, ',')))

@@ -30,12 +30,13 @@ class Session:
 
     def speak_the_shops_language(self) -> None:
         """Take up the shop's locale before any input is checked, so the first error is already
-        in it; a config that cannot be read leaves the system's language (its error comes later,
-        from the command that needs the config)."""
+        in it; of a config that cannot be loaded, the locale it names, else the system's (its
+        error comes later, from the command that needs the config)."""
         try:
             self.config  # noqa: B018 (loading it sets the locale)
         except LoyaltyError:
-            i18n.use(i18n.system_locale())
+            path, _origin = paths.config_path(self.config_option)
+            i18n.use(config_module.declared_locale(path) or i18n.system_locale())
 
     @cached_property
     def db_choice(self):
