@@ -3,11 +3,15 @@ small table so the counter's card needs no Babel at run time.
 
     python tools/locale_data.py
 
-Why a table: `import babel.numbers` plus one locale's CLDR data cost 37-125 ms on the bench
-machine (measured with benchmarks/bench_visit.py's it_IT case and -X importtime), more than
-the whole card. The table holds, per locale, the decimal and group signs, whether four digits
-are grouped, the percent layout, and the money layout (positive and negative) for the
-currencies shops here use; any other currency is formatted by Babel itself.
+Why a table: `import babel.numbers` plus one locale's CLDR data cost 37-300 ms on the bench
+machine (2 cores shared with other jobs; `python -c pass` took 20-350 ms meanwhile), against
+0.4-7 ms for the same card's money and numbers from this table and 4-35 ms for loading the
+Italian catalog (measured in-process; benchmarks/bench_visit.py's "fresh db, it_IT" case times
+the whole visit). Babel would be most of the card's cost.
+
+The table holds, per locale, the decimal and group signs, whether four digits are grouped, the
+percent layout, and the money layout (positive and negative) for the currencies shops here
+use; any other currency is formatted by Babel itself.
 tests/domain/test_locale_format.py checks the table against Babel and against this script.
 """
 
@@ -47,7 +51,7 @@ def table() -> dict:
 
 def source() -> str:
     return ('"""What Babel (CLDR) says about our locales: written by tools/locale_data.py, do not edit.\n\n'
-            'Why a table and not Babel at run time: see that script (Babel costs the card 37-125 ms)."""\n\n'
+            'Why a table and not Babel at run time: see that script (Babel costs the card 37-300 ms)."""\n\n'
             f"LOCALES = {pprint.pformat(table(), width=110, sort_dicts=True)}\n")
 
 

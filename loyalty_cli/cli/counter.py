@@ -150,7 +150,8 @@ def customers(
         if chosen == "json":
             render.emit_json(rows)
             return
-        writers.emit(lists.customers(rows, session.config.shop.currency, session.config.tz), chosen)
+        writers.emit(lists.customers(rows, session.config.shop.currency, session.config.tz,
+                                     session.config.shop.phone_region), chosen)
 
     run(ctx, work)
 
@@ -237,7 +238,8 @@ def history(
         if chosen == "json":
             render.emit_json(rows)
             return
-        writers.emit(lists.history(rows, row["phone"], session.config.shop.currency, session.config.tz), chosen)
+        writers.emit(lists.history(rows, session.shown_phone(row["phone"]), session.config.shop.currency,
+                                   session.config.tz), chosen)
 
     run(ctx, work)
 

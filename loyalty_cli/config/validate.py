@@ -200,9 +200,8 @@ class ConfigValidator(PromotionChecks):
         if not value.is_finite():
             self.fail(path + (key,), Phrase("must be a finite number, got {value}", value=table[key]))
         if value < 0 or (positive and value == 0):
-            if positive:
-                self.fail(path + (key,), Phrase("must be above 0, got {value}", value=value))
-            self.fail(path + (key,), Phrase("must be at least 0, got {value}", value=value))
+            self.fail(path + (key,), Phrase("must be above 0, got {value}", value=value) if positive
+                      else Phrase("must be at least 0, got {value}", value=value))
         if value > maximum:
             self.fail(path + (key,), Phrase("must be at most {maximum}, got {value}", maximum=format(maximum, ','),
                                             value=format(value, ',')))
@@ -237,17 +236,11 @@ class ConfigValidator(PromotionChecks):
         if max_amount == 0:
             self.fail(path + ("max_amount",), Phrase("must be above 0"))
         categories = self.category_list(table, "categories", path, listing=True) if "categories" in table else ()
-        return Shop(name, currency, region, timezone, max_amount, categories, self.locale(table))
-
-    def locale(self, shop: dict) -> str:
-        """[shop] locale, else the system's when it is one we speak, else English."""
-        locale = self.string(shop, "locale", ("shop",))
-        if locale is None:
-            return i18n.system_locale()
-        if locale not in i18n.LOCALES:
-            self.fail(("shop", "locale"), Phrase("must be one of {LOCALES}, got {locale}",
-                                                 LOCALES=', '.join(i18n.LOCALES), locale=repr(locale)))
-        return locale
+        locale = self.string(table, "locale", path)  # else the system's, when it is one we speak
+        if locale is not None and locale not in i18n.LOCALES:
+            self.fail(path + ("locale",), Phrase("must be one of {LOCALES}, got {locale}",
+                                                 LOCALES=", ".join(i18n.LOCALES), locale=repr(locale)))
+        return Shop(name, currency, region, timezone, max_amount, categories, locale or i18n.system_locale())
 
     def phone_region(self, shop: dict) -> str | None:
         """The format only: the full check needs phonenumbers (check_phone_region)."""

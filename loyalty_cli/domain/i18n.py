@@ -54,7 +54,13 @@ def use(locale: str | None) -> None:
         return
     import gettext
 
-    _catalog = gettext.translation(DOMAIN, CATALOG_DIR, languages=[LOCALES[locale]], fallback=True)
+    # The one file we know we want, opened directly: gettext.translation()'s search through
+    # language variants costs the counter more than reading the catalog itself.
+    try:
+        with (CATALOG_DIR / LOCALES[locale] / "LC_MESSAGES" / f"{DOMAIN}.mo").open("rb") as handle:
+            _catalog = gettext.GNUTranslations(handle)
+    except OSError:  # a catalog missing from a broken install: English rather than a traceback
+        _catalog = None
     _active = locale
 
 

@@ -4,7 +4,7 @@ English keeps its hand-written forms ('€12.50', '1,234', ISO dates). The other
 Babel (CLDR): '12,50 €' (es, it), '12 990 Ft' (hu: forints are shown without fillér, as they are
 paid), '1.234' / '1 234', through a small table Babel wrote (locale_data.py, by
 tools/locale_data.py) rather than Babel itself: importing Babel and loading one locale's CLDR
-data cost the card 37-125 ms (measured on the bench machine; see that script), more than the
+data cost the card 37-300 ms (measured on the bench machine, by its load; see that script), more than the
 rest of the card. A currency the table lacks is formatted by Babel; tests hold the table to it.
 
 Machine output never comes here: JSON and --format csv keep money.as_string, ISO dates, E.164.

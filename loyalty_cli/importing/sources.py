@@ -283,9 +283,7 @@ def csv_rows(source: Source):
             start, line = line + 1, reader.line_num
             yield start, values
     except UnicodeDecodeError as exc:
-        raise BadInput(Phrase("{name}: line {value}: not valid {encoding} (byte 0x{value2}); give the file's "
-                              "encoding with --encoding", name=source.name, value=reader.line_num + 1,
-                              encoding=source.encoding, value2=format(exc.object[exc.start], '02x'))) from None
+        raise _not_decodable(source, reader.line_num + 1, exc.object[exc.start]) from None
     except csv.Error as exc:
         raise BadInput(Phrase("{name}: line {line_num}: cannot read the CSV: {exc}", name=source.name,
                               line_num=reader.line_num, exc=exc)) from None
@@ -315,10 +313,7 @@ def csv_stream(source: Source):
         yield "header", start, source.header
         yield from _pieces(source, text, line)
     except UnicodeDecodeError:
-        line, byte = _undecodable(source)
-        raise BadInput(Phrase("{name}: line {line}: not valid {encoding} (byte 0x{byte}); give the file's encoding "
-                              "with --encoding", name=source.name, line=line, encoding=source.encoding,
-                              byte=format(byte, '02x'))) from None
+        raise _not_decodable(source, *_undecodable(source)) from None
     finally:
         _release(text)
 
@@ -403,9 +398,7 @@ def jsonl_rows(source: Source):
                                       name=source.name, line=line, kind=type(record).__name__))
             yield line, record
     except UnicodeDecodeError as exc:
-        raise BadInput(Phrase("{name}: line {value}: not valid {encoding} (byte 0x{value2}); give the file's "
-                              "encoding with --encoding", name=source.name, value=line + 1,
-                              encoding=source.encoding, value2=format(exc.object[exc.start], '02x'))) from None
+        raise _not_decodable(source, line + 1, exc.object[exc.start]) from None
     finally:
         _release(text)
 
@@ -419,3 +412,9 @@ def json_text(value, where: str) -> str | None:
     if isinstance(value, (dict, list)):
         raise ValueError("expected text or a number, got a nested " + ("object" if isinstance(value, dict) else "list"))
     return str(value)
+
+
+def _not_decodable(source, line: int, byte: int) -> BadInput:
+    return BadInput(Phrase("{name}: line {line}: not valid {encoding} (byte 0x{byte}); give the file's encoding "
+                           "with --encoding", name=source.name, line=line, encoding=source.encoding,
+                           byte=format(byte, "02x")))

@@ -52,10 +52,13 @@ VISITS = [
 VISITS_BRIEF = ("visit_id", "at", "amount", "items", "voided", "note")
 
 
-def customers(rows: list[dict], currency: str, tz) -> Report:
+def customers(rows: list[dict], currency: str, tz, region: str | None = None) -> Report:
+    """`region`: the shop's phone region, whose numbers people read nationally (output/people.py)."""
     days = [{**row, "last_visit": row["last_visit"] and row["last_visit"][:10]} for row in rows]
-    return _listing("customers", Phrase("Customers ({count})", count=len(rows)), CUSTOMERS, days, currency, tz,
-                    brief=CUSTOMERS_BRIEF, empty=mark("no customers match"))
+    report = _listing("customers", Phrase("Customers ({count})", count=len(rows)), CUSTOMERS, days, currency, tz,
+                      brief=CUSTOMERS_BRIEF, empty=mark("no customers match"))
+    report.region = region
+    return report
 
 
 def history(rows: list[dict], phone: str, currency: str, tz) -> Report:

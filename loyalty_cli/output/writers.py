@@ -105,8 +105,9 @@ def write_xlsx(report: Report, handle) -> None:
 
 # ---- writing to files and to stdout ------------------------------------------------------------
 
-# The formats people read: their words in the shop's language (JSON and CSV stay as they are).
-PEOPLE_FORMATS = ("table", "tabbed", "xlsx", "html")
+# The formats people read: their words in the shop's language. JSON, CSV and the import's tabbed
+# summary (read by scripts as 'Visits added<TAB>5') stay as they are in every locale.
+PEOPLE_FORMATS = ("table", "xlsx", "html")
 
 
 def _for_people(report: Report, table: Table | None) -> tuple[Report, Table | None]:

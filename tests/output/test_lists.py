@@ -87,7 +87,7 @@ def test_customers_table_at_80_columns(cli, shop, monkeypatch):
     out = result.stdout
     assert max(len(line) for line in out.splitlines()) <= 80
     assert LONG_NAME in out and "Maria Rossi-Bianchi" in out  # names whole, on one line
-    assert "+393331234567" in out and "€492.50" in out and "€3.00" in out  # money as reports show it
+    assert "333 123 4567" in out and "€492.50" in out and "€3.00" in out  # phones and money as people write them
     assert "Customers (3)" in out
 
 

@@ -169,7 +169,9 @@ def test_table_when_piped_is_plain(cli, shop):
     result = cli("report", "customers", "--format", "table")
     assert result.exit_code == 0
     assert "\x1b" not in result.stdout
-    assert "+393331111111" in result.stdout and "€19.50" in result.stdout
+    assert "333 111 1111" in result.stdout and "€19.50" in result.stdout  # a home number as the region writes it
+    csv_out = cli("report", "customers", "--format", "csv").stdout
+    assert "+393331111111" in csv_out and "333 111 1111" not in csv_out  # CSV keeps E.164
 
 
 def test_no_database_is_an_error_not_a_new_empty_one(cli, db_path, tmp_path):
