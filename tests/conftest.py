@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from loyalty_cli.cli.app import app
+from loyalty_cli.domain import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "loyalty_cli" / "config" / "sample.toml"
@@ -26,6 +27,11 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.delenv("NO_COLOR", raising=False)
+    # English unless a test names a locale: the developer's own LANG must not translate the suite
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    i18n.use("en")
     work = tmp_path / "cwd"
     work.mkdir()
     monkeypatch.chdir(work)

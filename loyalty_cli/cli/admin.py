@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from loyalty_cli.cli.common import JsonOpt, run
+from loyalty_cli.domain.i18n import Phrase, tr
 from loyalty_cli.output import console as render
 
 
@@ -26,13 +27,13 @@ def doctor(
         elif problems:
             render.lines(*problems)
         else:
-            check = "full integrity check" if full else "quick check"
-            render.message(f"{session.db_path}: every balance, voucher and ledger line is consistent; "
-                           f"SQLite's {check} reports no damage")
+            check = tr("full integrity check") if full else tr("quick check")
+            render.message(tr("{path}: every balance, voucher and ledger line is consistent; SQLite's {check} "
+                              "reports no damage").format(path=session.db_path, check=check))
         if problems:
             from loyalty_cli.domain.errors import Refused
 
-            raise Refused(f"{len(problems)} problem(s) found")
+            raise Refused(Phrase("problems found: {count}", count=len(problems)))
 
     run(ctx, work)
 
@@ -44,15 +45,16 @@ def expire(ctx: typer.Context, json: JsonOpt = False):
 
     def work(session):
         totals = counter.expire_all(session)
-        said = (f"expired {totals['points']} points and {totals['vouchers']} vouchers "
-                f"of {totals['customers']} customers")
+        said = tr("expired {points} points and {vouchers} vouchers of {customers} customers").format(
+            points=totals["points"], vouchers=totals["vouchers"], customers=totals["customers"])
         days = session.config.privacy.forget_inactive_days
         if days is not None:  # [privacy] forget_inactive_days: the key is there only when it is set
             from loyalty_cli.domain import clock
             from loyalty_cli.services import privacy
 
             totals["forgotten"] = privacy.forget_inactive(session, clock.now())
-            said += f"; forgot {totals['forgotten']} customers with no visit in {days} days"
+            said += tr("; forgot {customers} customers with no visit in {days} days").format(
+                customers=totals["forgotten"], days=days)
         if json:
             render.emit_json(totals)
         else:
@@ -73,8 +75,10 @@ def paths(ctx: typer.Context, json: JsonOpt = False):
         if json:
             render.emit_json(data)
         else:
-            render.lines(f"database: {db} ({db_origin})", f"config:   {config or '(none)'} ({config_origin})",
-                         f"outbox:   {session.outbox_path} (visits recorded while the server is unreachable)")
+            render.lines(tr("database: {path} ({origin})").format(path=db, origin=db_origin),
+                         tr("config:   {path} ({origin})").format(path=config or tr("(none)"), origin=config_origin),
+                         tr("outbox:   {path} (visits recorded while the server is unreachable)").format(
+                             path=session.outbox_path))
 
     run(ctx, work)
 

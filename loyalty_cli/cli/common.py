@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from loyalty_cli.cli.edge import guarded
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.services.session import Session
 
 PhoneArg = Annotated[list[str], typer.Argument(metavar="PHONE", help="Phone number, in any format (spaces allowed).",
@@ -30,7 +31,7 @@ def format_asked(fmt: str | None, as_json: bool) -> str | None:
     if as_json and fmt not in (None, "json"):
         from loyalty_cli.domain.errors import BadInput
 
-        raise BadInput(f"--json and --format {fmt} disagree: give one of them")
+        raise BadInput(Phrase("--json and --format {fmt} disagree: give one of them", fmt=fmt))
     return "json" if as_json else fmt
 
 
@@ -47,6 +48,6 @@ def check_directory(directory, what: str) -> None:
     from loyalty_cli.domain.errors import BadInput
 
     if not directory.is_dir():
-        raise BadInput(f"{what}: no such directory: {directory}")
+        raise BadInput(Phrase("{what}: no such directory: {directory}", what=what, directory=directory))
     if not os.access(directory, os.W_OK | os.X_OK):
-        raise BadInput(f"{what}: cannot write in {directory}")
+        raise BadInput(Phrase("{what}: cannot write in {directory}", what=what, directory=directory))

@@ -5,6 +5,8 @@ from typing import Annotated
 import typer
 
 from loyalty_cli.cli.common import JsonOpt, run
+from loyalty_cli.domain import i18n
+from loyalty_cli.domain.i18n import say, tr
 from loyalty_cli.output import console as render
 
 config_app = typer.Typer(help="Check, show and create the shop's reward rules (TOML).", no_args_is_help=True)
@@ -24,6 +26,8 @@ def config_check(
     from loyalty_cli.domain.errors import BadInput
 
     def work(session):
+        if path:  # the file checked speaks its own shop's language, even when it is broken
+            i18n.use(config_load.declared_locale(Path(path)) or i18n.current())
         try:
             loaded = config_load.load(Path(path), path) if path else session.config
             where = str(loaded.source or loaded.origin)
@@ -32,7 +36,7 @@ def config_check(
             if json:
                 render.emit_json({"ok": False, "path": path, "problems": exc.problems})
             for problem in exc.problems[:-1]:
-                render.error(problem)
+                render.error(say(problem))
             raise BadInput(exc.problems[-1]) from None
         warnings, notes = config_validate.warnings(loaded), config_validate.notes(loaded)
         warnings += _database_warnings(session, loaded)
@@ -42,11 +46,11 @@ def config_check(
             render.emit_json(summary)
             return
         for warning in warnings:
-            render.warning(f"{where}: {warning}")
+            render.warning(f"{where}: {say(warning)}")
         for note in notes:
-            render.note(f"{where}: {note}")
-        render.message(f"{where}: OK ({summary['rewards']} rewards, {summary['rules']} rules, "
-                       f"{summary['tiers']} tiers)")
+            render.note(f"{where}: {say(note)}")
+        render.message(tr("{path}: OK ({rewards} rewards, {rules} rules, {tiers} tiers)").format(
+            path=where, rewards=summary["rewards"], rules=summary["rules"], tiers=summary["tiers"]))
 
     run(ctx, work)
 
@@ -142,6 +146,7 @@ def config_init(
         if not path:
             target.parent.mkdir(parents=True, exist_ok=True)
         written = config_write.write_sample(target, force)
-        render.message(f"wrote {written}; edit it, then check it with `loyalty config check {written}`")
+        render.message(tr("wrote {path}; edit it, then check it with `loyalty config check {path}`").format(
+            path=written))
 
     run(ctx, work)

@@ -12,6 +12,7 @@ import typer
 
 from loyalty_cli.cli.common import JsonOpt, PhoneArg, format_asked, phone_text, run, shop_locale
 from loyalty_cli.cli.visit import VISIT_OPTIONS, OptionSpec, run_visit
+from loyalty_cli.domain.i18n import Phrase, tr
 from loyalty_cli.output import console as render
 from loyalty_cli.output import lists, writers
 from loyalty_cli.services.session import Session
@@ -76,7 +77,7 @@ def enroll(
     def work(session):
         data = counter.enrol(session, phone_text(phone), name=name, email=email, birthday=birthday,
                              referred_by=referred_by)
-        render.emit_json(data) if json else render.card(data, "customer enrolled")
+        render.emit_json(data) if json else render.card(data, tr("customer enrolled"), _phone(session, data))
 
     run(ctx, work)
 
@@ -96,7 +97,7 @@ def edit(
 
     def work(session):
         data = counter.edit(session, phone_text(phone), name=name, email=email, birthday=birthday, note=note)
-        render.emit_json(data) if json else render.card(data, "details saved")
+        render.emit_json(data) if json else render.card(data, tr("details saved"), _phone(session, data))
 
     run(ctx, work)
 
@@ -123,7 +124,7 @@ def show(
             render.emit_json(data)
             return
         if chosen == "table":
-            render.card(data)
+            render.card(data, phone=_phone(session, data))
             if not last:
                 return
         writers.emit(lists.visits(data["recent_visits"], session.config.shop.currency, session.config.tz), chosen,
@@ -152,8 +153,8 @@ def customers(
         if chosen == "json":
             render.emit_json(rows)
             return
-        writers.emit(lists.customers(rows, session.config.shop.currency, session.config.tz), chosen,
-                     shop_locale(session.config))
+        writers.emit(lists.customers(rows, session.config.shop.currency, session.config.tz,
+                                     session.config.shop.phone_region), chosen, shop_locale(session.config))
 
     run(ctx, work)
 
@@ -185,11 +186,12 @@ def redeem(
         if credit is None and len(words) < 2:
             from loyalty_cli.domain.errors import BadInput
 
-            raise BadInput("give the phone and then a voucher code or reward id, or use --credit AMOUNT")
+            raise BadInput(Phrase("give the phone and then a voucher code or reward id, or use --credit AMOUNT"))
         if credit is not None and len(words) > 1 and any(ch.isalpha() for ch in words[-1]):
             from loyalty_cli.domain.errors import BadInput
 
-            raise BadInput(f"give a voucher code or reward id ({words[-1]!r}), or --credit AMOUNT, not both")
+            raise BadInput(Phrase("give a voucher code or reward id ({word}), or --credit AMOUNT, not both",
+                word=repr(words[-1])))
         phone, target = (words, None) if credit is not None else (words[:-1], words[-1])
         data = _online_only(lambda: counter.redeem(session, phone_text(phone), target, credit), "redemption")
         if json:
@@ -197,15 +199,16 @@ def redeem(
             return
         done = data["redeemed"]
         if "credit" in done:
-            from loyalty_cli.domain import money
+            from loyalty_cli.domain import locale_format, money
 
-            spent = money.display(money.parse_signed(done["credit"], data["currency"]), data["currency"])
-            note = f"spent {spent} of store credit"
+            spent = locale_format.amount(money.parse_signed(done["credit"], data["currency"]), data["currency"])
+            note = tr("spent {amount} of store credit").format(amount=spent)
+        elif done["points"]:
+            note = tr("redeemed {reward} (voucher {voucher}) for {points} points").format(
+                reward=done["reward"], voucher=done["voucher"], points=done["points"])
         else:
-            note = f"redeemed {done['reward']} (voucher {done['voucher']})"
-            if done["points"]:
-                note += f" for {done['points']} points"
-        render.card(data, note)
+            note = tr("redeemed {reward} (voucher {voucher})").format(reward=done["reward"], voucher=done["voucher"])
+        render.card(data, note, _phone(session, data))
 
     run(ctx, work)
 
@@ -224,10 +227,11 @@ def void(
         if json:
             render.emit_json(data)
             return
-        note = f"visit #{visit_id} voided"
+        note = tr("visit #{visit} voided").format(visit=visit_id)
         if data["kept_vouchers"]:
-            note += f"; voucher(s) {', '.join(data['kept_vouchers'])} were already redeemed and stay so"
-        render.card(data, note)
+            note += tr("; voucher(s) {codes} were already redeemed and stay so").format(
+                codes=", ".join(data["kept_vouchers"]))
+        render.card(data, note, _phone(session, data))
 
     run(ctx, work)
 
@@ -249,10 +253,15 @@ def history(
         if chosen == "json":
             render.emit_json(rows)
             return
-        writers.emit(lists.history(rows, row["phone"], session.config.shop.currency, session.config.tz), chosen,
-                     shop_locale(session.config))
+        writers.emit(lists.history(rows, session.shown_phone(row["phone"]), session.config.shop.currency,
+                                   session.config.tz), chosen, shop_locale(session.config))
 
     run(ctx, work)
+
+
+def _phone(session, data: dict) -> str:
+    """The card's number as people in the shop's region write it ('333 123 4567')."""
+    return session.shown_phone(data["phone"])
 
 
 COMMANDS = (visit, enroll, edit, show, customers, redeem, void, history)

@@ -7,6 +7,7 @@ import sqlite3
 import sys
 
 from loyalty_cli.domain.errors import LoyaltyError
+from loyalty_cli.domain.i18n import say
 from loyalty_cli.output import console
 
 
@@ -15,11 +16,12 @@ def guarded(session, work, push_first: bool = True) -> int:
     pushes them itself); turn our errors into one line on stderr and an exit code."""
     code = 0
     try:
+        session.speak_the_shops_language()
         if push_first:
             _push_outbox(session)
         work()
     except LoyaltyError as exc:
-        console.error(str(exc))
+        console.error(say(exc.args[0]) if len(exc.args) == 1 else str(exc))
         code = exc.exit_code
     except sqlite3.DatabaseError as exc:  # locked past the timeout, disk full, a damaged file
         hint = " (run `loyalty doctor`; restore a backup if it is damaged)" if "malformed" in str(exc) else ""

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from loyalty_cli.cli.common import JsonOpt, PhoneArg, phone_text, run
+from loyalty_cli.domain.i18n import tr
 from loyalty_cli.output import console as render
 
 
@@ -27,10 +28,10 @@ def feedback(
             render.emit_json(data)
             return
         said = data["feedback"]
-        note = f"score {said['score']}/{said['scale']} recorded"
+        note = tr("score {score}/{scale} recorded").format(score=said["score"], scale=said["scale"])
         if said["points"]:
-            note += f"; +{said['points']} points"
-        render.card(data, note)
+            note += tr("; +{points} points").format(points=said["points"])
+        render.card(data, note, session.shown_phone(data["phone"]))
 
     run(ctx, work)
 

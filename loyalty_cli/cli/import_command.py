@@ -5,6 +5,8 @@ an import the ~0.25 s Typer takes to start: options in, summary out (a table, ta
 text or JSON, through output), problems on stderr, an exit code back.
 """
 
+from loyalty_cli.domain.i18n import Phrase, mark
+
 
 def run_import(session, kind: str, as_json: bool, values: dict) -> int:
     """Import a file as the options say, report on stdout/stderr; returns the exit code."""
@@ -47,7 +49,7 @@ def _pairs(items: list[str]) -> dict[str, str]:
     for item in items:
         column, sep, target = item.rpartition("=")
         if not sep or not column.strip() or not target.strip():
-            raise BadInput(f"--map wants COLUMN=FIELD, got {item!r}")
+            raise BadInput(Phrase("--map wants COLUMN=FIELD, got {item}", item=repr(item)))
         mapping[column.strip()] = target.strip()
     return mapping
 
@@ -118,14 +120,19 @@ def _list_problems(problems: list, summary: dict, label: str) -> None:
 
 
 LABELS = [
-    ("rows_read", "Rows read"), ("rows_imported", "Rows imported"), ("customers_created", "Customers created"),
-    ("customers_updated", "Customers updated"), ("visits_added", "Visits added"), ("punches", "Punches"),
-    ("points", "Points"), ("credit", "Credit"), ("vouchers_issued", "Vouchers issued"),
-    ("merged", "Merged (same phone)"), ("skipped", "Skipped (blank)"), ("rejected", "Rejected"),
-    ("already_imported", "Already imported"), ("names_repaired", "Names repaired"),
-    ("birthdays", "Birthdays filed"),
+    ("rows_read", mark("Rows read")), ("rows_imported", mark("Rows imported")),
+    ("customers_created", mark("Customers created")), ("customers_updated", mark("Customers updated")),
+    ("visits_added", mark("Visits added")), ("punches", mark("Punches")), ("points", mark("Points")),
+    ("credit", mark("Credit")), ("vouchers_issued", mark("Vouchers issued")),
+    ("merged", mark("Merged (same phone)")), ("skipped", mark("Skipped (blank)")), ("rejected", mark("Rejected")),
+    ("already_imported", mark("Already imported")), ("names_repaired", mark("Names repaired")),
+    ("birthdays", mark("Birthdays filed")),
 ]
 BALANCES = ("punches", "points", "credit", "vouchers_issued")
+# A balance's label says whether the import carried it over (cards) or the rules earned it (visits).
+CARRIED = {"punches": mark("Punches carried over"), "points": mark("Points carried over"),
+           "credit": mark("Credit carried over")}
+EARNED = {"punches": mark("Punches earned"), "points": mark("Points earned"), "credit": mark("Credit earned")}
 
 
 def _show(summary: dict) -> None:
@@ -141,10 +148,13 @@ def _show(summary: dict) -> None:
             if not cards and not summary.get("apply_rules"):
                 continue  # history only: nothing is earned
             if key != "vouchers_issued":
-                label += " carried over" if cards else " earned"
+                label = CARRIED[key] if cards else EARNED[key]
         pairs.append((label, summary[key]))
-    title = f"Import of {summary['kind']} from {summary['file']}" + (" (dry run: nothing written)"
-                                                                     if summary["dry_run"] else "")
+    if summary["dry_run"]:
+        title = Phrase("Import of {kind} from {file} (dry run: nothing written)", kind=summary["kind"],
+                       file=summary["file"])
+    else:
+        title = Phrase("Import of {kind} from {file}", kind=summary["kind"], file=summary["file"])
     writers.emit(lists.figures(title, pairs), "table" if render.is_terminal() else "tabbed")
     if summary.get("rejects_file"):
         render.message(f"rejected rows written to {summary['rejects_file']}")

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from loyalty_cli.cli.common import check_directory, format_asked, run, shop_locale
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.store import db as store_db
 
 report_app = typer.Typer(
@@ -172,7 +173,7 @@ def export(
         now = clock.now()
         today = now.astimezone(session.config.tz).date()
         if day is not None and (since is not None or until is not None):
-            raise BadInput("give --date, or --since/--until, not both")
+            raise BadInput(Phrase("give --date, or --since/--until, not both"))
         if since is not None or until is not None:
             period = resolve_period(since, until, today)
         else:
@@ -207,7 +208,8 @@ def _formats(text: str) -> list[str]:
     for part in text.split(","):
         fmt = part.strip().lower()
         if fmt not in FORMATS:
-            raise BadInput(f"--format must be one or more of {', '.join(FORMATS)}, got {part.strip()!r}")
+            raise BadInput(Phrase("--format must be one or more of {FORMATS}, got {name}",
+                                  FORMATS=', '.join(FORMATS), name=repr(part.strip())))
         if fmt not in chosen:
             chosen.append(fmt)
     if "csv" in chosen and "excel-csv" in chosen:

@@ -7,6 +7,7 @@ import typer
 
 from loyalty_cli.cli.common import check_directory, format_asked, run, shop_locale
 from loyalty_cli.cli.reports import FormatOpt, JsonOpt, OutputOpt, SinceOpt, UntilOpt
+from loyalty_cli.domain.i18n import Phrase
 
 
 def simulate(
@@ -43,7 +44,7 @@ def simulate(
         names = [candidate.name for candidate in candidates]
         for name in names:
             if name == "current" or names.count(name) > 1:
-                raise BadInput(f"two scenarios would be called {name!r}: rename a config file")
+                raise BadInput(Phrase("two scenarios would be called {name}: rename a config file", name=repr(name)))
         chosen = writers.choose_format(format_asked(fmt, json), output, render.is_terminal())
         target = Path(output) if output and output != "-" else None
         if target is not None:

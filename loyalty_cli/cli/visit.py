@@ -59,13 +59,15 @@ def run_visit(db=None, config=None, phone=(), amount=None, items=None, note=None
         if as_json:
             render.emit_json(result)
             return
+        from loyalty_cli.domain.i18n import tr
+
         if result["duplicate"]:
-            notice = f"ref {ref} was already recorded as visit #{result['visit_id']}: nothing recorded"
+            notice = tr("ref {ref} was already recorded as visit #{visit}: nothing recorded")
         elif result.get("enrolled"):
-            notice = f"new customer enrolled; visit #{result['visit_id']} recorded"
+            notice = tr("new customer enrolled; visit #{visit} recorded")
         else:
-            notice = f"visit #{result['visit_id']} recorded"
-        render.card(result, notice)
+            notice = tr("visit #{visit} recorded")
+        render.card(result, notice.format(ref=ref, visit=result["visit_id"]), session.shown_phone(result["phone"]))
 
     code = guarded(session, work)
     for warning in dict.fromkeys(session.warnings):  # each once

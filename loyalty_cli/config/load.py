@@ -11,6 +11,7 @@ from pathlib import Path
 from loyalty_cli.config.validate import ConfigValidator
 from loyalty_cli.domain import clock
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.domain.model import Config, Shop
 
 PACKAGED_SAMPLE = Path(__file__).with_name("sample.toml")
@@ -24,20 +25,36 @@ def load(path: Path | None, origin: str = "") -> Config:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise BadInput(f"{path}: config file not found") from None
+        raise BadInput(Phrase("{path}: config file not found", path=path)) from None
     except OSError as exc:
-        raise BadInput(f"{path}: cannot read config: {exc.strerror}") from None
+        raise BadInput(Phrase("{path}: cannot read config: {strerror}", path=path, strerror=exc.strerror)) from None
     return parse(data, str(path), source=path, origin=origin or str(path))
+
+
+def declared_locale(path: Path | None) -> str | None:
+    """The [shop] locale a config file names, read even when the file is otherwise broken, so
+    that its problems are told in its shop's language; None if it names none we speak."""
+    import tomllib
+
+    from loyalty_cli.domain.i18n import LOCALES
+
+    try:
+        shop = tomllib.loads(path.read_bytes().decode("utf-8-sig")).get("shop") if path else None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    locale = shop.get("locale") if isinstance(shop, dict) else None
+    return locale if locale in LOCALES else None
 
 
 def builtin() -> Config:
     """The sample rules, with the shop's region and time zone taken from this machine."""
+    from loyalty_cli.domain.i18n import system_locale
     from loyalty_cli.domain.phones import region_from_locale
 
     config = parse(PACKAGED_SAMPLE.read_bytes(), BUILTIN_ORIGIN, source=None, origin=BUILTIN_ORIGIN)
     shop = Shop(name="My shop", currency=config.shop.currency, phone_region=region_from_locale(),
                 timezone=clock.system_zone_name(), max_amount=config.shop.max_amount,
-                categories=config.shop.categories)
+                categories=config.shop.categories, locale=system_locale())
     return Config(shop, config.rewards, config.rules, config.tiers, config.expiry,
                   None, BUILTIN_ORIGIN, config.raw, config.text, config.promotions, config.feedback,
                   config.privacy)
@@ -50,7 +67,7 @@ def parse(data: bytes, filename: str, source: Path | None = None, origin: str = 
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise BadInput(f"{filename}: config is not UTF-8 text") from None
+        raise BadInput(Phrase("{filename}: config is not UTF-8 text", filename=filename)) from None
     try:
         raw = tomllib.loads(text, parse_float=Decimal)  # money stays exact
     except tomllib.TOMLDecodeError as exc:

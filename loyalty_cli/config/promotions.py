@@ -9,6 +9,7 @@ from datetime import date, time
 from decimal import Decimal
 
 from loyalty_cli.domain import promotions
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.domain.model import FEEDBACK_SCALES, WEEKDAYS, Birthday, Feedback, Promotion
 
 PROMOTION_KEYS = {"name", "points_multiplier", "extra_punches", "bonus_points", "weekdays", "hours", "from",
@@ -32,15 +33,17 @@ class PromotionChecks:
         this is that `listing`)."""
         value = table.get(key, [])
         if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
-            self.fail(path + (key,), "must be a list of category names")
+            self.fail(path + (key,), Phrase("must be a list of category names"))
         names = tuple(dict.fromkeys(item.strip().casefold() for item in value))
         known = self.shop_categories
         for name in () if listing else names:
             if not known:
-                self.fail(path + (key,), f"names category {name!r}: list the shop's categories in [shop] categories")
+                self.fail(path + (key,), Phrase("names category {name}: list the shop's categories in [shop] "
+                                                "categories", name=repr(name)))
             if name not in known:
-                self.fail(path + (key,), f"unknown category {name!r}{self.did_you_mean(name, known)} "
-                                         f"(categories: {', '.join(known)})")
+                self.fail(path + (key,), Phrase("unknown category {name}{did_you_mean} (categories: {known})",
+                                                name=repr(name), did_you_mean=self.did_you_mean(name, known),
+                                                known=', '.join(known)))
         return names
 
     def categories_of(self, table: dict, path: tuple) -> dict:
@@ -49,7 +52,8 @@ class PromotionChecks:
         both = set(found["categories"]) & set(found["exclude_categories"])
         if both:
             self.fail(path + ("exclude_categories",),
-                      f"{', '.join(sorted(both))} is both included and excluded: no visit could qualify")
+                      Phrase("{sorted} is both included and excluded: no visit could qualify",
+                             sorted=', '.join(sorted(both))))
         return found
 
     # -- the birthday rule --
@@ -76,7 +80,7 @@ class PromotionChecks:
         self.check_keys(table, PROMOTION_KEYS, path)
         name = self.string(table, "name", path, required=True)
         if name in names:
-            self.fail(path + ("name",), f"duplicate promotion name {name!r}")
+            self.fail(path + ("name",), Phrase("duplicate promotion name {name}", name=repr(name)))
         names.add(name)
         promotion = Promotion(
             name=name,
@@ -87,14 +91,17 @@ class PromotionChecks:
             start=self.day(table, "from", path), until=self.day(table, "until", path),
             min_amount=self.amount(table, "min_amount", path), **self.categories_of(table, path))
         if promotion.points_multiplier < 1:
-            self.fail(path + ("points_multiplier",), f"must be at least 1, got {promotion.points_multiplier}")
+            self.fail(path + ("points_multiplier",), Phrase("must be at least 1, got {points_multiplier}",
+                                                            points_multiplier=promotion.points_multiplier))
         if promotion.points_multiplier == 1 and not (promotion.extra_punches or promotion.bonus_points):
-            self.fail(path, "a promotion needs points_multiplier above 1, extra_punches or bonus_points")
+            self.fail(path, Phrase("a promotion needs points_multiplier above 1, extra_punches or bonus_points"))
         if promotion.start and promotion.until and promotion.until < promotion.start:
-            self.fail(path + ("until",), f"is before from ({promotion.until} < {promotion.start})")
+            self.fail(path + ("until",), Phrase("is before from ({until} < {start})", until=promotion.until,
+                                                start=promotion.start))
         if not promotions.ever_open(promotion):
-            self.fail(path + ("weekdays",), f"none of these weekdays falls between {promotion.start} "
-                                            f"and {promotion.until}: the promotion would never run")
+            self.fail(path + ("weekdays",), Phrase("none of these weekdays falls between {start} and {until}: the "
+                                                   "promotion would never run", start=promotion.start,
+                                                   until=promotion.until))
         return promotion
 
     def weekdays(self, table: dict, path: tuple) -> tuple[int, ...]:
@@ -102,13 +109,15 @@ class PromotionChecks:
             return ()
         value = table["weekdays"]
         if not isinstance(value, list) or not value or not all(isinstance(day, str) for day in value):
-            self.fail(path + ("weekdays",), f"must be a non-empty list such as [\"sat\", \"sun\"] "
-                                            f"({' '.join(WEEKDAYS)}), got {value!r}")
+            self.fail(path + ("weekdays",), Phrase("must be a non-empty list such as [\"sat\", \"sun\"] "
+                                                   "({WEEKDAYS}), got {value}", WEEKDAYS=' '.join(WEEKDAYS),
+                                                   value=repr(value)))
         days = []
         for day in value:
             short = day.strip().casefold()[:3]
             if short not in WEEKDAYS or len(day.strip()) < 3:
-                self.fail(path + ("weekdays",), f"unknown weekday {day!r}: one of {' '.join(WEEKDAYS)}")
+                self.fail(path + ("weekdays",), Phrase("unknown weekday {day}: one of {WEEKDAYS}", day=repr(day),
+                                                       WEEKDAYS=' '.join(WEEKDAYS)))
             days.append(WEEKDAYS.index(short))
         return tuple(sorted(set(days)))
 
@@ -118,15 +127,17 @@ class PromotionChecks:
         value = table["hours"]
         found = HOURS.fullmatch(value.replace(" ", "")) if isinstance(value, str) else None
         if not found:
-            self.fail(path + ("hours",), f'must be "HH:MM-HH:MM" such as "15:00-18:00", got {value!r}')
+            self.fail(path + ("hours",), Phrase("must be \"HH:MM-HH:MM\" such as \"15:00-18:00\", got {value}",
+                                                value=repr(value)))
         start_h, start_m, end_h, end_m = (int(part) for part in found.groups())
         if start_h > 23 or end_h > 24 or start_m > 59 or end_m > 59 or (end_h == 24 and end_m):
-            self.fail(path + ("hours",), f"not a time of day: {value!r}")
+            self.fail(path + ("hours",), Phrase("not a time of day: {value}", value=repr(value)))
         start = time(start_h, start_m)
         end = time.max if end_h == 24 else time(end_h, end_m)
         if end <= start:
-            self.fail(path + ("hours",), f"{value!r} ends before it starts: a window across midnight is two "
-                                         'promotions ("22:00-24:00" and "00:00-02:00")')
+            self.fail(path + ("hours",), Phrase("{value} ends before it starts: a window across midnight is two "
+                                                "promotions (\"22:00-24:00\" and \"00:00-02:00\")",
+                                                value=repr(value)))
         return start, end
 
     def day(self, table: dict, key: str, path: tuple) -> date | None:
@@ -134,7 +145,8 @@ class PromotionChecks:
             return None
         value = table[key]
         if not isinstance(value, date) or hasattr(value, "hour"):
-            self.fail(path + (key,), f"must be a TOML date such as 2026-12-01 (no quotes, no time), got {value!r}")
+            self.fail(path + (key,), Phrase("must be a TOML date such as 2026-12-01 (no quotes, no time), got {value}",
+                                            value=repr(value)))
         return value
 
     # -- [feedback] --
@@ -145,5 +157,6 @@ class PromotionChecks:
         self.check_keys(table, FEEDBACK_KEYS, path)
         scale = self.whole_number(table, "scale", path, default=10)
         if scale not in FEEDBACK_SCALES:
-            self.fail(path + ("scale",), f"must be 10 (0-10, with the Net Promoter Score) or 5 (stars), got {scale}")
+            self.fail(path + ("scale",), Phrase("must be 10 (0-10, with the Net Promoter Score) or 5 (stars), got "
+                                                "{scale}", scale=scale))
         return Feedback(scale, self.whole_number(table, "points", path, default=0))

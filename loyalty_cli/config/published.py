@@ -7,8 +7,9 @@ the till itself stays in its local config:
 - chain-wide (published): [[rewards]], [[rules]], [[tiers]], [[promotions]], [expiry],
   [feedback], and in [shop]: name, currency, timezone (one calendar for the chain's days and
   periods), max_amount and categories (the rules name them);
-- per till (local): [shop] location (where its visits are recorded) and phone_region (how its
-  staff type numbers), and which database it uses (--db / LOYALTY_DB, never in a config).
+- per till (local): [shop] location (where its visits are recorded), phone_region (how its
+  staff type numbers) and locale (the language its staff read), and which database it uses
+  (--db / LOYALTY_DB, never in a config).
 """
 
 from dataclasses import replace
@@ -16,7 +17,7 @@ from dataclasses import replace
 from loyalty_cli.config.load import parse
 from loyalty_cli.domain.model import Config
 
-PER_TILL_SHOP_KEYS = ("location", "phone_region")
+PER_TILL_SHOP_KEYS = ("location", "phone_region", "locale")
 
 
 def combine(version, local: Config) -> Config:
@@ -26,7 +27,7 @@ def combine(version, local: Config) -> Config:
         return replace(local, source=None, origin=label, published=version["id"])
     published = parse(version["toml"].encode("utf-8"), f"published config version {version['id']}",
                       source=None, origin=label)
-    shop = replace(published.shop, location=local.shop.location, phone_region=local.shop.phone_region)
+    shop = replace(published.shop, **{key: getattr(local.shop, key) for key in PER_TILL_SHOP_KEYS})
     return replace(published, shop=shop, published=version["id"])
 
 

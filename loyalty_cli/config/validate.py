@@ -10,8 +10,9 @@ from decimal import Decimal
 
 from loyalty_cli.config.promotions import PromotionChecks
 from loyalty_cli.config.toml_lines import dotted, place
-from loyalty_cli.domain import clock, money, text
+from loyalty_cli.domain import clock, i18n, money, text
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.domain.model import (
     REWARD_KINDS,
     RULE_KINDS,
@@ -30,7 +31,7 @@ from loyalty_cli.domain.model import (
 )
 
 TOP_KEYS = {"shop", "rewards", "rules", "tiers", "expiry", "promotions", "feedback", "privacy"}
-SHOP_KEYS = {"name", "currency", "phone_region", "timezone", "max_amount", "categories", "location"}
+SHOP_KEYS = {"name", "currency", "phone_region", "timezone", "max_amount", "categories", "location", "locale"}
 REWARD_KEYS = {"id", "name", "kind", "value", "cost", "points"}
 CATEGORIES = {"categories", "exclude_categories"}  # any rule a visit goes through may take them
 RULE_KEYS = {
@@ -64,7 +65,8 @@ class ConfigError(BadInput):
     def __init__(self, problems: list[str]):
         self.problems = problems
         more = len(problems) - 1
-        super().__init__(problems[0] + (f" (and {more} more: run `loyalty config check`)" if more else ""))
+        super().__init__(Phrase("{problem} (and {count} more: run `loyalty config check`)", problem=problems[0],
+                                count=more) if more else problems[0])
 
 
 def check_phone_region(text: str, filename: str, region: str | None) -> None:
@@ -72,15 +74,15 @@ def check_phone_region(text: str, filename: str, region: str | None) -> None:
     from loyalty_cli.domain.phones import is_supported_region
 
     if region and not is_supported_region(region):
-        raise BadInput(f"{place(filename, text, ('shop', 'phone_region'))}: shop.phone_region: "
-                       f"unknown region {region!r}")
+        raise BadInput(Phrase("{place}: shop.phone_region: unknown region {region}",
+                              place=place(filename, text, ('shop', 'phone_region')), region=repr(region)))
 
 
 def notes(config: Config) -> list[str]:
     """Modes worth saying out loud that are not mistakes."""
     if not config.rules:
-        return ["no [[rules]]: the shop records visits and customers earn nothing yet (collecting data "
-                "before launch; `loyalty simulate` shows what candidate programmes would have cost)"]
+        return [Phrase("no [[rules]]: the shop records visits and customers earn nothing yet (collecting data "
+                       "before launch; `loyalty simulate` shows what candidate programmes would have cost)")]
     return []
 
 
@@ -88,11 +90,12 @@ def warnings(config: Config) -> list[str]:
     """Things that are valid but probably not meant: a reward nothing issues, say."""
     found = []
     if not config.shop.phone_region:
-        found.append("no [shop] phone_region: numbers must be typed with +country code")
+        found.append(Phrase("no [shop] phone_region: numbers must be typed with +country code"))
     issued = {rule.reward for rule in config.rules if getattr(rule, "reward", None)}
     for reward in config.rewards.values():
         if reward.id not in issued and reward.points is None:
-            found.append(f"reward {reward.id!r} is neither issued by a rule nor priced in points")
+            found.append(Phrase("reward {reward} is neither issued by a rule nor priced in points",
+                                reward=repr(reward.id)))
     return found
 
 
@@ -100,7 +103,7 @@ def _did_you_mean(word: str, choices) -> str:
     import difflib  # only on the error path
 
     close = difflib.get_close_matches(word, sorted(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return Phrase(" (did you mean {word}?)", word=repr(close[0])) if close else ""
 
 
 class ConfigValidator(PromotionChecks):
@@ -136,74 +139,78 @@ class ConfigValidator(PromotionChecks):
         try:
             return work(*args)
         except BadInput as exc:
-            self.problems.append(str(exc))
+            self.problems.append(exc.args[0] if len(exc.args) == 1 else str(exc))  # a Phrase stays one
             return default
 
     # -- errors with a place --
 
     def fail(self, path: tuple, message: str):
-        raise BadInput(f"{place(self.filename, self.text, path)}: {dotted(path)}: {message}")
+        raise BadInput(Phrase("{place}: {dotted}: {message}", place=place(self.filename, self.text, path),
+                              dotted=dotted(path), message=message))
 
     def check_keys(self, table: dict, allowed: set, path: tuple):
         for key in table:
             if key not in allowed:
-                self.fail(path + (key,), f"unknown key{_did_you_mean(key, allowed)}")
+                self.fail(path + (key,), Phrase("unknown key{hint}", hint=_did_you_mean(key, allowed)))
 
     # -- typed getters: the value of a key, checked --
 
     def table(self, parent: dict, key: str, path: tuple) -> dict:
         value = parent.get(key, {})
         if not isinstance(value, dict):
-            self.fail(path, "must be a table")
+            self.fail(path, Phrase("must be a table"))
         return value
 
     def array_of_tables(self, key: str) -> list:
         value = self.raw.get(key, [])
         if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            self.fail((key,), f"must be an array of tables ([[{key}]])")
+            self.fail((key,), Phrase("must be an array of tables ([[{key}]])", key=key))
         return value
 
     def string(self, table: dict, key: str, path: tuple, default=None, required=False):
         if key not in table:
             if required:
-                self.fail(path, f"missing required key {key!r}")
+                self.fail(path, Phrase("missing required key {key}", key=repr(key)))
             return default
         value = table[key]
         if not isinstance(value, str) or not value.strip():
-            self.fail(path + (key,), f"must be a non-empty string, got {value!r}")
+            self.fail(path + (key,), Phrase("must be a non-empty string, got {value}", value=repr(value)))
         return value.strip()
 
     def whole_number(self, table: dict, key: str, path: tuple, default=None, required=False, minimum=0,
                      maximum=MAX_COUNT):
         if key not in table:
             if required:
-                self.fail(path, f"missing required key {key!r}")
+                self.fail(path, Phrase("missing required key {key}", key=repr(key)))
             return default
         value = table[key]
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(path + (key,), f"must be a whole number, got {value!r}")
+            self.fail(path + (key,), Phrase("must be a whole number, got {value}", value=repr(value)))
         if value < minimum:
-            self.fail(path + (key,), f"must be at least {minimum}, got {value}")
+            self.fail(path + (key,), Phrase("must be at least {minimum}, got {value}", minimum=minimum, value=value))
         if value > maximum:
-            self.fail(path + (key,), f"must be at most {maximum:,}, got {value:,}")
+            self.fail(path + (key,), Phrase("must be at most {maximum}, got {value}", maximum=format(maximum, ','),
+                                            value=format(value, ',')))
         return value
 
     def number(self, table: dict, key: str, path: tuple, default=None, required=False, positive=False,
                maximum=MAX_FACTOR):
         if key not in table:
             if required:
-                self.fail(path, f"missing required key {key!r}")
+                self.fail(path, Phrase("missing required key {key}", key=repr(key)))
             return default
         value = table[key]
         if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-            self.fail(path + (key,), f"must be a number, got {value!r}")
+            self.fail(path + (key,), Phrase("must be a number, got {value}", value=repr(value)))
         value = Decimal(value)
         if not value.is_finite():
-            self.fail(path + (key,), f"must be a finite number, got {table[key]}")
+            self.fail(path + (key,), Phrase("must be a finite number, got {value}", value=table[key]))
         if value < 0 or (positive and value == 0):
-            self.fail(path + (key,), f"must be {'above' if positive else 'at least'} 0, got {value}")
+            self.fail(path + (key,), Phrase("must be above 0, got {value}", value=value) if positive
+                      else Phrase("must be at least 0, got {value}", value=value))
         if value > maximum:
-            self.fail(path + (key,), f"must be at most {maximum:,}, got {value:,}")
+            self.fail(path + (key,), Phrase("must be at most {maximum}, got {value}", maximum=format(maximum, ','),
+                                            value=format(value, ',')))
         return value
 
     def amount(self, table: dict, key: str, path: tuple, default=0):
@@ -214,7 +221,8 @@ class ConfigValidator(PromotionChecks):
         try:
             return money.decimal_to_minor(value, self.currency, key)
         except BadInput:
-            self.fail(path + (key,), f"has more decimals than {self.currency} allows: {value}")
+            self.fail(path + (key,), Phrase("has more decimals than {currency} allows: {value}",
+                                            currency=self.currency, value=value))
 
     # -- [shop] and [expiry] --
 
@@ -224,16 +232,22 @@ class ConfigValidator(PromotionChecks):
         self.check_keys(table, SHOP_KEYS, path)
         currency = self.string(table, "currency", path, default="EUR").upper()
         if not re.fullmatch(r"[A-Z]{3}", currency):
-            self.fail(path + ("currency",), f"must be a 3-letter ISO 4217 code, got {currency!r}")
+            self.fail(path + ("currency",), Phrase("must be a 3-letter ISO 4217 code, got {currency}",
+                                                   currency=repr(currency)))
         self.currency = currency  # max_amount below is in it
         region = self.phone_region(table)
         timezone = self.timezone(table)
         name = self.string(table, "name", path, default="My shop")
         max_amount = self.amount(table, "max_amount", path, default=None)
         if max_amount == 0:
-            self.fail(path + ("max_amount",), "must be above 0")
+            self.fail(path + ("max_amount",), Phrase("must be above 0"))
         categories = self.category_list(table, "categories", path, listing=True) if "categories" in table else ()
-        return Shop(name, currency, region, timezone, max_amount, categories, self.location(table))
+        locale = self.string(table, "locale", path)  # else the system's, when it is one we speak
+        if locale is not None and locale not in i18n.LOCALES:
+            self.fail(path + ("locale",), Phrase("must be one of {LOCALES}, got {locale}",
+                                                 LOCALES=", ".join(i18n.LOCALES), locale=repr(locale)))
+        return Shop(name, currency, region, timezone, max_amount, categories, self.location(table),
+                    locale or i18n.system_locale())
 
     def location(self, shop: dict) -> str | None:
         """[shop] location: the name this till's visits are recorded under, tidied and bounded."""
@@ -250,7 +264,8 @@ class ConfigValidator(PromotionChecks):
             return None
         region = region.upper()
         if not re.fullmatch(r"[A-Z]{2}", region):
-            self.fail(("shop", "phone_region"), f"must be a 2-letter region code such as ES, got {region!r}")
+            self.fail(("shop", "phone_region"), Phrase("must be a 2-letter region code such as ES, got {region}",
+                                                       region=repr(region)))
         return region
 
     def timezone(self, shop: dict) -> str:
@@ -291,12 +306,13 @@ class ConfigValidator(PromotionChecks):
         path = ("rewards", index)
         reward_id = self.string(table, "id", path, required=True)
         if reward_id in self.reward_ids:
-            self.fail(path + ("id",), f"duplicate reward id {reward_id!r}")
+            self.fail(path + ("id",), Phrase("duplicate reward id {reward_id}", reward_id=repr(reward_id)))
         self.reward_ids.add(reward_id)  # known even if the rest is broken: no knock-on errors
         self.check_keys(table, REWARD_KEYS, path)
         kind = self.string(table, "kind", path, required=True)
         if kind not in REWARD_KINDS:
-            self.fail(path + ("kind",), f"must be one of {', '.join(REWARD_KINDS)}, got {kind!r}")
+            self.fail(path + ("kind",), Phrase("must be one of {REWARD_KINDS}, got {kind}",
+                                               REWARD_KINDS=', '.join(REWARD_KINDS), kind=repr(kind)))
         if kind != "percent_off":
             value = self.number(table, "value", path, required=True, maximum=MAX_MONEY_UNITS)
             self.amount(table, "value", path)  # checks the decimals; the value stays a Decimal
@@ -316,7 +332,8 @@ class ConfigValidator(PromotionChecks):
         reward = self.string(table, "reward", path, required=required)
         if reward is not None and reward not in self.reward_ids:
             known = ", ".join(sorted(self.reward_ids)) or "none defined"
-            self.fail(path + ("reward",), f"names reward {reward!r}, which does not exist (rewards: {known})")
+            self.fail(path + ("reward",), Phrase("names reward {reward}, which does not exist (rewards: {known})",
+                                                 reward=repr(reward), known=known))
         return reward
 
     # -- [[rules]] --
@@ -337,21 +354,23 @@ class ConfigValidator(PromotionChecks):
         kind = self.string(table, "kind", path, required=True)
         if kind not in RULE_KINDS:
             self.fail(path + ("kind",),
-                      f"unknown rule kind {kind!r}{_did_you_mean(kind, RULE_KINDS)}; one of {', '.join(RULE_KINDS)}")
+                      Phrase("unknown rule kind {kind}{hint}; one of {RULE_KINDS}", kind=repr(kind),
+                             hint=_did_you_mean(kind, RULE_KINDS), RULE_KINDS=', '.join(RULE_KINDS)))
         self.check_keys(table, RULE_KEYS[kind], path)
         name = self.string(table, "name", path, default=kind)
         of_kind = {"punch_card": self.punch_card, "points": self.points_rule, "cashback": self.cashback,
                    "welcome": self.welcome, "referral": self.referral, "birthday": self.birthday}[kind]
         rule = of_kind(name, table, path)
         if rule.name in names:
-            self.fail(path + ("name",), f"duplicate rule name {rule.name!r}: give each rule its own name")
+            self.fail(path + ("name",), Phrase("duplicate rule name {name}: give each rule its own name",
+                                               name=repr(rule.name)))
         names.add(rule.name)
         return rule
 
     def punch_card(self, name: str, table: dict, path: tuple) -> PunchCard:
         count = self.string(table, "count", path, default="visits")
         if count not in ("visits", "items"):
-            self.fail(path + ("count",), f'must be "visits" or "items", got {count!r}')
+            self.fail(path + ("count",), Phrase("must be \"visits\" or \"items\", got {count}", count=repr(count)))
         return PunchCard(
             name=name, count=count,
             every=self.whole_number(table, "every", path, required=True, minimum=1, maximum=MAX_PUNCHES),
@@ -373,14 +392,14 @@ class ConfigValidator(PromotionChecks):
                           self.amount(table, "credit", path),
                           self.reward_ref(table, path, required=False))
         if not (welcome.points or welcome.credit or welcome.reward):
-            self.fail(path, "a welcome rule needs points, credit or a reward")
+            self.fail(path, Phrase("a welcome rule needs points, credit or a reward"))
         return welcome
 
     def referral(self, name: str, table: dict, path: tuple) -> Referral:
         referral = Referral(name, self.whole_number(table, "referrer_points", path, default=0),
                             self.whole_number(table, "referee_points", path, default=0))
         if not (referral.referrer_points or referral.referee_points):
-            self.fail(path, "a referral rule needs referrer_points or referee_points")
+            self.fail(path, Phrase("a referral rule needs referrer_points or referee_points"))
         return referral
 
     # -- [[tiers]] --
@@ -400,15 +419,15 @@ class ConfigValidator(PromotionChecks):
         self.check_keys(table, TIER_KEYS, path)
         name = self.string(table, "name", path, required=True)
         if name in names:
-            self.fail(path + ("name",), f"duplicate tier name {name!r}")
+            self.fail(path + ("name",), Phrase("duplicate tier name {name}", name=repr(name)))
         names.add(name)
         min_spend = self.amount(table, "min_spend", path, default=None)
         min_visits = self.whole_number(table, "min_visits", path, minimum=1)
         if min_spend is None and min_visits is None:
-            self.fail(path, "a tier needs min_spend or min_visits")
+            self.fail(path, Phrase("a tier needs min_spend or min_visits"))
         perks = table.get("perks", [])
         if not isinstance(perks, list) or not all(isinstance(perk, str) for perk in perks):
-            self.fail(path + ("perks",), "must be a list of strings")
+            self.fail(path + ("perks",), Phrase("must be a list of strings"))
         multiplier = self.number(table, "multiplier", path, default=Decimal(1), positive=True, maximum=Decimal(100))
         return Tier(name, min_spend, min_visits, multiplier, tuple(perks))
 
@@ -417,4 +436,5 @@ class ConfigValidator(PromotionChecks):
         for key in ("min_spend", "min_visits"):
             below, here = getattr(lower, key), getattr(tier, key)
             if below is not None and here is not None and here <= below:
-                self.fail(("tiers", index, key), f"must be above {lower.name}'s {key}: list tiers lowest first")
+                self.fail(("tiers", index, key), Phrase("must be above {name}'s {key}: list tiers lowest first",
+                                                        name=lower.name, key=key))

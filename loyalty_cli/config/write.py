@@ -5,16 +5,22 @@ from pathlib import Path
 from loyalty_cli.config.load import PACKAGED_SAMPLE
 from loyalty_cli.domain import money
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase, system_locale
 from loyalty_cli.domain.model import WEEKDAYS, Config
 from loyalty_cli.system.files import atomic_writer
 
+SAMPLE_LOCALE_LINE = '# locale = "it_IT"'  # the sample's [shop] locale, made the detected one
+
 
 def write_sample(path: Path, force: bool = False) -> Path:
-    """The packaged sample, byte for byte (its comments explain every key), written atomically."""
+    """The packaged sample (its comments explain every key), written atomically, with the locale
+    this machine speaks in place of the sample's own: `config init` asks nothing."""
     if path.exists() and not force:
-        raise BadInput(f"{path} already exists (use --force to overwrite it)")
+        raise BadInput(Phrase("{path} already exists (use --force to overwrite it)", path=path))
+    text = PACKAGED_SAMPLE.read_text(encoding="utf-8")
+    text = text.replace(SAMPLE_LOCALE_LINE, f'locale = "{system_locale()}"'.ljust(len(SAMPLE_LOCALE_LINE)), 1)
     with atomic_writer(path, mode="wb") as handle:
-        handle.write(PACKAGED_SAMPLE.read_bytes())
+        handle.write(text.encode("utf-8"))
     return path
 
 
@@ -34,8 +40,8 @@ def as_dict(config: Config) -> dict:
         rules.append(_without_empty_categories({"kind": data.pop("kind"), **data}))
     return {
         "shop": {"name": config.shop.name, "currency": currency, "phone_region": config.shop.phone_region,
-                 "timezone": config.shop.timezone, "max_amount": major(config.shop.max_amount),
-                 "categories": list(config.shop.categories) or None},
+                 "timezone": config.shop.timezone, "locale": config.shop.locale,
+                 "max_amount": major(config.shop.max_amount), "categories": list(config.shop.categories) or None},
         "rewards": [{"id": r.id, "name": r.name, "kind": r.kind, "value": r.value, "cost": major(r.cost),
                      "points": r.points} for r in config.rewards.values()],
         "rules": rules,

@@ -4,6 +4,7 @@ import os
 from datetime import UTC, date, datetime, time, timedelta
 
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 
 UTC = UTC
 # A back-dated visit before this is a typo, not history. A typo guard, not a policy: real till
@@ -18,7 +19,8 @@ def now() -> datetime:
         try:
             return datetime.fromisoformat(pinned).astimezone(UTC)
         except ValueError:
-            raise BadInput(f"LOYALTY_NOW is not an ISO date-time: {pinned!r} (unset it)") from None
+            raise BadInput(Phrase("LOYALTY_NOW is not an ISO date-time: {value} (unset it)",
+                                  value=repr(pinned))) from None
     return datetime.now(UTC)
 
 
@@ -37,7 +39,8 @@ def zone(name: str):
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise BadInput(f"unknown time zone: {name!r} (use an IANA name such as Europe/Rome)") from None
+        raise BadInput(Phrase("unknown time zone: {name} (use an IANA name such as Europe/Rome)",
+                              name=repr(name))) from None
 
 
 def system_zone_name() -> str:
@@ -64,33 +67,58 @@ def _zone_of_file(path: str) -> str:
 
 
 def parse_moment(text: str, tz, what: str = "--at") -> datetime:
-    """ISO date or date-time; without an offset it is the shop's local time.
+    """ISO date or date-time, or a date as people write it (15/03/2026, 2026.03.15, then an
+    optional HH:MM); without an offset it is the shop's local time.
 
     A bare date means noon that day, so a back-dated visit lands on that local day.
     """
     raw = text.strip()
     try:
-        if len(raw) == 10:
+        if len(raw) == 10 and raw[4] == "-":
             moment = datetime.combine(date.fromisoformat(raw), time(12, 0))
         else:
             moment = datetime.fromisoformat(raw.replace(" ", "T", 1))
-    except ValueError:
-        raise BadInput(f"{what} is not an ISO date or date-time: {raw!r} (e.g. 2026-11-20T18:30)") from None
+    except (ValueError, IndexError):
+        moment = _typed_moment(raw, what)
     if moment.year < EARLIEST_YEAR:
-        raise BadInput(f"{what} is before {EARLIEST_YEAR}: {raw!r}")
+        raise BadInput(Phrase("{what} is before {year}: {raw}", what=what, year=EARLIEST_YEAR, raw=repr(raw)))
     if moment.tzinfo is None:
         local = moment.replace(tzinfo=tz)
         if local.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != moment:
-            raise BadInput(f"{what} {raw!r} does not exist in {tz.key} (the clocks were put forward)")
+            raise BadInput(Phrase("{what} {raw} does not exist in {zone} (the clocks were put forward)",
+                what=what, raw=repr(raw), zone=tz.key))
         moment = local
     return moment.astimezone(UTC)
 
 
+def _typed_moment(raw: str, what: str) -> datetime:
+    """'15/03/2026', '15/03/2026 18:30', '2026.03.15 18:30' (dates.py reads the date)."""
+    import re
+
+    from loyalty_cli.domain.dates import DayError, read_day
+
+    try:
+        day, rest = read_day(raw)
+        clock_text = rest.strip(" T,") or "12:00"
+        found = re.fullmatch(r"(\d{1,2})[:.](\d{2})", clock_text)
+        if not found:
+            raise ValueError(clock_text)
+        return datetime.combine(day, time(int(found[1]), int(found[2])))
+    except (DayError, ValueError):
+        raise BadInput(Phrase("{what} is not an ISO date or date-time: {raw} (e.g. 2026-11-20T18:30, or 20/11/2026 "
+                          "18:30)", what=what, raw=repr(raw))) from None
+
+
 def parse_day(text: str, what: str) -> date:
+    from loyalty_cli.domain.dates import typed_day
+
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise BadInput(f"{what} is not a date (YYYY-MM-DD): {text!r}") from None
+        found = typed_day(text)
+        if found is None:
+            raise BadInput(Phrase("{what} is not a date (YYYY-MM-DD): {raw}", what=what, raw=repr(text))) from None
+        return found
 
 
 def local_day(moment: datetime, tz) -> str:

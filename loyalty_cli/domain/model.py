@@ -26,6 +26,7 @@ class Shop:
     max_amount: int | None = None  # minor units: a visit above it is refused as a likely typo
     categories: tuple[str, ...] = ()  # the known visit categories; empty: any is accepted
     location: str | None = None  # this till's shop in a chain, recorded on every visit (per till)
+    locale: str = "en"  # the language people read: en, es_ES, it_IT, hu_HU (domain/i18n.LOCALES)
 
 
 @dataclass(frozen=True)

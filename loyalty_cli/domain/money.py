@@ -7,11 +7,16 @@ is rounded down, so a customer is never promised a fraction the till cannot pay.
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.domain.text import ascii_digits
 
 # ISO 4217 minor-unit exponents that differ from the usual 2.
 _EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "XAF": 0, "XOF": 0,
               "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
+# Currencies whose minor unit exists on paper but not in anyone's hand (CLDR's cashDigits): a
+# forint amount is typed and shown in whole forints, though stored, like every amount, in the ISO
+# minor unit (so JSON keeps "1234.00" and old databases keep their meaning).
+_CASH_DIGITS = {"HUF": 0}
 _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "HUF": "Ft", "CHF": "CHF", "PLN": "zł",
             "CZK": "Kč", "RON": "lei", "SEK": "kr", "DKK": "kr", "NOK": "kr", "JPY": "¥"}
 _SUFFIXED = {"HUF", "PLN", "CZK", "RON", "SEK", "DKK", "NOK"}
@@ -27,27 +32,38 @@ def exponent(currency: str) -> int:
     return _EXPONENTS.get(currency.upper(), 2)
 
 
+def shown_digits(currency: str) -> int:
+    """Decimals people type and read: the ISO exponent, or fewer where cash has fewer (HUF: 0)."""
+    return min(exponent(currency), _CASH_DIGITS.get(currency.upper(), 99))
+
+
 def parse_amount(text: str, currency: str = "EUR", what: str = "amount") -> int:
     """'12.50', '12,50', '1.234,50', '€ 12,50' -> minor units (1250). Refuses negatives, and
-    another currency's code or sign: '12 EUR' in a USD shop is not twelve dollars."""
+    another currency's code or sign: '12 EUR' in a USD shop is not twelve dollars. In a currency
+    typed without decimals (HUF) '1.234' is 1234 and '12,50' is refused."""
     raw = str(text).strip()
     cleaned = _without_currency(ascii_digits(raw).upper(), currency.upper(), raw, what)
     _check_spacing(cleaned, raw, what)
     cleaned = "".join(ch for ch in cleaned if ch not in _SPACING)
     if cleaned.startswith("-"):
-        raise BadInput(f"{what} must not be negative: {raw!r}")
-    number = _normalise_separators(cleaned, raw, what, exponent(currency))
+        raise BadInput(Phrase("{what} must not be negative: {raw}", what=what, raw=repr(raw)))
+    typed = shown_digits(currency)
+    number = _normalise_separators(cleaned, raw, what, typed)
     try:
         value = Decimal(number)
     except InvalidOperation:
-        raise BadInput(f"{what} is not a number: {raw!r}") from None
+        raise BadInput(Phrase("{what} is not a number: {raw}", what=what, raw=repr(raw))) from None
     if not value.is_finite():
-        raise BadInput(f"{what} is not a number: {raw!r}")
+        raise BadInput(Phrase("{what} is not a number: {raw}", what=what, raw=repr(raw)))
+    if typed < exponent(currency) and value != value.scaleb(typed).to_integral_value().scaleb(-typed):
+        raise BadInput(Phrase("{what} {raw}: {currency} amounts are whole, with no decimals",
+            what=what, raw=repr(raw), currency=currency))
     minor = value.scaleb(exponent(currency))
     if minor != minor.to_integral_value():
-        raise BadInput(f"{what} has more decimals than {currency} allows: {raw!r}")
+        raise BadInput(Phrase("{what} has more decimals than {currency} allows: {raw}",
+            what=what, currency=currency, raw=repr(raw)))
     if minor >= MAX_MINOR:
-        raise BadInput(f"{what} is too large: {raw!r}")
+        raise BadInput(Phrase("{what} is too large: {raw}", what=what, raw=repr(raw)))
     return int(minor)
 
 
@@ -58,7 +74,8 @@ def _without_currency(text: str, code: str, raw: str, what: str) -> str:
         text = text.replace(token, "")
     foreign = [token for token in _FOREIGN_TOKENS if token in text and token not in own]
     if foreign:
-        raise BadInput(f"{what} {raw!r} is not in {code}, the shop's currency")
+        raise BadInput(Phrase("{what} {raw} is not in {currency}, the shop's currency",
+            what=what, raw=repr(raw), currency=code))
     return text
 
 
@@ -68,7 +85,7 @@ def _check_spacing(text: str, raw: str, what: str) -> None:
 
     groups = re.split(r"[\s'\u00a0\u202f\u2009]+", text.strip())
     if len(groups) > 1 and not all(re.fullmatch(r"\d{3}([.,]\d*)?", group) for group in groups[1:]):
-        raise BadInput(f"{what} is not a number: {raw!r}")
+        raise BadInput(Phrase("{what} is not a number: {raw}", what=what, raw=repr(raw)))
 
 
 def _thousands_ok(whole: str, sep: str) -> bool:
@@ -78,14 +95,14 @@ def _thousands_ok(whole: str, sep: str) -> bool:
 
 def _normalise_separators(text: str, raw: str, what: str, exp: int) -> str:
     if not text or not all(ch.isdigit() or ch in ".,+" for ch in text) or text.count("+") > 1:
-        raise BadInput(f"{what} is not a number: {raw!r}")
+        raise BadInput(Phrase("{what} is not a number: {raw}", what=what, raw=repr(raw)))
     text = text.lstrip("+")
     if "." in text and "," in text:
         decimal_sep = "." if text.rfind(".") > text.rfind(",") else ","
         thousands = "," if decimal_sep == "." else "."
         whole, _, frac = text.rpartition(decimal_sep)
         if decimal_sep in whole or not _thousands_ok(whole, thousands):
-            raise BadInput(f"{what} is not a number: {raw!r}")
+            raise BadInput(Phrase("{what} is not a number: {raw}", what=what, raw=repr(raw)))
         return whole.replace(thousands, "") + "." + frac
     sep = "." if "." in text else "," if "," in text else ""
     if not sep:
@@ -94,11 +111,13 @@ def _normalise_separators(text: str, raw: str, what: str, exp: int) -> str:
     if len(parts) > 2:  # '1.234.567': only thousands separators
         if all(len(p) == 3 for p in parts[1:]):
             return "".join(parts)
-        raise BadInput(f"{what} is not a number: {raw!r}")
+        raise BadInput(Phrase("{what} is not a number: {raw}", what=what, raw=repr(raw)))
+    if len(parts[1]) == 3 and exp == 0 and parts[0][:1] not in ("", "0"):
+        return parts[0] + parts[1]  # no decimals in this currency: '1.234' Ft is a thousand and more
     if len(parts[1]) == 3 and exp < 3 and parts[0][:1] not in ("", "0"):
         # '1.500' is 1500 in Budapest and 1.5 in Dublin: refuse to guess ('0.001' is no thousand).
-        raise BadInput(f"{what} is ambiguous: {raw!r} (thousands or decimals? "
-                       f"write it as {parts[0]}{parts[1]} or with two decimals)")
+        raise BadInput(Phrase("{what} is ambiguous: {raw} (thousands or decimals? write it as {whole} or with two "
+                          "decimals)", what=what, raw=repr(raw), whole=parts[0] + parts[1]))
     return parts[0] + "." + parts[1]
 
 
@@ -151,7 +170,8 @@ def decimal_to_minor(value: Decimal, currency: str, what: str) -> int:
     """A config value such as 2.50 (read as Decimal) -> minor units, exactly."""
     minor = Decimal(value).scaleb(exponent(currency))
     if minor != minor.to_integral_value():
-        raise BadInput(f"{what} has more decimals than {currency} allows: {value}")
+        raise BadInput(Phrase("{what} has more decimals than {currency} allows: {value}", what=what,
+                              currency=currency, value=value))
     return int(minor)
 
 

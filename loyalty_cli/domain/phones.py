@@ -7,6 +7,7 @@ parsed; the counter path first looks the typed form up in the store's cache.
 import os
 
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.domain.text import ascii_digits
 
 
@@ -35,9 +36,10 @@ def join_words(words: list[str]) -> str:
     words = [ascii_digits(word) for word in words]
     for word in words:
         if re.fullmatch(r"\d+[.,]\d{1,2}", word.strip()):
-            raise BadInput(f"{word!r} is not part of a phone number (did you mean --amount {word}?)")
+            raise BadInput(Phrase("{word} is not part of a phone number (did you mean --amount {word2}?)",
+                                  word=repr(word), word2=word))
         if not word.strip() or set(word) - _PHONE_CHARS:
-            raise BadInput(f"{word!r} is not part of a phone number")
+            raise BadInput(Phrase("{word} is not part of a phone number", word=repr(word)))
     return " ".join(words)
 
 
@@ -47,25 +49,32 @@ def cache_key(text: str, region: str | None) -> str:
     return f"{region or '-'}:{digits}"
 
 
+def shown_key(e164: str, region: str) -> str:
+    """The phone cache's key for how the shop writes a number: 'shown:IT:+393331234567' (a typed
+    form's key, cache_key, never starts with a letter)."""
+    return f"shown:{region}:{e164}"
+
+
 def normalise(text: str, region: str | None) -> str:
     """'+34 612 345 678', '612345678', '612-34-56-78' (region ES) -> '+34612345678'."""
     raw = " ".join(ascii_digits(str(text)).split())
     if not raw:
-        raise BadInput("phone number is empty")
+        raise BadInput(Phrase("phone number is empty"))
     if region is None and not raw.startswith(("+", "00")):
         raise BadInput(
-            f"cannot tell which country {raw!r} is in: type it as +<country code>..., "
-            "or set phone_region in the [shop] table of your config (`loyalty config init` writes one)"
+            Phrase("cannot tell which country {raw} is in: type it as +<country code>..., or set phone_region in the "
+                   "[shop] table of your config (`loyalty config init` writes one)", raw=repr(raw))
         )
     import phonenumbers
 
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
-        raise BadInput(f"not a phone number: {raw!r}") from None
+        raise BadInput(Phrase("not a phone number: {raw}", raw=repr(raw))) from None
     if not phonenumbers.is_valid_number(number):
-        where = f" in region {region}" if region and not raw.startswith("+") else ""
-        raise BadInput(f"not a valid phone number{where}: {raw!r}")
+        if region and not raw.startswith("+"):
+            raise BadInput(Phrase("not a valid phone number in region {region}: {raw}", region=region, raw=repr(raw)))
+        raise BadInput(Phrase("not a valid phone number: {raw}", raw=repr(raw)))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -11,8 +11,9 @@ Rounding (stated once, tested in tests/test_rules.py):
 
 from datetime import datetime, timedelta
 
-from loyalty_cli.domain import clock, money, promotions
+from loyalty_cli.domain import clock, locale_format, money, promotions
 from loyalty_cli.domain.errors import Refused
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.domain.model import Config, Entry, Outcome, State, Tier, Visit
 
 TIER_WINDOW = timedelta(days=365)
@@ -148,21 +149,22 @@ def voucher_expires_at(config: Config, issued_at: datetime) -> datetime | None:
 def buy_with_points(config: Config, state: State, reward_id: str) -> Entry:
     reward = config.rewards.get(reward_id)
     if reward is None:
-        raise Refused(f"no voucher or reward called {reward_id!r}")
+        raise Refused(Phrase("no voucher or reward called {reward_id}", reward_id=repr(reward_id)))
     if reward.points is None:
-        raise Refused(f"reward {reward_id!r} cannot be bought with points")
+        raise Refused(Phrase("reward {reward_id} cannot be bought with points", reward_id=repr(reward_id)))
     if state.points < reward.points:
-        raise Refused(f"{reward.name} costs {reward.points} points; the customer has {state.points}")
+        raise Refused(Phrase("{name} costs {points} points; the customer has {points2}", name=reward.name,
+                             points=reward.points, points2=state.points))
     return Entry("redeem", points=-reward.points, reward=reward_id, reason=f"bought {reward.name}")
 
 
 def spend_credit(config: Config, state: State, amount: int) -> Entry:
     if amount <= 0:
-        raise Refused("credit to spend must be more than zero")
+        raise Refused(Phrase("credit to spend must be more than zero"))
     if state.credit < amount:
-        have = money.display(state.credit, config.shop.currency)
-        want = money.display(amount, config.shop.currency)
-        raise Refused(f"not enough store credit: {want} asked, the customer has {have}")
+        have = locale_format.amount(state.credit, config.shop.currency)
+        want = locale_format.amount(amount, config.shop.currency)
+        raise Refused(Phrase("not enough store credit: {want} asked, the customer has {have}", want=want, have=have))
     return Entry("redeem", credit=-amount, reason="store credit spent")
 
 

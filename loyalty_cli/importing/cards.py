@@ -10,6 +10,7 @@ from itertools import repeat
 
 from loyalty_cli.domain import text
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.importing.birthdays import Birthdays
 from loyalty_cli.importing.card_rows import Card, CardRows, card_digest
 from loyalty_cli.importing.card_writer import CardWriter
@@ -243,7 +244,8 @@ def _punch_card(config, wanted: str | None):
             if rule.name.casefold() == wanted.strip().casefold():
                 return rule
         names = ", ".join(repr(r.name) for r in cards) or "none in the config"
-        raise BadInput(f"--card: no punch card called {wanted!r} (punch cards: {names})")
+        raise BadInput(Phrase("--card: no punch card called {wanted} (punch cards: {names})", wanted=repr(wanted),
+                              names=names))
     return cards[0] if len(cards) == 1 else None if not cards else _Ambiguous(cards)
 
 

@@ -8,6 +8,7 @@ before anything is read: the owner maps it (--map COLUMN=FIELD) or drops it (--i
 import unicodedata
 
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.importing.rejects import REASON_COLUMN
 
 FIELDS = {
@@ -101,8 +102,9 @@ class Columns:
             if target_field in ("ignore", "skip", "-"):
                 target_field = IGNORED
             elif target_field not in FIELDS[kind]:
-                raise BadInput(f"--map {column}={target}: {kind} have no field {target!r} "
-                               f"(fields: {', '.join(FIELDS[kind])})")
+                raise BadInput(Phrase("--map {column}={target}: {kind} have no field {target2} (fields: {value})",
+                                      column=column, target=target, kind=kind, target2=repr(target),
+                                      value=', '.join(FIELDS[kind])))
             self.mapping[normalise(column)] = target_field
             self.written[normalise(column)] = column
         self.ignore = {normalise(column) for column in ignore}
@@ -134,22 +136,28 @@ class Columns:
                 unknown.append(header)
             elif target != IGNORED:
                 if target in owners and target not in NAME_PARTS:
-                    raise BadInput(f"{self.source_name}: line 1: columns {owners[target]!r} and {header!r} "
-                                   f"both look like {target}; --ignore one of them or --map it to another field")
+                    raise BadInput(Phrase("{source_name}: line 1: columns {value} and {header} both look like "
+                                          "{target}; --ignore one of them or --map it to another field",
+                                          source_name=self.source_name, value=repr(owners[target]),
+                                          header=repr(header), target=target))
                 owners.setdefault(target, header)
                 pairs.append((index, target))
         self._check_options([h for h in headers if h])
         if unknown:
             if not pairs:
-                raise BadInput(f"{self.source_name}: line 1 does not look like a header ({_listing(unknown)}); "
-                               f"the first line must name the columns")
-            raise BadInput(f"{self.source_name}: line 1: column(s) not recognised: {_listing(unknown)}; "
-                           f"map each with --map COLUMN=FIELD (fields: {', '.join(FIELDS[self.kind])}) "
-                           f"or drop it with --ignore COLUMN")
+                raise BadInput(Phrase("{source_name}: line 1 does not look like a header ({columns}); the first "
+                                      "line must name the columns", source_name=self.source_name,
+                                      columns=_listing(unknown)))
+            raise BadInput(Phrase("{source_name}: line 1: column(s) not recognised: {columns}; map each with --map "
+                                  "COLUMN=FIELD (fields: {value}) or drop it with --ignore COLUMN",
+                                  source_name=self.source_name, columns=_listing(unknown),
+                                  value=', '.join(FIELDS[self.kind])))
         missing = [name for name in REQUIRED[self.kind] if name not in owners]
         if missing:
-            raise BadInput(f"{self.source_name}: line 1: no {' or '.join(missing)} column "
-                           f"(columns: {_listing([h for h in headers if h])}); name it with --map COLUMN={missing[0]}")
+            raise BadInput(Phrase("{source_name}: line 1: no {missing} column (columns: {columns}); name it with "
+                                  "--map COLUMN={value}", source_name=self.source_name,
+                                  missing=' or '.join(missing), columns=_listing([h for h in headers if h]),
+                                  value=missing[0]))
         return pairs
 
     def refuse_ambiguous(self, header: str, where: str) -> None:
@@ -157,18 +165,21 @@ class Columns:
         fields = [name for name in AMBIGUOUS.get(normalise(header), ()) if name in FIELDS[self.kind]]
         if len(fields) > 1:
             choices = " or ".join(f"--map {_quoted(header)}={name}" for name in fields)
-            raise BadInput(f"{where} {header!r} could be {' or '.join(fields)}; say which with {choices}")
+            raise BadInput(Phrase("{where} {header} could be {fields}; say which with {choices}", where=where,
+                                  header=repr(header), fields=' or '.join(fields), choices=choices))
 
     def _check_options(self, headers: list[str]) -> None:
         present = {normalise(h) for h in headers}
         for key in self.mapping:
             if key not in present:
-                raise BadInput(f"--map: {self.source_name} has no column {self.written[key]!r} "
-                               f"(columns: {_listing(headers)})")
+                raise BadInput(Phrase("--map: {source_name} has no column {value} (columns: {columns})",
+                                      source_name=self.source_name, value=repr(self.written[key]),
+                                      columns=_listing(headers)))
         for key in self.ignore:
             if key not in present:
-                raise BadInput(f"--ignore: {self.source_name} has no column {self.written[key]!r} "
-                               f"(columns: {_listing(headers)})")
+                raise BadInput(Phrase("--ignore: {source_name} has no column {value} (columns: {columns})",
+                                      source_name=self.source_name, value=repr(self.written[key]),
+                                      columns=_listing(headers)))
 
 
 def _listing(names) -> str:

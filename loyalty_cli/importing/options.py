@@ -8,6 +8,7 @@ path that cannot be written once the import has committed.
 from dataclasses import dataclass, field
 
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 
 
 @dataclass
@@ -62,9 +63,9 @@ class InvalidRows(BadInput):
 
 def check_options(options: Options) -> None:
     if options.rejects and options.rejects == options.file:
-        raise BadInput("--rejects must not be the file being imported")
+        raise BadInput(Phrase("--rejects must not be the file being imported"))
     if options.skip_invalid and not options.rejects and not options.dry_run:
-        raise BadInput("--skip-invalid needs --rejects FILE, where the rejected rows go to be fixed")
+        raise BadInput(Phrase("--skip-invalid needs --rejects FILE, where the rejected rows go to be fixed"))
     if options.rejects:
         _check_writable(options.rejects)
 
@@ -77,8 +78,8 @@ def _check_writable(path: str) -> None:
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
-        raise BadInput(f"--rejects {path}: is a directory")
+        raise BadInput(Phrase("--rejects {path}: is a directory", path=path))
     if not folder.is_dir():
-        raise BadInput(f"--rejects {path}: no such directory {folder}")
+        raise BadInput(Phrase("--rejects {path}: no such directory {folder}", path=path, folder=folder))
     if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
-        raise BadInput(f"--rejects {path}: not writable")
+        raise BadInput(Phrase("--rejects {path}: not writable", path=path))

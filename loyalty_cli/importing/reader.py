@@ -13,6 +13,7 @@ import pickle
 import sys
 
 from loyalty_cli.domain.errors import LoyaltyError, Refused
+from loyalty_cli.domain.i18n import Phrase
 
 FORK_FROM_LINES = 100_000  # below this, a reader process saves less than it costs
 
@@ -70,7 +71,7 @@ def _receive(incoming) -> tuple:
     try:
         return pickle.load(incoming)
     except EOFError:
-        raise Refused("the import's reader process stopped unexpectedly; nothing was imported") from None
+        raise Refused(Phrase("the import's reader process stopped unexpectedly; nothing was imported")) from None
 
 
 def _reader(job, parse, pack, write) -> None:

@@ -9,6 +9,7 @@ import itertools
 from dataclasses import dataclass
 
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.importing.columns import IGNORED, NAME_PARTS, ROW
 from loyalty_cli.importing.layout import name_columns
 from loyalty_cli.importing.options import RowError
@@ -183,8 +184,9 @@ class RowReader:
         name = self.columns.field_of(key)
         if name is None:
             self.columns.refuse_ambiguous(key, f"{self.source.name}: line {line}: key")
-            raise BadInput(f"{self.source.name}: line {line}: key {key!r} not recognised; map it with "
-                           f"--map {key}=FIELD or drop it with --ignore {key}")
+            raise BadInput(Phrase("{name}: line {line}: key {key} not recognised; map it with --map {key2}=FIELD or "
+                                  "drop it with --ignore {key2}", name=self.source.name, line=line, key=repr(key),
+                                  key2=key))
         if name != IGNORED:
             self.header_of.setdefault(name, key)
         return name

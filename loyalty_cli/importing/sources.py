@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 
 CHUNK = 1 << 20
 DELIMITERS = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "\\t": "\t", "|": "|"}
@@ -68,7 +69,7 @@ def open_source(file: str, encoding: str | None = None, fmt: str = "auto",
         if source.format == "csv":
             source.delimiter = _delimiter(delimiter, source)
         elif delimiter is not None:
-            raise BadInput("--delimiter only applies to CSV files")
+            raise BadInput(Phrase("--delimiter only applies to CSV files"))
         return source
     except BaseException:
         handle.close()
@@ -83,13 +84,13 @@ def _open_binary(file: str):
         return spool, "<stdin>"
     path = Path(file)
     if path.is_dir():
-        raise BadInput(f"{file}: is a directory, not a file")
+        raise BadInput(Phrase("{file}: is a directory, not a file", file=file))
     try:
         return open(path, "rb"), file  # noqa: SIM115 - the Source's handle, closed by Source.close()
     except FileNotFoundError:
-        raise BadInput(f"{file}: no such file") from None
+        raise BadInput(Phrase("{file}: no such file", file=file)) from None
     except OSError as exc:
-        raise BadInput(f"{file}: cannot read: {exc.strerror}") from None
+        raise BadInput(Phrase("{file}: cannot read: {strerror}", file=file, strerror=exc.strerror)) from None
 
 
 def _scan(handle, name):
@@ -111,7 +112,7 @@ def _scan(handle, name):
             cp1252.feed(chunk)
     utf8.feed(b"", final=True)
     if not head.strip():
-        raise BadInput(f"{name}: the file is empty")
+        raise BadInput(Phrase("{name}: the file is empty", name=name))
     if last and not last.endswith(b"\n"):
         lines += 1
     handle.seek(0)
@@ -167,7 +168,8 @@ def _encoding(forced, head: bytes, utf8_ok: bool, cp1252_ok: bool, legacy: str |
         try:
             name = codecs.lookup(forced).name
         except LookupError:
-            raise BadInput(f"--encoding: unknown encoding {forced!r} (try utf-8, cp1252 or latin-1)") from None
+            raise BadInput(Phrase("--encoding: unknown encoding {forced} (try utf-8, cp1252 or latin-1)",
+                                  forced=repr(forced))) from None
         return "utf-8-sig" if name == "utf-8" and head.startswith(codecs.BOM_UTF8) else name
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
@@ -186,7 +188,7 @@ def _format(fmt: str, file: str, source: Source) -> str:
     if fmt in ("csv", "jsonl"):
         return fmt
     if fmt != "auto":
-        raise BadInput(f"--format must be auto, csv or jsonl, got {fmt!r}")
+        raise BadInput(Phrase("--format must be auto, csv or jsonl, got {fmt}", fmt=repr(fmt)))
     if file != "-" and Path(file).suffix.lower() in (".jsonl", ".ndjson"):
         return "jsonl"
     first = _first_lines(source, 1)
@@ -213,7 +215,7 @@ def _first_lines(source: Source, count: int) -> list[str]:
 def _delimiter(forced: str | None, source: Source) -> str:
     if forced is not None:
         if forced not in DELIMITERS:
-            raise BadInput(f"--delimiter must be one of , ; tab |, got {forced!r}")
+            raise BadInput(Phrase("--delimiter must be one of , ; tab |, got {forced}", forced=repr(forced)))
         return DELIMITERS[forced]
     sample = _first_lines(source, SNIFF_LINES)
     hint = _excel_hint(sample[0] if sample else "")
@@ -263,7 +265,7 @@ def _read_header(source: Source, reader) -> tuple[int, int]:
         if any(cell.strip() for cell in values):
             source.header = [cell.strip() for cell in values]
             return start, line
-    raise BadInput(f"{source.name}: no header row (the first line must name the columns)")
+    raise BadInput(Phrase("{name}: no header row (the first line must name the columns)", name=source.name))
 
 
 def csv_rows(source: Source):
@@ -281,10 +283,10 @@ def csv_rows(source: Source):
             start, line = line + 1, reader.line_num
             yield start, values
     except UnicodeDecodeError as exc:
-        raise BadInput(f"{source.name}: line {reader.line_num + 1}: not valid {source.encoding} "
-                       f"(byte 0x{exc.object[exc.start]:02x}); give the file's encoding with --encoding") from None
+        raise _not_decodable(source, reader.line_num + 1, exc.object[exc.start]) from None
     except csv.Error as exc:
-        raise BadInput(f"{source.name}: line {reader.line_num}: cannot read the CSV: {exc}") from None
+        raise BadInput(Phrase("{name}: line {line_num}: cannot read the CSV: {exc}", name=source.name,
+                              line_num=reader.line_num, exc=exc)) from None
     finally:
         _release(text)
 
@@ -306,13 +308,12 @@ def csv_stream(source: Source):
         try:
             start, line = _read_header(source, reader)
         except csv.Error as exc:
-            raise BadInput(f"{source.name}: line {reader.line_num}: cannot read the CSV: {exc}") from None
+            raise BadInput(Phrase("{name}: line {line_num}: cannot read the CSV: {exc}", name=source.name,
+                                  line_num=reader.line_num, exc=exc)) from None
         yield "header", start, source.header
         yield from _pieces(source, text, line)
     except UnicodeDecodeError:
-        line, byte = _undecodable(source)
-        raise BadInput(f"{source.name}: line {line}: not valid {source.encoding} (byte 0x{byte:02x}); "
-                       "give the file's encoding with --encoding") from None
+        raise _not_decodable(source, *_undecodable(source)) from None
     finally:
         _release(text)
 
@@ -358,7 +359,8 @@ def _csv_rest(source: Source, lines, line: int):
             start, done = line + done + 1, reader.line_num
             yield "row", start, values
     except csv.Error as exc:
-        raise BadInput(f"{source.name}: line {line + reader.line_num}: cannot read the CSV: {exc}") from None
+        raise BadInput(Phrase("{name}: line {value}: cannot read the CSV: {exc}", name=source.name,
+                              value=line + reader.line_num, exc=exc)) from None
 
 
 def _undecodable(source: Source) -> tuple[int, int]:
@@ -389,15 +391,14 @@ def jsonl_rows(source: Source):
             try:
                 record = json.loads(raw, parse_float=str, parse_int=str)
             except json.JSONDecodeError as exc:
-                raise BadInput(f"{source.name}: line {line}: not valid JSON: {exc.msg} "
-                               f"(column {exc.colno})") from None
+                raise BadInput(Phrase("{name}: line {line}: not valid JSON: {msg} (column {colno})",
+                                      name=source.name, line=line, msg=exc.msg, colno=exc.colno)) from None
             if not isinstance(record, dict):
-                raise BadInput(f"{source.name}: line {line}: expected a JSON object {{...}}, "
-                               f"got {type(record).__name__}")
+                raise BadInput(Phrase("{name}: line {line}: expected a JSON object {{...}}, got {kind}",
+                                      name=source.name, line=line, kind=type(record).__name__))
             yield line, record
     except UnicodeDecodeError as exc:
-        raise BadInput(f"{source.name}: line {line + 1}: not valid {source.encoding} "
-                       f"(byte 0x{exc.object[exc.start]:02x}); give the file's encoding with --encoding") from None
+        raise _not_decodable(source, line + 1, exc.object[exc.start]) from None
     finally:
         _release(text)
 
@@ -411,3 +412,9 @@ def json_text(value, where: str) -> str | None:
     if isinstance(value, (dict, list)):
         raise ValueError("expected text or a number, got a nested " + ("object" if isinstance(value, dict) else "list"))
     return str(value)
+
+
+def _not_decodable(source, line: int, byte: int) -> BadInput:
+    return BadInput(Phrase("{name}: line {line}: not valid {encoding} (byte 0x{byte}); give the file's encoding "
+                           "with --encoding", name=source.name, line=line, encoding=source.encoding,
+                           byte=format(byte, "02x")))

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 from loyalty_cli.domain import clock
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.importing.options import InvalidRows
 from loyalty_cli.importing.summary import complete, landed, nothing_written
 from loyalty_cli.store import bulk
@@ -71,7 +72,8 @@ def _check_options_used(job) -> None:
     columns = job.columns
     for key in list(columns.mapping) + list(columns.ignore):
         if key not in columns.used_options:
-            raise BadInput(f"--map/--ignore: no line of {job.source.name} has a key {columns.written[key]!r}")
+            raise BadInput(Phrase("--map/--ignore: no line of {name} has a key {value}", name=job.source.name,
+                                  value=repr(columns.written[key])))
 
 
 @contextmanager

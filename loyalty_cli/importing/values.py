@@ -14,6 +14,7 @@ from itertools import repeat
 from operator import add, getitem, itemgetter
 
 from loyalty_cli.domain.clock import EARLIEST_YEAR
+from loyalty_cli.domain.dates import DayError, is_plain_date, read_day
 from loyalty_cli.domain.text import email_problem
 
 UTC = UTC
@@ -64,8 +65,6 @@ def whole(value: str, what: str) -> int:
 
 # ---- dates -----------------------------------------------------------------------------------
 
-_YMD = re.compile(r"(\d{4})\s*([-./])\s*(\d{1,2})\s*\2\s*(\d{1,2})\.?")
-_DMY = re.compile(r"(\d{1,2})\s*([-./])\s*(\d{1,2})\s*\2\s*(\d{4})")
 _TIME = re.compile(r"(\d{1,2})[:.](\d{2})(?:[:.](\d{2})(?:[.,](\d{1,6})\d*)?)?\s*(?:(Z)|([+-])(\d{2}):?(\d{2}))?")
 _FRIENDLY = {"yyyy": "%Y", "yy": "%y", "mm": "%m", "dd": "%d"}
 
@@ -268,18 +267,10 @@ class Dates:
             if "%H" in self.format:
                 return parsed.date(), parsed.strftime("%H:%M:%S")
             return parsed.date(), rest
-        found = _YMD.match(raw)
-        if found:
-            return _date(raw, int(found[1]), int(found[3]), int(found[4])), raw[found.end():]
-        found = _DMY.match(raw)
-        if found:
-            first, second, year = int(found[1]), int(found[3]), int(found[4])
-            if second > 12 and first <= 12:
-                raise CellError(f"date {raw!r} is not day/month/year; if the file writes month first, "
-                                "use --date-format mm/dd/yyyy")
-            return _date(raw, year, second, first), raw[found.end():]
-        raise CellError(f"not a date: {raw!r} (write YYYY-MM-DD, DD/MM/YYYY, DD.MM.YYYY or YYYY.MM.DD, "
-                        "or give --date-format)")
+        try:
+            return read_day(raw)
+        except DayError as exc:
+            raise CellError(str(exc)) from None
 
 
 class _Exact:
@@ -321,7 +312,7 @@ def _lookup(cache: dict, cells: list, compute, limit: int = 200_000) -> list:
 
 
 def _plain_date(text: str) -> bool:
-    return bool(_YMD.fullmatch(text) or _DMY.fullmatch(text))
+    return is_plain_date(text)
 
 
 def _empty():
@@ -342,13 +333,6 @@ def _clock(text: str) -> tuple:
     elif found[6]:
         offset = (1 if found[6] == "+" else -1) * timedelta(hours=int(found[7]), minutes=int(found[8]))
     return hour, minute, second, micro, offset
-
-
-def _date(raw: str, year: int, month: int, day: int) -> date:
-    try:
-        return date(year, month, day)
-    except ValueError:
-        raise CellError(f"not a date: {raw!r} (no such day)") from None
 
 
 def _stored(moment: datetime) -> str:

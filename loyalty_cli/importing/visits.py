@@ -15,7 +15,7 @@ the visits imported before it and adds none of them again.
 from collections import Counter
 from itertools import compress
 
-from loyalty_cli.domain import clock, money, text
+from loyalty_cli.domain import clock, locale_format, text
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.importing.cells import COUNTS_CACHE, above, not_cached, shortened
 from loyalty_cli.importing.job import ImportJob
@@ -270,7 +270,7 @@ class _VisitParser:
         amounts = self.job.cells.amounts_of(cells, "amount", errors)
         limit = self.job.config.shop.max_amount
         if limit is not None:
-            shown = money.display(limit, self.job.currency)
+            shown = locale_format.amount(limit, self.job.currency)
             for i in above(amounts, limit, errors):
                 errors[i] = RowError("amount", cells[i], f"amount {cells[i].strip()} is above the shop's max_amount "
                                      f"of {shown} (a typo? raise max_amount in [shop] of the config)")

@@ -8,7 +8,8 @@ from here, so money, times and phones read the same in every output.
 
 from datetime import datetime, timedelta
 
-from loyalty_cli.domain import money
+from loyalty_cli.domain import i18n, locale_format, money
+from loyalty_cli.domain.i18n import tr
 from loyalty_cli.output.model import Report, Table
 from loyalty_cli.output.safe import PRINTABLE, PRINTABLE_CSV
 
@@ -102,7 +103,7 @@ class Cells:
         if kind == "moment":
             return self._minutes()
         if kind == "bool":
-            return lambda v: "" if v is None else ("yes" if v else "no")
+            return lambda v: "" if v is None else ("yes" if v else "no")  # CSV: the same in every locale
         if kind == "ratio":
             return lambda v: "" if v is None else f"{v:.4f}"
         if kind == "text":
@@ -139,6 +140,8 @@ class Cells:
         return lambda v: v
 
     def _display(self, kind: str):
+        if kind != "text" and i18n.current() != "en":
+            return self._display_in_locale(kind)
         if kind == "money":
             amount = _money_text(self.exponent)
             # money.display's own layout ('€{}', '{} Ft'), found once, filled in per cell
@@ -155,8 +158,8 @@ class Cells:
             return lambda v: "yes" if v else ""
         if kind == "moment":
             return self._minutes()
-        if kind == "int":
-            return lambda v: "" if v is None else (f"{v:,}".replace(",", "\u202f") if abs(v) >= 10000 else str(v))
+        if kind == "int":  # grouped as money is, so one output groups every number alike
+            return lambda v: "" if v is None else f"{v:,}"
         if kind == "text":
             def shown(v):
                 if v is None:
@@ -167,6 +170,29 @@ class Cells:
             return shown
         return lambda v: "" if v is None else str(v)
 
+    def _display_in_locale(self, kind: str):
+        """Tables for people in es, it, hu: money, numbers, shares and dates as the locale writes
+        them (domain/locale_format.py, CLDR's forms)."""
+        currency = self.currency
+        if kind == "money":
+            return lambda v: "" if v is None else locale_format.amount(v, currency)
+        if kind == "int":
+            return lambda v: "" if v is None else locale_format.number(v)
+        if kind == "number":
+            return lambda v: "" if v is None else (locale_format.number(v) if isinstance(v, int)
+                                                   else locale_format.decimal(v, 2) if isinstance(v, float) else str(v))
+        if kind == "ratio":
+            return lambda v: "" if v is None else locale_format.percent(v)
+        if kind == "bool":
+            yes = tr("yes")
+            return lambda v: yes if v else ""
+        if kind == "date":
+            return lambda v: "" if v is None else locale_format.day(v) if _iso_day(v) else str(v)
+        if kind == "moment":
+            minutes = self._minutes()
+            return lambda v: "" if v is None else locale_format.minute(minutes(v))
+        return lambda v: "" if v is None else str(v)
+
     def number(self, kind: str, value) -> float:
         """The numeric value of a cell, for charts: money in currency units."""
         if value is None:
@@ -174,6 +200,11 @@ class Cells:
         if kind == "money":
             return float(money.to_decimal(value, self.currency))
         return float(value)
+
+
+def _iso_day(value) -> bool:
+    """'2026-03-15' (a day column may also hold a week's or a month's label)."""
+    return isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-"
 
 
 def _money_text(exponent: int):

@@ -8,7 +8,9 @@ never pays for it. Colour follows rich's rules (NO_COLOR, not a tty).
 import json
 import sys
 
+from loyalty_cli.domain import locale_format as shown
 from loyalty_cli.domain import money
+from loyalty_cli.domain.i18n import mark, tr, tr_n
 from loyalty_cli.output.safe import json_safe, printable
 
 
@@ -41,11 +43,11 @@ def remark(label: str, message: str) -> None:
 
 
 def error(message: str) -> None:
-    remark("error", message)
+    remark(tr("error"), message)
 
 
 def warning(message: str) -> None:
-    remark("warning", message)
+    remark(tr("warning"), message)
 
 
 def silence_stdout() -> None:
@@ -57,11 +59,11 @@ def silence_stdout() -> None:
 
 
 def note(message: str) -> None:
-    remark("note", message)
+    remark(tr("note"), message)
 
 
 def database_created(path) -> None:
-    note(f"created a new database at {path}")
+    note(tr("created a new database at {path}").format(path=path))
 
 
 def console(stderr: bool = False):
@@ -73,30 +75,34 @@ def console(stderr: bool = False):
 # ---- the customer card -----------------------------------------------------------------------
 
 def card_lines(data: dict) -> list[tuple[str, str, str]]:
-    """(label, text, style) rows of a card; the rich and the plain card both draw these."""
+    """(label, text, style) rows of a card, in the shop's language; the rich and the plain card
+    both draw these."""
     currency = data["currency"]
     rows = []
     for card in data["cards"]:
         filled = max(0, min(card["punches"], card["every"]))
         bar = "■" * filled + "□" * (card["every"] - filled) if card["every"] <= 20 else ""
-        rows.append((card["card"], f"{bar}  {card['punches']}/{card['every']} towards {card['reward_name']}".strip(),
-                     "red" if card["punches"] < 0 else ""))
-    rows.append(("Points", str(data["points"]), "red" if data["points"] < 0 else ""))
-    rows.append(("Credit", money.display(money.parse_signed(data["credit"], currency), currency),
+        towards = tr("{punches}/{every} towards {reward}").format(punches=card["punches"], every=card["every"],
+                                                                  reward=card["reward_name"])
+        rows.append((card["card"], f"{bar}  {towards}".strip(), "red" if card["punches"] < 0 else ""))
+    rows.append((tr("Points"), shown.number(data["points"]), "red" if data["points"] < 0 else ""))
+    rows.append((tr("Credit"), shown.amount(money.parse_signed(data["credit"], currency), currency),
                  "red" if data["credit"].startswith("-") else ""))
     rows += _earned_rows(data, currency)
     for held in data["vouchers"]:
-        until = f" (until {held['expires_at'][:10]})" if held["expires_at"] else ""
-        rows.append(("Voucher", f"{held['code']}  {held['reward_name']}{until}", "green"))
+        until = tr(" (until {date})").format(date=shown.day(held["expires_at"][:10])) if held["expires_at"] else ""
+        rows.append((tr("Voucher"), f"{held['code']}  {held['reward_name']}{until}", "green"))
     if data["rewards_for_points"]:
-        names = ", ".join(f"{r['name']} ({r['points']} pts)" for r in data["rewards_for_points"])
-        rows.append(("For points", names, ""))
+        names = ", ".join(tr("{reward} ({points} pts)").format(reward=r["name"], points=shown.number(r["points"]))
+                          for r in data["rewards_for_points"])
+        rows.append((tr("For points"), names, ""))
     if data["perks"]:
-        rows.append(("Perks", "; ".join(data["perks"]), ""))
+        rows.append((tr("Perks"), "; ".join(data["perks"]), ""))
     if data.get("last_feedback"):
         said = data["last_feedback"]
-        rows.append(("Feedback", f"{said['score']}/{said['scale']} on {said['at'][:10]}"
-                     + (f": {said['comment']}" if said.get("comment") else ""), ""))
+        text = tr("{score}/{scale} on {date}").format(score=said["score"], scale=said["scale"],
+                                                      date=shown.day(said["at"][:10]))
+        rows.append((tr("Feedback"), text + (f": {said['comment']}" if said.get("comment") else ""), ""))
     return rows
 
 
@@ -107,30 +113,44 @@ def _earned_rows(data: dict, currency: str) -> list[tuple[str, str, str]]:
     if earned:
         parts = []
         if earned["punches"]:
-            parts.append(f"+{earned['punches']} punch" + ("es" if earned["punches"] > 1 else ""))
+            parts.append(tr_n("+{count} punch", "+{count} punches", earned["punches"]).format(count=earned["punches"]))
         if earned["points"]:
-            parts.append(f"+{earned['points']} points")
+            parts.append(tr_n("+{count} point", "+{count} points", earned["points"]).format(
+                count=shown.number(earned["points"])))
         if earned["credit"] != money.as_string(0, currency):
-            parts.append(f"+{money.display(money.parse_signed(earned['credit'], currency), currency)} credit")
-        rows.append(("Earned", ", ".join(parts) or "nothing this time", ""))
+            credit = shown.amount(money.parse_signed(earned["credit"], currency), currency)
+            parts.append(tr("+{amount} credit").format(amount=credit))
+        rows.append((tr("Earned"), ", ".join(parts) or tr("nothing this time"), ""))
         if data.get("promotions"):
-            rows.append(("Promotion", ", ".join(data["promotions"]), "bold"))
+            rows.append((tr("Promotion"), ", ".join(data["promotions"]), "bold"))
         for won in earned["vouchers"]:
             if won.get("status", "issued") == "issued":
-                rows.append(("NEW REWARD", f"{won['reward_name']}: voucher {won['code']}", "bold green"))
+                rows.append((tr("NEW REWARD"), tr("{reward}: voucher {code}").format(reward=won["reward_name"],
+                                                                                     code=won["code"]), "bold green"))
             else:  # a back-dated visit's voucher that has lapsed since
-                rows.append(("Reward", f"{won['reward_name']}: voucher {won['code']} ({won['status']} already)", ""))
+                text = tr("{reward}: voucher {code} ({status} already)").format(
+                    reward=won["reward_name"], code=won["code"], status=tr(VOUCHER_STATUS.get(won["status"],
+                                                                                             won["status"])))
+                rows.append((tr("Reward"), text, ""))
     return rows
 
 
-def card_title(data: dict) -> str:
-    who = f"{data['name']} · {data['phone']}" if data.get("name") else data["phone"]
+# A voucher's status, as people read it (the JSON keeps the key).
+VOUCHER_STATUS = {"issued": mark("issued"), "redeemed": mark("redeemed"), "expired": mark("expired"),
+                  "void": mark("void")}
+
+
+def card_title(data: dict, phone: str | None = None) -> str:
+    """'Maria Rossi · 333 123 4567 · Gold': `phone` as the shop's region writes it (else E.164)."""
+    phone = phone or data["phone"]
+    who = f"{data['name']} · {phone}" if data.get("name") else phone
     return f"{who} · {data['tier']}" if data.get("tier") else who
 
 
-def card(data: dict, notice: str | None = None) -> None:
+def card(data: dict, notice: str | None = None, phone: str | None = None) -> None:
+    """The card for people; `phone` is the customer's number as the shop writes it."""
     if not is_terminal():
-        lines(*([notice] if notice else []), card_title(data),
+        lines(*([notice] if notice else []), card_title(data, phone),
               *(f"  {label}: {text}" for label, text, _style in card_lines(data)))
         return
     from rich.panel import Panel
@@ -144,7 +164,7 @@ def card(data: dict, notice: str | None = None) -> None:
     out = console()
     if notice:
         out.print(f"[yellow]{_escape(notice)}[/]")
-    out.print(Panel(grid, title=_escape(card_title(data)), title_align="left", expand=False))
+    out.print(Panel(grid, title=_escape(card_title(data, phone)), title_align="left", expand=False))
 
 
 def _escape(text: str) -> str:

@@ -9,6 +9,8 @@ minute), with a note pointing to XLSX and CSV, which hold every row.
 from datetime import date
 from html import escape
 
+from loyalty_cli.domain import locale_format
+from loyalty_cli.domain.i18n import language_tag, tr
 from loyalty_cli.output.cells import Cells, chart_points
 from loyalty_cli.output.model import Report, Table
 
@@ -60,17 +62,20 @@ footer { padding: 30px 20px; font-size: 13px; }
 
 def write_html(report: Report, handle, locale: str = "en") -> None:
     p = report.parameters
-    when = (f"{p['since']} to {p['until']}" if "since" in p else "")
-    as_of = p["as_of"][:16].replace("T", " ")
+    when = tr("{since} to {until}").format(since=locale_format.day(p["since"]), until=locale_format.day(p["until"])) \
+        if "since" in p else ""
+    as_of = locale_format.minute(p["as_of"][:16].replace("T", " "))
     title = f"{report.title} · {p['shop']}" + (f" · {when}" if when else "")
-    handle.write(f"<!DOCTYPE html>\n<html lang=\"{escape(language_tag(locale))}\">\n<head>\n<meta charset=\"utf-8\">\n"
+    handle.write(f"<!DOCTYPE html>\n<html lang=\"{language_tag(locale)}\">\n"
+                 "<head>\n<meta charset=\"utf-8\">\n"
                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                  f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<header>\n"
                  f"<h1>{escape(report.title)}</h1>\n<p class=\"meta\">{escape(p['shop'])}"
                  + (f" · {escape(when)}" if when else "")
-                 + f" · as of {escape(as_of)} ({escape(p['timezone'])}) · amounts in {escape(p['currency'])}</p>\n")
+                 + " · " + escape(tr("as of {moment} ({zone}) · amounts in {currency}").format(
+                     moment=as_of, zone=p["timezone"], currency=p["currency"])) + "</p>\n")
     for note in report.notes:
-        handle.write(f"<p class=\"note\">Note: {escape(note)}</p>\n")
+        handle.write("<p class=\"note\">" + escape(tr("Note:")) + f" {escape(note)}</p>\n")
     handle.write("</header>\n<main>\n")
     cells = Cells(report)
     for table in report.tables:
@@ -81,19 +86,13 @@ def write_html(report: Report, handle, locale: str = "en") -> None:
         for index, chart in enumerate(table.charts):
             _chart(report, table, chart, "bar" if index % 2 == 0 else "bar2", handle)
         if table.chart_instead:  # the chart says it; the exact figures are a click away
-            handle.write("<details>\n<summary>The figures</summary>\n")
+            handle.write("<details>\n<summary>" + escape(tr("The figures")) + "</summary>\n")
             _table(table, cells, handle)
             handle.write("</details>\n")
         else:
             _table(table, cells, handle)
-    handle.write("</main>\n<footer>Made by loyalty-cli. Times are local to the shop "
-                 f"({escape(p['timezone'])}).</footer>\n</body>\n</html>\n")
-
-
-def language_tag(locale: str) -> str:
-    """'it_IT' (or 'it_IT.UTF-8') -> 'it-IT', the BCP 47 tag <html lang> takes; 'en' stays 'en'."""
-    tag = (locale or "en").split(".")[0].split("@")[0].replace("_", "-")
-    return tag if tag.replace("-", "").isalnum() else "en"
+    footer = tr("Made by loyalty-cli. Times are local to the shop ({zone}).").format(zone=p["timezone"])
+    handle.write(f"</main>\n<footer>{escape(footer)}</footer>\n</body>\n</html>\n")
 
 
 def _figures(table: Table, cells: Cells, handle) -> None:
@@ -129,7 +128,7 @@ def _table(table: Table, cells: Cells, handle) -> None:
         if shown == MAX_ROWS:
             break
     if empty:
-        handle.write(f"<tr><td colspan=\"{len(kinds)}\">Nothing to show.</td></tr>\n")
+        handle.write(f"<tr><td colspan=\"{len(kinds)}\">" + escape(tr("Nothing to show.")) + "</td></tr>\n")
     handle.write("</tbody>\n</table></div>\n")
     more = sum(1 for _row in rows)  # counted, not drawn: cheap next to writing them
     if more:

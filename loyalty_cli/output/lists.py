@@ -8,68 +8,73 @@ raw value every writer takes. Times arrive already in the shop's zone, 'YYYY-MM-
 """
 
 from loyalty_cli.domain import money
+from loyalty_cli.domain.i18n import Phrase, mark
 from loyalty_cli.output.model import Column, Report, Table
 
 CUSTOMERS = [
-    Column("phone", "Phone"),
-    Column("name", "Name"),
-    Column("tier", "Tier"),
-    Column("visits", "Visits", "int"),
-    Column("spend", "Spend", "money"),
-    Column("last_visit", "Last visit", "date"),  # the day is enough in a list; JSON has the time
-    Column("punches", "Punch", "int"),
-    Column("points", "Pts", "int"),
-    Column("credit", "Credit", "money"),
-    Column("open_vouchers", "Vouch", "int"),
+    Column("phone", mark("Phone")),
+    Column("name", mark("Name")),
+    Column("tier", mark("Tier")),
+    Column("visits", mark("Visits"), "int"),
+    Column("spend", mark("Spend"), "money"),
+    Column("last_visit", mark("Last visit"), "date"),  # the day is enough in a list; JSON has the time
+    Column("punches", mark("Punch"), "int"),
+    Column("points", mark("Pts"), "int"),
+    Column("credit", mark("Credit"), "money"),
+    Column("open_vouchers", mark("Vouch"), "int"),
 ]
 CUSTOMERS_BRIEF = ("phone", "name", "visits", "spend", "last_visit", "points", "credit", "tier", "open_vouchers")
 
 HISTORY = [
-    Column("id", "#", "int"),
-    Column("at", "When"),
-    Column("kind", "Kind"),
-    Column("points", "Pts", "int"),
-    Column("punches", "Punch", "int"),
-    Column("credit", "Credit", "money"),
-    Column("rule", "Rule"),
-    Column("voucher", "Voucher"),
-    Column("visit_id", "Visit", "int"),
-    Column("reverses", "Undoes", "int"),
-    Column("reason", "Why"),
+    Column("id", mark("#"), "int"),
+    Column("at", mark("When")),
+    Column("kind", mark("Kind")),
+    Column("points", mark("Pts"), "int"),
+    Column("punches", mark("Punch"), "int"),
+    Column("credit", mark("Credit"), "money"),
+    Column("rule", mark("Rule")),
+    Column("voucher", mark("Voucher")),
+    Column("visit_id", mark("Visit"), "int"),
+    Column("reverses", mark("Undoes"), "int"),
+    Column("reason", mark("Why")),
 ]
 HISTORY_BRIEF = ("at", "kind", "points", "punches", "credit", "reason", "voucher", "visit_id")
 
 VISITS = [
-    Column("visit_id", "Visit", "int"),
-    Column("at", "When"),
-    Column("amount", "Amount", "money"),
-    Column("items", "Items", "int"),
-    Column("note", "Note"),
-    Column("ref", "Ref"),
-    Column("voided", "Voided", "bool"),
+    Column("visit_id", mark("Visit"), "int"),
+    Column("at", mark("When")),
+    Column("amount", mark("Amount"), "money"),
+    Column("items", mark("Items"), "int"),
+    Column("note", mark("Note")),
+    Column("ref", mark("Ref")),
+    Column("voided", mark("Voided"), "bool"),
 ]
 VISITS_BRIEF = ("visit_id", "at", "amount", "items", "voided", "note")
 
 
-def customers(rows: list[dict], currency: str, tz) -> Report:
+def customers(rows: list[dict], currency: str, tz, region: str | None = None) -> Report:
+    """`region`: the shop's phone region, whose numbers people read nationally (output/people.py)."""
     days = [{**row, "last_visit": row["last_visit"] and row["last_visit"][:10]} for row in rows]
-    return _listing("customers", f"Customers ({len(rows)})", CUSTOMERS, days, currency, tz,
-                    brief=CUSTOMERS_BRIEF, empty="no customers match")
+    report = _listing("customers", Phrase("Customers ({count})", count=len(rows)), CUSTOMERS, days, currency, tz,
+                      brief=CUSTOMERS_BRIEF, empty=mark("no customers match"))
+    report.region = region
+    return report
 
 
 def history(rows: list[dict], phone: str, currency: str, tz) -> Report:
-    return _listing("history", f"Ledger of {phone}", HISTORY, rows, currency, tz, brief=HISTORY_BRIEF,
-                    empty="no entries")
+    return _listing("history", Phrase("Ledger of {phone}", phone=phone), HISTORY, rows, currency, tz,
+                    brief=HISTORY_BRIEF, empty=mark("no entries"))
 
 
 def visits(rows: list[dict], currency: str, tz) -> Report:
-    return _listing("visits", "Last visits", VISITS, rows, currency, tz, brief=VISITS_BRIEF, empty="no visits yet")
+    return _listing("visits", mark("Last visits"), VISITS, rows, currency, tz, brief=VISITS_BRIEF,
+                    empty=mark("no visits yet"))
 
 
 def figures(title: str, pairs: list[tuple[str, object]]) -> Report:
     """(label, value) pairs as a two-column table: an import's summary. Its values are shown as
     they come, so it has no currency (ISO 4217's 'XXX') and no time zone."""
-    columns = [Column("what", "What"), Column("count", "Count", "number")]
+    columns = [Column("what", mark("What")), Column("count", mark("Count"), "number")]
     rows = [{"what": label, "count": value} for label, value in pairs]
     return _listing("figures", title, columns, rows, "XXX", None)
 

@@ -61,6 +61,9 @@ class Report:
     # JSON that is not one list per table (simulate's nested scenarios): the report's own
     # document, plain JSON values (money already as decimal strings), written after the heading.
     document: Callable[[], dict] | None = None
+    # The shop's phone region: tables for people show its numbers as people there write them
+    # ('333 123 4567'; output/people.py); JSON and CSV keep E.164.
+    region: str | None = None
 
     @property
     def main(self) -> Table:

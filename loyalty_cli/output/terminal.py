@@ -9,6 +9,8 @@ line saying how to get all of them; plain text keeps every row and column.
 
 import math
 
+from loyalty_cli.domain import locale_format
+from loyalty_cli.domain.i18n import tr
 from loyalty_cli.output.cells import Cells, chart_points
 from loyalty_cli.output.model import Report, Table
 
@@ -53,7 +55,10 @@ def _heading(report: Report) -> str | None:
     p = report.parameters
     if not p:
         return None
-    when = f"{p['since']} to {p['until']}" if "since" in p else f"as of {p['as_of'][:16].replace('T', ' ')}"
+    if "since" in p:
+        when = tr("{since} to {until}").format(since=locale_format.day(p["since"]), until=locale_format.day(p["until"]))
+    else:
+        when = tr("as of {moment}").format(moment=locale_format.minute(p["as_of"][:16].replace("T", " ")))
     return f"{report.title} · {p['shop']} · {when}"
 
 
@@ -67,7 +72,7 @@ def write_text(report: Report, handle, width: int = 100) -> None:
     if heading:
         handle.write(heading + "\n")
     for note in report.notes:
-        handle.write(f"note: {note}\n")
+        handle.write(tr("note") + f": {note}\n")
     for number, table in enumerate(report.tables):
         if heading or report.notes or number:
             handle.write("\n")
@@ -141,7 +146,7 @@ def draw(report: Report) -> None:
     if heading:
         console.print(f"[bold]{escape(heading)}[/]")
     for note in report.notes:
-        console.print(f"[yellow]note: {escape(note)}[/]")
+        console.print("[yellow]" + escape(tr("note")) + f": {escape(note)}[/]")
     for number, table in enumerate(report.tables):
         if heading or report.notes or number:
             console.print()
@@ -185,9 +190,11 @@ def _draw_table(console, table: Table, cells: Cells) -> None:
     console.print(_rich_table(table, shown, columns, widths, shades))
     hidden = len(table.columns) - len(columns)
     if hidden:
-        console.print(f"[dim]{hidden} more columns on a wider terminal, or with --format csv or json[/]")
+        console.print("[dim]" + escape(tr("{count} more columns on a wider terminal, or with --format csv or json")
+                                       .format(count=hidden)) + "[/]")
     if more:
-        console.print(f"[yellow]{more:,} more rows not shown: use --format csv or json for all of them[/]")
+        console.print("[yellow]" + escape(tr("{count} more rows not shown: use --format csv or json for all of them")
+                                          .format(count=locale_format.number(more))) + "[/]")
 
 
 def _first_rows(table: Table, cells: Cells) -> tuple[list[list[str]], int, list[list[str]] | None]:

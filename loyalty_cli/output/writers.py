@@ -23,9 +23,11 @@ from contextlib import ExitStack, suppress
 from pathlib import Path
 
 from loyalty_cli.domain.errors import BadInput, Refused
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.output import console
 from loyalty_cli.output.cells import Cells
 from loyalty_cli.output.model import Report, Table
+from loyalty_cli.output.people import for_people
 from loyalty_cli.output.safe import json_safe
 from loyalty_cli.system.files import atomic_writer
 
@@ -41,12 +43,14 @@ def choose_format(fmt: str | None, output: str | None, terminal: bool, allowed: 
     if fmt is not None:
         fmt = fmt.strip().lower()
         if fmt not in allowed:
-            raise BadInput(f"--format must be one of {', '.join(allowed)}, got {fmt!r}")
+            raise BadInput(Phrase("--format must be one of {allowed}, got {fmt}", allowed=', '.join(allowed),
+                                  fmt=repr(fmt)))
         return fmt
     if output and output != "-":
         found = _BY_SUFFIX.get(Path(output).suffix.lower())
         if found is None:
-            raise BadInput(f"cannot tell the format from {output!r}: give --format ({', '.join(FORMATS)})")
+            raise BadInput(Phrase("cannot tell the format from {output}: give --format ({FORMATS})",
+                                  output=repr(output), FORMATS=', '.join(FORMATS)))
         return found
     return "table" if terminal else "csv"
 
@@ -112,7 +116,22 @@ def write_excel_csv(report: Report, table: Table, handle, locale: str = "en") ->
 
 # ---- writing to files and to stdout ------------------------------------------------------------
 
+# The formats people read: their words in the shop's language (excel-csv: its headings). JSON, CSV
+# and the import's tabbed summary (read by scripts as 'Visits added<TAB>5') stay as they are in
+# every locale.
+PEOPLE_FORMATS = ("table", "xlsx", "html", "excel-csv")
+
+
+def _for_people(report: Report, table: Table | None, fmt: str) -> tuple[Report, Table | None]:
+    translated = for_people(report, phones=fmt != "excel-csv")
+    if table is None or translated is report:
+        return translated, table
+    return translated, translated.tables[report.tables.index(table)]
+
+
 def _render(report: Report, fmt: str, handle, table: Table | None = None, locale: str = "en") -> None:
+    if fmt in PEOPLE_FORMATS:
+        report, table = _for_people(report, table, fmt)
     if fmt == "csv":
         write_csv(report, table or report.main, handle)
     elif fmt == "excel-csv":
@@ -165,7 +184,8 @@ def save(reports_and_paths, locale: str = "en") -> list[Path]:
                     _render(report, fmt, _open(stack, target, fmt), table, locale)
                     written.append(target)
     except OSError as exc:
-        raise Refused(f"cannot write {exc.filename or target}: {exc.strerror or exc}") from None
+        raise Refused(Phrase("cannot write {value}: {value2}", value=exc.filename or target,
+                             value2=exc.strerror or exc)) from None
     return written
 
 
@@ -175,15 +195,15 @@ def emit(report: Report, fmt: str, locale: str = "en") -> None:
         return
     if fmt == "xlsx":
         if console.is_terminal():
-            raise BadInput("xlsx is a binary file: give --output FILE.xlsx (or redirect to a file)")
+            raise BadInput(Phrase("xlsx is a binary file: give --output FILE.xlsx (or redirect to a file)"))
         sys.stdout.flush()
-        write_xlsx(report, sys.stdout.buffer)
+        write_xlsx(for_people(report), sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
     if fmt == "table" and console.is_terminal():
         from loyalty_cli.output.terminal import draw
 
-        draw(report)
+        draw(for_people(report))
         return
     if fmt == "excel-csv":  # UTF-8 whatever the terminal's encoding: the BOM says so
         sys.stdout.flush()

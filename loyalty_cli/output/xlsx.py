@@ -15,6 +15,7 @@ from datetime import date, datetime
 from xml.sax.saxutils import escape
 
 from loyalty_cli.domain import money
+from loyalty_cli.domain.i18n import tr
 from loyalty_cli.output.cells import Cells
 from loyalty_cli.output.model import Report, Table
 
@@ -151,11 +152,11 @@ def _about_sheet(part, report: Report) -> None:
     import json
 
     _sheet_start(part, [18, 60], frozen=False)
-    pairs = [("Report", report.title)]
+    pairs = [(tr("Report"), report.title)]
     for key, value in report.parameters.items():
         shown = json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
         pairs.append((key, "" if shown is None else str(shown)))
-    pairs += [("note", note) for note in report.notes]
+    pairs += [(tr("note"), note) for note in report.notes]
     rows = [_row(i, "AB", [(' t="inlineStr"' + (f' s="{HEADER}"' if i == 1 else ""), _text(key)),
                            (' t="inlineStr"', _text(value))])
             for i, (key, value) in enumerate(pairs, start=1)]

@@ -6,11 +6,12 @@ from itertools import pairwise
 
 from loyalty_cli.domain import clock
 from loyalty_cli.domain.clock import local_day_of as local_day
+from loyalty_cli.domain.i18n import mark
 from loyalty_cli.output.model import Column, Report, Table
 from loyalty_cli.reporting.clv import with_p_alive
 from loyalty_cli.reporting.context import Context, json_rows
 
-NAME, TITLE = "at-risk", "Customers at risk"
+NAME, TITLE = "at-risk", mark("Customers at risk")
 
 RHYTHM_DAYS = 8  # a customer's usual rhythm: the median gap between their last 8 distinct visit days (7 gaps)
 RHYTHM_FACTOR = 2  # overdue when the gap since the last visit is more than twice that...
@@ -18,16 +19,16 @@ FLOOR_DAYS = 30  # ...and more than 30 days (a weekly regular missing two weeks 
 LOST_DAYS = 365  # silent for longer than a year: gone, not slipping away; left out
 
 AT_RISK_COLUMNS = [
-    Column("reason", "Why"),
-    Column("phone", "Phone"),
-    Column("name", "Name"),
-    Column("last_visit", "Last visit", "date"),
-    Column("days_since", "Days since", "int"),
-    Column("usual_gap_days", "Usual gap (days)", "number"),
-    Column("visits", "Visits", "int"),
-    Column("spend", "Spend", "money"),
-    Column("next_reward", "One visit from"),
-    Column("last_score", "Last feedback score", "int"),
+    Column("reason", mark("Why")),
+    Column("phone", mark("Phone")),
+    Column("name", mark("Name")),
+    Column("last_visit", mark("Last visit"), "date"),
+    Column("days_since", mark("Days since"), "int"),
+    Column("usual_gap_days", mark("Usual gap (days)"), "number"),
+    Column("visits", mark("Visits"), "int"),
+    Column("spend", mark("Spend"), "money"),
+    Column("next_reward", mark("One visit from")),
+    Column("last_score", mark("Last feedback score"), "int"),
 ]
 AT_RISK_BRIEF = ("phone", "name", "reason", "days_since", "spend", "usual_gap_days", "next_reward", "last_visit",
                  "visits")
@@ -88,7 +89,7 @@ def build(ctx: Context) -> Report:
                      "; ".join(reasons)))
     scores = last_scores(ctx)
     rows = [(*row, scores.get(row[1])) for row in rows]
-    table = Table("rows", "Customers to call", AT_RISK_COLUMNS, lambda: iter(rows), brief=AT_RISK_BRIEF)
+    table = Table("rows", mark("Customers to call"), AT_RISK_COLUMNS, lambda: iter(rows), brief=AT_RISK_BRIEF)
     # `rhythm_visits` is the parameter's name from before it counted distinct days; kept for scripts
     report = ctx.report(NAME, TITLE, None, [table], rhythm_visits=RHYTHM_DAYS, factor=RHYTHM_FACTOR,
                         floor_days=FLOOR_DAYS, lost_after_days=LOST_DAYS)

@@ -8,6 +8,7 @@ context) does not import every report.
 from datetime import date
 
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.output.model import Report
 from loyalty_cli.reporting import at_risk, clv, cohorts, customers, feedback, liability, rewards, summary, visits
 from loyalty_cli.reporting.context import Context
@@ -41,4 +42,5 @@ def build(name: str, ctx: Context, period: Period | None, **options) -> Report:
         return PERIODIC[name](ctx, period, **options)
     if name in SNAPSHOT:
         return SNAPSHOT[name](ctx)
-    raise BadInput(f"unknown report {name!r} (reports: {', '.join((*NAMES, *ON_DEMAND))})")
+    raise BadInput(Phrase("unknown report {name} (reports: {value})", name=repr(name),
+                          value=', '.join((*NAMES, *ON_DEMAND))))

@@ -16,11 +16,12 @@ from datetime import date
 
 from loyalty_cli.domain import money
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase, mark
 from loyalty_cli.output.model import Column, Report, Table
 from loyalty_cli.reporting.context import Context, query
 from loyalty_cli.reporting.period import Period
 
-NAME, TITLE = "clv", "Customer lifetime value"
+NAME, TITLE = "clv", mark("Customer lifetime value")
 
 DEFAULT_HORIZON_DAYS = 365
 MAX_HORIZON_DAYS = 3650
@@ -28,31 +29,31 @@ DAYS_PER_WEEK = 7
 INSTALL = "pip install 'loyalty-cli[stats]'"
 MISSING_EXTRA = f"report clv needs scipy, the optional 'stats' extra: install it with {INSTALL}"
 
-P_ALIVE_COLUMN = Column("p_alive", "P(alive)", "ratio")
+P_ALIVE_COLUMN = Column("p_alive", mark("P(alive)"), "ratio")
 CLV_COLUMNS = [
-    Column("phone", "Phone"),
-    Column("name", "Name"),
-    Column("frequency", "Repeat days", "int"),
-    Column("recency_weeks", "Recency (weeks)", "number"),
-    Column("age_weeks", "Age (weeks)", "number"),
+    Column("phone", mark("Phone")),
+    Column("name", mark("Name")),
+    Column("frequency", mark("Repeat days"), "int"),
+    Column("recency_weeks", mark("Recency (weeks)"), "number"),
+    Column("age_weeks", mark("Age (weeks)"), "number"),
     P_ALIVE_COLUMN,
-    Column("expected_visits", "Expected visits", "number"),
-    Column("average_spend", "Average spend", "money"),
-    Column("expected_value", "Expected value", "money"),
+    Column("expected_visits", mark("Expected visits"), "number"),
+    Column("average_spend", mark("Average spend"), "money"),
+    Column("expected_value", mark("Expected value"), "money"),
 ]
 CLV_BRIEF = ("phone", "name", "expected_value", "p_alive", "expected_visits", "average_spend", "frequency",
              "recency_weeks", "age_weeks")
 MODEL_COLUMNS = [
-    Column("time_unit", "Time unit"),
-    Column("r", "BG/NBD r", "number"),
-    Column("alpha", "BG/NBD alpha", "number"),
-    Column("a", "BG/NBD a", "number"),
-    Column("b", "BG/NBD b", "number"),
-    Column("p", "Gamma-Gamma p", "number"),
-    Column("q", "Gamma-Gamma q", "number"),
-    Column("gamma", "Gamma-Gamma gamma", "number"),
-    Column("customers", "Customers fitted", "int"),
-    Column("log_likelihood", "BG/NBD log-likelihood", "number"),
+    Column("time_unit", mark("Time unit")),
+    Column("r", mark("BG/NBD r"), "number"),
+    Column("alpha", mark("BG/NBD alpha"), "number"),
+    Column("a", mark("BG/NBD a"), "number"),
+    Column("b", mark("BG/NBD b"), "number"),
+    Column("p", mark("Gamma-Gamma p"), "number"),
+    Column("q", mark("Gamma-Gamma q"), "number"),
+    Column("gamma", mark("Gamma-Gamma gamma"), "number"),
+    Column("customers", mark("Customers fitted"), "int"),
+    Column("log_likelihood", mark("BG/NBD log-likelihood"), "number"),
 ]
 
 # One row per customer whose first visit day is on or before :until: the number of their visit
@@ -146,14 +147,17 @@ def build(ctx: Context, period: Period, horizon_days: int = DEFAULT_HORIZON_DAYS
     customer's whole history up to that day, so the period's first day plays no part)."""
     until = period.until
     if until > ctx.today:
-        raise BadInput(f"--until {until} is after today: the days to come would count as days without visits")
+        raise BadInput(Phrase("--until {until} is after today: the days to come would count as days without visits",
+                              until=until))
     if not 1 <= horizon_days <= MAX_HORIZON_DAYS:
-        raise BadInput(f"--horizon must be 1 to {MAX_HORIZON_DAYS} days, got {horizon_days}")
+        raise BadInput(Phrase("--horizon must be 1 to {MAX_HORIZON_DAYS} days, got {horizon_days}",
+                              MAX_HORIZON_DAYS=MAX_HORIZON_DAYS, horizon_days=horizon_days))
     base = customer_base(ctx, until)
     rows = _value_rows(base, horizon_days / DAYS_PER_WEEK)
-    notes = [f"visits up to {until}; expected visits and value over the {horizon_days} days after it", *base.notes]
-    tables = [Table("rows", "What each customer is worth", CLV_COLUMNS, lambda: iter(rows), brief=CLV_BRIEF),
-              Table("model", "The fitted models", MODEL_COLUMNS, lambda: iter([_model_row(base)]), record=True)]
+    notes = [Phrase("visits up to {until}; expected visits and value over the {days} days after it", until=until,
+                    days=horizon_days), *base.notes]
+    tables = [Table("rows", mark("What each customer is worth"), CLV_COLUMNS, lambda: iter(rows), brief=CLV_BRIEF),
+              Table("model", mark("The fitted models"), MODEL_COLUMNS, lambda: iter([_model_row(base)]), record=True)]
     return ctx.report(NAME, TITLE, None, tables, notes, until=until.isoformat(), horizon_days=horizon_days)
 
 

@@ -12,11 +12,12 @@ of it that was.
 from collections import Counter
 from datetime import date
 
+from loyalty_cli.domain.i18n import Phrase, mark
 from loyalty_cli.output.model import Column, Report, Table
 from loyalty_cli.reporting.context import Context, query
 from loyalty_cli.reporting.period import Period, resolve_period
 
-NAME, TITLE = "cohorts", "Cohorts: do customers come back?"
+NAME, TITLE = "cohorts", mark("Cohorts: do customers come back?")
 
 DEFAULT_MONTHS = 12  # without --since: the cohorts of the twelve months up to --until's
 
@@ -59,12 +60,13 @@ def build(ctx: Context, period: Period) -> Report:
     reached = min(last, _month_index(ctx.today))  # an --until to come does not make the months to come 0
     rows = [_row(month, *cohorts.get(month, (0, {})), last - first + 1, reached - month)
             for month in range(first, last + 1)]
-    columns = [Column("cohort", "Cohort"), Column("customers", "Customers", "int"),
+    columns = [Column("cohort", mark("Cohort")), Column("customers", mark("Customers"), "int"),
                *(Column(f"retention_{offset}", f"M{offset}", "ratio") for offset in range(last - first + 1))]
-    table = Table("rows", "Share of each cohort visiting, by months since its first", columns, lambda: iter(rows),
+    table = Table("rows", mark("Share of each cohort visiting, by months since its first"), columns, lambda: iter(rows),
                   heatmap=True)
-    notes = [f"cohorts from {_month_text(first)} to {_month_text(last)}, visits counted up to {period.until}; "
-             "M0 is the month of the first visit; a month not yet reached is empty"]
+    notes = [Phrase("cohorts from {first} to {last}, visits counted up to {until}; M0 is the month of the first "
+                    "visit; a month not yet reached is empty", first=_month_text(first), last=_month_text(last),
+                    until=period.until)]
     return ctx.report(NAME, TITLE, period, [table], notes)
 
 

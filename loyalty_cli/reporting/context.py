@@ -107,7 +107,7 @@ class Context:
     def report(self, name: str, title: str, period: Period | None, tables: list[Table], notes=(),
                **extra) -> Report:
         return Report(name, title, self.parameters(period, **extra), tables,
-                      self.config.shop.currency, self.config.tz, list(notes))
+                      self.config.shop.currency, self.config.tz, list(notes), region=self.config.shop.phone_region)
 
 
 def _restrict(conn, location: str) -> None:

@@ -3,27 +3,28 @@ and their visits and spend in the period."""
 
 from loyalty_cli.domain import rules
 from loyalty_cli.domain.clock import local_day_of as local_day
+from loyalty_cli.domain.i18n import mark
 from loyalty_cli.output.model import Column, Report, Table
 from loyalty_cli.reporting.context import NO_VISITS_THIS_YEAR, NOTHING_DUE, Context, query
 from loyalty_cli.reporting.period import Period
 
-NAME, TITLE = "customers", "Customers"
+NAME, TITLE = "customers", mark("Customers")
 
 CUSTOMER_COLUMNS = [
-    Column("phone", "Phone"),
-    Column("name", "Name"),
-    Column("email", "E-mail"),
-    Column("enrolled", "Enrolled", "date"),
-    Column("tier", "Tier"),
-    Column("visits", "Visits", "int"),
-    Column("spend", "Spend", "money"),
-    Column("last_visit", "Last visit", "moment"),
-    Column("visits_in_period", "Visits in period", "int"),
-    Column("spend_in_period", "Spend in period", "money"),
-    Column("punches", "Punches", "int"),
-    Column("points", "Points", "int"),
-    Column("credit", "Credit", "money"),
-    Column("open_vouchers", "Open vouchers", "int"),
+    Column("phone", mark("Phone")),
+    Column("name", mark("Name")),
+    Column("email", mark("E-mail")),
+    Column("enrolled", mark("Enrolled"), "date"),
+    Column("tier", mark("Tier")),
+    Column("visits", mark("Visits"), "int"),
+    Column("spend", mark("Spend"), "money"),
+    Column("last_visit", mark("Last visit"), "moment"),
+    Column("visits_in_period", mark("Visits in period"), "int"),
+    Column("spend_in_period", mark("Spend in period"), "money"),
+    Column("punches", mark("Punches"), "int"),
+    Column("points", mark("Points"), "int"),
+    Column("credit", mark("Credit"), "money"),
+    Column("open_vouchers", mark("Open vouchers"), "int"),
 ]
 # On a narrow terminal: as many of these as fit, most useful first.
 CUSTOMER_BRIEF = ("phone", "name", "spend", "visits", "tier", "points", "credit", "last_visit", "open_vouchers")
@@ -54,5 +55,5 @@ def build(ctx: Context, period: Period) -> Report:
             yield (phone, name, email, local_day(enrolled, tz), tier.name if tier else None, visits_n, spend, last,
                    period_visits, period_spend, punches, points - due.get(cid, NOTHING_DUE)[0], credit, open_n)
 
-    table = Table("rows", "Customers", CUSTOMER_COLUMNS, produce, brief=CUSTOMER_BRIEF)
+    table = Table("rows", mark("Customers"), CUSTOMER_COLUMNS, produce, brief=CUSTOMER_BRIEF)
     return ctx.report(NAME, TITLE, period, [table])

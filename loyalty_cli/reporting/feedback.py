@@ -8,45 +8,46 @@ Only responses on the scale in force are counted (a shop that changed scale says
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from loyalty_cli.domain.i18n import Phrase, mark
 from loyalty_cli.output.model import Chart, Column, Report, Table
 from loyalty_cli.reporting.context import Context, query
 from loyalty_cli.reporting.period import Period
 
-NAME, TITLE = "feedback", "Feedback"
+NAME, TITLE = "feedback", mark("Feedback")
 LATEST_COMMENTS = 20
 
 TOTAL_COLUMNS = [
-    Column("since", "From", "date"),
-    Column("until", "To", "date"),
-    Column("scale", "Scale", "int"),
-    Column("responses", "Responses", "int"),
-    Column("average", "Average score", "number"),
-    Column("nps", "Net Promoter Score", "int"),
-    Column("promoters", "Promoters (9-10)", "int"),
-    Column("passives", "Passives (7-8)", "int"),
-    Column("detractors", "Detractors (0-6)", "int"),
+    Column("since", mark("From"), "date"),
+    Column("until", mark("To"), "date"),
+    Column("scale", mark("Scale"), "int"),
+    Column("responses", mark("Responses"), "int"),
+    Column("average", mark("Average score"), "number"),
+    Column("nps", mark("Net Promoter Score"), "int"),
+    Column("promoters", mark("Promoters (9-10)"), "int"),
+    Column("passives", mark("Passives (7-8)"), "int"),
+    Column("detractors", mark("Detractors (0-6)"), "int"),
 ]
 MONTH_COLUMNS = [
-    Column("month", "Month"),
-    Column("responses", "Responses", "int"),
-    Column("average", "Average score", "number"),
-    Column("nps", "NPS", "int"),
+    Column("month", mark("Month")),
+    Column("responses", mark("Responses"), "int"),
+    Column("average", mark("Average score"), "number"),
+    Column("nps", mark("NPS"), "int"),
 ]
-DISTRIBUTION_COLUMNS = [Column("score", "Score", "int"), Column("responses", "Responses", "int")]
+DISTRIBUTION_COLUMNS = [Column("score", mark("Score"), "int"), Column("responses", mark("Responses"), "int")]
 COMMENT_COLUMNS = [
-    Column("at", "At", "moment"),
-    Column("phone", "Phone"),
-    Column("name", "Name"),
-    Column("score", "Score", "int"),
-    Column("comment", "Comment"),
+    Column("at", mark("At"), "moment"),
+    Column("phone", mark("Phone")),
+    Column("name", mark("Name")),
+    Column("score", mark("Score"), "int"),
+    Column("comment", mark("Comment")),
 ]
 FOLLOW_UP_COLUMNS = [
-    Column("phone", "Phone"),
-    Column("name", "Name"),
-    Column("score", "Score", "int"),
-    Column("comment", "Comment"),
-    Column("at", "Answered", "moment"),
-    Column("last_visit", "Last visit", "moment"),
+    Column("phone", mark("Phone")),
+    Column("name", mark("Name")),
+    Column("score", mark("Score"), "int"),
+    Column("comment", mark("Comment")),
+    Column("at", mark("Answered"), "moment"),
+    Column("last_visit", mark("Last visit"), "moment"),
 ]
 
 
@@ -96,13 +97,13 @@ def build(ctx: Context, period: Period) -> Report:
                 f"ON c.id = f.customer_id WHERE {where} AND f.comment IS NOT NULL "
                 f"ORDER BY f.at DESC, f.id DESC LIMIT {LATEST_COMMENTS}")
     tables = [
-        Table("rows", "Feedback", TOTAL_COLUMNS, lambda: iter([total]), record=True),
-        Table("months", "Per month", MONTH_COLUMNS, lambda: iter(months)),
-        Table("distribution", "Distribution", DISTRIBUTION_COLUMNS, lambda: iter(distribution),
-              charts=[Chart("score", "responses", "Responses per score")], chart_instead=True),
-        Table("comments", "Latest comments", COMMENT_COLUMNS, lambda: query(conn, comments, args)),
-        Table("follow_up", "To call back", FOLLOW_UP_COLUMNS, lambda: _follow_up(conn, where, args, scale),
-              empty="nobody to call back"),
+        Table("rows", mark("Feedback"), TOTAL_COLUMNS, lambda: iter([total]), record=True),
+        Table("months", mark("Per month"), MONTH_COLUMNS, lambda: iter(months)),
+        Table("distribution", mark("Distribution"), DISTRIBUTION_COLUMNS, lambda: iter(distribution),
+              charts=[Chart("score", "responses", mark("Responses per score"))], chart_instead=True),
+        Table("comments", mark("Latest comments"), COMMENT_COLUMNS, lambda: query(conn, comments, args)),
+        Table("follow_up", mark("To call back"), FOLLOW_UP_COLUMNS, lambda: _follow_up(conn, where, args, scale),
+              empty=mark("nobody to call back")),
     ]
     notes = _other_scales(conn, args)
     return ctx.report(NAME, TITLE, period, tables, notes)
@@ -122,4 +123,5 @@ def _follow_up(conn, where: str, args: dict, scale: int):
 def _other_scales(conn, args: dict) -> list[str]:
     other = query(conn, "SELECT COUNT(*) FROM feedback WHERE local_day BETWEEN :since AND :until "
                         "AND scale != :scale", args).fetchone()[0]
-    return [f"{other} response(s) on another scale left out (the shop's scale changed)"] if other else []
+    return [Phrase("{count} response(s) on another scale left out (the shop's scale changed)", count=other)] \
+        if other else []

@@ -3,19 +3,20 @@ value and at cost, and what of it expires by the end of the local date EXPIRY_HO
 today (period.expiry_horizon)."""
 
 from loyalty_cli.domain import clock, money
+from loyalty_cli.domain.i18n import mark
 from loyalty_cli.output.model import Chart, Column, Report, Table
 from loyalty_cli.reporting.context import NOTHING_DUE, Context, query
 from loyalty_cli.reporting.period import EXPIRY_HORIZON_DAYS, expiry_horizon, expiry_horizon_day
 
-NAME, TITLE = "liability", "Liability"
+NAME, TITLE = "liability", mark("Liability")
 
 LIABILITY_COLUMNS = [
-    Column("item", "Item"),
-    Column("description", "What"),
-    Column("customers", "Customers", "int"),
-    Column("quantity", "Quantity", "int"),
-    Column("face_value", "Face value", "money"),
-    Column("cost", "Cost to the shop", "money"),
+    Column("item", mark("Item")),
+    Column("description", mark("What")),
+    Column("customers", mark("Customers"), "int"),
+    Column("quantity", mark("Quantity"), "int"),
+    Column("face_value", mark("Face value"), "money"),
+    Column("cost", mark("Cost to the shop"), "money"),
 ]
 _SOON = f"within {EXPIRY_HORIZON_DAYS} days"
 
@@ -54,9 +55,9 @@ def build(ctx: Context) -> Report:
         rate_info = {"reward": rate.id, "points": rate.points,
                      "face_value": money.as_string(rate.face_value(currency), currency),
                      "cost": money.as_string(rate.cost, currency)}
-    table = Table("rows", "What the shop owes", LIABILITY_COLUMNS, lambda: iter(rows),
+    table = Table("rows", mark("What the shop owes"), LIABILITY_COLUMNS, lambda: iter(rows),
                   brief=("description", "face_value", "cost", "quantity", "customers"),
-                  charts=[Chart("description", "face_value", "Owed at face value", skip=("total", "expiring:"))])
+                  charts=[Chart("description", "face_value", mark("Owed at face value"), skip=("total", "expiring:"))])
     return ctx.report(NAME, TITLE, None, [table], points_valued_as=rate_info,
                       expiring_within_days=EXPIRY_HORIZON_DAYS)
 

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from loyalty_cli.domain import clock
+from loyalty_cli.domain.dates import typed_day
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 
 PERIOD_WORDS = ("today", "yesterday", "last-7-days", "last-month", "this-month")
 EXPIRY_HORIZON_DAYS = 30  # "expiring within 30 days (by DATE)": up to the end of DATE, today + 30
-DATE_HELP = "YYYY-MM-DD, " + ", ".join(PERIOD_WORDS)
+DATE_HELP = "YYYY-MM-DD, DD/MM/YYYY, YYYY.MM.DD, " + ", ".join(PERIOD_WORDS)
 
 
 def named_range(text: str, today: date, what: str) -> tuple[date, date]:
@@ -35,7 +37,10 @@ def named_range(text: str, today: date, what: str) -> tuple[date, date]:
     try:
         day = date.fromisoformat(word)
     except ValueError:
-        raise BadInput(f"{what} is not a date: {text!r} (use {DATE_HELP})") from None
+        day = typed_day(word)  # 15/03/2026 (es, it), 2026.03.15 (hu)
+        if day is None:
+            raise BadInput(Phrase("{what} is not a date: {raw} (use {forms})",
+                what=what, raw=repr(text), forms=DATE_HELP)) from None
     return day, day
 
 
@@ -92,7 +97,7 @@ def resolve_period(since: str | None, until: str | None, today: date, default: s
         end = named_range(until, today, "--until")[1] if until is not None else today
         start = named_range(since, today, "--since")[0] if since is not None else end.replace(day=1)
     if start > end:
-        raise BadInput(f"--since {start} is after --until {end}")
+        raise BadInput(Phrase("--since {start} is after --until {end}", start=start, end=end))
     return Period(start, end)
 
 

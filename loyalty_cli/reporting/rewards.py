@@ -1,26 +1,27 @@
 """The rewards report: every voucher event of a period (issued, redeemed, expired, voided), and
 the same events counted per reward for the summary."""
 
+from loyalty_cli.domain.i18n import mark
 from loyalty_cli.output.model import Column, Report, Table
 from loyalty_cli.reporting.categories import asked, chosen_category
 from loyalty_cli.reporting.context import Context, query
 from loyalty_cli.reporting.period import Period
 
-NAME, TITLE = "rewards", "Rewards"
+NAME, TITLE = "rewards", mark("Rewards")
 
 REWARD_COLUMNS = [
-    Column("event", "Event"),
-    Column("at", "At", "moment"),
-    Column("code", "Voucher"),
-    Column("reward", "Reward"),
-    Column("reward_name", "Reward name"),
-    Column("phone", "Phone"),
-    Column("name", "Name"),
-    Column("status", "Status now"),
-    Column("issued_at", "Issued", "moment"),
-    Column("expires_at", "Expires", "moment"),
-    Column("face_value", "Face value", "money"),
-    Column("cost", "Cost", "money"),
+    Column("event", mark("Event")),
+    Column("at", mark("At"), "moment"),
+    Column("code", mark("Voucher")),
+    Column("reward", mark("Reward")),
+    Column("reward_name", mark("Reward name")),
+    Column("phone", mark("Phone")),
+    Column("name", mark("Name")),
+    Column("status", mark("Status now")),
+    Column("issued_at", mark("Issued"), "moment"),
+    Column("expires_at", mark("Expires"), "moment"),
+    Column("face_value", mark("Face value"), "money"),
+    Column("cost", mark("Cost"), "money"),
 ]
 REWARD_BRIEF = ("event", "at", "code", "phone", "reward_name", "cost", "name")
 
@@ -68,7 +69,7 @@ def build(ctx: Context, period: Period, category: str | None = None) -> Report:
             reward_name, face, cost = catalog.get(reward, unknown)
             yield (event, at, code, reward, reward_name, phone, name, status, issued, expires, face, cost)
 
-    table = Table("rows", "Voucher events", REWARD_COLUMNS, produce, brief=REWARD_BRIEF)
+    table = Table("rows", mark("Voucher events"), REWARD_COLUMNS, produce, brief=REWARD_BRIEF)
     return ctx.report(NAME, TITLE, period, [table], **asked(category))
 
 

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from loyalty_cli.domain import birthdays, clock, money
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase, mark
 from loyalty_cli.domain.model import Config
 from loyalty_cli.domain.simulation import Person, Totals, simulate
 from loyalty_cli.output.model import Chart, Column, Report, Table
@@ -22,7 +23,7 @@ from loyalty_cli.reporting.liability import point_rate
 from loyalty_cli.reporting.period import Period, named_range
 from loyalty_cli.reporting.summary import ledger_flows
 
-NAME, TITLE = "simulate", "Simulation: what each programme would have cost"
+NAME, TITLE = "simulate", mark("Simulation: what each programme would have cost")
 KINDS = ("vouchers", "points", "credit")  # what the redemption assumption applies to
 RATE_PLACES = Decimal("0.0001")
 
@@ -33,36 +34,36 @@ _VISITS_SQL = ("SELECT customer_id, at, local_day, amount, items, category FROM 
 _PEOPLE_SQL = "SELECT id, birthday, referred_by FROM customers WHERE birthday IS NOT NULL OR referred_by IS NOT NULL"
 
 SCENARIO_COLUMNS = [
-    Column("name", "Scenario"),
-    Column("config", "Config"),
-    Column("visits", "Visits", "int"),
-    Column("customers", "Customers", "int"),
-    Column("revenue", "Revenue", "money"),
-    Column("punches", "Punches", "int"),
-    Column("points_issued", "Points issued", "int"),
-    Column("points_expired", "Points expired", "int"),
-    Column("credit_issued", "Credit issued", "money"),
-    Column("vouchers_issued", "Vouchers issued", "int"),
-    Column("vouchers_by_reward", "Vouchers by reward"),
-    Column("reward_cost", "Reward cost (vouchers at cost)", "money"),
-    Column("points_cost", "Points at cost", "money"),
-    Column("expected_cost", "Expected cost", "money"),
-    Column("cost_share", "Cost share of revenue", "ratio"),
-    Column("customers_rewarded", "Customers rewarded", "int"),
-    Column("tiers", "Tiers at the end"),
-    Column("liability_cost", "Owed at the end, at cost", "money"),
+    Column("name", mark("Scenario")),
+    Column("config", mark("Config")),
+    Column("visits", mark("Visits"), "int"),
+    Column("customers", mark("Customers"), "int"),
+    Column("revenue", mark("Revenue"), "money"),
+    Column("punches", mark("Punches"), "int"),
+    Column("points_issued", mark("Points issued"), "int"),
+    Column("points_expired", mark("Points expired"), "int"),
+    Column("credit_issued", mark("Credit issued"), "money"),
+    Column("vouchers_issued", mark("Vouchers issued"), "int"),
+    Column("vouchers_by_reward", mark("Vouchers by reward")),
+    Column("reward_cost", mark("Reward cost (vouchers at cost)"), "money"),
+    Column("points_cost", mark("Points at cost"), "money"),
+    Column("expected_cost", mark("Expected cost"), "money"),
+    Column("cost_share", mark("Cost share of revenue"), "ratio"),
+    Column("customers_rewarded", mark("Customers rewarded"), "int"),
+    Column("tiers", mark("Tiers at the end")),
+    Column("liability_cost", mark("Owed at the end, at cost"), "money"),
 ]
 MONTH_COLUMNS = [
-    Column("name", "Scenario"),
-    Column("month", "Month"),
-    Column("visits", "Visits", "int"),
-    Column("revenue", "Revenue", "money"),
-    Column("punches", "Punches", "int"),
-    Column("points_issued", "Points issued", "int"),
-    Column("credit_issued", "Credit issued", "money"),
-    Column("vouchers_issued", "Vouchers issued", "int"),
-    Column("reward_cost", "Reward cost", "money"),
-    Column("expected_cost", "Expected cost", "money"),
+    Column("name", mark("Scenario")),
+    Column("month", mark("Month")),
+    Column("visits", mark("Visits"), "int"),
+    Column("revenue", mark("Revenue"), "money"),
+    Column("punches", mark("Punches"), "int"),
+    Column("points_issued", mark("Points issued"), "int"),
+    Column("credit_issued", mark("Credit issued"), "money"),
+    Column("vouchers_issued", mark("Vouchers issued"), "int"),
+    Column("reward_cost", mark("Reward cost"), "money"),
+    Column("expected_cost", mark("Expected cost"), "money"),
 ]
 
 
@@ -94,7 +95,7 @@ def resolve(ctx: Context, since: str | None, until: str | None) -> Period:
         first = query(ctx.conn, "SELECT MIN(local_day) FROM visits WHERE voided_at IS NULL").fetchone()[0]
         start = min(date.fromisoformat(first), end) if first else end
     if start > end:
-        raise BadInput(f"--since {start} is after --until {end}")
+        raise BadInput(Phrase("--since {start} is after --until {end}", start=start, end=end))
     return Period(start, end)
 
 
@@ -109,7 +110,8 @@ def assumption(ctx: Context, text: str | None) -> tuple[Assumption, list[str]]:
     except InvalidOperation:
         rate = None
     if rate is None or not rate.is_finite() or not 0 <= rate <= 1:
-        raise BadInput(f"--redemption must be 'observed' or a share from 0 to 1 (0.7), got {text!r}")
+        raise BadInput(Phrase("--redemption must be 'observed' or a share from 0 to 1 (0.7), got {text}",
+                              text=repr(text)))
     rate = rate.normalize() if rate else Decimal(0)
     return Assumption({kind: rate for kind in KINDS}, str(rate)), []
 
@@ -140,8 +142,9 @@ def build(ctx: Context, period: Period, candidates: list[Scenario], redemption: 
     scenarios = [Scenario("current", str(ctx.config.source or ctx.config.origin), ctx.config), *candidates]
     for scenario in candidates:
         if scenario.config.shop.currency != currency:
-            raise BadInput(f"{scenario.origin}: currency {scenario.config.shop.currency} is not the shop's "
-                           f"{currency}: the visits were recorded in {currency}")
+            raise BadInput(Phrase("{origin}: currency {currency} is not the shop's {currency2}: the visits were "
+                                  "recorded in {currency2}", origin=scenario.origin,
+                                  currency=scenario.config.shop.currency, currency2=currency))
     rates, notes = assumption(ctx, redemption)
     end = min(ctx.now, clock.end_of_local_day(period.until, ctx.config.tz) - timedelta(microseconds=1))
     visits = query(ctx.conn, _VISITS_SQL, period.bounds(ctx.config.tz))
@@ -225,14 +228,14 @@ def _tables(documents: list[dict], scenarios: list[Scenario]) -> list[Table]:
 
     by_month = _cost_by_month(documents)
     keys = [f"cost_{index}" for index in range(len(documents))]
-    wide = [Column("month", "Month", "date"),
+    wide = [Column("month", mark("Month"), "date"),
             *(Column(key, f"{d['name']}: expected cost", "money") for key, d in zip(keys, documents, strict=True))]
     return [
-        Table("rows", "Scenarios", SCENARIO_COLUMNS, scenario_rows,
+        Table("rows", mark("Scenarios"), SCENARIO_COLUMNS, scenario_rows,
               brief=("name", "vouchers_issued", "expected_cost", "cost_share", "customers_rewarded")),
-        Table("months", "Month by month", MONTH_COLUMNS, month_rows,
+        Table("months", mark("Month by month"), MONTH_COLUMNS, month_rows,
               brief=("name", "month", "vouchers_issued", "reward_cost", "expected_cost")),
-        Table("cost_by_month", "Expected cost per month, scenario by scenario", wide, lambda: iter(by_month),
+        Table("cost_by_month", mark("Expected cost per month, scenario by scenario"), wide, lambda: iter(by_month),
               charts=[Chart("month", key, f"Expected cost per month: {s.name}")
                       for key, s in zip(keys, scenarios, strict=True)]),
     ]
@@ -245,16 +248,19 @@ def _cost_by_month(documents: list[dict]) -> list[tuple]:
 
 
 def _notes(scenarios, rates: Assumption, end, ctx: Context) -> list[str]:
-    notes = [f"redemption assumption: {rates.text} of what is issued is redeemed (1 is the worst case); "
-             "expected cost = that share of the vouchers at cost, the points at cost and the store credit",
-             "each scenario replays the visits from an empty programme: welcome and referral bonuses at a "
-             "customer's first visit in the period, nothing redeemed (the liability is what is left unspent), "
-             f"expiry as of {clock.local_minute(clock.to_db(end), ctx.config.tz)}"]
+    notes = [Phrase("redemption assumption: {rates} of what is issued is redeemed (1 is the worst case); "
+                    "expected cost = that share of the vouchers at cost, the points at cost and the store credit",
+                    rates=rates.text),
+             Phrase("each scenario replays the visits from an empty programme: welcome and referral bonuses at a "
+                    "customer's first visit in the period, nothing redeemed (the liability is what is left unspent), "
+                    "expiry as of {moment}", moment=clock.local_minute(clock.to_db(end), ctx.config.tz))]
     for scenario in scenarios:
         if point_rate(scenario.config) is None and scenario.config.rules_of("points"):
-            notes.append(f"{scenario.name}: no reward has a points price, so its points are not costed")
+            notes.append(Phrase("{scenario}: no reward has a points price, so its points are not costed",
+                                scenario=scenario.name))
         if not scenario.config.rules:
-            notes.append(f"{scenario.name}: no [[rules]]: it records visits and costs nothing")
+            notes.append(Phrase("{scenario}: no [[rules]]: it records visits and costs nothing",
+                                scenario=scenario.name))
     return notes
 
 

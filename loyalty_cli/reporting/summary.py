@@ -5,6 +5,7 @@ import calendar
 from datetime import timedelta
 
 from loyalty_cli.domain import money
+from loyalty_cli.domain.i18n import Phrase, mark
 from loyalty_cli.output.model import Chart, Column, Report, Table
 from loyalty_cli.reporting import rewards
 from loyalty_cli.reporting.categories import asked, category_breakdown, category_filter, chosen_category
@@ -12,32 +13,32 @@ from loyalty_cli.reporting.context import Context, query
 from loyalty_cli.reporting.period import Period
 from loyalty_cli.store import locations
 
-NAME, TITLE = "summary", "Summary"
+NAME, TITLE = "summary", mark("Summary")
 
 SUMMARY_COLUMNS = [
-    Column("since", "From", "date"),
-    Column("until", "To", "date"),
-    Column("visits", "Visits", "int"),
-    Column("voided_visits", "Voided visits", "int"),
-    Column("visits_with_amount", "Visits with an amount", "int"),
-    Column("customers", "Customers", "int"),
-    Column("new_customers", "New customers", "int"),
-    Column("returning_customers", "Returning customers", "int"),
-    Column("returning_share", "Returning share", "ratio"),
-    Column("revenue", "Revenue from members", "money"),
-    Column("average_ticket", "Average ticket (per visit with an amount)", "money"),
-    Column("punches_issued", "Punches issued", "int"),
-    Column("punches_redeemed", "Punches turned into rewards", "int"),
-    Column("points_issued", "Points issued", "int"),
-    Column("points_redeemed", "Points redeemed", "int"),
-    Column("points_expired", "Points expired", "int"),
-    Column("credit_issued", "Credit issued", "money"),
-    Column("credit_redeemed", "Credit redeemed", "money"),
-    Column("vouchers_issued", "Vouchers issued", "int"),
-    Column("vouchers_redeemed", "Vouchers redeemed", "int"),
-    Column("vouchers_expired", "Vouchers expired", "int"),
-    Column("vouchers_voided", "Vouchers voided", "int"),
-    Column("reward_cost", "Reward cost", "money"),
+    Column("since", mark("From"), "date"),
+    Column("until", mark("To"), "date"),
+    Column("visits", mark("Visits"), "int"),
+    Column("voided_visits", mark("Voided visits"), "int"),
+    Column("visits_with_amount", mark("Visits with an amount"), "int"),
+    Column("customers", mark("Customers"), "int"),
+    Column("new_customers", mark("New customers"), "int"),
+    Column("returning_customers", mark("Returning customers"), "int"),
+    Column("returning_share", mark("Returning share"), "ratio"),
+    Column("revenue", mark("Revenue from members"), "money"),
+    Column("average_ticket", mark("Average ticket (per visit with an amount)"), "money"),
+    Column("punches_issued", mark("Punches issued"), "int"),
+    Column("punches_redeemed", mark("Punches turned into rewards"), "int"),
+    Column("points_issued", mark("Points issued"), "int"),
+    Column("points_redeemed", mark("Points redeemed"), "int"),
+    Column("points_expired", mark("Points expired"), "int"),
+    Column("credit_issued", mark("Credit issued"), "money"),
+    Column("credit_redeemed", mark("Credit redeemed"), "money"),
+    Column("vouchers_issued", mark("Vouchers issued"), "int"),
+    Column("vouchers_redeemed", mark("Vouchers redeemed"), "int"),
+    Column("vouchers_expired", mark("Vouchers expired"), "int"),
+    Column("vouchers_voided", mark("Vouchers voided"), "int"),
+    Column("reward_cost", mark("Reward cost"), "money"),
 ]
 
 CATEGORY_COLUMNS = [
@@ -51,10 +52,10 @@ CATEGORY_COLUMNS = [
 UNCATEGORISED = ("points_redeemed", "points_expired", "credit_redeemed")
 
 TIMELINE_COLUMNS = [
-    Column("start", "From", "date"),
-    Column("end", "To", "date"),
-    Column("visits", "Visits", "int"),
-    Column("revenue", "Revenue", "money"),
+    Column("start", mark("From"), "date"),
+    Column("end", mark("To"), "date"),
+    Column("visits", mark("Visits"), "int"),
+    Column("revenue", mark("Revenue"), "money"),
 ]
 
 
@@ -75,6 +76,11 @@ def bucket_for(period: Period) -> str:
     return "month"
 
 
+# The timeline's titles, a whole phrase per bucket (a language agrees its words differently).
+VISITS_PER = {"day": mark("Visits per day"), "week": mark("Visits per week"), "month": mark("Visits per month")}
+REVENUE_PER = {"day": mark("Revenue per day"), "week": mark("Revenue per week"), "month": mark("Revenue per month")}
+
+
 def build(ctx: Context, period: Period, category: str | None = None) -> Report:
     """The summary; with `category`, of the visits of that category only, and of what they earned."""
     conn, config = ctx.conn, ctx.config
@@ -87,11 +93,11 @@ def build(ctx: Context, period: Period, category: str | None = None) -> Report:
     bucket = bucket_for(period)
     timeline = _timeline(conn, period, bucket, category)
     tables = [
-        Table("rows", "Summary", SUMMARY_COLUMNS, lambda: iter([tuple(row[c.key] for c in SUMMARY_COLUMNS)]),
+        Table("rows", mark("Summary"), SUMMARY_COLUMNS, lambda: iter([tuple(row[c.key] for c in SUMMARY_COLUMNS)]),
               record=True),
-        Table("timeline", f"Visits per {bucket}", TIMELINE_COLUMNS, lambda: iter(timeline),
-              charts=[Chart("start", "visits", f"Visits per {bucket}"),
-                      Chart("start", "revenue", f"Revenue per {bucket}")], chart_instead=True),
+        Table("timeline", VISITS_PER[bucket], TIMELINE_COLUMNS, lambda: iter(timeline),
+              charts=[Chart("start", "visits", VISITS_PER[bucket]),
+                      Chart("start", "revenue", REVENUE_PER[bucket])], chart_instead=True),
     ]
     breakdown = category_breakdown(conn, config, period, category)
     if breakdown is not None:
@@ -103,10 +109,11 @@ def build(ctx: Context, period: Period, category: str | None = None) -> Report:
                             empty="no visits in the period"))
     notes = []
     if unknown:
-        notes.append(f"reward cost leaves out rewards no longer in the config: {', '.join(unknown)}")
+        notes.append(Phrase("reward cost leaves out rewards no longer in the config: {rewards}",
+                            rewards=", ".join(unknown)))
     if category is not None:
-        notes.append(f"category {category}: points and credit redeemed or expired are not tied to a category "
-                     "(left empty)")
+        notes.append(Phrase("category {category}: points and credit redeemed or expired are not tied to a "
+                            "category (left empty)", category=category))
     return ctx.report(NAME, TITLE, period, tables, notes, bucket=bucket, **asked(category))
 
 

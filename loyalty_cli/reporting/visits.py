@@ -1,28 +1,29 @@
 """The visits report: every visit of the period, voided ones marked."""
 
+from loyalty_cli.domain.i18n import mark
 from loyalty_cli.output.model import Column, Report, Table
 from loyalty_cli.reporting.categories import asked, category_filter, chosen_category
 from loyalty_cli.reporting.context import Context, producer
 from loyalty_cli.reporting.period import Period
 
-NAME, TITLE = "visits", "Visits"
+NAME, TITLE = "visits", mark("Visits")
 
 VISIT_COLUMNS = [
-    Column("visit", "Visit", "int"),
-    Column("day", "Day", "date"),
-    Column("at", "At", "moment"),
-    Column("phone", "Phone"),
-    Column("name", "Name"),
-    Column("amount", "Amount", "money"),
-    Column("items", "Items", "int"),
-    Column("source", "Source"),
-    Column("ref", "Ref"),
-    Column("note", "Note"),
-    Column("voided", "Voided", "bool"),
-    Column("voided_at", "Voided at", "moment"),
-    Column("void_reason", "Void reason"),
-    Column("category", "Category"),  # added at the end: a CSV read by column position keeps its columns
-    Column("location", "Location"),  # a chain's shop (visits.location); empty for a single shop
+    Column("visit", mark("Visit"), "int"),
+    Column("day", mark("Day"), "date"),
+    Column("at", mark("At"), "moment"),
+    Column("phone", mark("Phone")),
+    Column("name", mark("Name")),
+    Column("amount", mark("Amount"), "money"),
+    Column("items", mark("Items"), "int"),
+    Column("source", mark("Source")),
+    Column("ref", mark("Ref")),
+    Column("note", mark("Note")),
+    Column("voided", mark("Voided"), "bool"),
+    Column("voided_at", mark("Voided at"), "moment"),
+    Column("void_reason", mark("Void reason")),
+    Column("category", mark("Category")),  # added at the end: a CSV read by column position keeps its columns
+    Column("location", mark("Location")),  # a chain's shop (visits.location); empty for a single shop
 ]
 VISIT_BRIEF = ("at", "phone", "amount", "name", "voided", "visit", "items", "note")
 
@@ -39,5 +40,5 @@ def build(ctx: Context, period: Period, category: str | None = None) -> Report:
     category = chosen_category(ctx.config, category)
     where, args = category_filter(category, "v.category")
     produce = producer(ctx.conn, _VISITS_SQL.format(where=where), (*period.local_days(), *args))
-    return ctx.report(NAME, TITLE, period, [Table("rows", "Visits", VISIT_COLUMNS, produce, brief=VISIT_BRIEF)],
+    return ctx.report(NAME, TITLE, period, [Table("rows", mark("Visits"), VISIT_COLUMNS, produce, brief=VISIT_BRIEF)],
                       **asked(category))

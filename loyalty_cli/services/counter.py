@@ -9,8 +9,9 @@ import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from loyalty_cli.domain import birthdays, clock, lots, model, money, rules, text
+from loyalty_cli.domain import birthdays, clock, locale_format, lots, model, money, rules, text
 from loyalty_cli.domain.errors import BadInput, Refused
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.services import views
 from loyalty_cli.services.session import Session
 from loyalty_cli.services.warnings import birthday_warning
@@ -39,7 +40,8 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
             done = store.visit_by_ref(conn, ref)
             if done and store.customer_by_id(conn, done["customer_id"])["phone"] != phone:
                 other = store.customer_by_id(conn, done["customer_id"])["phone"]
-                raise Refused(f"--ref {ref} is already visit #{done['id']} of {other}: nothing recorded")
+                raise Refused(Phrase("--ref {ref} is already visit #{id} of {other}: nothing recorded", ref=ref,
+                                     id=done['id'], other=other))
             if done:
                 _same_visit_again(done, ref, amount, items, config)
                 card = views.card(conn, config, store.customer_by_id(conn, done["customer_id"]), now)
@@ -82,13 +84,13 @@ def visit_input(session: Session, now: datetime, amount_text=None, items=None, n
     location = session.location(location)
     amount = money.parse_amount(amount_text, config.shop.currency, "--amount") if amount_text is not None else 0
     if config.shop.max_amount is not None and amount > config.shop.max_amount:
-        limit = money.display(config.shop.max_amount, config.shop.currency)
-        raise BadInput(f"--amount {amount_text} is above the shop's max_amount of {limit} "
-                       "(a typo? raise max_amount in [shop] of the config)")
+        limit = locale_format.amount(config.shop.max_amount, config.shop.currency)
+        raise BadInput(Phrase("--amount {amount_text} is above the shop's max_amount of {limit} (a typo? raise "
+                              "max_amount in [shop] of the config)", amount_text=amount_text, limit=limit))
     if items is not None and items < 0:
-        raise BadInput(f"--items must not be negative, got {items}")
+        raise BadInput(Phrase("--items must not be negative, got {items}", items=items))
     if items is not None and items > MAX_ITEMS:
-        raise BadInput(f"--items is too large: {items}")
+        raise BadInput(Phrase("--items is too large: {items}", items=items))
     return {"amount": amount, "items": 1 if items is None else items, "at": _moment(at_text, config, now),
             "ref": _text(ref, "--ref", text.REF_MAX), "name": _text(name, "--name", text.NAME_MAX),
             "note": _text(note, "--note", text.NOTE_MAX), "category": category, "location": location}
@@ -107,11 +109,11 @@ def visit_category(config, text_value: str | None, what: str = "--category") -> 
 
         close = difflib.get_close_matches(category, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise BadInput(f"{what} {text_value.strip()!r} is not one of the shop's categories{hint}: "
-                       f"{', '.join(known)}")
+        raise BadInput(Phrase("{what} {name} is not one of the shop's categories{hint}: {known}", what=what,
+                              name=repr(text_value.strip()), hint=hint, known=', '.join(known)))
     problem = text.field_problem(category, text.NAME_MAX)
     if problem:
-        raise BadInput(f"{what} {problem}")
+        raise BadInput(Phrase("{what} {problem}", what=what, problem=problem))
     return category
 
 
@@ -140,12 +142,13 @@ def _same_visit_again(done, ref: str, amount: int, items: int, config) -> None:
     that says something else, or was voided, is a mistake to show rather than swallow."""
     currency = config.shop.currency
     if done["voided_at"]:
-        raise Refused(f"--ref {ref} was visit #{done['id']}, voided on "
-                      f"{views.local_time(done['voided_at'], config)}: nothing recorded (use a new ref)")
+        raise Refused(Phrase("--ref {ref} was visit #{id}, voided on {local_time}: nothing recorded (use a new ref)",
+                             ref=ref, id=done['id'], local_time=views.local_time(done['voided_at'], config)))
     if (done["amount"], done["items"]) != (amount, items):
-        raise Refused(f"--ref {ref} is already visit #{done['id']} for {money.display(done['amount'], currency)} "
-                      f"and {done['items']} item(s), not {money.display(amount, currency)} and {items}: "
-                      "nothing recorded (a different receipt needs its own ref)")
+        raise Refused(Phrase("--ref {ref} is already visit #{id} for {amount} and {items} item(s), not {amount2} "
+                             "and {items2}: nothing recorded (a different receipt needs its own ref)", ref=ref,
+                             id=done['id'], amount=locale_format.amount(done['amount'], currency), items=done['items'],
+                             amount2=locale_format.amount(amount, currency), items2=items))
 
 
 def enrol(session: Session, phone_text: str, name=None, email=None, birthday=None, referred_by=None) -> dict:
@@ -158,14 +161,15 @@ def enrol(session: Session, phone_text: str, name=None, email=None, birthday=Non
     conn = session.writable_conn
     with store_db.transaction(conn):
         if store.customer_by_phone(conn, phone):
-            raise Refused(f"{phone} is already enrolled (change details with `loyalty edit`)")
+            raise Refused(Phrase("{phone} is already enrolled (change details with `loyalty edit`)", phone=phone))
         referrer = None
         if referrer_phone:
             referrer = store.customer_by_phone(conn, referrer_phone)
             if referrer is None:
-                raise Refused(f"--referred-by {referrer_phone} is not a customer")
+                raise Refused(Phrase("--referred-by {referrer_phone} is not a customer",
+                                     referrer_phone=referrer_phone))
             if referrer_phone == phone:
-                raise Refused("a customer cannot refer themselves")
+                raise Refused(Phrase("a customer cannot refer themselves"))
         row = _enrol(conn, config, phone, now, name=name, email=email, birthday=birthday,
                      referrer=referrer)
         session.remember(phone_text, phone)
@@ -197,7 +201,7 @@ def edit(session: Session, phone_text: str, name=None, email=None, birthday=None
     if note is not None:
         changes["note"] = _text(note, "--note", text.NOTE_MAX)
     if not changes:
-        raise BadInput("nothing to change: give --name, --email, --birthday or --note")
+        raise BadInput(Phrase("nothing to change: give --name, --email, --birthday or --note"))
     conn = session.conn
     row = customer(session, phone_text)
     with store_db.transaction(conn):
@@ -208,10 +212,10 @@ def edit(session: Session, phone_text: str, name=None, email=None, birthday=None
 def redeem(session: Session, phone_text: str, target: str | None, credit_text: str | None = None) -> dict:
     config = session.config
     if (target is None) == (credit_text is None):
-        raise BadInput("give a voucher code or reward id, or --credit AMOUNT (not both)")
+        raise BadInput(Phrase("give a voucher code or reward id, or --credit AMOUNT (not both)"))
     credit = money.parse_amount(credit_text, config.shop.currency, "--credit") if credit_text is not None else None
     if credit == 0:
-        raise BadInput("--credit must be more than zero")
+        raise BadInput(Phrase("--credit must be more than zero"))
     now = clock.now()
     conn = session.conn
     row = customer(session, phone_text)
@@ -243,9 +247,9 @@ def _redeem_voucher_or_reward(conn, config, row, state, target, now) -> dict:
                 "redeem", points=entry.points, reward=target, reason=entry.reason, voucher=code)], written_at=now)
             return {"voucher": code, "reward": target, "points": -entry.points}
     if found is None:
-        raise Refused(f"no voucher or reward called {target!r}")
+        raise Refused(Phrase("no voucher or reward called {target}", target=repr(target)))
     if found["customer_id"] != row["id"]:
-        raise Refused(f"voucher {found['code']} belongs to another customer")
+        raise Refused(Phrase("voucher {code} belongs to another customer", code=found['code']))
     if found["status"] != "issued":
         when = found["expires_at"] if found["status"] == "expired" else found["redeemed_at"] or found["ended_at"]
         raise Refused(f"voucher {found['code']} is {found['status']}"
@@ -266,9 +270,10 @@ def void(session: Session, visit_id: int, reason: str | None = None) -> dict:
     with store_db.transaction(conn):
         visit = store.visit_by_id(conn, visit_id) if 0 < visit_id < 2**62 else None
         if visit is None:
-            raise Refused(f"no visit #{visit_id}")
+            raise Refused(Phrase("no visit #{visit_id}", visit_id=visit_id))
         if visit["voided_at"]:
-            raise Refused(f"visit #{visit_id} was already voided on {views.local_time(visit['voided_at'], config)}")
+            raise Refused(Phrase("visit #{visit_id} was already voided on {local_time}", visit_id=visit_id,
+                                 local_time=views.local_time(visit['voided_at'], config)))
         start = store_lots.current(conn, visit["customer_id"])
         expire_due(conn, config, visit["customer_id"], now, start)
         why = f"void of visit #{visit_id}" + (f": {reason}" if reason else "")
@@ -382,7 +387,7 @@ def _expire_some(conn, config, batch: list[int], books: dict, now: datetime, tot
 def customer(session: Session, phone_text: str):
     row = store.customer_by_phone(session.conn, session.phone(phone_text))
     if row is None:
-        raise Refused(f"no customer with phone {phone_text.strip()!r}")
+        raise Refused(Phrase("no customer with phone {phone}", phone=repr(phone_text.strip())))
     return row
 
 
@@ -391,7 +396,7 @@ def _moment(at_text, config, now):
         return now
     at = clock.parse_moment(at_text, config.tz)
     if at > now + FUTURE_SLACK:
-        raise BadInput(f"--at is in the future: {at_text!r}")
+        raise BadInput(Phrase("--at is in the future: {at_text}", at_text=repr(at_text)))
     return at
 
 
@@ -401,7 +406,7 @@ def _text(value: str | None, what: str, limit: int) -> str | None:
     if value is not None:
         problem = text.field_problem(value, limit)
         if problem:
-            raise BadInput(f"{what} {problem}")
+            raise BadInput(Phrase("{what} {problem}", what=what, problem=problem))
     return value
 
 
@@ -411,7 +416,7 @@ def _email(value):
     value = value.strip()
     problem = text.email_problem(value)
     if problem:
-        raise BadInput(f"--email is {problem}: {value!r}")
+        raise BadInput(Phrase("--email is {problem}: {value}", problem=problem, value=repr(value)))
     return value
 
 

@@ -3,6 +3,7 @@
 
 from loyalty_cli.domain import clock, model, text
 from loyalty_cli.domain.errors import BadInput, Refused
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.services import counter, views
 from loyalty_cli.services.session import Session
 from loyalty_cli.store import counter as store
@@ -20,21 +21,23 @@ def record(session: Session, phone_text: str, score: int, comment: str | None = 
     config = session.config
     scale = config.feedback.scale
     if not lowest(scale) <= score <= scale:
-        raise BadInput(f"--score must be from {lowest(scale)} to {scale} (the shop's scale), got {score}")
+        raise BadInput(Phrase("--score must be from {lowest} to {scale} (the shop's scale), got {score}",
+                              lowest=lowest(scale), scale=scale, score=score))
     comment = text.tidy(comment)
     problem = text.field_problem(comment, text.NOTE_MAX) if comment is not None else None
     if problem:
-        raise BadInput(f"--comment {problem}")
+        raise BadInput(Phrase("--comment {problem}", problem=problem))
     now = clock.now()
     at = clock.parse_moment(at_text, config.tz) if at_text else now
     if at > now + counter.FUTURE_SLACK:
-        raise BadInput(f"--at is in the future: {at_text!r}")
+        raise BadInput(Phrase("--at is in the future: {at_text}", at_text=repr(at_text)))
     conn = session.conn
     row = counter.customer(session, phone_text)
     if visit_id is not None:
         visit = store.visit_by_id(conn, visit_id) if 0 < visit_id < 2**62 else None
         if visit is None or visit["customer_id"] != row["id"]:
-            raise Refused(f"--visit {visit_id} is not a visit of {row['phone']}")
+            raise Refused(Phrase("--visit {visit_id} is not a visit of {phone}", visit_id=visit_id,
+                                 phone=row['phone']))
     day = clock.local_day(at, config.tz)
     with store_db.transaction(conn):
         points = config.feedback.points

@@ -5,8 +5,9 @@ from functools import cached_property
 
 from loyalty_cli.config import load as config_module
 from loyalty_cli.config import published
-from loyalty_cli.domain import model, phones
-from loyalty_cli.domain.errors import BadInput, Refused, Unreachable
+from loyalty_cli.domain import i18n, locale_format, model, phones
+from loyalty_cli.domain.errors import BadInput, LoyaltyError, Refused, Unreachable
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.store import config_versions
 from loyalty_cli.store import counter as store
 from loyalty_cli.store import db as store_db
@@ -35,7 +36,9 @@ class Session:
     def local_config(self) -> model.Config:
         """This till's own config file (or the built-in defaults)."""
         path, origin = paths.config_path(self.config_option)
-        return config_module.load(path, origin)
+        config = config_module.load(path, origin)
+        i18n.use(config.shop.locale)  # from here on everything people read is in the shop's language
+        return config
 
     @cached_property
     def config(self) -> model.Config:
@@ -47,8 +50,8 @@ class Session:
             return local
         in_force = published.combine(version, local)
         if self.on_note is not None and published.differs(local, in_force):
-            self.on_note(f"local config differs from the published rules (version {version['id']}); "
-                         "using the published ones")
+            self.on_note(Phrase("local config differs from the published rules (version {version}); using the "
+                                "published ones", version=version["id"]))
         return in_force
 
     @cached_property
@@ -60,6 +63,16 @@ class Session:
             return config_versions.latest(self.conn)
         except Unreachable:
             return None  # offline: the till's own rules check what it records; the server applies its own at sync
+
+    def speak_the_shops_language(self) -> None:
+        """Take up the shop's locale before any input is checked, so the first error is already
+        in it; of a config that cannot be loaded, the locale it names, else the system's (its
+        error comes later, from the command that needs the config)."""
+        try:
+            self.local_config  # noqa: B018 (loading it sets the locale: it is the till's own)
+        except LoyaltyError:
+            path, _origin = paths.config_path(self.config_option)
+            i18n.use(config_module.declared_locale(path) or i18n.system_locale())
 
     @cached_property
     def db_choice(self):
@@ -80,8 +93,8 @@ class Session:
         than answered from a new empty database."""
         path, origin = self.db_choice
         if not path.exists():
-            raise Refused(f"no database at {path} (from {origin}): nothing recorded there yet; "
-                          "give --db or LOYALTY_DB for the shop's database")
+            raise Refused(Phrase("no database at {path} (from {origin}): nothing recorded there yet; give --db or "
+                                 "LOYALTY_DB for the shop's database", path=path, origin=origin))
         return self._open(path, create=False)
 
     @property
@@ -132,7 +145,24 @@ class Session:
         return phones.normalise(text, region)
 
     def remember(self, text: str, e164: str) -> None:
-        store.remember_phone(self.conn, phones.cache_key(text, self.config.shop.phone_region), e164)
+        """Remember how a number was typed, and how the shop writes it (the card's national form:
+        computed once per number, so the counter's card never waits for phonenumbers, ~60 ms)."""
+        region = self.config.shop.phone_region
+        store.remember_phone(self.conn, phones.cache_key(text, region), e164)
+        if region is not None and not store.cached_phone(self.conn, phones.shown_key(e164, region)):
+            store.remember_phone(self.conn, phones.shown_key(e164, region), locale_format.phone(e164, region))
+
+    def shown_phone(self, e164: str) -> str:
+        """A number as people in the shop's region write it ('333 123 4567'; a foreign one with
+        its +country): from what `remember` kept, else worked out now."""
+        region = self.config.shop.phone_region
+        if region is None:
+            return e164
+        if "conn" in self.__dict__ or self.db_path.exists():
+            known = store.cached_phone(self.conn, phones.shown_key(e164, region))
+            if known:
+                return known
+        return locale_format.phone(e164, region)
 
     def close(self, failed: bool = False) -> None:
         """Close the database; after a failure, remove a database this command created, so a

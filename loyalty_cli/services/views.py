@@ -9,6 +9,7 @@ from datetime import datetime
 
 from loyalty_cli.domain import clock, money, rules
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.store import counter as store
 from loyalty_cli.store import feedback as feedback_store
 from loyalty_cli.store import lots as store_lots
@@ -116,7 +117,8 @@ def customer_list(conn, config, now, search, tier_name, sort, limit) -> list[dic
     currency = config.shop.currency
     if tier_name and tier_name.casefold() not in {t.name.casefold() for t in config.tiers}:
         known = ", ".join(t.name for t in config.tiers) or "none in the config"
-        raise BadInput(f"--tier {tier_name!r} is not a tier (tiers: {known})")
+        raise BadInput(Phrase("--tier {tier_name} is not a tier (tiers: {known})", tier_name=repr(tier_name),
+                              known=known))
     rows = store.list_customers(conn, now, search, sort, None if tier_name else limit)
     out = []
     for row in rows:

@@ -9,6 +9,7 @@ import secrets
 import sqlite3
 
 from loyalty_cli.domain.errors import Refused
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.store.counter import VOUCHER_ALPHABET, VOUCHER_LENGTH
 
 CHUNK = 500  # values per IN (...) lookup
@@ -50,7 +51,8 @@ class DeferredIndexes:
             try:
                 self.conn.execute(sql)
             except sqlite3.IntegrityError as exc:
-                raise Refused(f"the import would break the unique index {name} ({exc}); nothing was imported") from None
+                raise Refused(Phrase("the import would break the unique index {name} ({exc}); nothing was imported",
+                                     name=name, exc=exc)) from None
         self.dropped = []
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from loyalty_cli.domain import clock
 from loyalty_cli.domain.errors import BadInput, Refused
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.domain.model import Entry, State
 from loyalty_cli.domain.rules import TIER_WINDOW
 
@@ -189,7 +190,7 @@ def _new_voucher(conn, customer_id, entry: Entry, at, expires_at, visit_id) -> s
             return code
         except sqlite3.IntegrityError:
             continue
-    raise Refused("could not find a free voucher code; run `loyalty doctor`")
+    raise Refused(Phrase("could not find a free voucher code; run `loyalty doctor`"))
 
 
 def ledger_of_visit(conn, visit_id: int) -> list:
@@ -257,7 +258,7 @@ def list_customers(conn, now: datetime, search: str | None, sort: str, limit: in
     """Customers with their spend and visits over the last 365 days (for tiers), and the vouchers
     they can still use (a lapsed one that `expire` has not yet written down is not counted)."""
     if sort not in SORTS:
-        raise BadInput(f"--sort must be one of {', '.join(SORTS)}, got {sort!r}")
+        raise BadInput(Phrase("--sort must be one of {SORTS}, got {sort}", SORTS=', '.join(SORTS), sort=repr(sort)))
     # forgotten customers (`loyalty forget`) are nobody to look up: their pseudonyms stay in the reports
     where, args = "WHERE c.forgotten_at IS NULL", {**tier_window(now), "now": clock.to_db(now)}
     if search:

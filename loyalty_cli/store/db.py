@@ -13,6 +13,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from loyalty_cli.domain.errors import BadInput, Refused
+from loyalty_cli.domain.i18n import Phrase
 
 SCHEMA_VERSION = 12
 BUSY_TIMEOUT_S = 5.0
@@ -26,17 +27,17 @@ def connect(path: Path, create: bool = True, make_folder: bool = True) -> sqlite
     """
     path = Path(path)
     if path.is_dir():
-        raise BadInput(f"{path} is a folder, not a database file")
+        raise BadInput(Phrase("{path} is a folder, not a database file", path=path))
     if not path.exists():
         if not create:
-            raise Refused(f"no database at {path}")
+            raise Refused(Phrase("no database at {path}", path=path))
         if not make_folder and not path.parent.is_dir():
-            raise BadInput(f"no such folder for the database: {path.parent}")
+            raise BadInput(Phrase("no such folder for the database: {parent}", parent=path.parent))
         _create_private(path)
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error as exc:
-        raise Refused(f"cannot open database {path}: {exc}") from None
+        raise Refused(Phrase("cannot open database {path}: {exc}", path=path, exc=exc)) from None
     conn.row_factory = sqlite3.Row
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
@@ -49,8 +50,8 @@ def connect(path: Path, create: bool = True, make_folder: bool = True) -> sqlite
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
         if "not a database" in str(exc) or "malformed" in str(exc):
-            raise Refused(f"{path} is not a loyalty database: {exc}") from None
-        raise Refused(f"cannot open database {path}: {exc}") from None
+            raise Refused(Phrase("{path} is not a loyalty database: {exc}", path=path, exc=exc)) from None
+        raise Refused(Phrase("cannot open database {path}: {exc}", path=path, exc=exc)) from None
     if version != SCHEMA_VERSION:
         from loyalty_cli.store.migrations import migrate
 
@@ -85,7 +86,7 @@ def _create_private(path: Path) -> None:
     except FileExistsError:
         pass
     except OSError as exc:
-        raise Refused(f"cannot create database {path}: {exc.strerror}") from None
+        raise Refused(Phrase("cannot create database {path}: {strerror}", path=path, strerror=exc.strerror)) from None
 
 
 def remove_if_empty(path: Path) -> None:
@@ -113,7 +114,7 @@ def transaction(conn: sqlite3.Connection):
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
-        raise Refused(f"database is busy ({exc}); try again in a moment") from None
+        raise Refused(Phrase("database is busy ({exc}); try again in a moment", exc=exc)) from None
     try:
         yield conn
     except BaseException:

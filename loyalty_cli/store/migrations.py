@@ -9,6 +9,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from loyalty_cli.domain.errors import Refused
+from loyalty_cli.domain.i18n import Phrase
 
 # The triggers that make the ledger append-only (step 1). `loyalty forget` lifts the first for
 # the one statement that erases free text a person typed into a line (store/privacy.py).
@@ -233,7 +234,8 @@ STEPS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8, 9: _v9,
 
 def migrate(conn: sqlite3.Connection, current: int, target: int, path: Path) -> None:
     if current > target:
-        raise Refused(f"{path} was written by a newer loyalty-cli (schema {current}); upgrade to use it")
+        raise Refused(Phrase("{path} was written by a newer loyalty-cli (schema {current}); upgrade to use it",
+                             path=path, current=current))
     import sqlite_utils
 
     db = sqlite_utils.Database(conn)
@@ -255,4 +257,4 @@ def migrate(conn: sqlite3.Connection, current: int, target: int, path: Path) -> 
                 raise
             conn.execute("COMMIT")
     except sqlite3.OperationalError as exc:
-        raise Refused(f"cannot prepare database {path}: {exc}") from None
+        raise Refused(Phrase("cannot prepare database {path}: {exc}", path=path, exc=exc)) from None

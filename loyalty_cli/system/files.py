@@ -6,6 +6,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 
 
 @contextmanager
@@ -17,11 +18,12 @@ def atomic_writer(path: Path, mode: str = "w", encoding: str | None = "utf-8", n
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
-        raise BadInput(f"{directory}: no such directory")
+        raise BadInput(Phrase("{directory}: no such directory", directory=directory))
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
-        raise BadInput(f"{directory}: cannot write here: {exc.strerror}") from None
+        raise BadInput(Phrase("{directory}: cannot write here: {strerror}", directory=directory,
+                              strerror=exc.strerror)) from None
     try:
         binary = "b" in mode
         with os.fdopen(fd, mode, encoding=None if binary else encoding, newline=None if binary else newline) as handle:

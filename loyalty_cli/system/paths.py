@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+from loyalty_cli.domain.i18n import Phrase
+
 APP = "loyalty-cli"
 
 
@@ -24,7 +26,7 @@ def db_path(option: str | None) -> tuple[Path, str]:
         if not option.strip():
             from loyalty_cli.domain.errors import BadInput
 
-            raise BadInput("--db is empty")
+            raise BadInput(Phrase("--db is empty"))
         return Path(option).expanduser(), "--db"
     env = os.environ.get("LOYALTY_DB")
     if env:

@@ -101,15 +101,20 @@ def test_config_init_writes_the_sample_and_refuses_to_overwrite(cli, isolated):
     target = isolated / "new.toml"
     result = cli("config", "init", target)
     assert result.exit_code == 0, result.stderr
-    assert target.read_bytes() == config_load.PACKAGED_SAMPLE.read_bytes()  # comments and all
+    # comments and all; the locale line says what this machine speaks (LANG=C.UTF-8: English)
+    sample = config_load.PACKAGED_SAMPLE.read_text()
+    assert target.read_text() == sample.replace('# locale = "it_IT"', 'locale = "en"'.ljust(18), 1)
     assert cli("config", "check", target).exit_code == 0
     assert config_write.as_dict(config_load.load(target)) == config_write.as_dict(config_load.load(SAMPLE))
+    italian = isolated / "it.toml"
+    assert cli("config", "init", italian, env={"LANG": "it_IT.UTF-8"}).exit_code == 0
+    assert 'locale = "it_IT"' in italian.read_text() and config_load.load(italian).shop.locale == "it_IT"
     target.write_text("# mine\n")
     result = cli("config", "init", target)
     assert result.exit_code == 2 and "--force" in result.stderr
     assert target.read_text() == "# mine\n"
     assert cli("config", "init", target, "--force").exit_code == 0
-    assert target.read_bytes() == config_load.PACKAGED_SAMPLE.read_bytes()
+    assert target.read_text() == sample.replace('# locale = "it_IT"', 'locale = "en"'.ljust(18), 1)
 
 
 def test_config_init_default_is_the_user_config_dir(cli, cli_json, isolated, monkeypatch):

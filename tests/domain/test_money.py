@@ -81,3 +81,14 @@ def test_a_tiny_amount_is_too_many_decimals_not_a_thousand():
     # '0.001' used to be 'ambiguous: write it as 0001'
     with pytest.raises(BadInput, match="more decimals than EUR allows"):
         money.parse_amount("0.001", "EUR", "--amount")
+
+
+def test_forints_are_typed_whole():
+    """HUF has no minor unit in anyone's hand: '1.234' is a thousand and more, '12,50' a mistake."""
+    assert money.parse_amount("1.234", "HUF") == 123400  # stored in ISO minor units, as ever
+    assert money.parse_amount("1 234 Ft", "HUF") == money.parse_amount("1234", "HUF") == 123400
+    assert money.parse_amount("12.990", "HUF") == money.parse_amount("12,990", "HUF") == 1299000
+    for typed in ("12,50", "1.234,50", "0,5"):
+        with pytest.raises(BadInput, match="HUF amounts are whole, with no decimals"):
+            money.parse_amount(typed, "HUF", "--amount")
+    assert money.shown_digits("HUF") == 0 and money.shown_digits("EUR") == 2 and money.shown_digits("JPY") == 0

@@ -19,3 +19,24 @@ def test_the_counter_uses_the_one_rule(cli):
     result = cli("enroll", "+39 333 123 4567", "--email", "a@b")
     assert result.exit_code == 2
     assert "--email is not an e-mail address" in result.stderr
+
+
+def test_dates_as_people_type_them():
+    """One reader for the importer, --at and the reports' --since/--until (domain/dates.py)."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from loyalty_cli.domain import clock, dates
+    from loyalty_cli.domain.errors import BadInput
+
+    rome = ZoneInfo("Europe/Rome")
+    expected = datetime(2026, 3, 15, 18, 30, tzinfo=rome)
+    for typed in ("2026-03-15 18:30", "15/03/2026 18:30", "15.03.2026 18:30", "2026.03.15 18:30",
+                  "2026. 03. 15. 18:30"):
+        assert clock.parse_moment(typed, rome) == expected, typed
+    assert clock.parse_moment("15/03/2026", rome) == datetime(2026, 3, 15, 12, 0, tzinfo=rome)  # a bare date: noon
+    assert dates.typed_day("2026.03.15") == dates.typed_day("15/03/2026") == date(2026, 3, 15)
+    assert dates.typed_day("03/15/2026") is None  # month first is not guessed
+    for wrong in ("31/02/2026", "15/03/2026 25:00", "yesterday-ish"):
+        with pytest.raises(BadInput, match="--at is not an ISO date or date-time"):
+            clock.parse_moment(wrong, rome)

@@ -71,7 +71,7 @@ def test_visits_per_week_is_said_once():
 
 
 def test_html_lang_follows_the_locale():
-    for locale, tag in (("it_IT", "it-IT"), ("es_ES.UTF-8", "es-ES"), ("hu_HU", "hu-HU"), ("en", "en")):
+    for locale, tag in (("it_IT", "it"), ("es_ES", "es"), ("hu_HU", "hu"), ("en", "en")):
         html_tag = next(attrs for name, attrs in Page(page_of(weekly_report([]), locale)).tags if name == "html")
         assert html_tag["lang"] == tag
 
@@ -136,4 +136,4 @@ def test_the_report_command_writes_the_shops_language(cli, shop_locale):
     shop_locale("it_IT")
     result = cli("report", "summary", "--format", "html")
     assert result.exit_code == 0, result.stderr
-    assert '<html lang="it-IT">' in result.stdout
+    assert '<html lang="it">' in result.stdout

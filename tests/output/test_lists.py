@@ -75,7 +75,7 @@ def test_show_formats(cli, cli_json, shop):
     visits = csv_rows(cli("show", MARIA, "--format", "csv").stdout)
     assert [row["amount"] for row in visits] == [v["amount"] for v in card["recent_visits"]] == ["480.00", "12.50"]
     piped = cli("show", MARIA).stdout  # a card is for people: the card in a pipe too, then the visits
-    assert piped.startswith("Maria Rossi-Bianchi · +393331234567 · Gold\n") and "  Points: " in piped
+    assert piped.startswith("Maria Rossi-Bianchi · 333 123 4567 · Gold\n") and "  Points: " in piped
     assert "Last visits" in piped and "€480.00" in piped and "\x1b" not in piped
 
 
@@ -87,7 +87,7 @@ def test_customers_table_at_80_columns(cli, shop, monkeypatch):
     out = result.stdout
     assert max(len(line) for line in out.splitlines()) <= 80
     assert LONG_NAME in out and "Maria Rossi-Bianchi" in out  # names whole, on one line
-    assert "+393331234567" in out and "€492.50" in out and "€3.00" in out  # money as reports show it
+    assert "333 123 4567" in out and "€492.50" in out and "€3.00" in out  # phones and money as people write them
     assert "Customers (3)" in out
 
 
