@@ -123,6 +123,7 @@ LABELS = [
     ("points", "Points"), ("credit", "Credit"), ("vouchers_issued", "Vouchers issued"),
     ("merged", "Merged (same phone)"), ("skipped", "Skipped (blank)"), ("rejected", "Rejected"),
     ("already_imported", "Already imported"), ("names_repaired", "Names repaired"),
+    ("consents_recorded", "Consents recorded"),
 ]
 BALANCES = ("punches", "points", "credit", "vouchers_issued")
 

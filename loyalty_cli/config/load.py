@@ -39,7 +39,8 @@ def builtin() -> Config:
                 timezone=clock.system_zone_name(), max_amount=config.shop.max_amount,
                 categories=config.shop.categories)
     return Config(shop, config.rewards, config.rules, config.tiers, config.expiry,
-                  None, BUILTIN_ORIGIN, config.raw, config.text, config.promotions, config.feedback)
+                  None, BUILTIN_ORIGIN, config.raw, config.text, config.promotions, config.feedback,
+                  config.campaigns, config.outreach)
 
 
 def parse(data: bytes, filename: str, source: Path | None = None, origin: str = "") -> Config:

@@ -8,6 +8,7 @@ stops at the first (ConfigError is a BadInput: exit 2) before anything touches t
 import re
 from decimal import Decimal
 
+from loyalty_cli.config.campaigns import CampaignChecks
 from loyalty_cli.config.promotions import PromotionChecks
 from loyalty_cli.config.toml_lines import dotted, place
 from loyalty_cli.domain import clock, money
@@ -28,7 +29,7 @@ from loyalty_cli.domain.model import (
     Welcome,
 )
 
-TOP_KEYS = {"shop", "rewards", "rules", "tiers", "expiry", "promotions", "feedback"}
+TOP_KEYS = {"shop", "rewards", "rules", "tiers", "expiry", "promotions", "feedback", "campaigns", "outreach"}
 SHOP_KEYS = {"name", "currency", "phone_region", "timezone", "max_amount", "categories"}
 REWARD_KEYS = {"id", "name", "kind", "value", "cost", "points"}
 CATEGORIES = {"categories", "exclude_categories"}  # any rule a visit goes through may take them
@@ -88,6 +89,9 @@ def warnings(config: Config) -> list[str]:
     for reward in config.rewards.values():
         if reward.id not in issued and reward.points is None:
             found.append(f"reward {reward.id!r} is neither issued by a rule nor priced in points")
+    if config.outreach is None and any(c.channel == "email" for c in config.campaigns):
+        found.append("e-mail campaigns but no [outreach] (host, sender): `campaign run --send` needs it; "
+                     "--export works without")
     return found
 
 
@@ -98,7 +102,7 @@ def _did_you_mean(word: str, choices) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-class ConfigValidator(PromotionChecks):
+class ConfigValidator(PromotionChecks, CampaignChecks):
     """Walks the parsed TOML of one file and builds its Config, noting every problem on the way."""
 
     did_you_mean = staticmethod(_did_you_mean)
@@ -120,10 +124,12 @@ class ConfigValidator(PromotionChecks):
         expiry = self.attempt(self.expiry) or Expiry()
         promotions = self.promotions()
         feedback = self.attempt(self.feedback) or Feedback()
+        campaigns = self.campaigns(tiers)
+        outreach = self.attempt(self.outreach)
         if self.problems:
             raise ConfigError(self.problems)
         return Config(shop, rewards, tuple(rules), tuple(tiers), expiry, source, origin, self.raw, self.text,
-                      tuple(promotions), feedback)
+                      tuple(promotions), feedback, tuple(campaigns), outreach)
 
     def attempt(self, work, *args, default=None):
         """Run one part of the validation; a problem is noted and the rest still checked."""

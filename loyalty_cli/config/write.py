@@ -44,6 +44,10 @@ def as_dict(config: Config) -> dict:
         "expiry": {"points_days": config.expiry.points_days, "rewards_days": config.expiry.rewards_days},
         "promotions": [_promotion(p, major) for p in config.promotions],
         "feedback": {"scale": config.feedback.scale, "points": config.feedback.points},
+        "campaigns": [{key: getattr(c, key) for key in c.__dataclass_fields__} for c in config.campaigns],
+        # the password is never in the config: LOYALTY_SMTP_PASSWORD, when a campaign is sent
+        "outreach": ({key: getattr(config.outreach, key) for key in config.outreach.__dataclass_fields__}
+                     if config.outreach else None),
     }
 
 

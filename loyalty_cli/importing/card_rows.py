@@ -50,7 +50,8 @@ def card_digest(phone: str, card: str, punches: int, points: int, credit: int, o
 class CardRows:
     """Valid card rows as columns (FIELDS order), with each row's line."""
 
-    FIELDS = ("line", "phone", "name", "email", "note", "last_visit", "punches", "points", "credit", "owed", "digest")
+    FIELDS = ("line", "phone", "name", "email", "note", "last_visit", "punches", "points", "credit", "owed", "digest",
+              "marketing")  # marketing: 1, 0 or None (no consent said on the row)
 
     def __init__(self):
         for name in self.FIELDS:

@@ -10,6 +10,7 @@ from itertools import repeat
 
 from loyalty_cli.domain import text
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.importing.card_consents import consent_cells, write_consents
 from loyalty_cli.importing.card_rows import Card, CardRows, card_digest
 from loyalty_cli.importing.card_writer import CardWriter
 from loyalty_cli.importing.cells import above, shortened
@@ -85,6 +86,7 @@ def _import(job: ImportJob, conn, import_id: int, rule) -> None:
     _write_cards(job, writer, rows, cards, written, every)
     for indexes in deferred:
         indexes.restore()
+    write_consents(job, conn, rows)
 
 
 class _CardParser:
@@ -102,7 +104,7 @@ class _CardParser:
     def __call__(self, batch) -> CardRows:
         job = self.job
         (phone_text, names, mails, punches_text, points_text, credit_text, rewards_text, reward_text, last_text,
-         notes) = batch.columns
+         notes, marketing_text) = batch.columns
         count = len(batch)
         errors: dict[int, RowError] = {}
         phones = job.cells.phones_of(phone_text, errors)
@@ -115,6 +117,7 @@ class _CardParser:
         credits = job.cells.amounts_of(credit_text, "credit", errors)
         names = job.cells.texts_of(names, "name", text.NAME_MAX, errors)
         notes = job.cells.texts_of(notes, "note", text.NOTE_MAX, errors)
+        marketing = consent_cells(marketing_text, errors) if any(marketing_text) else [None] * count
         out = CardRows()
         out.last_line = batch.lines[-1]
         keep = job.rejects.keep_valid(batch, errors)
@@ -123,6 +126,7 @@ class _CardParser:
             pick(batch.lines), pick(phones), pick(punches), pick(points), pick(credits))
         out.name, out.note = pick(names), pick(notes)
         out.email, out.last_visit, out.owed = pick(emails), pick(last_visits), pick(owed)
+        out.marketing = pick(marketing)
         # The row's digest as a card on its own (plan_new_customers' case), worked out on the reader's core.
         out.digest = list(map(card_digest, out.phone, repeat(self.card_name), out.punches, out.points, out.credit))
         return out

@@ -12,13 +12,14 @@ from loyalty_cli.importing.rejects import REASON_COLUMN
 
 FIELDS = {
     "cards": ("phone", "name", "first_name", "last_name", "email", "punches", "points", "credit",
-              "rewards", "reward", "last_visit", "note"),
+              "rewards", "reward", "last_visit", "note", "marketing"),
     "visits": ("phone", "name", "first_name", "last_name", "date", "time", "amount", "items", "note", "ref"),
 }
 REQUIRED = {"cards": ("phone",), "visits": ("phone", "date")}
 # The cells of a row as the importer reads them, in this order (name parts joined into name).
 ROW = {
-    "cards": ("phone", "name", "email", "punches", "points", "credit", "rewards", "reward", "last_visit", "note"),
+    "cards": ("phone", "name", "email", "punches", "points", "credit", "rewards", "reward", "last_visit", "note",
+              "marketing"),
     "visits": ("phone", "name", "date", "time", "amount", "items", "note", "ref"),
 }
 NAME_PARTS = ("name", "first_name", "last_name")  # several columns may form the name
@@ -52,6 +53,9 @@ SYNONYMS = {
                    "ultimavisita", "ultimoacquisto", "utolsolatogatas", "utolsovasarlas", "utolsoalkalom"),
     "note": ("note", "notes", "comment", "comments", "remarks", "memo", "nota", "notas", "observaciones",
              "comentario", "comentarios", "commento", "commenti", "osservazioni", "megjegyzes", "megjegyzesek"),
+    "marketing": ("marketing", "marketingconsent", "consent", "optin", "newsletter", "consentimiento",
+                  "publicidad", "consenso", "consensomarketing", "marketingconsenso", "hozzajarulas",
+                  "marketinghozzajarulas", "hirlevel"),
     "date": ("date", "datetime", "when", "visitdate", "dateofvisit", "day", "fecha", "fechayhora", "fechahora",
              "dia", "data", "dataeora", "dataora", "giorno", "datum", "nap", "datumido", "datumesido"),
     "time": ("time", "hora", "ora", "orario", "ido", "idopont"),

@@ -93,6 +93,12 @@ def card_lines(data: dict) -> list[tuple[str, str, str]]:
         said = data["last_feedback"]
         rows.append(("Feedback", f"{said['score']}/{said['scale']} on {said['at'][:10]}"
                      + (f": {said['comment']}" if said.get("comment") else ""), ""))
+    if "consents" in data:  # `show`: the consent log, so the shop can say when it was given or withdrawn
+        rows.append(("Marketing", "yes" if data["marketing"] else "no" + ("" if data["consents"] else " (never asked)"),
+                     ""))
+        for said in data["consents"]:
+            rows.append(("Consent", f"{said['at']}  {'yes' if said['marketing'] else 'no'}"
+                         + (f"  ({said['source']})" if said["source"] else ""), ""))
     return rows
 
 

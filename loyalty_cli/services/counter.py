@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from loyalty_cli.domain import clock, lots, model, money, rules, text
 from loyalty_cli.domain.errors import BadInput, Refused
-from loyalty_cli.services import views
+from loyalty_cli.services import consent, views
 from loyalty_cli.services.session import Session
 from loyalty_cli.store import counter as store
 from loyalty_cli.store import db as store_db
@@ -132,9 +132,12 @@ def _same_visit_again(done, ref: str, amount: int, items: int, config) -> None:
                       "nothing recorded (a different receipt needs its own ref)")
 
 
-def enrol(session: Session, phone_text: str, name=None, email=None, birthday=None, referred_by=None) -> dict:
+def enrol(session: Session, phone_text: str, name=None, email=None, birthday=None, referred_by=None,
+          marketing: str | None = None, consent_source: str | None = None) -> dict:
     config = session.config
     email, birthday = _email(email), _birthday(birthday)
+    consent_given = consent.marketing_choice(marketing)
+    source = consent.consent_source(consent_source, consent_given)
     name = _text(name, "--name", text.NAME_MAX)
     now = clock.now()
     phone = session.phone(phone_text)
@@ -152,6 +155,7 @@ def enrol(session: Session, phone_text: str, name=None, email=None, birthday=Non
                 raise Refused("a customer cannot refer themselves")
         row = _enrol(conn, config, phone, now, name=name, email=email, birthday=birthday,
                      referrer=referrer)
+        consent.record(conn, row["id"], now, consent_given, source)
         session.remember(phone_text, phone)
         return {**views.card(conn, config, row, now), "enrolled": True}
 
@@ -170,7 +174,10 @@ def _enrol(conn, config, phone, at, name=None, email=None, birthday=None, referr
     return store.customer_by_id(conn, customer_id)
 
 
-def edit(session: Session, phone_text: str, name=None, email=None, birthday=None, note=None) -> dict:
+def edit(session: Session, phone_text: str, name=None, email=None, birthday=None, note=None,
+         marketing: str | None = None, consent_source: str | None = None) -> dict:
+    consent_given = consent.marketing_choice(marketing)
+    source = consent.consent_source(consent_source, consent_given)
     changes = {}
     if name is not None:
         changes["name"] = _text(name, "--name", text.NAME_MAX)
@@ -180,12 +187,14 @@ def edit(session: Session, phone_text: str, name=None, email=None, birthday=None
         changes["birthday"] = _birthday(birthday) if birthday.strip() else None
     if note is not None:
         changes["note"] = _text(note, "--note", text.NOTE_MAX)
-    if not changes:
-        raise BadInput("nothing to change: give --name, --email, --birthday or --note")
+    if not changes and consent_given is None:
+        raise BadInput("nothing to change: give --name, --email, --birthday, --note or --marketing")
     conn = session.conn
     row = customer(session, phone_text)
     with store_db.transaction(conn):
-        store.update_customer(conn, row["id"], **changes)
+        if changes:
+            store.update_customer(conn, row["id"], **changes)
+        consent.record(conn, row["id"], clock.now(), consent_given, source)
         return views.card(conn, session.config, store.customer_by_id(conn, row["id"]), clock.now())
 
 

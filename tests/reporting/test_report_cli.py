@@ -19,7 +19,7 @@ from loyalty_cli.reporting.period import Period, exact_period, resolve_period
 from loyalty_cli.store import db as store_db
 from tests.conftest import ROOT
 
-NAMES = ("summary", "customers", "visits", "rewards", "liability", "at-risk", "feedback")
+NAMES = ("summary", "customers", "visits", "rewards", "liability", "at-risk", "campaigns", "feedback")
 # the CSVs of the reports' other tables, written beside the main one
 EXTRA_CSV = ("summary-{}-timeline.csv",
              *(f"feedback-{{}}-{table}.csv" for table in ("months", "distribution", "comments", "follow_up")))

@@ -1,0 +1,49 @@
+"""A real SMTP server for the campaign tests: aiosmtpd on a free local port, collecting what it receives."""
+
+import socket
+from email import message_from_bytes, policy
+
+import pytest
+
+
+class Inbox:
+    """aiosmtpd's handler: keeps every message accepted; refuses the addresses in `refuse`, and
+    every recipient after `fail_after` accepted messages (a server that gives up half-way)."""
+
+    def __init__(self):
+        self.messages = []
+        self.refuse: set[str] = set()
+        self.fail_after: int | None = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse or (self.fail_after is not None and len(self.messages) >= self.fail_after):
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def to(self) -> list[str]:
+        return [message["To"] for message in self.messages]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    """(inbox, port) of an SMTP server running for the test."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield inbox, controller.port
+    finally:
+        controller.stop()
