@@ -6,9 +6,6 @@ PLACEHOLDERS, no attribute, index, conversion or format spec, so that a template
 reach into an object nor fail at sending time. `{{` and `}}` write a literal brace.
 """
 
-from string import Formatter
-from urllib.parse import quote
-
 PLACEHOLDERS = ("name", "points", "credit", "punches_left", "reward_name", "voucher_code", "tier", "shop")
 
 # How a marketing column (import cards) or --marketing may say yes and no: English, Spanish,
@@ -24,6 +21,8 @@ STOP_LINE = "You receive this because you agreed to hear from {shop}. To stop, r
 
 def template_problem(template: str) -> str | None:
     """Why a template cannot be rendered (an unknown placeholder, a stray brace), or None."""
+    from string import Formatter  # string and urllib stay out of the counter's start-up
+
     try:
         parts = list(Formatter().parse(template))
     except ValueError as exc:  # "Single '}' encountered in format string", ...
@@ -47,6 +46,8 @@ def render(template: str, figures: dict) -> str:
 
 def whatsapp_link(phone_e164: str, message: str) -> str:
     """https://wa.me/<digits>?text=<the message, percent-encoded>: WhatsApp's click-to-chat."""
+    from urllib.parse import quote
+
     base = f"https://wa.me/{phone_e164.lstrip('+')}"
     return f"{base}?text={quote(message, safe='')}" if message else base
 

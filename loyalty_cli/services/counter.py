@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from loyalty_cli.domain import clock, lots, model, money, rules, text
 from loyalty_cli.domain.errors import BadInput, Refused
-from loyalty_cli.services import consent, views
+from loyalty_cli.services import views
 from loyalty_cli.services.session import Session
 from loyalty_cli.store import counter as store
 from loyalty_cli.store import db as store_db
@@ -134,6 +134,7 @@ def _same_visit_again(done, ref: str, amount: int, items: int, config) -> None:
 
 def enrol(session: Session, phone_text: str, name=None, email=None, birthday=None, referred_by=None,
           marketing: str | None = None, consent_source: str | None = None) -> dict:
+    from loyalty_cli.services import consent  # not on the visit's path
     config = session.config
     email, birthday = _email(email), _birthday(birthday)
     consent_given = consent.marketing_choice(marketing)
@@ -176,6 +177,7 @@ def _enrol(conn, config, phone, at, name=None, email=None, birthday=None, referr
 
 def edit(session: Session, phone_text: str, name=None, email=None, birthday=None, note=None,
          marketing: str | None = None, consent_source: str | None = None) -> dict:
+    from loyalty_cli.services import consent  # not on the visit's path
     consent_given = consent.marketing_choice(marketing)
     source = consent.consent_source(consent_source, consent_given)
     changes = {}
