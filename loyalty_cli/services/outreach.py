@@ -96,7 +96,7 @@ def email(outreach, shop_name: str, message: Message):
     mail = EmailMessage()
     mail["From"] = outreach.sender
     mail["To"] = message.email
-    mail["Subject"] = message.subject
+    mail["Subject"] = " ".join((message.subject or "").split())  # one header line, whatever a name holds
     mail["Date"] = formatdate(localtime=True)
     mail["Message-ID"] = make_msgid(domain=outreach.sender.rpartition("@")[2])
     mail["List-Unsubscribe"] = f"<mailto:{outreach.sender}?subject=STOP>"

@@ -14,6 +14,13 @@ class Inbox:
         self.messages = []
         self.refuse: set[str] = set()
         self.fail_after: int | None = None
+        self.logins: list[tuple[str, str]] = []
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+
+        self.logins.append((auth_data.login.decode(), auth_data.password.decode()))
+        return AuthResult(success=True)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse or (self.fail_after is not None and len(self.messages) >= self.fail_after):
@@ -41,7 +48,9 @@ def smtp():
     from aiosmtpd.controller import Controller
 
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    # a login is offered without TLS: the tests check that one happens only when [outreach] names a user
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), auth_require_tls=False,
+                            authenticator=inbox.authenticate)
     controller.start()
     try:
         yield inbox, controller.port

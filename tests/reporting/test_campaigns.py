@@ -208,14 +208,25 @@ def test_a_server_that_cannot_be_reached_is_one_line_and_logs_nothing(cli, tmp_p
     assert len(result.stderr.strip().splitlines()) == 1 and contacts(db_path) == []
 
 
-def test_a_login_uses_the_password_from_the_environment_only(cli, tmp_path, monkeypatch, smtp):
-    _inbox, port = smtp
+def test_a_login_uses_the_password_from_the_environment_only(cli, tmp_path, monkeypatch, smtp, db_path):
+    inbox, port = smtp
     write_config(tmp_path, monkeypatch, CAMPAIGNS + f'\n[outreach]\nhost = "localhost"\nport = {port}\n'
                  'user = "shop"\nsender = "shop@example.com"\n')
     assert cli("enroll", MARIA, "--email", "maria@example.com", "--marketing", "yes").exit_code == 0
     monkeypatch.delenv("LOYALTY_SMTP_PASSWORD", raising=False)
+    before = db_content(db_path)
     result = cli("campaign", "run", "hello", "--send")
     assert result.exit_code == 2 and "LOYALTY_SMTP_PASSWORD is not set" in result.stderr
+    assert db_content(db_path) == before and inbox.messages == []
+    monkeypatch.setenv("LOYALTY_SMTP_PASSWORD", "s3cret")
+    assert cli("campaign", "run", "hello", "--send").exit_code == 0
+    assert inbox.logins == [("shop", "s3cret")] and inbox.to() == ["maria@example.com"]
+
+
+def test_no_login_without_a_user(shop, cli, monkeypatch):
+    monkeypatch.setenv("LOYALTY_SMTP_PASSWORD", "s3cret")
+    assert cli("campaign", "run", "hello", "--send").exit_code == 0
+    assert shop.logins == [] and len(shop.messages) == 1
 
 
 def test_dry_run_changes_nothing_even_with_send_or_export(shop, cli, cli_json, db_path, tmp_path):
@@ -342,6 +353,14 @@ def test_the_sample_config_stays_valid_with_its_campaigns_commented_out(cli_json
     assert data["campaigns"] == [] and data["outreach"] is None
 
 
+def test_import_cards_takes_json_booleans_for_marketing(cli_json, tmp_path):
+    cards = tmp_path / "cards.jsonl"
+    cards.write_text('{"phone": "3331111111", "marketing": true}\n{"phone": "3332222222", "marketing": false}\n',
+                     encoding="utf-8")
+    assert cli_json("import", "cards", cards)["consents_recorded"] == 2
+    assert cli_json("show", MARIA)["marketing"] is True and cli_json("show", LUCA)["marketing"] is False
+
+
 # ---- audiences, the report, the at-risk page ------------------------------------------------------
 
 GINA = "333 666 6666"
@@ -403,3 +422,39 @@ def test_the_at_risk_page_links_consenting_customers_only(shop, regular, cli, tm
     assert cli("report", "at-risk", "--output", plain).exit_code == 0
     text = plain.read_text(encoding="utf-8-sig")
     assert "tel:" not in text and "wa.me" not in text and "mailto" not in text
+
+
+AUDIENCES = """
+[[campaigns]]
+id = "near"
+audience = "near_reward"
+channel = "sms"
+template = "{name}: {punches_left} more for {reward_name}"
+
+[[campaigns]]
+id = "bday"
+audience = "birthday"
+channel = "sms"
+template = "Auguri {name}!"
+
+[[campaigns]]
+id = "gold"
+audience = "tier"
+tier = "Gold"
+channel = "sms"
+template = "{name}, {tier}"
+"""
+
+
+def test_near_reward_birthday_and_tier_audiences(cli, cli_json, tmp_path, monkeypatch):
+    write_config(tmp_path, monkeypatch, AUDIENCES)
+    for phone, birthday in ((MARIA, "1990-06-20"), (LUCA, "1985-06-30"), (ANNA, "2000-01-01")):
+        assert cli("enroll", phone, "--birthday", birthday, "--marketing", "yes").exit_code == 0
+    for day in range(1, 10):  # Maria: 9 of the card's 10 punches
+        assert cli("visit", MARIA, "--amount", "2", "--at", f"2026-06-{day:02d}T10:00").exit_code == 0
+    assert cli("visit", LUCA, "--amount", "400", "--at", "2026-06-10T10:00").exit_code == 0  # Gold by spend
+    near = cli_json("campaign", "run", "near", "--dry-run")["recipients"]
+    assert [(r["phone"], r["message"]) for r in near] == [("+393331111111", ": 1 more for Free ice cream cone")]
+    assert [r["phone"] for r in cli_json("campaign", "run", "bday", "--dry-run")["recipients"]] == ["+393331111111"]
+    gold = cli_json("campaign", "run", "gold", "--dry-run")["recipients"]
+    assert [(r["phone"], r["message"]) for r in gold] == [("+393332222222", ", Gold")]
