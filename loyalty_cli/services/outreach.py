@@ -152,7 +152,7 @@ class Mailer:
         except smtplib.SMTPResponseException as exc:
             raise SendFailed(f"the SMTP server said {exc.smtp_code} {_text(exc.smtp_error)}") from None
         except smtplib.SMTPException as exc:
-            raise SendFailed(f"SMTP failed: {exc}") from None
+            raise SendFailed(f"SMTP failed: {str(exc).rstrip('.')}") from None
         except OSError as exc:
             where = f"{self.outreach.host}:{self.outreach.port}"
             raise SendFailed(f"cannot reach the SMTP server {where}: {exc.strerror or exc}") from None

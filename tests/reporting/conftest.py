@@ -1,6 +1,8 @@
 """A real SMTP server for the campaign tests: aiosmtpd on a free local port, collecting what it receives."""
 
+import shutil
 import socket
+import subprocess
 from email import message_from_bytes, policy
 
 import pytest
@@ -51,6 +53,33 @@ def smtp():
     # a login is offered without TLS: the tests check that one happens only when [outreach] names a user
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), auth_require_tls=False,
                             authenticator=inbox.authenticate)
+    controller.start()
+    try:
+        yield inbox, controller.port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def tls_smtp(tmp_path, monkeypatch):
+    """(inbox, port) of an SMTP server offering STARTTLS with a certificate for 127.0.0.1 that
+    this test's client trusts (SSL_CERT_FILE): the real handshake, no verification switched off."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl command to make a certificate with")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), tls_context=context,
+                            require_starttls=True, authenticator=inbox.authenticate)
     controller.start()
     try:
         yield inbox, controller.port

@@ -223,6 +223,27 @@ def test_a_login_uses_the_password_from_the_environment_only(cli, tmp_path, monk
     assert inbox.logins == [("shop", "s3cret")] and inbox.to() == ["maria@example.com"]
 
 
+def test_starttls_then_login_on_a_real_tls_server(cli, tmp_path, monkeypatch, tls_smtp):
+    inbox, port = tls_smtp
+    write_config(tmp_path, monkeypatch, CAMPAIGNS + f'\n[outreach]\nhost = "127.0.0.1"\nport = {port}\n'
+                 'user = "shop"\nsender = "shop@example.com"\nstarttls = true\n')
+    monkeypatch.setenv("LOYALTY_SMTP_PASSWORD", "s3cret")
+    assert cli("enroll", MARIA, "--email", "maria@example.com", "--marketing", "yes").exit_code == 0
+    result = cli("campaign", "run", "hello", "--send")
+    assert result.exit_code == 0, result.stderr
+    assert inbox.logins == [("shop", "s3cret")] and inbox.to() == ["maria@example.com"]
+
+
+def test_starttls_asked_of_a_server_without_it_is_one_line(shop, cli, tmp_path, monkeypatch, smtp, db_path):
+    _inbox, port = smtp
+    write_config(tmp_path, monkeypatch, CAMPAIGNS + f'\n[outreach]\nhost = "127.0.0.1"\nport = {port}\n'
+                 'sender = "shop@example.com"\nstarttls = true\n')
+    result = cli("campaign", "run", "hello", "--send")
+    assert result.exit_code == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and "STARTTLS" in result.stderr
+    assert contacts(db_path) == [] and shop.messages == []
+
+
 def test_no_login_without_a_user(shop, cli, monkeypatch):
     monkeypatch.setenv("LOYALTY_SMTP_PASSWORD", "s3cret")
     assert cli("campaign", "run", "hello", "--send").exit_code == 0
