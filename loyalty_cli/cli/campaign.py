@@ -22,7 +22,7 @@ def campaign_run(
                                                show_default=False)],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show who would get what; record nothing "
                                           "(with --export, the file is still written).")] = False,
-    send: Annotated[bool, typer.Option("--send", help="Send the e-mails through [outreach]'s SMTP server "
+    send: Annotated[bool, typer.Option("--send", help="Send the e-mails through the SMTP server of \\[outreach] "
                                        "(password: $LOYALTY_SMTP_PASSWORD).")] = False,
     export: Annotated[str | None, typer.Option("--export", metavar="FILE", help="Write the messages to a .csv or "
                                                ".json file for your own SMS or WhatsApp tool (logged as contacts).",
