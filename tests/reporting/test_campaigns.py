@@ -179,17 +179,21 @@ def test_consent_withdrawn_stops_the_next_run(shop, cli, at):
     assert shop.messages == []
 
 
-def test_a_send_that_fails_half_way_logs_what_was_sent_and_a_rerun_sends_the_rest(shop, cli, db_path):
+@pytest.mark.parametrize("failure", ["the second recipient refused", "the server gives up after one message"])
+def test_a_send_that_fails_half_way_logs_what_was_sent_and_a_rerun_sends_the_rest(shop, cli, db_path, failure):
     for phone, mail in ((LUCA, "luca@example.com"), (ANNA, "anna@example.com")):
         assert cli("edit", phone, "--email", mail, "--marketing", "yes").exit_code == 0
-    shop.refuse = {"luca@example.com"}  # the second of three, in customer order
+    if failure.startswith("the second"):
+        shop.refuse = {"luca@example.com"}  # the second of three, in customer order
+    else:
+        shop.fail_after = 1
     result = cli("campaign", "run", "hello", "--send")
     assert result.exit_code == 1
     line = result.stderr.strip()
     assert len(line.splitlines()) == 1 and "550" in line and "luca@example.com" in line and "1 sent" in line
     assert shop.to() == ["maria@example.com"]
     assert [phone for _c, phone, _ch in contacts(db_path)] == ["+393331111111"]
-    shop.refuse = set()
+    shop.refuse, shop.fail_after = set(), None
     rerun = cli("campaign", "run", "hello", "--send")
     assert rerun.exit_code == 0, rerun.stderr
     assert shop.to() == ["maria@example.com", "luca@example.com", "anna@example.com"]
@@ -350,6 +354,10 @@ def test_campaign_and_outreach_problems_are_config_errors(cli, tmp_path, monkeyp
     result = cli("config", "check")
     assert result.exit_code == 2
     assert said in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    visit = cli("visit", MARIA)  # every command stops at it, before the database is touched
+    assert visit.exit_code == 2 and visit.stderr.strip() == result.stderr.strip()
+    assert not (tmp_path / "loyalty.db").exists()
 
 
 def test_send_without_outreach_settings_is_one_line_and_changes_nothing(cli, tmp_path, monkeypatch, db_path):
