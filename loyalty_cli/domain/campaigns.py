@@ -31,7 +31,8 @@ def template_problem(template: str) -> str | None:
         if field is None:
             continue
         if field not in PLACEHOLDERS:
-            shown = "{" + field + "}" if field else "{}"
+            shown = "{" + field + "}"
+            shown = shown if shown.isprintable() else repr(shown)  # a problem is one line
             return f"unknown placeholder {shown}: use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
         if spec or conversion:
             return f"placeholder {{{field}}} takes no format or conversion"
