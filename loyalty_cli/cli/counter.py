@@ -85,7 +85,7 @@ def enroll(
     def work(session):
         data = counter.enrol(session, phone_text(phone), name=name, email=email, birthday=birthday,
                              referred_by=referred_by, marketing=marketing, consent_source=consent_source)
-        render.emit_json(data) if json else render.card(data, "customer enrolled")
+        render.emit_json(data) if json else render.card(data, "customer enrolled" + _consent_note(data, marketing))
 
     run(ctx, work)
 
@@ -107,9 +107,15 @@ def edit(
     def work(session):
         data = counter.edit(session, phone_text(phone), name=name, email=email, birthday=birthday, note=note,
                             marketing=marketing, consent_source=consent_source)
-        render.emit_json(data) if json else render.card(data, "details saved")
+        render.emit_json(data) if json else render.card(data, "details saved" + _consent_note(data, marketing))
 
     run(ctx, work)
+
+
+def _consent_note(data: dict, marketing: str | None) -> str:
+    if marketing is None:
+        return ""
+    return "; marketing consent " + ("given" if data["marketing"] else "withdrawn")
 
 
 def show(

@@ -42,9 +42,3 @@ def current_of(conn, customer_ids: list[int]) -> dict[int, int]:
             found[customer_id] = marketing
     return found
 
-
-def consenting(conn) -> set[int]:
-    """The ids of every customer whose consent now is yes."""
-    return {row[0] for row in conn.execute(
-        "SELECT c.customer_id FROM consents c WHERE c.marketing = 1 "
-        "AND c.id = (SELECT MAX(d.id) FROM consents d WHERE d.customer_id = c.customer_id)")}

@@ -35,7 +35,3 @@ def visited_between(conn, customer_id: int, after: str, until: str) -> bool:
     return conn.execute("SELECT EXISTS (SELECT 1 FROM visits WHERE customer_id = ? AND voided_at IS NULL "
                         "AND at > ? AND at <= ?)", (customer_id, after, until)).fetchone()[0] == 1
 
-
-def of_customer(conn, customer_id: int) -> list:
-    return conn.execute("SELECT campaign, channel, at FROM contacts WHERE customer_id = ? ORDER BY at, id",
-                        (customer_id,)).fetchall()

@@ -92,6 +92,7 @@ def test_the_consent_log_is_shown_and_only_appended_to(shop, cli_json):
 
 
 def test_show_on_a_terminal_lists_the_consent_log(shop, cli):
+    assert cli("edit", ANNA, "--marketing", "no").stdout.startswith("details saved; marketing consent withdrawn")
     result = cli("show", PIETRO)
     assert "Marketing: no" in result.stdout
     assert "2026-06-15 14:00  yes" in result.stdout and "no  (asked us to stop)" in result.stdout
