@@ -10,6 +10,7 @@ import typer
 
 from loyalty_cli import __version__
 from loyalty_cli.cli import admin, counter, feedback, privacy, simulate
+from loyalty_cli.cli.campaign import campaign_app
 from loyalty_cli.cli.config import config_app
 from loyalty_cli.cli.imports import import_app
 from loyalty_cli.cli.reports import report_app
@@ -30,6 +31,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(privacy.customer_app, name="customer")
 app.add_typer(import_app, name="import")
 app.add_typer(report_app, name="report")
+app.add_typer(campaign_app, name="campaign")
 
 
 def _version(value: bool):

@@ -26,6 +26,14 @@ FormatOpt = Annotated[str | None, typer.Option(
     show_default=False)]
 
 
+MarketingOpt = Annotated[str | None, typer.Option(
+    "--marketing", metavar="yes|no", help="Marketing consent given (yes) or withdrawn (no); added to the "
+    "customer's consent log.", show_default=False)]
+ConsentSourceOpt = Annotated[str | None, typer.Option(
+    "--consent-source", metavar="TEXT", help='How consent was given or withdrawn ("paper form", "told at the '
+    'counter").', show_default=False)]
+
+
 def _chosen(fmt: str | None, as_json: bool, card: bool = False) -> str:
     """--format, or --json (the same as --format json); else a table on a terminal and CSV in a
     pipe, as for reports. A card (show) is for people: a table, in a pipe too, unless asked."""
@@ -69,6 +77,8 @@ def enroll(
     birthday: Annotated[str | None, typer.Option("--birthday", help="YYYY-MM-DD, or MM-DD without the year.")] = None,
     referred_by: Annotated[str | None, typer.Option("--referred-by",
                                                     help="Phone of the customer who sent them.")] = None,
+    marketing: MarketingOpt = None,
+    consent_source: ConsentSourceOpt = None,
     json: JsonOpt = False,
 ):
     """Enrol a customer (with the welcome and referral bonuses)."""
@@ -76,8 +86,9 @@ def enroll(
 
     def work(session):
         data = counter.enrol(session, phone_text(phone), name=name, email=email, birthday=birthday,
-                             referred_by=referred_by)
-        render.emit_json(data) if json else render.card(data, tr("customer enrolled"), _phone(session, data))
+                             referred_by=referred_by, marketing=marketing, consent_source=consent_source)
+        render.emit_json(data) if json else render.card(data, tr("customer enrolled") + _consent_note(data, marketing),
+                                                        _phone(session, data))
 
     run(ctx, work)
 
@@ -90,16 +101,26 @@ def edit(
     birthday: Annotated[str | None, typer.Option(
         "--birthday", help="YYYY-MM-DD, or MM-DD without the year; an empty string clears it.")] = None,
     note: Annotated[str | None, typer.Option("--note")] = None,
+    marketing: MarketingOpt = None,
+    consent_source: ConsentSourceOpt = None,
     json: JsonOpt = False,
 ):
-    """Change a customer's details."""
+    """Change a customer's details, or record their marketing consent."""
     from loyalty_cli.services import counter
 
     def work(session):
-        data = counter.edit(session, phone_text(phone), name=name, email=email, birthday=birthday, note=note)
-        render.emit_json(data) if json else render.card(data, tr("details saved"), _phone(session, data))
+        data = counter.edit(session, phone_text(phone), name=name, email=email, birthday=birthday, note=note,
+                            marketing=marketing, consent_source=consent_source)
+        render.emit_json(data) if json else render.card(data, tr("details saved") + _consent_note(data, marketing),
+                                                        _phone(session, data))
 
     run(ctx, work)
+
+
+def _consent_note(data: dict, marketing: str | None) -> str:
+    if marketing is None:
+        return ""
+    return tr("; marketing consent given") if data["marketing"] else tr("; marketing consent withdrawn")
 
 
 def show(
@@ -113,13 +134,14 @@ def show(
 ):
     """Show a customer's card and their last visits (writes nothing)."""
     from loyalty_cli.domain import clock
-    from loyalty_cli.services import counter, views
+    from loyalty_cli.services import consent, counter, views
 
     def work(session):
         chosen = _chosen(fmt, json, card=True)
         row = counter.customer(session, phone_text(phone))
         data = views.card(session.conn, session.config, row, clock.now())
         data["recent_visits"] = views.visits(session.conn, session.config, row, last)
+        data["consents"] = consent.log(session.conn, session.config, row["id"])
         if chosen == "json":
             render.emit_json(data)
             return

@@ -127,6 +127,7 @@ LABELS = [
     ("merged", mark("Merged (same phone)")), ("skipped", mark("Skipped (blank)")), ("rejected", mark("Rejected")),
     ("already_imported", mark("Already imported")), ("names_repaired", mark("Names repaired")),
     ("birthdays", mark("Birthdays filed")),
+    ("consents_recorded", mark("Consents recorded")),
 ]
 BALANCES = ("punches", "points", "credit", "vouchers_issued")
 # A balance's label says whether the import carried it over (cards) or the rules earned it (visits).

@@ -14,7 +14,7 @@ from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.store import db as store_db
 
 report_app = typer.Typer(
-    help="Reports: summary, customers, visits, rewards, liability, at-risk, feedback, clv, cohorts; "
+    help="Reports: summary, customers, visits, rewards, liability, at-risk, feedback, campaigns, clv, cohorts; "
     "export for cron.", no_args_is_help=True)
 
 _PERIOD_HELP = "today, yesterday, last-7-days, last-month, this-month or YYYY-MM-DD (shop's time zone)."
@@ -132,6 +132,12 @@ def clv(ctx: typer.Context, until: UntilOpt = None, horizon: HorizonOpt = 365, f
     """What each customer is worth and who is still a customer: BG/NBD and Gamma-Gamma fitted on the visits
     (needs pip install 'loyalty-cli\\[stats]')."""
     _show(ctx, "clv", until=until, fmt=fmt, output=output, json=json, horizon_days=horizon, location=location)
+
+
+@report_app.command()
+def campaigns(ctx: typer.Context, fmt: FormatOpt = None, output: OutputOpt = None, json: JsonOpt = False):
+    """Contacts per campaign, and how many of those customers came back within 30 days."""
+    _show(ctx, "campaigns", fmt=fmt, output=output, json=json)
 
 
 @report_app.command()

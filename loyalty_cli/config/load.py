@@ -57,7 +57,7 @@ def builtin() -> Config:
                 categories=config.shop.categories, locale=system_locale())
     return Config(shop, config.rewards, config.rules, config.tiers, config.expiry,
                   None, BUILTIN_ORIGIN, config.raw, config.text, config.promotions, config.feedback,
-                  config.privacy)
+                  privacy=config.privacy, campaigns=config.campaigns, outreach=config.outreach)
 
 
 def parse(data: bytes, filename: str, source: Path | None = None, origin: str = "") -> Config:

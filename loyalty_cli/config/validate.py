@@ -8,6 +8,7 @@ stops at the first (ConfigError is a BadInput: exit 2) before anything touches t
 import re
 from decimal import Decimal
 
+from loyalty_cli.config.campaigns import CampaignChecks
 from loyalty_cli.config.promotions import PromotionChecks
 from loyalty_cli.config.toml_lines import dotted, place
 from loyalty_cli.domain import clock, i18n, money, text
@@ -30,7 +31,8 @@ from loyalty_cli.domain.model import (
     Welcome,
 )
 
-TOP_KEYS = {"shop", "rewards", "rules", "tiers", "expiry", "promotions", "feedback", "privacy"}
+TOP_KEYS = {"shop", "rewards", "rules", "tiers", "expiry", "promotions", "feedback", "privacy", "campaigns",
+            "outreach"}
 SHOP_KEYS = {"name", "currency", "phone_region", "timezone", "max_amount", "categories", "location", "locale"}
 REWARD_KEYS = {"id", "name", "kind", "value", "cost", "points"}
 CATEGORIES = {"categories", "exclude_categories"}  # any rule a visit goes through may take them
@@ -96,6 +98,9 @@ def warnings(config: Config) -> list[str]:
         if reward.id not in issued and reward.points is None:
             found.append(Phrase("reward {reward} is neither issued by a rule nor priced in points",
                                 reward=repr(reward.id)))
+    if config.outreach is None and any(c.channel == "email" for c in config.campaigns):
+        found.append(Phrase("e-mail campaigns but no [outreach] (host, sender): `campaign run --send` needs it; "
+                            "--export works without"))
     return found
 
 
@@ -106,7 +111,7 @@ def _did_you_mean(word: str, choices) -> str:
     return Phrase(" (did you mean {word}?)", word=repr(close[0])) if close else ""
 
 
-class ConfigValidator(PromotionChecks):
+class ConfigValidator(PromotionChecks, CampaignChecks):
     """Walks the parsed TOML of one file and builds its Config, noting every problem on the way."""
 
     did_you_mean = staticmethod(_did_you_mean)
@@ -129,10 +134,12 @@ class ConfigValidator(PromotionChecks):
         promotions = self.promotions()
         feedback = self.attempt(self.feedback) or Feedback()
         privacy = self.attempt(self.privacy) or Privacy()
+        campaigns = self.campaigns(tiers)
+        outreach = self.attempt(self.outreach)
         if self.problems:
             raise ConfigError(self.problems)
         return Config(shop, rewards, tuple(rules), tuple(tiers), expiry, source, origin, self.raw, self.text,
-                      tuple(promotions), feedback, privacy)
+                      tuple(promotions), feedback, privacy=privacy, campaigns=tuple(campaigns), outreach=outreach)
 
     def attempt(self, work, *args, default=None):
         """Run one part of the validation; a problem is noted and the rest still checked."""

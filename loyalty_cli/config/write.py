@@ -53,6 +53,10 @@ def as_dict(config: Config) -> dict:
         # only when set: without it nobody is forgotten unasked, and there is nothing to show
         **({"privacy": {"forget_inactive_days": config.privacy.forget_inactive_days}}
            if config.privacy.forget_inactive_days is not None else {}),
+        "campaigns": [{key: getattr(c, key) for key in c.__dataclass_fields__} for c in config.campaigns],
+        # the password is never in the config: LOYALTY_SMTP_PASSWORD, when a campaign is sent
+        "outreach": ({key: getattr(config.outreach, key) for key in config.outreach.__dataclass_fields__}
+                     if config.outreach else None),
     }
 
 

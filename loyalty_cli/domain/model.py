@@ -16,6 +16,8 @@ REWARD_KINDS = ("free_item", "discount", "percent_off", "gift_card")
 RULE_KINDS = ("punch_card", "points", "cashback", "welcome", "referral", "birthday")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
 FEEDBACK_SCALES = (5, 10)
+AUDIENCES = ("at_risk", "near_reward", "birthday", "inactive", "tier", "all")
+CHANNELS = ("email", "sms", "whatsapp")
 
 @dataclass(frozen=True)
 class Shop:
@@ -131,6 +133,33 @@ class Feedback:
 
 
 @dataclass(frozen=True)
+class Campaign:
+    """A message to an audience ([[campaigns]]); the template's placeholders are checked
+    (domain/campaigns.py) before a Campaign exists."""
+
+    id: str
+    audience: str  # one of AUDIENCES
+    channel: str  # one of CHANNELS
+    template: str
+    subject: str | None = None  # e-mail only
+    cooldown_days: int = 30  # never the same customer twice within this (this campaign)
+    inactive_days: int | None = None  # audience "inactive"
+    tier: str | None = None  # audience "tier"
+
+
+@dataclass(frozen=True)
+class Outreach:
+    """[outreach]: the SMTP server `campaign run --send` hands e-mail to. The password is never
+    here: it comes from the environment (LOYALTY_SMTP_PASSWORD) at the moment of sending."""
+
+    host: str
+    sender: str
+    port: int = 25
+    user: str | None = None
+    starttls: bool = False
+
+
+@dataclass(frozen=True)
 class Tier:
     name: str
     min_spend: int | None
@@ -165,6 +194,8 @@ class Config:
     feedback: Feedback = Feedback()
     privacy: Privacy = Privacy()
     published: int | None = None  # the version of rules published to the database, when they are in force
+    campaigns: tuple[Campaign, ...] = ()
+    outreach: Outreach | None = None
 
     def rules_of(self, kind: str) -> list:
         return [rule for rule in self.rules if rule.kind == kind]

@@ -53,7 +53,7 @@ class CardRows:
     """Valid card rows as columns (FIELDS order), with each row's line."""
 
     FIELDS = ("line", "phone", "name", "email", "note", "last_visit", "punches", "points", "credit", "owed", "digest",
-              "birthday")
+              "birthday", "marketing")  # marketing: 1, 0 or None (no consent said on the row)
 
     def __init__(self):
         for name in self.FIELDS:

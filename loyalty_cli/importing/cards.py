@@ -12,6 +12,7 @@ from loyalty_cli.domain import text
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.importing.birthdays import Birthdays
+from loyalty_cli.importing.card_consents import consent_cells, write_consents
 from loyalty_cli.importing.card_rows import Card, CardRows, card_digest
 from loyalty_cli.importing.card_writer import CardWriter
 from loyalty_cli.importing.cells import above, shortened
@@ -87,6 +88,7 @@ def _import(job: ImportJob, conn, import_id: int, rule) -> None:
     _write_cards(job, writer, rows, cards, written, every)
     for indexes in deferred:
         indexes.restore()
+    write_consents(job, conn, rows)
 
 
 class _CardParser:
@@ -105,7 +107,7 @@ class _CardParser:
     def __call__(self, batch) -> CardRows:
         job = self.job
         (phone_text, names, mails, punches_text, points_text, credit_text, rewards_text, reward_text, last_text,
-         notes, birthday_text) = batch.columns
+         notes, birthday_text, marketing_text) = batch.columns
         count = len(batch)
         errors: dict[int, RowError] = {}
         phones = job.cells.phones_of(phone_text, errors)
@@ -119,6 +121,7 @@ class _CardParser:
         names = job.cells.texts_of(names, "name", text.NAME_MAX, errors)
         notes = job.cells.texts_of(notes, "note", text.NOTE_MAX, errors)
         birthdays = self.birthdays.column(birthday_text, errors) if any(birthday_text) else [None] * count
+        marketing = consent_cells(marketing_text, errors) if any(marketing_text) else [None] * count
         out = CardRows()
         out.last_line = batch.lines[-1]
         keep = job.rejects.keep_valid(batch, errors)
@@ -127,6 +130,7 @@ class _CardParser:
             pick(batch.lines), pick(phones), pick(punches), pick(points), pick(credits))
         out.name, out.note = pick(names), pick(notes)
         out.email, out.last_visit, out.owed, out.birthday = pick(emails), pick(last_visits), pick(owed), pick(birthdays)
+        out.marketing = pick(marketing)
         # The row's digest as a card on its own (plan_new_customers' case), worked out on the reader's core.
         out.digest = list(map(card_digest, out.phone, repeat(self.card_name), out.punches, out.points, out.credit))
         return out

@@ -13,7 +13,7 @@ from loyalty_cli.importing.rejects import REASON_COLUMN
 
 FIELDS = {
     "cards": ("phone", "name", "first_name", "last_name", "email", "punches", "points", "credit",
-              "rewards", "reward", "last_visit", "note", "birthday"),
+              "rewards", "reward", "last_visit", "note", "birthday", "marketing"),
     "visits": ("phone", "name", "first_name", "last_name", "date", "time", "amount", "items", "note", "ref",
                "category"),
 }
@@ -21,7 +21,7 @@ REQUIRED = {"cards": ("phone",), "visits": ("phone", "date")}
 # The cells of a row as the importer reads them, in this order (name parts joined into name).
 ROW = {
     "cards": ("phone", "name", "email", "punches", "points", "credit", "rewards", "reward", "last_visit", "note",
-              "birthday"),
+              "birthday", "marketing"),
     "visits": ("phone", "name", "date", "time", "amount", "items", "note", "ref", "category"),
 }
 NAME_PARTS = ("name", "first_name", "last_name")  # several columns may form the name
@@ -55,6 +55,9 @@ SYNONYMS = {
                    "ultimavisita", "ultimoacquisto", "utolsolatogatas", "utolsovasarlas", "utolsoalkalom"),
     "note": ("note", "notes", "comment", "comments", "remarks", "memo", "nota", "notas", "observaciones",
              "comentario", "comentarios", "commento", "commenti", "osservazioni", "megjegyzes", "megjegyzesek"),
+    "marketing": ("marketing", "marketingconsent", "consent", "optin", "newsletter", "consentimiento",
+                  "publicidad", "consenso", "consensomarketing", "marketingconsenso", "hozzajarulas",
+                  "marketinghozzajarulas", "hirlevel"),
     "date": ("date", "datetime", "when", "visitdate", "dateofvisit", "day", "fecha", "fechayhora", "fechahora",
              "dia", "data", "dataeora", "dataora", "giorno", "datum", "nap", "datumido", "datumesido"),
     "time": ("time", "hora", "ora", "orario", "ido", "idopont"),

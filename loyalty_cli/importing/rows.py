@@ -163,7 +163,9 @@ class RowReader:
             if name == IGNORED:
                 continue
             try:
-                cell = json_text(value, key) or ""
+                # a JSON true/false says yes or no to marketing; anywhere else it is no cell
+                consent_flag = name == "marketing" and isinstance(value, bool)
+                cell = str(value).lower() if consent_flag else json_text(value, key) or ""
             except ValueError as exc:
                 raise RowError(name, value, str(exc)) from None
             if name in NAME_PARTS:

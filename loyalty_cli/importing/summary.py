@@ -8,7 +8,8 @@ from loyalty_cli.domain import money
 
 MAX_LISTED = 20  # problems (and merges) listed in the summary; all are counted, all go to --rejects
 WRITTEN = ("rows_imported", "customers_created", "customers_updated", "visits_added", "punches", "points",
-           "credit", "vouchers_issued", "names_repaired", "birthdays")  # the figures of what landed
+           "credit", "vouchers_issued", "names_repaired", "birthdays",
+           "consents_recorded")  # the figures of what landed
 
 
 def new_summary(source, kind: str, dry_run: bool) -> dict:
@@ -22,12 +23,14 @@ def new_summary(source, kind: str, dry_run: bool) -> dict:
     if kind == "cards":
         summary["names_repaired"] = 0  # cards imported before from a file misread then (its encoding)
         summary["birthdays"] = 0  # birthdays filed, for new customers and for those who had none
+        summary["consents_recorded"] = 0  # marketing consents that changed (a `marketing` column)
     return summary
 
 
 def landed(summary: dict) -> bool:
     """Did the import change anything worth keeping (a re-run that only finds what is there did not)?"""
-    return bool(summary["rows_imported"] or summary.get("names_repaired") or summary.get("birthdays"))
+    return bool(summary["rows_imported"] or summary.get("names_repaired") or summary.get("birthdays")
+                or summary.get("consents_recorded"))
 
 
 def complete(summary: dict, problems: list, rejects_file: str | None, currency: str) -> None:

@@ -103,6 +103,12 @@ def card_lines(data: dict) -> list[tuple[str, str, str]]:
         text = tr("{score}/{scale} on {date}").format(score=said["score"], scale=said["scale"],
                                                       date=shown.day(said["at"][:10]))
         rows.append((tr("Feedback"), text + (f": {said['comment']}" if said.get("comment") else ""), ""))
+    if "consents" in data:  # `show`: the consent log, so the shop can say when it was given or withdrawn
+        said_no = tr("no") + ("" if data["consents"] else " " + tr("(never asked)"))
+        rows.append((tr("Marketing"), tr("yes") if data["marketing"] else said_no, ""))
+        for said in data["consents"]:
+            rows.append((tr("Consent"), f"{said['at']}  {tr('yes') if said['marketing'] else tr('no')}"
+                         + (f"  ({said['source']})" if said["source"] else ""), ""))
     return rows
 
 

@@ -118,11 +118,13 @@ def _table(table: Table, cells: Cells, handle) -> None:
     empty = True
     cells_of = [(f"<td{cls}>", f, table.heatmap and kind == "ratio")
                 for cls, f, kind in zip(classes, cells.converters(table.columns, "display"), kinds, strict=True)]
+    keys = [c.key for c in table.columns]
     rows = iter(table.rows())
     for row in rows:
         empty = False
-        cells_html = "".join(f"{_shaded(td, v) if heat else td}{escape(f(v))}</td>"
-                             for (td, f, heat), v in zip(cells_of, row, strict=True))
+        links = table.links(row) if table.links else {}
+        cells_html = "".join(f"{_shaded(td, v) if heat else td}{_linked(escape(f(v)), links.get(key))}</td>"
+                             for (td, f, heat), v, key in zip(cells_of, row, keys, strict=True))
         handle.write(f"<tr>{cells_html}</tr>\n")
         shown += 1
         if shown == MAX_ROWS:
@@ -134,6 +136,13 @@ def _table(table: Table, cells: Cells, handle) -> None:
     if more:
         handle.write(f"<p class=\"note rows-cut\">The first {shown:,} of {shown + more:,} rows. "
                      "Every row is in the XLSX and CSV formats (--format xlsx, --format excel-csv or csv).</p>\n")
+
+
+def _linked(text: str, links: list | None) -> str:
+    """The cell's text as its first link, then any further links (label or the text), joined by ' · '."""
+    if not links or not text:
+        return text
+    return " · ".join(f"<a href=\"{escape(href)}\">{escape(label) if label else text}</a>" for href, label in links)
 
 
 _WRAP = {"description", "note", "next_reward", "void_reason"}

@@ -43,6 +43,9 @@ class Table:
     brief: tuple = ()  # the columns a narrow terminal shows (keys); every format has them all
     empty: str = "nothing to show"  # what a table for people says when it has no rows
     heatmap: bool = False  # a grid of shares: its ratio cells shaded by value on a terminal and in HTML
+    # HTML only: row -> {column key: [(href, label or None for the cell's own text)]}, links a
+    # cell stands for (at-risk's tel:, wa.me and mailto:); every other format keeps the plain value
+    links: Callable[[tuple], dict] | None = None
 
     def rows(self) -> Iterator[tuple]:
         return self.produce()

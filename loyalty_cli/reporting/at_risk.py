@@ -9,7 +9,7 @@ from loyalty_cli.domain.clock import local_day_of as local_day
 from loyalty_cli.domain.i18n import mark
 from loyalty_cli.output.model import Column, Report, Table
 from loyalty_cli.reporting.clv import with_p_alive
-from loyalty_cli.reporting.context import Context, json_rows
+from loyalty_cli.reporting.context import Context, json_rows, query
 
 NAME, TITLE = "at-risk", mark("Customers at risk")
 
@@ -89,11 +89,43 @@ def build(ctx: Context) -> Report:
                      "; ".join(reasons)))
     scores = last_scores(ctx)
     rows = [(*row, scores.get(row[1])) for row in rows]
-    table = Table("rows", mark("Customers to call"), AT_RISK_COLUMNS, lambda: iter(rows), brief=AT_RISK_BRIEF)
+    table = Table("rows", mark("Customers to call"), AT_RISK_COLUMNS, lambda: iter(rows), brief=AT_RISK_BRIEF,
+                  links=contact_links(ctx, [row[1] for row in rows]))
     # `rhythm_visits` is the parameter's name from before it counted distinct days; kept for scripts
     report = ctx.report(NAME, TITLE, None, [table], rhythm_visits=RHYTHM_DAYS, factor=RHYTHM_FACTOR,
                         floor_days=FLOOR_DAYS, lost_after_days=LOST_DAYS)
     return with_p_alive(ctx, report)  # each row's BG/NBD P(alive), when the 'stats' extra is installed
+
+
+def overdue_customers(ctx: Context) -> list[int]:
+    """The ids of the customers the report lists as overdue (a campaign's audience "at_risk")."""
+    return [row[0] for row in _overdue(ctx, clock.to_db(ctx.now - timedelta(days=LOST_DAYS)))]
+
+
+def near_reward_customers(ctx: Context) -> list[int]:
+    """The ids of the customers one punch from a reward (a campaign's audience "near_reward")."""
+    near, _rows = _one_visit_from_a_reward(ctx, clock.to_db(ctx.now - timedelta(days=LOST_DAYS)))
+    return sorted(near)
+
+
+def contact_links(ctx: Context, phones: list[str]):
+    """For the HTML page: each consenting customer's phone as tel: and wa.me links, and their
+    e-mail as a mailto: one, after it. Without consent on record, the phone stays plain text."""
+    from loyalty_cli.domain.campaigns import whatsapp_link
+    from loyalty_cli.store import consents as consents_store
+
+    found = {}
+    for start in range(0, len(phones), 500):
+        chunk = phones[start:start + 500]
+        found.update((phone, (cid, email)) for phone, cid, email in query(
+            ctx.conn, f"SELECT phone, id, email FROM customers WHERE phone IN ({', '.join('?' * len(chunk))})", chunk))
+    consenting = consents_store.current_of(ctx.conn, [cid for cid, _email in found.values()])
+    links = {}
+    for phone, (cid, email) in found.items():
+        if consenting.get(cid) == 1:
+            links[phone] = [(f"tel:{phone}", None), (whatsapp_link(phone, ""), "WhatsApp")] + (
+                [(f"mailto:{email}", email)] if email else [])
+    return lambda row: {"phone": links[row[1]]} if row[1] in links else {}
 
 
 def _one_visit_from_a_reward(ctx: Context, lost: str) -> tuple[dict[int, list[str]], dict[int, tuple]]:

@@ -10,12 +10,23 @@ from datetime import date
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.output.model import Report
-from loyalty_cli.reporting import at_risk, clv, cohorts, customers, feedback, liability, rewards, summary, visits
+from loyalty_cli.reporting import (
+    at_risk,
+    campaigns,
+    clv,
+    cohorts,
+    customers,
+    feedback,
+    liability,
+    rewards,
+    summary,
+    visits,
+)
 from loyalty_cli.reporting.context import Context
 from loyalty_cli.reporting.period import Period, resolve_period
 
 _PERIODIC = (summary, customers, visits, rewards, feedback)
-_SNAPSHOT = (liability, at_risk)
+_SNAPSHOT = (liability, at_risk, campaigns)
 # Asked for, never exported: they describe the customer base as a whole, not a day or a month
 # of trade, so an export's period (yesterday, last month) would make them a single cell of
 # cohorts or a model fitted on a cut-off no one chose; clv also needs the optional 'stats' extra.

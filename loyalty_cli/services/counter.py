@@ -151,9 +151,13 @@ def _same_visit_again(done, ref: str, amount: int, items: int, config) -> None:
                              amount2=locale_format.amount(amount, currency), items2=items))
 
 
-def enrol(session: Session, phone_text: str, name=None, email=None, birthday=None, referred_by=None) -> dict:
+def enrol(session: Session, phone_text: str, name=None, email=None, birthday=None, referred_by=None,
+          marketing: str | None = None, consent_source: str | None = None) -> dict:
+    from loyalty_cli.services import consent  # not on the visit's path
     config = session.config
     email, birthday = _email(email), _birthday(birthday)
+    consent_given = consent.marketing_choice(marketing)
+    source = consent.consent_source(consent_source, consent_given)
     name = _text(name, "--name", text.NAME_MAX)
     now = clock.now()
     phone = session.phone(phone_text)
@@ -172,6 +176,7 @@ def enrol(session: Session, phone_text: str, name=None, email=None, birthday=Non
                 raise Refused(Phrase("a customer cannot refer themselves"))
         row = _enrol(conn, config, phone, now, name=name, email=email, birthday=birthday,
                      referrer=referrer)
+        consent.record(conn, row["id"], now, consent_given, source)
         session.remember(phone_text, phone)
         return {**views.card(conn, config, row, now), "enrolled": True}
 
@@ -190,7 +195,11 @@ def _enrol(conn, config, phone, at, name=None, email=None, birthday=None, referr
     return store.customer_by_id(conn, customer_id)
 
 
-def edit(session: Session, phone_text: str, name=None, email=None, birthday=None, note=None) -> dict:
+def edit(session: Session, phone_text: str, name=None, email=None, birthday=None, note=None,
+         marketing: str | None = None, consent_source: str | None = None) -> dict:
+    from loyalty_cli.services import consent  # not on the visit's path
+    consent_given = consent.marketing_choice(marketing)
+    source = consent.consent_source(consent_source, consent_given)
     changes = {}
     if name is not None:
         changes["name"] = _text(name, "--name", text.NAME_MAX)
@@ -200,12 +209,14 @@ def edit(session: Session, phone_text: str, name=None, email=None, birthday=None
         changes["birthday"] = _birthday(birthday) if birthday.strip() else None
     if note is not None:
         changes["note"] = _text(note, "--note", text.NOTE_MAX)
-    if not changes:
-        raise BadInput(Phrase("nothing to change: give --name, --email, --birthday or --note"))
+    if not changes and consent_given is None:
+        raise BadInput(Phrase("nothing to change: give --name, --email, --birthday, --note or --marketing"))
     conn = session.conn
     row = customer(session, phone_text)
     with store_db.transaction(conn):
-        store.update_customer(conn, row["id"], **changes)
+        if changes:
+            store.update_customer(conn, row["id"], **changes)
+        consent.record(conn, row["id"], clock.now(), consent_given, source)
         return views.card(conn, session.config, store.customer_by_id(conn, row["id"]), clock.now())
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from loyalty_cli.domain import clock, money, rules
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.domain.i18n import Phrase
+from loyalty_cli.store import consents as consents_store
 from loyalty_cli.store import counter as store
 from loyalty_cli.store import feedback as feedback_store
 from loyalty_cli.store import lots as store_lots
@@ -51,6 +52,7 @@ def card(conn, config, row, now: datetime, book=None) -> dict:
         "spend": money.as_string(row["spend"], currency),
         "last_visit": local_time(row["last_visit_at"], config),
         "last_feedback": last_feedback(conn, config, row["id"]),
+        "marketing": consents_store.current(conn, row["id"]),  # consent on record now (none: no)
     }
 
 

@@ -19,7 +19,7 @@ from loyalty_cli.reporting.period import Period, exact_period, resolve_period
 from loyalty_cli.store import db as store_db
 from tests.conftest import ROOT
 
-NAMES = ("summary", "customers", "visits", "rewards", "liability", "at-risk", "feedback")
+NAMES = ("summary", "customers", "visits", "rewards", "liability", "at-risk", "campaigns", "feedback")
 # the CSVs of the reports' other tables, written beside the main one (the summary's per-category
 # table for a shop that lists categories, as the sample config does)
 EXTRA_CSV = ("summary-{}-timeline.csv", "summary-{}-categories.csv",
