@@ -26,9 +26,12 @@ def doctor(
         elif problems:
             render.lines(*problems)
         else:
+            from loyalty_cli.store.db import is_postgres
+
             check = "full integrity check" if full else "quick check"
-            render.message(f"{session.db_path}: every balance, voucher and ledger line is consistent; "
-                           f"SQLite's {check} reports no damage")
+            engine = ("PostgreSQL keeps its own pages and foreign keys" if is_postgres(conn)
+                      else f"SQLite's {check} reports no damage")
+            render.message(f"{session.db_path}: every balance, voucher and ledger line is consistent; {engine}")
         if problems:
             from loyalty_cli.domain.errors import Refused
 

@@ -11,6 +11,7 @@ import typer
 from loyalty_cli import __version__
 from loyalty_cli.cli import admin, counter, feedback, simulate
 from loyalty_cli.cli.config import config_app
+from loyalty_cli.cli.database import db_app
 from loyalty_cli.cli.imports import import_app
 from loyalty_cli.cli.reports import report_app
 from loyalty_cli.output import console as render
@@ -29,6 +30,7 @@ for command in counter.COMMANDS + feedback.COMMANDS + admin.COMMANDS + simulate.
 app.add_typer(config_app, name="config")
 app.add_typer(import_app, name="import")
 app.add_typer(report_app, name="report")
+app.add_typer(db_app, name="db")
 
 
 def _version(value: bool):

@@ -71,7 +71,7 @@ def event_counts(conn, config, start: str, end: str, now: str) -> tuple[dict, li
     longer knows (so not costed), sorted."""
     counts = {f"vouchers_{event}": 0 for event in EVENTS}
     cost, unknown = 0, []
-    for event, reward, count in query(conn, f"SELECT event, reward, COUNT(*) FROM ({VOUCHER_EVENTS_SQL}) "
+    for event, reward, count in query(conn, f"SELECT event, reward, COUNT(*) FROM ({VOUCHER_EVENTS_SQL}) events "
                                             "GROUP BY event, reward", {"start": start, "end": end, "now": now}):
         counts[f"vouchers_{event}"] += count
         if event == "redeemed":

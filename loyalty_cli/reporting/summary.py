@@ -88,7 +88,8 @@ def visit_figures(conn, period: Period) -> dict:
     """
     days = period.local_days()
     visits, revenue, customers, visits_with_amount = query(conn,
-        "SELECT COUNT(*), COALESCE(SUM(amount), 0), COUNT(DISTINCT customer_id), COALESCE(SUM(amount > 0), 0) "
+        "SELECT COUNT(*), COALESCE(SUM(amount), 0), COUNT(DISTINCT customer_id), "
+        "COUNT(CASE WHEN amount > 0 THEN 1 END) "
         "FROM visits WHERE voided_at IS NULL AND local_day BETWEEN ? AND ?", days).fetchone()
     voided = query(conn, "SELECT COUNT(*) FROM visits WHERE voided_at IS NOT NULL AND local_day BETWEEN ? AND ?",
                    days).fetchone()[0]

@@ -1,6 +1,5 @@
 """What every command needs: the config and the database, resolved once and lazily."""
 
-import sqlite3
 from functools import cached_property
 
 from loyalty_cli.config import load as config_module
@@ -33,24 +32,24 @@ class Session:
         return self.db_choice[0]
 
     @cached_property
-    def conn(self) -> sqlite3.Connection:
+    def conn(self):
         """The shop's database, which must exist: a read, or a change to customers who must be in
         it already, on a mistyped --db (or from a cron job whose user has none) is refused rather
         than answered from a new empty database."""
         path, origin = self.db_choice
-        if not path.exists():
+        if not store_db.exists(path):
             raise Refused(f"no database at {path} (from {origin}): nothing recorded there yet; "
                           "give --db or LOYALTY_DB for the shop's database")
         return store_db.connect(path, create=False)
 
     @property
-    def writable_conn(self) -> sqlite3.Connection:
+    def writable_conn(self):
         """The database, created on first use: for the commands that record something new (a
         visit, an enrolment, an import). Call it only once the input is known to be good; a
         database created by a command that then fails is removed again (close)."""
         if "conn" not in self.__dict__:
             path, origin = self.db_choice
-            existed = path.exists()
+            existed = store_db.exists(path)
             self.__dict__["conn"] = store_db.connect(path, make_folder=origin == "default")
             if not existed:
                 self.created = path
@@ -59,7 +58,7 @@ class Session:
     def phone(self, text: str) -> str:
         """E.164 for a typed number, remembering how it was typed so the next time costs no parse."""
         region = self.config.shop.phone_region
-        if "conn" in self.__dict__ or self.db_path.exists():
+        if "conn" in self.__dict__ or (not isinstance(self.db_path, str) and self.db_path.exists()):
             known = store.cached_phone(self.conn, phones.cache_key(text, region))
             if known:
                 return known

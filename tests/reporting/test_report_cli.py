@@ -19,6 +19,8 @@ from loyalty_cli.reporting.period import Period, exact_period, resolve_period
 from loyalty_cli.store import db as store_db
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL (tests/conftest.py)
+
 NAMES = ("summary", "customers", "visits", "rewards", "liability", "at-risk", "feedback")
 # the CSVs of the reports' other tables, written beside the main one
 EXTRA_CSV = ("summary-{}-timeline.csv",

@@ -34,6 +34,8 @@ from loyalty_cli.reporting.period import Period
 from loyalty_cli.store import db as store_db
 from tests.conftest import SAMPLE
 
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL (tests/conftest.py)
+
 MAY = ("--since", "2026-05-01", "--until", "2026-05-31")
 NOW = "2026-06-15T12:00:00+00:00"
 ANNA, BRUNO, CARLA, FABIO, ELIO = "333 111 1111", "333 222 2222", "333 333 3333", "333 444 4444", "333 555 5555"
