@@ -174,6 +174,7 @@ def test_table_when_piped_is_plain(cli, shop):
     assert "+393331111111" in result.stdout and "€19.50" in result.stdout
 
 
+@pytest.mark.sqlite_only  # a file that is not there
 def test_no_database_is_an_error_not_a_new_empty_one(cli, db_path, tmp_path):
     for args in (("summary",), ("export", "--dir", tmp_path)):
         result = cli("report", *args)
@@ -267,6 +268,7 @@ def test_the_cron_line_as_a_process(shop, tmp_path):
 
 # ---- reading never blocks the counter ------------------------------------------------------------
 
+@pytest.mark.sqlite_only  # SQLite's WAL; on PostgreSQL readers never block writers
 def test_a_report_in_progress_does_not_block_a_visit(cli, shop, db_path):
     reader = sqlite3.connect(db_path, isolation_level=None)
     try:

@@ -80,7 +80,16 @@ def history_file(tmp_path_factory):
 
 @pytest.fixture
 def history(history_file, db_path):
-    """A private copy of the built history as this test's database."""
+    """A private copy of the built history as this test's database (on PostgreSQL: `db copy`)."""
+    if isinstance(db_path, str):
+        from loyalty_cli.store import db as store_db
+        from loyalty_cli.store.copy import copy_database
+
+        source, target = store_db.connect(history_file, create=False), store_db.connect(db_path)
+        copy_database(source, target, db_path)
+        source.close()
+        target.close()
+        return db_path
     for suffix in ("", "-wal", "-shm"):
         source = history_file.with_name(history_file.name + suffix)
         if source.exists():
