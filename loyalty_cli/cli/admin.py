@@ -27,9 +27,13 @@ def doctor(
         elif problems:
             render.lines(*problems)
         else:
+            from loyalty_cli.store.db import is_postgres
+
             check = tr("full integrity check") if full else tr("quick check")
-            render.message(tr("{path}: every balance, voucher and ledger line is consistent; SQLite's {check} "
-                              "reports no damage").format(path=session.db_path, check=check))
+            engine = (tr("PostgreSQL keeps its own pages and foreign keys") if is_postgres(conn)
+                      else tr("SQLite's {check} reports no damage").format(check=check))
+            render.message(tr("{path}: every balance, voucher and ledger line is consistent; {engine}").format(
+                path=session.db_path, engine=engine))
         if problems:
             from loyalty_cli.domain.errors import Refused
 

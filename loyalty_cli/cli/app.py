@@ -12,6 +12,7 @@ from loyalty_cli import __version__
 from loyalty_cli.cli import admin, counter, feedback, privacy, simulate
 from loyalty_cli.cli.campaign import campaign_app
 from loyalty_cli.cli.config import config_app
+from loyalty_cli.cli.database import db_app
 from loyalty_cli.cli.imports import import_app
 from loyalty_cli.cli.reports import report_app
 from loyalty_cli.output import console as render
@@ -32,6 +33,7 @@ app.add_typer(privacy.customer_app, name="customer")
 app.add_typer(import_app, name="import")
 app.add_typer(report_app, name="report")
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(db_app, name="db")
 
 
 def _version(value: bool):

@@ -58,7 +58,9 @@ def config_check(
 def _database_warnings(session, config) -> list[str]:
     """What the config asks of the shop's data that is not there (a birthday rule and no birthdays);
     nothing when there is no database yet, which this check does not create."""
-    if not session.db_path.exists():
+    from loyalty_cli.store import db as store_db
+
+    if not store_db.exists(session.db_path):
         return []
     from loyalty_cli.services.warnings import birthday_warning
 

@@ -1,14 +1,24 @@
 """The error edge: our errors become one line on stderr and an exit code (0 ok, 1 refused, 2 bad input).
 
 Every command, on the fast path and through Typer alike, runs its work through `guarded`.
+It is also the one place where a transient conflict between tills on PostgreSQL (a deadlock, a
+serialization failure, a phone or ref another till wrote meanwhile) is retried: every command's
+work is made of transactions that are safe to run again (a failed one wrote nothing, a visit's
+ref and an import's content are idempotent), so it runs again, a bounded number of times.
 """
 
+import random
 import sqlite3
 import sys
+import time
 
 from loyalty_cli.domain.errors import LoyaltyError
 from loyalty_cli.domain.i18n import say
 from loyalty_cli.output import console
+from loyalty_cli.store import db as store_db
+
+ATTEMPTS = 5
+BACKOFF_S = 0.02  # doubled at each attempt, jittered so two tills do not collide again
 
 
 def guarded(session, work, push_first: bool = True) -> int:
@@ -19,18 +29,20 @@ def guarded(session, work, push_first: bool = True) -> int:
         session.speak_the_shops_language()
         if push_first:
             _push_outbox(session)
-        work()
+        _with_retries(work)
     except LoyaltyError as exc:
         console.error(say(exc.args[0]) if len(exc.args) == 1 else str(exc))
         code = exc.exit_code
-    except sqlite3.DatabaseError as exc:  # locked past the timeout, disk full, a damaged file
-        hint = " (run `loyalty doctor`; restore a backup if it is damaged)" if "malformed" in str(exc) else ""
-        console.error(f"database error: {exc}{hint}")
-        code = 1
     except BrokenPipeError:
         # `loyalty visit ... | head -1`: the work is done and the reader has gone; say nothing
         # more (a flush at exit would raise again) and do not call it a failure.
         console.silence_stdout()
+    except Exception as exc:
+        if not store_db.is_database_error(exc):  # locked past the timeout, disk full, a damaged file
+            raise
+        hint = " (run `loyalty doctor`; restore a backup if it is damaged)" if "malformed" in str(exc) else ""
+        console.error(f"database error: {exc}{hint}")
+        code = 1
     except KeyboardInterrupt:
         console.error("interrupted: nothing was written by the unfinished step")
         code = 130
@@ -56,6 +68,17 @@ def _push_outbox(session) -> None:
         console.note(f"pushed {done['pushed'] + done['already']} visit(s) recorded offline at this till")
     for refused in (done or {}).get("refused", ()):
         console.warning(f"offline visit {refused['ref']} of {refused['phone']} refused: {refused['problem']}")
+
+
+def _with_retries(work) -> None:
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            work()
+            return
+        except Exception as exc:
+            if attempt == ATTEMPTS or not store_db.is_transient(exc):
+                raise
+        time.sleep(BACKOFF_S * 2 ** attempt * random.uniform(0.5, 1.5))
 
 
 def interrupted() -> int:

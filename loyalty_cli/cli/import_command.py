@@ -17,6 +17,7 @@ def run_import(session, kind: str, as_json: bool, values: dict) -> int:
         from contextlib import ExitStack
 
         from loyalty_cli import importing as importer
+        from loyalty_cli.store import db as store_db
 
         values["mapping"] = _pairs(values["mapping"] or [])
         values["ignore"] = list(values["ignore"] or [])
@@ -24,7 +25,7 @@ def run_import(session, kind: str, as_json: bool, values: dict) -> int:
         run = importer.import_cards if kind == "cards" else importer.import_visits
         try:
             with ExitStack() as stack:
-                if options.dry_run and not session.db_path.exists():
+                if options.dry_run and not store_db.exists(session.db_path):
                     stack.enter_context(importer.scratch_database(session))
                 progress = stack.enter_context(_Progress())
                 summary = run(session, options, progress)

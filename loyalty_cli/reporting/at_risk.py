@@ -49,9 +49,9 @@ FROM customers c WHERE c.last_visit_at >= :lost AND c.last_visit_at < :floor AND
 
 # Customers seen within LOST_DAYS whose punches on card :card stand at :punches (one short).
 _NEAR_SQL = """
-SELECT json_group_array(json_array(c.id, c.phone, c.name, c.last_visit_at, c.visits, c.spend, j.value))
+SELECT json_group_array(json_array(c.id, c.phone, c.name, c.last_visit_at, c.visits, c.spend, CAST(j.value AS INTEGER)))
 FROM customers c, json_each(c.punches) j
-WHERE j.key = :card AND j.value = :punches AND c.last_visit_at >= :lost AND c.forgotten_at IS NULL
+WHERE j.key = :card AND CAST(j.value AS INTEGER) = :punches AND c.last_visit_at >= :lost AND c.forgotten_at IS NULL
 """
 
 

@@ -80,7 +80,7 @@ class Context:
             rows = json_rows(self.conn, (
                 "SELECT json_group_array(json_array(customer_id, spend, visits)) FROM ("
                 f"SELECT customer_id, SUM(amount) AS spend, COUNT(*) AS visits {store.TIER_WINDOW_VISITS} "
-                "GROUP BY customer_id)"), store.tier_window(self.now))
+                "GROUP BY customer_id) figures"), store.tier_window(self.now))
             return {cid: (spend, visits) for cid, spend, visits in rows}
 
         return self._figure("year_figures", compute)

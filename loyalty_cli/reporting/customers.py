@@ -36,7 +36,8 @@ _CUSTOMERS_SQL = (
     "AND (expires_at IS NULL OR expires_at > :now) GROUP BY customer_id) "
     "SELECT c.id, c.phone, c.name, c.email, c.enrolled_at, c.visits, c.spend, c.last_visit_at, "
     "COALESCE(period.visits, 0), COALESCE(period.spend, 0), "
-    "(SELECT COALESCE(SUM(value), 0) FROM json_each(c.punches)), c.points, c.credit, COALESCE(open.n, 0) "
+    "(SELECT COALESCE(SUM(CAST(value AS INTEGER)), 0) FROM json_each(c.punches)), c.points, c.credit, "
+    "COALESCE(open.n, 0) "
     "FROM customers c LEFT JOIN period ON period.customer_id = c.id "
     "LEFT JOIN open ON open.customer_id = c.id ORDER BY c.spend DESC, c.id"
 )

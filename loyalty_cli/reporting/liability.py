@@ -97,7 +97,7 @@ def _vouchers_owed(ctx: Context) -> tuple[list, list]:
     config, currency = ctx.config, ctx.config.shop.currency
     owed, soon = [], []
     for reward_id, count, holders, expiring, expiring_holders in query(ctx.conn,
-            "SELECT reward, COUNT(*), COUNT(DISTINCT customer_id), SUM(expires_at <= :soon), "
+            "SELECT reward, COUNT(*), COUNT(DISTINCT customer_id), COUNT(CASE WHEN expires_at <= :soon THEN 1 END), "
             "COUNT(DISTINCT CASE WHEN expires_at <= :soon THEN customer_id END) "
             "FROM vouchers WHERE status = 'issued' AND (expires_at IS NULL OR expires_at > :now) "
             "GROUP BY reward ORDER BY reward",

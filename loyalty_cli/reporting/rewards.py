@@ -43,7 +43,7 @@ VOUCHER_EVENTS_SQL = (
 )
 EVENTS = ("issued", "redeemed", "expired", "voided")
 # With --category: only the vouchers issued at a visit of :category (its redemption and expiry too).
-OF_CATEGORY = (" WHERE e.code IN (SELECT code FROM vouchers "
+OF_CATEGORY = (" WHERE events.code IN (SELECT code FROM vouchers "
                "WHERE visit_id IN (SELECT id FROM visits WHERE category = :category))")
 # A voucher's status as of :now: 'expired' once past its expiry, written down or not.
 STATUS_NOW = "CASE WHEN v.status = 'issued' AND v.expires_at <= :now THEN 'expired' ELSE v.status END"
@@ -80,7 +80,7 @@ def event_counts(conn, config, start: str, end: str, now: str, category: str | N
     counts = {f"vouchers_{event}": 0 for event in EVENTS}
     cost, unknown = 0, []
     where = OF_CATEGORY if category is not None else ""
-    for event, reward, count in query(conn, f"SELECT event, reward, COUNT(*) FROM ({VOUCHER_EVENTS_SQL}) e{where} "
+    for event, reward, count in query(conn, f"SELECT event, reward, COUNT(*) FROM ({VOUCHER_EVENTS_SQL}) events{where} "
                                             "GROUP BY event, reward",
                                       {"start": start, "end": end, "now": now, "category": category}):
         counts[f"vouchers_{event}"] += count

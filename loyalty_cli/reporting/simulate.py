@@ -119,7 +119,7 @@ def assumption(ctx: Context, text: str | None) -> tuple[Assumption, list[str]]:
 def _observed(ctx: Context) -> tuple[Assumption, list[str]]:
     flows = ledger_flows(ctx.conn, "", "~")  # the whole history
     issued, redeemed = query(ctx.conn,
-        "SELECT COUNT(*), COALESCE(SUM(status = 'redeemed'), 0) FROM vouchers WHERE status != 'void' "
+        "SELECT COUNT(*), COUNT(CASE WHEN status = 'redeemed' THEN 1 END) FROM vouchers WHERE status != 'void' "
         "AND code NOT IN (SELECT voucher FROM ledger WHERE kind = 'redeem' AND points < 0 AND voucher IS NOT NULL)"
     ).fetchone()  # vouchers bought with points are redeemed as they are issued: they are the points' redemption
     shares = {"vouchers": (redeemed, issued), "points": (flows["points_redeemed"], flows["points_issued"]),

@@ -129,7 +129,8 @@ def visit_figures(conn, period: Period, category: str | None = None) -> dict:
     where, args = category_filter(category)
     days = (*period.local_days(), *args)
     visits, revenue, customers, visits_with_amount = query(conn,
-        "SELECT COUNT(*), COALESCE(SUM(amount), 0), COUNT(DISTINCT customer_id), COALESCE(SUM(amount > 0), 0) "
+        "SELECT COUNT(*), COALESCE(SUM(amount), 0), COUNT(DISTINCT customer_id), "
+        "COUNT(CASE WHEN amount > 0 THEN 1 END) "
         f"FROM visits WHERE voided_at IS NULL AND local_day BETWEEN ? AND ?{where}", days).fetchone()
     voided = query(conn, "SELECT COUNT(*) FROM visits WHERE voided_at IS NOT NULL AND local_day BETWEEN ? AND ?"
                    + where, days).fetchone()[0]

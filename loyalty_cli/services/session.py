@@ -1,6 +1,5 @@
 """What every command needs: the config and the database, resolved once and lazily."""
 
-import sqlite3
 from functools import cached_property
 
 from loyalty_cli.config import load as config_module
@@ -57,7 +56,7 @@ class Session:
     @cached_property
     def published_version(self):
         """The newest config_versions row, or None (no database yet, or nothing published)."""
-        if "conn" not in self.__dict__ and not (paths.is_server(self.db_path) or self.db_path.exists()):
+        if "conn" not in self.__dict__ and not store_db.exists(self.db_path):
             return None
         try:
             return config_versions.latest(self.conn)
@@ -87,24 +86,24 @@ class Session:
         return paths.outbox_path(self.config_option)
 
     @cached_property
-    def conn(self) -> sqlite3.Connection:
+    def conn(self):
         """The shop's database, which must exist: a read, or a change to customers who must be in
         it already, on a mistyped --db (or from a cron job whose user has none) is refused rather
         than answered from a new empty database."""
         path, origin = self.db_choice
-        if not path.exists():
+        if not store_db.exists(path):
             raise Refused(Phrase("no database at {path} (from {origin}): nothing recorded there yet; give --db or "
                                  "LOYALTY_DB for the shop's database", path=path, origin=origin))
         return self._open(path, create=False)
 
     @property
-    def writable_conn(self) -> sqlite3.Connection:
+    def writable_conn(self):
         """The database, created on first use: for the commands that record something new (a
         visit, an enrolment, an import). Call it only once the input is known to be good; a
         database created by a command that then fails is removed again (close)."""
         if "conn" not in self.__dict__:
             path, origin = self.db_choice
-            existed = path.exists()
+            existed = store_db.exists(path)
             self.__dict__["conn"] = self._open(path, make_folder=origin == "default")
             if not existed:
                 self.created = path
@@ -138,7 +137,7 @@ class Session:
     def phone(self, text: str) -> str:
         """E.164 for a typed number, remembering how it was typed so the next time costs no parse."""
         region = self.config.shop.phone_region
-        if "conn" in self.__dict__ or self.db_path.exists():
+        if self._database_open_or_a_file():
             known = store.cached_phone(self.conn, phones.cache_key(text, region))
             if known:
                 return known
@@ -158,11 +157,16 @@ class Session:
         region = self.config.shop.phone_region
         if region is None:
             return e164
-        if "conn" in self.__dict__ or self.db_path.exists():
+        if self._database_open_or_a_file():
             known = store.cached_phone(self.conn, phones.shown_key(e164, region))
             if known:
                 return known
         return locale_format.phone(e164, region)
+
+    def _database_open_or_a_file(self) -> bool:
+        """Whether a cache in the database can be read without creating a file or waiting for a
+        server before the input has been checked."""
+        return "conn" in self.__dict__ or (not paths.is_server(self.db_path) and self.db_path.exists())
 
     def close(self, failed: bool = False) -> None:
         """Close the database; after a failure, remove a database this command created, so a

@@ -10,6 +10,7 @@ import sqlite3
 
 from loyalty_cli.domain.errors import Refused
 from loyalty_cli.domain.i18n import Phrase
+from loyalty_cli.store import db as store_db
 from loyalty_cli.store.counter import VOUCHER_ALPHABET, VOUCHER_LENGTH
 
 CHUNK = 500  # values per IN (...) lookup
@@ -37,6 +38,8 @@ class DeferredIndexes:
 
     def __init__(self, conn, table: str, adding: int, keep=()):
         self.conn, self.dropped = conn, []
+        if store_db.is_postgres(conn):
+            return  # PostgreSQL keeps its indexes (and the tills their use of them) through an import
         existing = conn.execute(f"SELECT COALESCE(MAX(rowid), 0) FROM {table}").fetchone()[0]
         if adding < BULK_ROWS or adding < existing // 2:
             return  # a few rows into a big table: cheaper to keep the indexes
@@ -90,6 +93,7 @@ def row_count(conn, table: str) -> int:
 # ---- the import's own record -------------------------------------------------------------------
 
 def record_import(conn, kind: str, source: str, sha256: str, at: str) -> int:
+    store_db.lock_for_import(conn)
     return conn.execute("INSERT INTO imports (kind, source, sha256, at, summary) VALUES (?, ?, ?, ?, '{}')",
                         (kind, source, sha256, at)).lastrowid
 
@@ -269,7 +273,7 @@ def visits_after_count(conn, after: int) -> int:
     return conn.execute("SELECT COUNT(*) FROM visits WHERE id > ?", (after,)).fetchone()[0]
 
 
-def visits_after(conn, after: int, since: tuple | None = None, limit: int = -1) -> list:
+def visits_after(conn, after: int, since: tuple | None = None, limit: int = 1 << 62) -> list:
     """(id, customer_id, at, amount, items, category) of the visits with ids after `after`, in time
     order; with `since` (at, id), only those that come after that visit, at most `limit` of them."""
     if since is None:

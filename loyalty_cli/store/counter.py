@@ -7,7 +7,6 @@ recomputes them from the ledger.
 
 import json
 import secrets
-import sqlite3
 from datetime import datetime
 
 from loyalty_cli.domain import clock
@@ -15,6 +14,7 @@ from loyalty_cli.domain.errors import BadInput, Refused
 from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.domain.model import Entry, State
 from loyalty_cli.domain.rules import TIER_WINDOW
+from loyalty_cli.store.db import locking
 
 VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud
 VOUCHER_LENGTH = 6
@@ -28,17 +28,20 @@ def cached_phone(conn, key: str) -> str | None:
 
 
 def remember_phone(conn, key: str, phone: str) -> None:
-    conn.execute("INSERT OR IGNORE INTO phone_keys (key, phone) VALUES (?, ?)", (key, phone))
+    conn.execute("INSERT INTO phone_keys (key, phone) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, phone))
 
 
 # ---- customers -------------------------------------------------------------------------------
 
+# Inside a transaction a customer's row is locked as it is read (db.locking: FOR UPDATE on
+# PostgreSQL), so two tills serving one customer take turns and a balance is never spent twice.
+
 def customer_by_phone(conn, phone: str):
-    return conn.execute("SELECT * FROM customers WHERE phone = ?", (phone,)).fetchone()
+    return conn.execute("SELECT * FROM customers WHERE phone = ?" + locking(conn), (phone,)).fetchone()
 
 
 def customer_by_id(conn, customer_id: int):
-    return conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)).fetchone()
+    return conn.execute("SELECT * FROM customers WHERE id = ?" + locking(conn), (customer_id,)).fetchone()
 
 
 def create_customer(conn, phone: str, at: datetime, name=None, email=None, birthday=None,
@@ -180,16 +183,15 @@ def write_entries(conn, customer_id: int, at: datetime, entries, *, written_at: 
 def _new_voucher(conn, customer_id, entry: Entry, at, expires_at, visit_id) -> str:
     for _ in range(20):
         code = "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(VOUCHER_LENGTH))
-        try:
-            conn.execute(
-                "INSERT INTO vouchers (code, customer_id, reward, rule, status, issued_at, expires_at, visit_id) "
-                "VALUES (?, ?, ?, ?, 'issued', ?, ?, ?)",
-                (code, customer_id, entry.reward, entry.rule, clock.to_db(at),
-                 clock.to_db(expires_at) if expires_at else None, visit_id),
-            )
+        # ON CONFLICT rather than catching the error: on PostgreSQL an error ends the transaction
+        written = conn.execute(
+            "INSERT INTO vouchers (code, customer_id, reward, rule, status, issued_at, expires_at, visit_id) "
+            "VALUES (?, ?, ?, ?, 'issued', ?, ?, ?) ON CONFLICT (code) DO NOTHING",
+            (code, customer_id, entry.reward, entry.rule, clock.to_db(at),
+             clock.to_db(expires_at) if expires_at else None, visit_id),
+        ).rowcount
+        if written:
             return code
-        except sqlite3.IntegrityError:
-            continue
     raise Refused(Phrase("could not find a free voucher code; run `loyalty doctor`"))
 
 

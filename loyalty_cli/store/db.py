@@ -5,6 +5,11 @@ which versions the schema): every other module asks for a transaction, a snapsho
 or bulk-writing settings here, so how the database is driven is decided in one place.
 The counter path uses the standard library's sqlite3 directly (sqlite-utils costs ~0.13 s to
 import); sqlite-utils builds the schema in migrations.py.
+
+A `postgresql://` URL opens PostgreSQL instead (store/backends/postgres.py, which says how one
+SQL text serves both): each function here does the same on either connection, deciding by
+`is_postgres(conn)`, so no caller knows which backend it runs on. Nothing of psycopg is imported
+on the SQLite path.
 """
 
 import os
@@ -14,17 +19,32 @@ from pathlib import Path
 
 from loyalty_cli.domain.errors import BadInput, Refused
 from loyalty_cli.domain.i18n import Phrase
+from loyalty_cli.store.backends import is_url
 
 SCHEMA_VERSION = 12
 BUSY_TIMEOUT_S = 5.0
 
 
-def connect(path: Path, create: bool = True, make_folder: bool = True) -> sqlite3.Connection:
+def is_postgres(conn) -> bool:
+    return not isinstance(conn, sqlite3.Connection)
+
+
+def exists(target) -> bool:
+    """Whether the database is there: a file, or (a server's, known only once connected) a URL."""
+    return is_url(target) or Path(target).exists()
+
+
+def connect(path, create: bool = True, make_folder: bool = True):
     """Open (and on first use create, owner-only) the database, migrated to this release.
 
     make_folder=False (a path the user named) refuses a missing folder: a typo in --db must
-    not quietly start an empty database somewhere else.
+    not quietly start an empty database somewhere else. A postgresql:// URL opens PostgreSQL
+    (creating the schema in an empty database when `create`).
     """
+    if is_url(path):
+        from loyalty_cli.store.backends import postgres
+
+        return postgres.connect(str(path), SCHEMA_VERSION, create=create)
     path = Path(path)
     if path.is_dir():
         raise BadInput(Phrase("{path} is a folder, not a database file", path=path))
@@ -92,6 +112,8 @@ def _create_private(path: Path) -> None:
 def remove_if_empty(path: Path) -> None:
     """Delete a database file (and its WAL files) that holds no customer, visit or ledger line:
     what a refused command created. Anything recorded in it since, by another till, keeps it."""
+    if is_url(path):
+        return  # a server's database is not a file a command leaves behind
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
         try:
@@ -108,9 +130,15 @@ def remove_if_empty(path: Path) -> None:
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection):
+def transaction(conn):
     """One IMMEDIATE transaction: it takes the write lock up front, so two tills never
-    interleave a read-modify-write; anything raised inside rolls everything back."""
+    interleave a read-modify-write; anything raised inside rolls everything back.
+
+    On PostgreSQL a READ COMMITTED transaction in which every read of a customer row locks that
+    row (`locking`): tills serving different customers never wait for each other."""
+    if is_postgres(conn):
+        yield from _pg_transaction(conn)
+        return
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
@@ -123,8 +151,62 @@ def transaction(conn: sqlite3.Connection):
     conn.execute("COMMIT")
 
 
+def _pg_transaction(conn):
+    conn.execute("BEGIN")
+    conn.writing = True
+    try:
+        yield conn
+        if conn.explicit_ids:
+            from loyalty_cli.store.backends.postgres import reset_sequences
+
+            reset_sequences(conn)
+    except BaseException:
+        conn.writing = conn.explicit_ids = False
+        conn.execute("ROLLBACK")
+        raise
+    conn.writing = conn.explicit_ids = False
+    conn.execute("COMMIT")
+
+
+def locking(conn) -> str:
+    """The clause that locks the customer row a read returns, for the rest of the transaction:
+    `FOR UPDATE` on PostgreSQL; nothing on SQLite, whose BEGIN IMMEDIATE holds the whole file."""
+    return " FOR UPDATE" if getattr(conn, "writing", False) else ""
+
+
+def wrote_explicit_ids(conn) -> None:
+    """Rows were inserted with ids of their own (an import): PostgreSQL's identity sequences
+    move past them at commit."""
+    if is_postgres(conn):
+        conn.explicit_ids = True
+
+
+def lock_for_import(conn) -> None:
+    """An import gives its rows ids after the largest there: on PostgreSQL no till may add a row
+    meanwhile (reads go on). SQLite's IMMEDIATE transaction already holds the file."""
+    if is_postgres(conn):
+        conn.execute("LOCK TABLE customers, visits, ledger, vouchers, imports IN EXCLUSIVE MODE")
+
+
+def is_transient(exc) -> bool:
+    """A conflict between tills that running the command's work again resolves (PostgreSQL
+    only: SQLite's IMMEDIATE transactions wait for each other instead)."""
+    if isinstance(exc, sqlite3.Error) or "psycopg" not in type(exc).__module__:
+        return False
+    from loyalty_cli.store.backends.postgres import is_transient as pg_transient
+
+    return pg_transient(exc)
+
+
+def is_database_error(exc) -> bool:
+    """An error of either database engine (locked, disk full, damaged, connection lost)."""
+    if isinstance(exc, sqlite3.DatabaseError):
+        return True
+    return type(exc).__module__.startswith("psycopg") and isinstance(exc, Exception)
+
+
 @contextmanager
-def savepoint(conn: sqlite3.Connection, name: str):
+def savepoint(conn, name: str):
     """A savepoint inside the open transaction; yields a function that rolls back to it."""
     conn.execute(f"SAVEPOINT {name}")
 
@@ -136,14 +218,19 @@ def savepoint(conn: sqlite3.Connection, name: str):
 
 
 @contextmanager
-def bulk_writing(conn: sqlite3.Connection, cache_kib: int):
+def bulk_writing(conn, cache_kib: int):
     """Settings for an import's one big transaction, restored after it.
 
     A bigger page cache, and a helper thread to sort when indexes are rebuilt (~10% faster).
     Foreign keys are off: every id the import writes comes from the database in this same
     transaction, or is one it has just created, and checking each row's references again cost
     ~1.7 s a million visits; `loyalty doctor` runs the full foreign key check.
+    On PostgreSQL (foreign keys checked at commit) nothing changes.
     """
+    if is_postgres(conn):
+        conn.explicit_ids = True  # the import writes its rows with ids of its own
+        yield conn
+        return
     conn.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
     conn.execute("PRAGMA threads = 2")
     conn.execute("PRAGMA foreign_keys = OFF")
@@ -156,8 +243,9 @@ def bulk_writing(conn: sqlite3.Connection, cache_kib: int):
 @contextmanager
 def snapshot(conn):
     """One read transaction: every query of a run sees the same database, while the counter
-    keeps recording visits (WAL: readers never block the writer, nor it them)."""
-    conn.execute("BEGIN")
+    keeps recording visits (WAL: readers never block the writer, nor it them; on PostgreSQL a
+    REPEATABLE READ transaction)."""
+    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ" if is_postgres(conn) else "BEGIN")
     try:
         yield conn
     finally:
@@ -199,6 +287,8 @@ def compact(conn: sqlite3.Connection) -> None:
 
 
 def unique_indexes_on(conn, table: str, column: str) -> set[str]:
+    if is_postgres(conn):
+        return set()  # only bulk.DeferredIndexes asks, and on PostgreSQL it keeps every index
     names = set()
     for index in conn.execute(f"PRAGMA index_list({table})").fetchall():
         columns = conn.execute(f"PRAGMA index_info({index['name']})")
@@ -209,6 +299,8 @@ def unique_indexes_on(conn, table: str, column: str) -> set[str]:
 
 def indexes_led_by(conn, table: str, columns: tuple) -> set[str]:
     """The indexes of `table` whose first columns are `columns`, in that order."""
+    if is_postgres(conn):
+        return set()
     names = set()
     for index in conn.execute(f"PRAGMA index_list({table})").fetchall():
         leading = tuple(info["name"] for info in conn.execute(f"PRAGMA index_info({index['name']})"))[:len(columns)]
@@ -222,7 +314,10 @@ def integrity_problems(conn, full: bool = False) -> list[str]:
 
     quick_check reads every page but does not match each index against its table: 2.8 s of CPU
     on a million visits where integrity_check takes 31 s. `doctor --full` runs the full one.
+    PostgreSQL checks its pages and foreign keys itself: nothing to add there.
     """
+    if is_postgres(conn):
+        return []
     problems = []
     check = "integrity_check" if full else "quick_check"
     result = [row[0] for row in conn.execute(f"PRAGMA {check}").fetchall()]
@@ -231,3 +326,13 @@ def integrity_problems(conn, full: bool = False) -> list[str]:
     for row in conn.execute("PRAGMA foreign_key_check").fetchall():
         problems.append(f"foreign key: {row[0]} row {row[1]} points at a missing {row[2]}")
     return problems
+
+
+def ledger_triggers(conn) -> dict[str, str]:
+    """The ledger's triggers: name -> definition (doctor checks they refuse changes)."""
+    if is_postgres(conn):
+        from loyalty_cli.store.backends.postgres import ledger_triggers as pg_triggers
+
+        return pg_triggers(conn)
+    return {row[0]: row[1] or "" for row in conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'ledger'")}

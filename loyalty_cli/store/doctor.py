@@ -16,7 +16,7 @@ import json
 from loyalty_cli.domain import money
 from loyalty_cli.store import lots as store_lots
 from loyalty_cli.store import privacy as store_privacy
-from loyalty_cli.store.db import integrity_problems
+from loyalty_cli.store.db import integrity_problems, ledger_triggers
 
 LEDGER_KINDS = ("welcome", "referral", "punch", "reward", "points", "cashback", "redeem", "expire", "void", "import",
                 "promotion", "feedback")
@@ -74,8 +74,7 @@ def _money(minor: int, currency: str | None) -> str:
 
 def trigger_problems(conn) -> list[str]:
     """The triggers that make the ledger append-only are there, and still refuse."""
-    found = {row[0]: (row[1] or "").upper().replace(" ", "") for row in conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'ledger'")}
+    found = {name: sql.upper().replace(" ", "") for name, sql in ledger_triggers(conn).items()}
     out = []
     for name, event in TRIGGERS.items():
         sql = found.get(name)
@@ -92,7 +91,7 @@ def _shape_sql() -> str:
     cases = " ".join(
         f"WHEN '{kind}' THEN ({' AND '.join(_SIGN_SQL[s].format(c) for s, c in zip(signs, columns, strict=True))})"
         for kind, signs in SIGNS.items())
-    return f"(CASE l.kind {cases} WHEN 'void' THEN 1 ELSE 0 END)"
+    return f"(CASE l.kind {cases} WHEN 'void' THEN 1 = 1 ELSE 1 = 0 END)"  # booleans on both backends
 
 
 def ledger_line_problems(conn, currency: str | None = None) -> list[str]:
@@ -172,7 +171,7 @@ def voided_visit_problems(conn) -> list[str]:
         "LEFT JOIN vouchers vo ON vo.code = l.voucher LEFT JOIN customers c ON c.id = v.customer_id "
         "WHERE v.voided_at IS NOT NULL AND l.kind != 'void' "
         "AND NOT EXISTS (SELECT 1 FROM ledger r WHERE r.visit_id = v.id AND r.reverses = l.id) "
-        "AND NOT (l.kind = 'reward' AND vo.status IS 'redeemed') ORDER BY v.id, l.id")
+        "AND NOT (l.kind = 'reward' AND COALESCE(vo.status, '') = 'redeemed') ORDER BY v.id, l.id")
     return _capped(f"visit #{row['visit_id']} ({row['phone']}) is voided, but its ledger line #{row['id']} "
                    f"({row['kind']}) was never reversed" for row in rows)
 

@@ -136,11 +136,12 @@ def due_by(conn, moments: tuple[datetime, datetime], points_days: int) -> dict[i
     for cid, first, second in _json_rows(conn, (
             "SELECT json_group_array(json_array(customer_id, first, second)) FROM ("
             "SELECT b.customer_id, SUM(CASE WHEN json_extract(l.value, '$[1]') <= :cutoff0 "
-            "THEN json_extract(l.value, '$[4]') ELSE 0 END) AS first, "
-            "SUM(CASE WHEN json_extract(l.value, '$[1]') <= :cutoff1 THEN json_extract(l.value, '$[4]') ELSE 0 END) "
-            "AS second FROM lot_books b JOIN json_each(b.book, '$.lots') l "
+            "THEN CAST(json_extract(l.value, '$[4]') AS INTEGER) ELSE 0 END) AS first, "
+            "SUM(CASE WHEN json_extract(l.value, '$[1]') <= :cutoff1 "
+            "THEN CAST(json_extract(l.value, '$[4]') AS INTEGER) ELSE 0 END) "
+            "AS second FROM lot_books b CROSS JOIN json_each(b.book, '$.lots') l "
             "WHERE b.through >= (SELECT MAX(id) FROM ledger WHERE customer_id = b.customer_id) "
-            "GROUP BY b.customer_id HAVING second > 0)"), cutoffs):
+            "GROUP BY b.customer_id) sums WHERE second > 0"), cutoffs):
         due[cid] = (first, second)
     for (cid,) in conn.execute("SELECT customer_id FROM lot_books b "
                                "WHERE through < (SELECT MAX(id) FROM ledger WHERE customer_id = b.customer_id)"):

@@ -20,18 +20,38 @@ def user_config_dir() -> Path:
     return user_config_path(APP, appauthor=False)
 
 
-def db_path(option: str | None) -> tuple[Path, str]:
-    """The database file and where that choice came from."""
+DB_URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def db_path(option: str | None) -> tuple[Path | str, str]:
+    """The database file (or a PostgreSQL URL, kept as text) and where that choice came from."""
     if option is not None:
         if not option.strip():
             from loyalty_cli.domain.errors import BadInput
 
             raise BadInput(Phrase("--db is empty"))
-        return Path(option).expanduser(), "--db"
+        return _db_target(option, "--db"), "--db"
     env = os.environ.get("LOYALTY_DB")
     if env:
-        return Path(env).expanduser(), "LOYALTY_DB"
+        return _db_target(env, "LOYALTY_DB"), "LOYALTY_DB"
     return user_data_dir() / "loyalty.db", "default"
+
+
+def _db_target(text: str, origin: str) -> Path | str:
+    if not text.startswith(DB_URL_SCHEMES):
+        return Path(text).expanduser()
+    from urllib.parse import urlsplit
+
+    try:
+        password = urlsplit(text).password
+    except ValueError:
+        password = None
+    if password:
+        from loyalty_cli.domain.errors import BadInput
+
+        raise BadInput(f"{origin}: a password in the database URL is refused (it would show in the process "
+                       "list and shell history); use PGPASSWORD or ~/.pgpass")
+    return text
 
 
 def config_path(option: str | None) -> tuple[Path | None, str]:

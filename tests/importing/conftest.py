@@ -14,8 +14,13 @@ def hungarian(monkeypatch):
 
 
 def query(db_path, sql, *args):
-    conn = sqlite3.connect(db_path)
-    conn.row_factory = sqlite3.Row
+    if str(db_path).startswith("postgresql://"):
+        from loyalty_cli.store import db as store_db
+
+        conn = store_db.connect(db_path, create=False)
+    else:
+        conn = sqlite3.connect(db_path)
+        conn.row_factory = sqlite3.Row
     try:
         return [dict(row) for row in conn.execute(sql, args)]
     finally:

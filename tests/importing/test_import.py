@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import db_content
 from tests.importing.conftest import FIXTURES, query
 
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parent.parent.parent  # the repository
 SAMPLE_CONFIG = ROOT / "loyalty_cli" / "config" / "sample.toml"
 NOW = "2026-06-15T12:00:00.000000Z"  # the pinned clock (conftest), as stored
@@ -429,6 +431,7 @@ def bulk(monkeypatch):
     monkeypatch.setattr(store_bulk, "BULK_ROWS", 1)
 
 
+@pytest.mark.sqlite_only  # SQLite's file and indexes
 def test_bulk_imports_rebuild_every_index(cli, cli_json, db_path, bulk, spanish):
     cli_json("enroll", "600 000 001")
     before = schema(db_path)
@@ -446,6 +449,7 @@ def test_bulk_imports_rebuild_every_index(cli, cli_json, db_path, bulk, spanish)
     doctor_ok(cli)
 
 
+@pytest.mark.sqlite_only  # SQLite's file and indexes
 def test_a_failed_bulk_import_leaves_schema_and_rows_alone(cli, db_path, bulk):
     assert cli("enroll", "333 000 0000").exit_code == 0
     before = db_content(db_path), schema(db_path)
@@ -504,6 +508,7 @@ def test_a_conflicting_card_goes_to_rejects_as_it_was(cli_json, db_path, tmp_pat
     assert rows[1][3].startswith("line 2: column 'Teléfono': a card with other balances was imported for +34699111222")
 
 
+@pytest.mark.sqlite_only  # SQLite's file and indexes
 def test_rejects_must_be_writable_before_anything_happens(cli, db_path, tmp_path):
     result = cli("import", "cards", BAD, "--skip-invalid", "--rejects", tmp_path / "no" / "such" / "r.csv")
     assert result.exit_code == 2 and "no such directory" in result.stderr
@@ -585,6 +590,7 @@ def test_visits_fill_in_a_missing_name_but_never_replace_one(cli, cli_json, db_p
     assert customer(db_path, "+393477654321")["name"] == "Luca"
 
 
+@pytest.mark.sqlite_only  # SQLite's file and indexes
 def test_a_dry_run_before_any_database_creates_none(cli, db_path):
     assert not db_path.exists()
     result = cli("import", "cards", BAD, "--dry-run", "--skip-invalid", "--json")

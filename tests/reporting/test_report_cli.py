@@ -19,6 +19,8 @@ from loyalty_cli.reporting.period import Period, exact_period, resolve_period
 from loyalty_cli.store import db as store_db
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL (tests/conftest.py)
+
 NAMES = ("summary", "customers", "visits", "rewards", "liability", "at-risk", "campaigns", "feedback")
 # the CSVs of the reports' other tables, written beside the main one (the summary's per-category
 # table for a shop that lists categories, as the sample config does)
@@ -177,6 +179,7 @@ def test_table_when_piped_is_plain(cli, shop):
     assert "+393331111111" in csv_out and "333 111 1111" not in csv_out  # CSV keeps E.164
 
 
+@pytest.mark.sqlite_only  # a file that is not there
 def test_no_database_is_an_error_not_a_new_empty_one(cli, db_path, tmp_path):
     for args in (("summary",), ("export", "--dir", tmp_path)):
         result = cli("report", *args)
@@ -270,6 +273,7 @@ def test_the_cron_line_as_a_process(shop, tmp_path):
 
 # ---- reading never blocks the counter ------------------------------------------------------------
 
+@pytest.mark.sqlite_only  # SQLite's WAL; on PostgreSQL readers never block writers
 def test_a_report_in_progress_does_not_block_a_visit(cli, shop, db_path):
     reader = sqlite3.connect(db_path, isolation_level=None)
     try:

@@ -34,6 +34,8 @@ from loyalty_cli.reporting.period import Period
 from loyalty_cli.store import db as store_db
 from tests.conftest import SAMPLE
 
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL (tests/conftest.py)
+
 MAY = ("--since", "2026-05-01", "--until", "2026-05-31")
 NOW = "2026-06-15T12:00:00+00:00"
 ANNA, BRUNO, CARLA, FABIO, ELIO = "333 111 1111", "333 222 2222", "333 333 3333", "333 444 4444", "333 555 5555"
@@ -78,7 +80,16 @@ def history_file(tmp_path_factory):
 
 @pytest.fixture
 def history(history_file, db_path):
-    """A private copy of the built history as this test's database."""
+    """A private copy of the built history as this test's database (on PostgreSQL: `db copy`)."""
+    if isinstance(db_path, str):
+        from loyalty_cli.store import db as store_db
+        from loyalty_cli.store.copy import copy_database
+
+        source, target = store_db.connect(history_file, create=False), store_db.connect(db_path)
+        copy_database(source, target, db_path)
+        source.close()
+        target.close()
+        return db_path
     for suffix in ("", "-wal", "-shm"):
         source = history_file.with_name(history_file.name + suffix)
         if source.exists():

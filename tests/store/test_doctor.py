@@ -10,6 +10,10 @@ import sqlite3
 
 import pytest
 
+from tests.conftest import db_query
+
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL (tests/conftest.py)
+
 MARIA = "333 123 4567"
 MARIA_E164 = "+393331234567"
 LUCA = "347 765 4321"
@@ -21,6 +25,8 @@ def visits(cli_json, phone, count, amount="3.00"):
 
 def tamper(db_path, *statements, ledger=False):
     """Run SQL behind the engine's back; ledger=True lifts the append-only triggers meanwhile."""
+    if str(db_path).startswith("postgresql://"):
+        return _tamper_postgres(db_path, statements, ledger)
     conn = sqlite3.connect(db_path, isolation_level=None)
     try:
         triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
@@ -35,12 +41,26 @@ def tamper(db_path, *statements, ledger=False):
         conn.close()
 
 
-def one(db_path, sql, *args):
-    conn = sqlite3.connect(db_path)
+def _tamper_postgres(url, statements, ledger):
+    import re
+
+    from loyalty_cli.store import db as store_db
+
+    conn = store_db.connect(url, create=False)
     try:
-        return conn.execute(sql, args).fetchone()[0]
+        if ledger:
+            conn.execute("ALTER TABLE ledger DISABLE TRIGGER USER")
+        for statement in statements:
+            sql, args = statement if isinstance(statement, tuple) else (statement, ())
+            conn.execute(re.sub(r"^DROP TRIGGER (\w+)$", r"DROP TRIGGER \1 ON ledger", sql), args)
+        if ledger:
+            conn.execute("ALTER TABLE ledger ENABLE TRIGGER USER")
     finally:
         conn.close()
+
+
+def one(db_path, sql, *args):
+    return db_query(db_path, sql, args)[0][0]
 
 
 def problems(cli) -> list[str]:
@@ -259,6 +279,7 @@ def test_append_only_trigger_dropped(cli, cli_json, db_path, trigger, event):
                              "(it must be append-only)"]
 
 
+@pytest.mark.sqlite_only  # SQLite's trigger syntax
 def test_append_only_trigger_that_no_longer_refuses(cli, cli_json, db_path):
     visits(cli_json, MARIA, 1)
     tamper(db_path, "DROP TRIGGER ledger_no_delete",
@@ -292,8 +313,8 @@ def test_void_line_reversing_nothing(cli, cli_json, db_path):
 
 def test_visit_marked_voided_without_reversing_entries(cli, cli_json, db_path):
     first, second = visits(cli_json, MARIA, 2)
-    lines = [row[0] for row in sqlite3.connect(db_path).execute(
-        "SELECT id || ' (' || kind || ')' FROM ledger WHERE visit_id = ? ORDER BY id", (second,))]
+    lines = [row[0] for row in db_query(
+        db_path, "SELECT id || ' (' || kind || ')' FROM ledger WHERE visit_id = ? ORDER BY id", (second,))]
     tamper(db_path, ("UPDATE visits SET voided_at = '2026-06-15T12:00:00.000000Z' WHERE id = ?", (second,)),
            ("UPDATE customers SET visits = 1, spend = 300, last_visit_at = (SELECT at FROM visits WHERE id = ?)",
             (first,)))
@@ -336,6 +357,7 @@ def test_line_reversed_twice(cli, cli_json, db_path):
     assert problems(cli) == [f"ledger line #{line} ({MARIA_E164}): reverses line #{punch} again (line #{first} did)"]
 
 
+@pytest.mark.sqlite_only
 def test_full_runs_sqlites_full_integrity_check(cli, cli_json):
     cli_json("visit", "333 123 4567", "--amount", "5")
     quick, full = cli("doctor"), cli("doctor", "--full")

@@ -1,0 +1,410 @@
+"""PostgreSQL through psycopg 3, behind the small part of sqlite3's interface the code uses.
+
+`connect(url)` returns a `Connection` whose `execute`/`executemany`/`cursor` take the very SQL
+texts written for SQLite and translate them once each (`translate`, cached): the one dialect
+layer. Rows are read by position or by name like sqlite3.Row; an INSERT into a table with an
+`id` gets `RETURNING id`, which `lastrowid` reads. The connection is in autocommit mode, so
+db.py drives BEGIN/COMMIT/SAVEPOINT itself, as it does on SQLite.
+
+The schema is SQLite's, translated (`create_schema`): built from the very migrations on a
+scratch in-memory SQLite database, so both backends have the same tables, columns and indexes
+at the same version, recorded in a `schema_version` table. Integers are BIGINT (money too),
+`INTEGER PRIMARY KEY` an identity column, foreign keys deferred to the commit (a copy or an
+import may write rows in any order), and the ledger is append-only by a trigger.
+"""
+
+import re
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from loyalty_cli.domain.errors import Refused, Unreachable
+
+CONNECT_TIMEOUT_S = 3
+# Tables whose rows get their id from an identity column (INSERT ... RETURNING id).
+ID_TABLES = ("customers", "visits", "ledger", "imports", "feedback", "consents", "contacts", "config_versions")
+
+
+def _psycopg():
+    try:
+        import psycopg
+    except ImportError:
+        raise Refused("a PostgreSQL database needs psycopg: install loyalty-cli[postgres]") from None
+    return psycopg
+
+
+def connect(url: str, version_wanted: int, create: bool = True):
+    psycopg = _psycopg()
+    if urlsplit(url).password:
+        raise Refused("a password in the database URL is refused: use PGPASSWORD or ~/.pgpass")
+    try:
+        raw = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+    except psycopg.OperationalError as exc:
+        raise _connect_error(url, exc) from None
+    except psycopg.ProgrammingError as exc:  # a malformed URL
+        raise Refused(f"cannot use database URL {safe_url(url)}: {exc}") from None
+    _register_loaders(raw, psycopg)
+    conn = Connection(raw, url)
+    version = schema_version(conn)
+    if version is None:
+        if not create:
+            raise Refused(f"no loyalty database at {safe_url(url)}: nothing recorded there yet")
+        create_schema(conn, version_wanted)
+    elif version > version_wanted:
+        raise Refused(f"{safe_url(url)} was written by a newer loyalty-cli (schema {version}); upgrade to use it")
+    elif version < version_wanted:
+        raise Refused(f"{safe_url(url)} has schema {version}; this release cannot migrate it on PostgreSQL")
+    return conn
+
+
+def safe_url(url: str) -> str:
+    return str(url)
+
+
+def _connect_error(url: str, exc) -> Exception:
+    """Unreachable (a till may then work offline) when no server answered; Refused when one did
+    and said no (no such database or role, authentication)."""
+    text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    answered = ("does not exist", "authentication", "password", "permission denied", "no pg_hba.conf")
+    if any(word in str(exc) for word in answered):
+        return Refused(f"cannot open database {safe_url(url)}: {text}")
+    return Unreachable(f"the database server cannot be reached ({safe_url(url)}): {text}")
+
+
+def _register_loaders(raw, psycopg) -> None:
+    """Sums of BIGINTs are NUMERIC in PostgreSQL: read them as int (as SQLite returns), and a
+    fraction as float; JSON comes back as its text, as SQLite's JSON functions return it."""
+    from psycopg.adapt import Loader
+
+    class NumericLoader(Loader):
+        def load(self, data):
+            text = bytes(data).decode()
+            return float(text) if any(c in text for c in ".eEN") else int(text)
+
+    class TextLoader(Loader):
+        def load(self, data):
+            return bytes(data).decode()
+
+    raw.adapters.register_loader("numeric", NumericLoader)
+    raw.adapters.register_loader("json", TextLoader)
+
+
+# ---- the connection ----------------------------------------------------------------------------
+
+class Connection:
+    """What the code uses of sqlite3.Connection, over a psycopg connection in autocommit mode."""
+
+    dialect = "postgresql"
+
+    def __init__(self, raw, url: str):
+        self.raw, self.url = raw, url
+        self.writing = False  # inside db.transaction: customer reads lock their row
+        self.explicit_ids = False  # rows were written with ids of their own: move the sequences on
+
+    def execute(self, sql: str, params=()):
+        return Cursor(self).execute(sql, params)
+
+    def executemany(self, sql: str, seq):
+        return Cursor(self).executemany(sql, seq)
+
+    def cursor(self):
+        return Cursor(self)
+
+    @property
+    def in_transaction(self) -> bool:
+        from psycopg.pq import TransactionStatus
+
+        return self.raw.info.transaction_status != TransactionStatus.IDLE
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+class Cursor:
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.raw = conn.raw.cursor()
+        self.raw.row_factory = _named_rows
+        self.lastrowid = None
+
+    @property
+    def row_factory(self):
+        return self.raw.row_factory
+
+    @row_factory.setter
+    def row_factory(self, factory) -> None:
+        from psycopg.rows import tuple_row
+
+        self.raw.row_factory = tuple_row if factory is None else factory
+
+    @property
+    def description(self):
+        return self.raw.description
+
+    @property
+    def rowcount(self) -> int:
+        return self.raw.rowcount
+
+    def execute(self, sql: str, params=()):
+        text, returning = translate(sql, many=False)
+        self.raw.execute(text, _params(params))
+        if returning:
+            row = self.raw.fetchone()
+            self.lastrowid = row[0] if row else None
+        return self
+
+    def executemany(self, sql: str, seq):
+        text, _ = translate(sql, many=True)
+        self.raw.executemany(text, [_params(p) for p in seq])
+        return self
+
+    def fetchone(self):
+        return self.raw.fetchone() if self.raw.description else None
+
+    def fetchall(self) -> list:
+        return self.raw.fetchall() if self.raw.description else []
+
+    def fetchmany(self, size: int) -> list:
+        return self.raw.fetchmany(size) if self.raw.description else []
+
+    def __iter__(self):
+        return iter(self.raw) if self.raw.description else iter(())
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def _params(params):
+    if params is None:
+        return ()
+    return params if isinstance(params, dict) else tuple(params)
+
+
+@lru_cache(maxsize=64)
+def _row_class(names: tuple):
+    index = {name: i for i, name in enumerate(names)}
+
+    class Row(tuple):
+        """A row read by position or by column name, like sqlite3.Row."""
+
+        __slots__ = ()
+
+        def __getitem__(self, key):
+            return tuple.__getitem__(self, index[key] if isinstance(key, str) else key)
+
+        def keys(self):
+            return list(names)
+
+    return Row
+
+
+def _named_rows(cursor):
+    description = cursor.description
+    if description is None:
+        return tuple
+    row = _row_class(tuple(column.name for column in description))
+    return row
+
+
+# ---- the dialect: SQLite's SQL text, as PostgreSQL reads it ------------------------------------
+
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+_INSERT_ID = re.compile(rf"^\s*INSERT INTO ({'|'.join(ID_TABLES)})\b[^;]*\bVALUES\b", re.IGNORECASE | re.DOTALL)
+_SIMPLE = [
+    (re.compile(r"\bINSERT OR IGNORE INTO\b", re.I), "INSERT INTO"),
+    (re.compile(r"\bNOT INDEXED\b", re.I), ""),
+    (re.compile(r"\bINDEXED BY \w+", re.I), ""),
+    (re.compile(r"\browid\b", re.I), "id"),
+    (re.compile(r"\bAS INTEGER\)", re.I), "AS BIGINT)"),
+    (re.compile(r"\bAS REAL\)", re.I), "AS DOUBLE PRECISION)"),
+    (re.compile(r"\bIS NOT (?!NULL\b)", re.I), "IS DISTINCT FROM "),
+    (re.compile(r"\bIS (?!NOT\b|NULL\b|DISTINCT\b|TRUE\b|FALSE\b)", re.I), "IS NOT DISTINCT FROM "),
+    (re.compile(r"\bNOT LIKE\b", re.I), "NOT ILIKE"),
+    (re.compile(r"(?<!NOT )\bLIKE\b", re.I), "ILIKE"),
+    (re.compile(r"([\w.]+) COLLATE NOCASE", re.I), r"lower(\1)"),
+    (re.compile(r"\bjson_array\(", re.I), "json_build_array("),
+    (re.compile(r"(?<=[\s(,])\+(?=[A-Za-z_])"), ""),  # SQLite's `+column`: use no index for it
+]
+_CALL = re.compile(r"\b(MIN|MAX|group_concat|julianday|json_group_array)\(", re.I)
+
+
+@lru_cache(maxsize=1024)
+def translate(sql: str, many: bool = False) -> tuple[str, bool]:
+    """(the PostgreSQL text of a SQLite query, whether it ends RETURNING id)."""
+    literals: list[str] = []
+
+    def hide(match) -> str:
+        literals.append(match.group(0))
+        return f"\x00{len(literals) - 1}\x00"
+
+    text = _LITERAL.sub(hide, sql).replace("%", "%%")
+    ignore = bool(re.search(r"\bINSERT OR IGNORE\b", text, re.I))
+    for pattern, replacement in _SIMPLE:
+        text = pattern.sub(replacement, text)
+    text = _rewrite_calls(text)
+    text = _NAMED.sub(r"%(\1)s", text).replace("?", "%s")
+    if ignore:
+        text = text.rstrip().rstrip(";") + " ON CONFLICT DO NOTHING"
+    returning = not many and not ignore and bool(_INSERT_ID.match(text)) and "RETURNING" not in text.upper()
+    if returning:
+        text = text.rstrip().rstrip(";") + " RETURNING id"
+    text = re.sub("\x00(\\d+)\x00", lambda m: literals[int(m.group(1))].replace("%", "%%"), text)
+    return text, returning
+
+
+def _rewrite_calls(text: str) -> str:
+    """Scalar MIN/MAX of two values -> LEAST/GREATEST; group_concat -> string_agg; julianday
+    -> a Julian day number from the ISO text."""
+    out, pos = [], 0
+    for match in _CALL.finditer(text):
+        if match.start() < pos:
+            continue
+        start = match.end()
+        end = _closing(text, start)
+        args = _rewrite_calls(text[start:end])
+        name = match.group(1).lower()
+        if name in ("min", "max") and _top_level_comma(args):
+            call = f"{'LEAST' if name == 'min' else 'GREATEST'}({args})"
+        elif name == "group_concat":
+            call = f"string_agg({args}, ',')"
+        elif name == "json_group_array":  # SQLite's is [] over no rows, json_agg's NULL
+            call = f"COALESCE(json_agg({args}), '[]')"
+        elif name == "julianday":
+            call = f"(EXTRACT(EPOCH FROM CAST({args} AS TIMESTAMP)) / 86400.0 + 2440587.5)"
+        else:
+            call = f"{match.group(1)}({args})"
+        out.append(text[pos:match.start()] + call)
+        pos = end + 1
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _closing(text: str, start: int) -> int:
+    depth = 1
+    for i in range(start, len(text)):
+        if text[i] == "(":
+            depth += 1
+        elif text[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    raise ValueError(f"unbalanced parentheses in SQL: {text!r}")
+
+
+def _top_level_comma(args: str) -> bool:
+    depth = 0
+    for ch in args:
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "," and depth == 0:
+            return True
+    return False
+
+
+# ---- the schema --------------------------------------------------------------------------------
+
+# SQLite's JSON functions the queries use, as PostgreSQL functions (values as text; the queries
+# CAST what they sum): json_each over an object's members or an array's elements, at a path.
+_COMPAT_FUNCTIONS = r"""
+CREATE FUNCTION json_extract(doc text, path text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT jsonb_path_query_first(doc::jsonb, path::jsonpath) #>> '{}' $$;
+CREATE FUNCTION json_each(doc text, path text DEFAULT '$') RETURNS TABLE (key text, value text)
+LANGUAGE sql IMMUTABLE AS $$
+  WITH node AS (SELECT jsonb_path_query_first(doc::jsonb, path::jsonpath) AS j)
+  SELECT e.key, e.value #>> '{}' FROM node,
+         jsonb_each(CASE WHEN jsonb_typeof(node.j) = 'object' THEN node.j ELSE '{}'::jsonb END) e
+  UNION ALL
+  SELECT (e.n - 1)::text, e.value #>> '{}' FROM node,
+         jsonb_array_elements(CASE WHEN jsonb_typeof(node.j) = 'array' THEN node.j ELSE '[]'::jsonb END)
+         WITH ORDINALITY e(value, n) $$;
+CREATE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN RAISE EXCEPTION 'the ledger is append-only'; END $$;
+CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
+CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
+CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only();
+"""
+
+
+def schema_version(conn) -> int | None:
+    """The schema version, None for a database without our tables (a new one)."""
+    row = conn.raw.execute("SELECT to_regclass('schema_version') IS NOT NULL, "
+                           "(SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema())").fetchone()
+    if not row[0]:
+        if row[1]:
+            raise Refused(f"{safe_url(conn.url)} holds other tables: not a loyalty database")
+        return None
+    found = conn.raw.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return found[0]
+
+
+def create_schema(conn, version: int) -> None:
+    """The schema at `version` in one transaction; two tills creating it at once take turns."""
+    raw = conn.raw
+    with raw.transaction():
+        raw.execute("SELECT pg_advisory_xact_lock(hashtext('loyalty-cli schema'))")
+        if raw.execute("SELECT to_regclass('schema_version')").fetchone()[0] is not None:
+            return
+        for statement in schema_statements(version):
+            raw.execute(statement)
+        raw.execute(_COMPAT_FUNCTIONS)
+        raw.execute("CREATE TABLE schema_version (version BIGINT NOT NULL)")
+        raw.execute("INSERT INTO schema_version VALUES (%s)", (version,))
+
+
+def schema_statements(version: int) -> list[str]:
+    """SQLite's schema at `version`, from the migrations themselves, as PostgreSQL DDL: tables
+    in creation order, then their indexes."""
+    import sqlite3
+    from pathlib import Path
+
+    from loyalty_cli.store.migrations import migrate
+
+    scratch = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        migrate(scratch, 0, version, Path(":memory:"))
+        rows = scratch.execute("SELECT type, sql FROM sqlite_master WHERE sql IS NOT NULL AND type IN "
+                               "('table', 'index') AND name NOT LIKE 'sqlite_%' "
+                               "ORDER BY type = 'index', rowid").fetchall()
+    finally:
+        scratch.close()
+    return [_ddl(sql) for _, sql in rows]
+
+
+def _ddl(sql: str) -> str:
+    text = re.sub(r"\[(\w+)\]", r'"\1"', sql)
+    text = re.sub(r"\bINTEGER PRIMARY KEY\b", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", text)
+    text = re.sub(r"\bINTEGER\b", "BIGINT", text)
+    text = re.sub(r"\bBLOB\b", "BYTEA", text)
+    text = re.sub(r"\b(REAL|FLOAT)\b", "DOUBLE PRECISION", text)
+    text = re.sub(r"(REFERENCES\s+\"?\w+\"?\s*\(\s*\"?\w+\"?\s*\))", r"\1 DEFERRABLE INITIALLY DEFERRED", text)
+    text = re.sub(r"\)\s*STRICT\s*(,\s*WITHOUT ROWID)?\s*$", ")", text.strip())
+    return text
+
+
+def reset_sequences(conn) -> None:
+    """After rows written with their own ids (an import, a copy): each identity continues
+    after the largest id."""
+    for table in ID_TABLES:
+        conn.raw.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                         f"GREATEST((SELECT MAX(id) FROM {table}), 0) + 1, false)")
+
+
+def ledger_triggers(conn) -> dict[str, str]:
+    """name -> its definition, in the words doctor looks for (BEFORE event ON ledger, raising)."""
+    rows = conn.raw.execute(
+        "SELECT t.tgname, pg_get_triggerdef(t.oid), p.prosrc FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+        "WHERE t.tgrelid = 'ledger'::regclass AND NOT t.tgisinternal AND t.tgenabled != 'D'").fetchall()
+    out = {}
+    for name, definition, body in rows:
+        event = re.search(r"BEFORE (\w+) ON", definition)
+        refuses = "RAISE EXCEPTION" in body.upper()
+        out[name] = f"BEFORE {event.group(1) if event else '?'} ON ledger" + (" RAISE(ABORT" if refuses else "")
+    return out
+
+
+def is_transient(exc) -> bool:
+    """A conflict with another till that a fresh attempt resolves: a serialization failure, a
+    deadlock, or a unique key (a phone enrolled or a ref recorded meanwhile) that the retry finds."""
+    import psycopg.errors as errors
+
+    return isinstance(exc, errors.SerializationFailure | errors.DeadlockDetected | errors.UniqueViolation)

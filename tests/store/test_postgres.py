@@ -1,0 +1,207 @@
+"""The PostgreSQL backend itself: its URL, what SQLite never loads, `db copy` both ways, and tills
+racing on one server with real processes (8 tills x 50 visits; redemptions of one balance)."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.conftest import ROOT, db_content, db_query
+
+MARIA = "333 123 4567"
+LUCA = "347 765 4321"
+
+
+
+# ---- no server needed ----------------------------------------------------------------------------
+
+def test_visit_on_sqlite_never_loads_psycopg(tmp_path):
+    script = textwrap.dedent("""
+        import sys
+        from loyalty_cli.cli.entry import parse_fast_visit
+        from loyalty_cli.cli.visit import run_visit
+        assert run_visit(**parse_fast_visit(["visit", "333 123 4567", "--amount", "5"])) == 0
+        assert run_visit(**parse_fast_visit(["visit", "333 123 4567"])) == 0
+        loaded = [name for name in sys.modules if name.split(".")[0] == "psycopg"]
+        assert not loaded, loaded
+    """)
+    env = {**os.environ, "LOYALTY_DB": str(tmp_path / "shop.db")}
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_password_in_the_url_is_refused_in_one_line(cli, monkeypatch):
+    monkeypatch.setenv("LOYALTY_DB", "postgresql://shop:secret@db.example.com/loyalty")
+    result = cli("visit", MARIA)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "PGPASSWORD" in result.stderr and "secret" not in result.stderr
+
+
+def test_a_server_that_does_not_answer_is_unreachable(cli, monkeypatch):
+    from loyalty_cli.domain.errors import Unreachable
+    from loyalty_cli.store import db as store_db
+
+    with pytest.raises(Unreachable, match="cannot be reached"):
+        store_db.connect("postgresql://nobody@127.0.0.1:9/none?connect_timeout=3")
+    monkeypatch.setenv("LOYALTY_DB", "postgresql://nobody@127.0.0.1:9/none")
+    result = cli("customers")
+    assert result.exit_code == 1 and result.stderr.startswith("error: the database server cannot be reached")
+
+
+def test_without_psycopg_a_url_says_what_to_install(cli, monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg now raises ImportError
+    monkeypatch.setenv("LOYALTY_DB", "postgresql://nobody@127.0.0.1:9/none")
+    result = cli("customers")
+    assert result.exit_code == 1 and "install loyalty-cli[postgres]" in result.stderr
+
+
+def test_the_dialect_translates_sqlite_texts():
+    from loyalty_cli.store.backends.postgres import translate
+
+    text, returning = translate("INSERT INTO ledger (customer_id, at) VALUES (?, ?)")
+    assert text == "INSERT INTO ledger (customer_id, at) VALUES (%s, %s) RETURNING id" and returning
+    assert translate("INSERT OR IGNORE INTO phone_keys VALUES (?, ?)")[0].endswith("ON CONFLICT DO NOTHING")
+    assert translate("SELECT MAX(0, MIN(a, b)), MAX(c) FROM t WHERE x LIKE :p AND y = '50%'")[0] == (
+        "SELECT GREATEST(0, LEAST(a, b)), MAX(c) FROM t WHERE x ILIKE %(p)s AND y = '50%%'")
+    assert translate("SELECT group_concat(DISTINCT k) FROM t")[0] == "SELECT string_agg(DISTINCT k, ',') FROM t"
+
+
+# ---- on a real server ----------------------------------------------------------------------------
+
+@pytest.fixture
+def pg(postgres_url, monkeypatch):
+    monkeypatch.setenv("LOYALTY_DB", postgres_url)
+    return postgres_url
+
+
+@pytest.fixture
+def empty_pg(postgres_template):
+    """A database with nothing in it, not even the schema."""
+    import psycopg
+
+    from tests.conftest import database_url
+
+    name = f"loyalty_test_empty_{os.getpid()}"
+    with psycopg.connect(postgres_template.server, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    yield database_url(postgres_template.server, name)
+    postgres_template.drop(name)
+
+
+def test_a_read_on_an_empty_server_database_is_refused_and_a_visit_creates_the_schema(cli, cli_json, empty_pg,
+                                                                                     monkeypatch):
+    monkeypatch.setenv("LOYALTY_DB", empty_pg)
+    result = cli("customers")
+    assert result.exit_code == 1 and "no loyalty database at" in result.stderr
+    assert cli_json("visit", MARIA, "--amount", "5")["visit_id"] == 1
+    assert db_query(empty_pg, "SELECT version FROM schema_version") == [(10,)]
+
+
+def test_the_schema_matches_sqlites_table_by_table(pg, tmp_path):
+    from loyalty_cli.store import db as store_db
+
+    sqlite_conn = store_db.connect(tmp_path / "schema.db")
+    sqlite_columns = {(t, c[1]) for (t,) in sqlite_conn.execute("SELECT name FROM sqlite_master WHERE type = "
+                                                                 "'table' AND name NOT LIKE 'sqlite_%'")
+                      for c in sqlite_conn.execute(f"PRAGMA table_info({t})")}
+    pg_columns = set(db_query(pg, "SELECT table_name, column_name FROM information_schema.columns "
+                                  "WHERE table_schema = current_schema() AND table_name != 'schema_version'"))
+    assert pg_columns == sqlite_columns
+
+
+def _shop_history(cli, cli_json, at):
+    at("2026-03-01T12:00:00+00:00")
+    cli_json("enroll", MARIA, "--name", "Maria Rossi", "--birthday", "1990-04-12")
+    cli_json("enroll", LUCA, "--name", "Luca", "--referred-by", MARIA)
+    for day in range(1, 25):
+        at(f"2026-04-{day:02d}T1{day % 8}:00:00+00:00")
+        cli_json("visit", MARIA if day % 3 else LUCA, "--amount", f"{day * 1.5:.2f}", "--ref", f"R{day}")
+    at("2026-05-02T12:00:00+00:00")
+    cli_json("redeem", MARIA, "free-cone")
+    cli_json("redeem", LUCA, "--credit", "0.20")
+    cli_json("void", 3, "--reason", "wrong customer")
+    at("2026-06-15T12:00:00+00:00")
+    cli_json("expire")
+
+
+REPORTS = ("summary", "customers", "visits", "rewards", "liability", "at-risk", "cohorts", "feedback")
+
+
+def test_db_copy_both_ways_is_exact(cli, cli_json, at, tmp_path, pg, monkeypatch):
+    original = tmp_path / "shop.db"
+    monkeypatch.setenv("LOYALTY_DB", str(original))
+    _shop_history(cli, cli_json, at)
+    copied = cli_json("db", "copy", original, pg)
+    assert copied["rows"]["visits"] == 24 and copied["rows"]["customers"] == 2
+    back = tmp_path / "back.db"
+    assert cli("db", "copy", pg, back).exit_code == 0
+    assert db_content(back) == db_content(original)
+    for target in (original, pg):
+        assert cli_json("--db", target, "doctor") == {"ok": True, "problems": []}
+    for name in REPORTS:
+        on_sqlite, on_pg = (cli_json("--db", target, "report", name) for target in (original, pg))
+        assert on_sqlite == on_pg, name
+    # the ids go on after the copied ones on the server
+    assert cli_json("--db", pg, "visit", MARIA)["visit_id"] == 25
+
+
+def test_db_copy_refuses_a_database_that_holds_rows(cli, cli_json, tmp_path, pg):
+    cli_json("visit", MARIA)
+    source = tmp_path / "other.db"
+    cli_json("--db", source, "visit", LUCA)
+    result = cli("db", "copy", source, pg)
+    assert result.exit_code == 1 and "not empty" in result.stderr
+    assert cli("db", "copy", pg, source).exit_code == 1  # an existing file is not overwritten
+
+
+# ---- tills racing on one server ------------------------------------------------------------------
+
+_TILL = textwrap.dedent("""
+    import sys
+    from loyalty_cli.cli.visit import run_visit
+    till, count, phones = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].split(",")
+    failures = 0
+    for i in range(count):
+        phone = phones[(till * 7 + i) % len(phones)]
+        failures += run_visit(phone=[phone], amount="2.50", ref=f"T{till}-{i}") != 0
+    sys.exit(failures)
+""")
+
+_REDEEMER = textwrap.dedent("""
+    import sys
+    from loyalty_cli.cli.entry import main
+    try:
+        main(["redeem", sys.argv[1], "--credit", "3"])
+    except SystemExit as exit:
+        sys.exit(exit.code)
+""")
+
+
+def _processes(script, argvs, env):
+    children = [subprocess.Popen([sys.executable, "-c", script, *argv], cwd=ROOT, env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for argv in argvs]
+    return [(child.wait(timeout=300), child.stderr.read()) for child in children]
+
+
+def test_eight_tills_record_fifty_visits_each_once(cli_json, pg):
+    phones = [f"333 100 00{n:02d}" for n in range(12)]
+    results = _processes(_TILL, [(str(till), "50", ",".join(phones)) for till in range(8)], dict(os.environ))
+    assert [code for code, _ in results] == [0] * 8, [err for _, err in results]
+    assert db_query(pg, "SELECT COUNT(*), COUNT(DISTINCT ref) FROM visits") == [(400, 400)]
+    assert db_query(pg, "SELECT SUM(visits) FROM customers") == [(400,)]
+    assert cli_json("doctor") == {"ok": True, "problems": []}
+
+
+def test_racing_redemptions_never_overspend(cli_json, pg, tmp_path):
+    cards = tmp_path / "cards.csv"
+    cards.write_text("phone,credit\n3331234567,10.00\n")
+    cli_json("import", "cards", cards)
+    results = _processes(_REDEEMER, [(MARIA,)] * 8, dict(os.environ))
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 0, 0, 1, 1, 1, 1, 1], [err for _, err in results]
+    assert all("short" in err or "credit" in err for code, err in results if code == 1)
+    assert cli_json("show", MARIA)["credit"] == "1.00"
+    assert cli_json("doctor") == {"ok": True, "problems": []}
