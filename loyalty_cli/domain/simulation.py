@@ -25,6 +25,8 @@ made of everything it reads: the visit's amount, items and category, the tier th
 earned at, the promotions running, the open punches of each card. Only a visit that a birthday
 rule could reward (a birthday on file, the day in its window) reads more, and it is never
 remembered. `remember=False` replays without it (the tests compare the two).
+Promotion windows are judged once per UTC hour where they cannot change within it (_Windows);
+what each scenario issues is tallied per (month, outcome) and multiplied out at the end.
 """
 
 from collections import Counter, deque
@@ -92,27 +94,6 @@ class Totals:
         return found
 
 
-class _Moment:
-    """A visit's time, parsed only when a scenario asks (most remembered visits never do)."""
-
-    __slots__ = ("text", "_aware", "_local")
-
-    def __init__(self, text: str):
-        self.text, self._aware, self._local = text, None, {}
-
-    @property
-    def aware(self) -> datetime:
-        if self._aware is None:
-            self._aware = clock.from_db(self.text)
-        return self._aware
-
-    def local(self, tz) -> datetime:
-        found = self._local.get(tz)
-        if found is None:
-            found = self._local[tz] = self.aware.astimezone(tz)
-        return found
-
-
 class _Scenario:
     """One config's replay: the engine's state for the customer being replayed, the totals."""
 
@@ -127,7 +108,10 @@ class _Scenario:
         self.tiered = bool(config.tiers)
         self.promotions = config.promotions
         self.promotions_from, self.promotions_until = self._promotion_span()
+        self.windows = _Windows(config.promotions, self.tz, by_hour=remember)
         self.outcomes: dict[tuple, tuple] = {}
+        # (month, gains, points expired by `end`, voucher lapsed by `end`) -> visits: added up at the end
+        self.tally: dict[tuple, int] = {}
         self.enrolment = {referred: rules.enrolment(config, referred) for referred in (False, True)}
         days = config.expiry.points_days
         # rule 3 of lots.py, nothing ever spent: a lot earned at or before this has expired by `end`
@@ -137,53 +121,54 @@ class _Scenario:
         self.surely_lapsed = clock.to_db(end - timedelta(days=self.voucher_days + 1)) if self.voucher_days else ""
 
     def customer(self, visits: list, person: Person | None, year_end: tuple[int, int]) -> None:
-        """One customer's visits, (moment, month, amount, items, category, year figures before it),
-        in time order: enrolment at the first, then each through the engine."""
-        config, outcomes, remember, tiered = self.config, self.outcomes, self.remember, self.tiered
-        totals = self.totals
+        """One customer's visits, (at, month, amount, items, category, year figures before it), in
+        time order: enrolment at the first, then each through the engine (or its remembered outcome)."""
+        config, outcomes, remember, tiered, tally = self.config, self.outcomes, self.remember, self.tiered, self.tally
         birthday = person.birthday if person is not None and self.birthday_rules else None
         punches, issued = self.no_punches, []  # open punches per card; (rule, local day) of birthday vouchers
-        rewarded = self._enrol(visits[0][0], totals.month(visits[0][1]), person)
-        figures, last_month = None, None
+        rewarded = self._enrol(visits[0][0], visits[0][1], person)
+        expired_by, promoted = self.points_expired_by, bool(self.promotions)
         tier = None
-        for moment, month, amount, items, category, year in visits:
+        for at, month, amount, items, category, year in visits:
             if tiered:
                 tier = rules.tier_for(config, year[0] + amount, year[1] + 1)
-            if birthday is not None and self._birthday_due(birthday, moment):
-                effect = self._apply(moment, amount, items, category, year, punches, birthday, issued)
+            if birthday is not None and self._birthday_due(birthday, at):
+                effect = self._apply(at, amount, items, category, year, punches, birthday, issued)
             else:
                 running = ()
-                if self.promotions and self.promotions_from <= moment.text < self.promotions_until:
-                    running = tuple(map(id, promotions.active(self.promotions, moment.local(self.tz), amount,
-                                                              category)))
+                if promoted and self.promotions_from <= at < self.promotions_until:
+                    running = self.windows.running(at, amount, category)
                 key = (amount, items, category, id(tier), running, punches)
                 effect = outcomes.get(key) if remember else None
                 if effect is None:
-                    effect = self._apply(moment, amount, items, category, year, punches, None, issued)
+                    effect = self._apply(at, amount, items, category, year, punches, None, issued)
                     if remember:
                         outcomes[key] = effect
-            punches = effect[0]
-            if effect[1] or effect[2] or effect[3] or effect[4]:
-                if month != last_month:
-                    figures, last_month = totals.month(month), month
-                rewarded |= self._add(moment, figures, *effect[1:])
-        totals.customers_rewarded += rewarded
+            punches, gains = effect
+            if gains is not None:
+                lapsed = False
+                if gains[3]:
+                    rewarded, lapsed = True, self._lapsed(at)
+                entry = (month, gains, at <= expired_by, lapsed)
+                tally[entry] = tally.get(entry, 0) + 1
+        self.totals.customers_rewarded += rewarded
         if tiered:
             tier = rules.tier_for(config, *year_end)
             if tier is not None:
-                totals.tiers[tier.name] += 1
+                self.totals.tiers[tier.name] += 1
 
-    def _birthday_due(self, birthday: date, moment: _Moment) -> bool:
-        day = moment.local(self.tz).date()
+    def _birthday_due(self, birthday: date, at: str) -> bool:
+        day = _local(at, self.tz).date()
         return any(promotions.birthday_for(rule, birthday, day) is not None for rule in self.birthday_rules)
 
-    def _apply(self, moment, amount, items, category, year, punches, birthday, issued: list) -> tuple:
-        """The engine on this visit: (open punches after, punches given, points, credit, rewards)."""
+    def _apply(self, at: str, amount, items, category, year, punches, birthday, issued: list) -> tuple:
+        """The engine on this visit: (open punches after, gains or None), gains being (punches given,
+        points, credit, rewards)."""
         state = State(punches=dict(zip(self.cards, punches, strict=True)), year_spend=year[0], year_visits=year[1],
                       birthday=birthday, birthday_vouchers=tuple(issued))
-        entries = rules.apply_visit(self.config, state, Visit(moment.aware, amount, items, category)).entries
+        entries = rules.apply_visit(self.config, state, Visit(clock.from_db(at), amount, items, category)).entries
         if birthday is not None:
-            issued += [(e.rule, moment.local(self.tz).date()) for e in entries
+            issued += [(e.rule, _local(at, self.tz).date()) for e in entries
                        if e.kind == "reward" and e.rule in self.birthday_names]
         return self._effect(entries, punches)
 
@@ -197,43 +182,28 @@ class _Scenario:
             credit += max(entry.credit, 0)
             if entry.kind == "reward" and entry.reward:
                 rewards.append(entry.reward)
-        return tuple(after), given, points, credit, tuple(rewards)
+        gains = (given, points, credit, tuple(rewards))
+        return tuple(after), (gains if any(gains) else None)
 
-    def _enrol(self, moment: _Moment, month: Month, person: Person | None) -> bool:
+    def _enrol(self, at: str, month: str, person: Person | None) -> bool:
         """The welcome (and a referral's points, for both sides) at the customer's first visit."""
         mine, theirs = self.enrolment[person is not None and person.referred_by is not None]
-        rewarded = self._add(moment, month, *self._effect(mine, self.no_punches)[1:])
-        if theirs:
-            self._add(moment, month, *self._effect(theirs, self.no_punches)[1:])
+        rewarded = False
+        for entries in (mine, theirs):
+            gains = self._effect(entries, self.no_punches)[1]
+            if gains is not None:
+                rewarded |= bool(gains[3]) and entries is mine
+                entry = (month, gains, at <= self.points_expired_by, bool(gains[3]) and self._lapsed(at))
+                self.tally[entry] = self.tally.get(entry, 0) + 1
         return rewarded
 
-    def _add(self, moment: _Moment, figures: Month, given: int, points: int, credit: int, rewards: tuple) -> bool:
-        """Adds what an outcome issued to the totals and to its month; True if it issued a voucher."""
-        totals = self.totals
-        totals.punches += given
-        figures.punches += given
-        if points:
-            totals.points_issued += points
-            figures.points_issued += points
-            if moment.text <= self.points_expired_by:
-                totals.points_expired += points
-        if credit:
-            totals.credit_issued += credit
-            figures.credit_issued += credit
-        for reward in rewards:
-            totals.vouchers[reward] += 1
-            figures.vouchers[reward] += 1
-            if self._lapsed(moment):
-                totals.vouchers_expired[reward] += 1
-        return bool(rewards)
-
-    def _lapsed(self, moment: _Moment) -> bool:
-        """Whether a voucher issued at `moment` has expired by `end` (expires_at <= end, as at the counter)."""
+    def _lapsed(self, at: str) -> bool:
+        """Whether a voucher issued at `at` has expired by `end` (expires_at <= end, as at the counter)."""
         if self.voucher_days is None:
             return False
-        if moment.text < self.surely_lapsed:
+        if at < self.surely_lapsed:
             return True
-        return rules.voucher_expires_at(self.config, moment.aware) <= self.end
+        return rules.voucher_expires_at(self.config, clock.from_db(at)) <= self.end
 
     def _promotion_span(self) -> tuple[str, str]:
         """UTC bounds (stored text) outside which no promotion can run: a day before the first
@@ -248,13 +218,74 @@ class _Scenario:
         return clock.to_db(first), clock.to_db(last)
 
     def finish(self, months: dict, visits: int, customers: int, revenue: int) -> Totals:
+        """The totals: what the tally counted, multiplied out, and the visits and revenue of every month."""
         totals = self.totals
         totals.visits, totals.customers, totals.revenue = visits, customers, revenue
+        for (key, (given, points, credit, rewards), expired, lapsed), times in self.tally.items():
+            figures = totals.month(key)
+            totals.punches += given * times
+            figures.punches += given * times
+            totals.points_issued += points * times
+            figures.points_issued += points * times
+            totals.points_expired += points * times if expired else 0
+            totals.credit_issued += credit * times
+            figures.credit_issued += credit * times
+            for reward in rewards:
+                totals.vouchers[reward] += times
+                figures.vouchers[reward] += times
+                if lapsed:
+                    totals.vouchers_expired[reward] += times
         for key, shared in months.items():
             mine = totals.month(key)
             mine.visits, mine.revenue = shared.visits, shared.revenue
         totals.months = dict(sorted(totals.months.items()))
         return totals
+
+
+class _Windows:
+    """Which promotions a visit gets (promotions.active), judging the windows once per UTC hour.
+
+    Within one UTC hour a window's verdict can only change when the shop's clock crosses
+    midnight, a change of offset, or one of the promotions' hour bounds; an hour where none of
+    that happens is judged once, at its start (in_window itself), and every visit in it gets that
+    verdict. Other hours are judged visit by visit, as the engine does.
+    """
+
+    def __init__(self, listed: tuple, tz, by_hour: bool = True):
+        self.listed, self.tz, self.by_hour = listed, tz, by_hour
+        self.bounds = sorted({bound for promotion in listed if promotion.hours for bound in promotion.hours
+                              if bound != time.max})  # time.max: "until midnight", never crossed
+        self.hours: dict[str, tuple | None] = {}  # 'YYYY-MM-DDTHH' (UTC) -> (local start, open ones) or None
+
+    def running(self, at: str, amount: int, category: str | None) -> tuple:
+        """The ids of the promotions a visit at `at` gets, in the config's order."""
+        hour = at[:13]
+        if not self.by_hour:
+            judged = None
+        elif hour in self.hours:
+            judged = self.hours[hour]
+        else:
+            judged = self.hours[hour] = self._judge(hour)
+        if judged is None:
+            local, candidates = _local(at, self.tz), self.listed
+        else:
+            local, candidates = judged
+            if not candidates:
+                return ()
+        return tuple(map(id, promotions.active(candidates, local, amount, category)))
+
+    def _judge(self, hour: str) -> tuple | None:
+        start = datetime.fromisoformat(hour + ":00:00+00:00")
+        first, last = start.astimezone(self.tz), (start + timedelta(hours=1, microseconds=-1)).astimezone(self.tz)
+        steady = last.replace(tzinfo=None) - first.replace(tzinfo=None) == timedelta(hours=1, microseconds=-1)
+        if not steady or first.date() != last.date() or any(first.time() < bound <= last.time()
+                                                             for bound in self.bounds):
+            return None
+        return first, tuple(promotion for promotion in self.listed if promotions.in_window(promotion, first))
+
+
+def _local(at: str, tz) -> datetime:
+    return clock.from_db(at).astimezone(tz)
 
 
 def simulate(configs: list[Config], visits: Iterable[VisitRow], people: dict[int, Person], end: datetime,
@@ -264,35 +295,35 @@ def simulate(configs: list[Config], visits: Iterable[VisitRow], people: dict[int
     scenarios = [_Scenario(config, end, remember) for config in configs]
     tiered = any(config.tiers for config in configs)
     shared: dict[str, Month] = {}
-    count = revenue = customers = 0
+    customers = 0
     window, no_year = rules.TIER_WINDOW, (0, 0)
     year_start = end.astimezone(UTC).replace(tzinfo=None) - window
     for customer, rows in groupby(visits, key=itemgetter(0)):
         customers += 1
-        prepared = []
+        prepared, key, month = [], None, None
         recent, spend, visited = deque(), 0, 0  # the tier window: what store.counter.year_figures reads
-        for _customer, at_text, local_day, amount, items, category in rows:
-            key = local_day[:7]
-            month = shared.get(key)
-            if month is None:
-                month = shared[key] = Month()
+        for _customer, at, local_day, amount, items, category in rows:
+            if not local_day.startswith(key or "~"):  # a customer's visits stay in a month for a while
+                key = local_day[:7]
+                month = shared.get(key)
+                if month is None:
+                    month = shared[key] = Month()
             month.visits += 1
             month.revenue += amount
-            count += 1
-            revenue += amount
             year = no_year
             if tiered:  # the visits so far whose time is in (at - 365 days, at]
-                naive = datetime.fromisoformat(at_text[:-1])  # UTC, without the zone: cheaper to compare
+                naive = datetime.fromisoformat(at[:-1])  # UTC, without the zone: cheaper to compare
                 start = naive - window
                 while recent and recent[0][0] <= start:
                     spend, visited = spend - recent.popleft()[1], visited - 1
                 year = (spend, visited)
                 recent.append((naive, amount))
                 spend, visited = spend + amount, visited + 1
-            prepared.append((_Moment(at_text), key, amount, items, category, year))
+            prepared.append((at, key, amount, items, category, year))
         while recent and recent[0][0] <= year_start:
             spend, visited = spend - recent.popleft()[1], visited - 1
         person = people.get(customer)
         for scenario in scenarios:
             scenario.customer(prepared, person, (spend, visited))
+    count, revenue = sum(month.visits for month in shared.values()), sum(month.revenue for month in shared.values())
     return [scenario.finish(shared, count, customers, revenue) for scenario in scenarios]

@@ -148,3 +148,39 @@ def test_remembered_outcomes_are_the_engines_own():
     slow = simulate([sample], visits, people, END, remember=False)[0]
     assert fast == slow
     assert fast.vouchers["birthday-10"] > 0 and fast.vouchers["free-cone"] > 0 and fast.points_expired > 0
+
+
+def test_promotion_windows_judged_per_hour_are_the_engines_own():
+    """_Windows judges an hour once only where no bound, midnight or change of offset falls inside it:
+    half-hour bounds, a +05:30 zone and the DST nights give what promotions.active gives visit by visit."""
+    from loyalty_cli.domain import promotions
+    from loyalty_cli.domain.simulation import _Windows
+
+    body = """
+[[promotions]]
+name = "Afternoon"
+points_multiplier = 2
+weekdays = ["mon", "sat"]
+hours = "14:30-17:00"
+
+[[promotions]]
+name = "Late"
+bonus_points = 5
+hours = "22:00-24:00"
+from = 2025-03-01
+until = 2025-11-30
+min_amount = 500
+"""
+    rng = random.Random(5)
+    for zone in ("Europe/Rome", "Asia/Kolkata", "America/St_Johns"):
+        listed = config(body).promotions
+        tz = clock.zone(zone)
+        windows = _Windows(listed, tz)
+        moments = [datetime(2025, 3, 29, tzinfo=UTC) + timedelta(minutes=rng.randint(0, 60 * 24 * 220))
+                   for _ in range(4000)]
+        moments += [datetime(2025, 3, 30, 0, tzinfo=UTC) + timedelta(minutes=n) for n in range(0, 240, 7)]
+        for moment in moments:
+            amount = rng.choice([100, 500, 900])
+            expected = tuple(map(id, promotions.active(listed, moment.astimezone(tz), amount, None)))
+            assert windows.running(clock.to_db(moment), amount, None) == expected, (zone, moment)
+        assert any(judged is None for judged in windows.hours.values())  # some hours are judged visit by visit
