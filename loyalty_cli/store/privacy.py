@@ -80,6 +80,9 @@ def erase(conn, rows: list, at) -> dict[str, int]:
         for kind, count in _erase_one(conn, row, at).items():
             erased[kind] = erased.get(kind, 0) + count
     erased["phone_forms"] = conn.execute(f"DELETE FROM phone_keys WHERE phone IN ({marks})", tuple(phones)).rowcount
+    # how the shop writes each number ('shown:IT:+39...' -> '333 123 4567', domain/phones.shown_key)
+    erased["phone_forms"] += sum(conn.execute("DELETE FROM phone_keys WHERE key LIKE ?",
+                                              (f"shown:%:{phone}",)).rowcount for phone in phones)
     aliases = {phone: pseudonym(row["id"]) for phone, row in phones.items()}
     digits = {phone.lstrip("+") for phone in phones} | {key.partition(":")[2].lstrip("+") for key, _phone in typed}
     texts = [text for row in rows for text in (row["name"], row["email"]) if text]
