@@ -133,7 +133,7 @@ def test_export_default_follows_the_locale(cli, shop, shop_locale, isolated):
     result = cli("report", "export", "--dir", out, "--date", "2026-06-15", "--quiet")
     assert result.exit_code == 0, result.stderr
     visits = (out / "visits-2026-06-15.csv").read_bytes()
-    assert visits.startswith("\ufeffVisit;".encode())
+    assert visits.startswith("\ufeffVisita;".encode())  # the headings in the shop's language
     assert (out / "summary-2026-06-15-timeline.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     # --format csv is always RFC 4180
     assert cli("report", "export", "--dir", out, "--date", "2026-06-15", "--format", "csv", "--quiet").exit_code == 0
