@@ -107,8 +107,9 @@ def card_lines(data: dict) -> list[tuple[str, str, str]]:
         said_no = tr("no") + ("" if data["consents"] else " " + tr("(never asked)"))
         rows.append((tr("Marketing"), tr("yes") if data["marketing"] else said_no, ""))
         for said in data["consents"]:
-            rows.append((tr("Consent"), f"{said['at']}  {tr('yes') if said['marketing'] else tr('no')}"
-                         + (f"  ({said['source']})" if said["source"] else ""), ""))
+            answer = tr("yes") if said["marketing"] else tr("no")
+            rows.append((tr("Consent"), f"{said['at']}  {answer}" + (f"  ({said['source']})" if said["source"] else ""),
+                         ""))
     return rows
 
 

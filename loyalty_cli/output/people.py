@@ -47,12 +47,14 @@ def _national_phones(table: Table, region: str) -> Table:
     if not at:
         return table
     shown: dict[str, str] = {}
+    as_given: dict[str, str] = {}  # national form -> E.164: a table's links (tel:, wa.me) are of the number stored
 
     def national(value):
         if not isinstance(value, str) or not value.startswith("+"):
             return value
         if value not in shown:
             shown[value] = locale_format.phone(value, region)
+            as_given[shown[value]] = value
         return shown[value]
 
     def produce():
@@ -62,4 +64,10 @@ def _national_phones(table: Table, region: str) -> Table:
                 row[i] = national(row[i])
             yield tuple(row)
 
-    return replace(table, produce=produce)
+    if table.links is None:
+        return replace(table, produce=produce)
+
+    def links(row):
+        return table.links(tuple(as_given.get(v, v) if i in at else v for i, v in enumerate(row)))
+
+    return replace(table, produce=produce, links=links)

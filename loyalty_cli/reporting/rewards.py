@@ -42,7 +42,8 @@ VOUCHER_EVENTS_SQL = (
     "WHERE ended_at >= :start AND ended_at < :end AND +status = 'void'"  # '+': by ended_at, not by status
 )
 EVENTS = ("issued", "redeemed", "expired", "voided")
-# With --category: only the vouchers issued at a visit of :category (its redemption and expiry too).
+# With --category: only the vouchers issued at a visit of :category (its redemption and expiry too);
+# `events` is the alias of VOUCHER_EVENTS_SQL in every query that filters it.
 OF_CATEGORY = (" WHERE events.code IN (SELECT code FROM vouchers "
                "WHERE visit_id IN (SELECT id FROM visits WHERE category = :category))")
 # A voucher's status as of :now: 'expired' once past its expiry, written down or not.
@@ -57,11 +58,11 @@ def build(ctx: Context, period: Period, category: str | None = None) -> Report:
     currency = config.shop.currency
     catalog = {reward.id: (reward.name, reward.face_value(currency), reward.cost) for reward in config.rewards.values()}
     unknown = (None, None, None)  # a reward since removed from the config
-    sql = (f"SELECT e.event, e.at, e.code, e.reward, c.phone, c.name, {STATUS_NOW}, v.issued_at, v.expires_at "
-           f"FROM ({VOUCHER_EVENTS_SQL}) e "
-           "JOIN vouchers v ON v.code = e.code JOIN customers c ON c.id = v.customer_id "
+    sql = (f"SELECT events.event, events.at, events.code, events.reward, c.phone, c.name, {STATUS_NOW}, "
+           f"v.issued_at, v.expires_at FROM ({VOUCHER_EVENTS_SQL}) events "
+           "JOIN vouchers v ON v.code = events.code JOIN customers c ON c.id = v.customer_id "
            f"{OF_CATEGORY if category is not None else ''} "
-           "ORDER BY e.at, CASE e.event WHEN 'issued' THEN 0 WHEN 'redeemed' THEN 1 ELSE 2 END, e.code")
+           "ORDER BY events.at, CASE events.event WHEN 'issued' THEN 0 WHEN 'redeemed' THEN 1 ELSE 2 END, events.code")
 
     def produce():
         for event, at, code, reward, phone, name, status, issued, expires in query(
