@@ -65,7 +65,7 @@ BROKEN = [
     ('[expiry]\nrewards_days = 100000\n', ":2: expiry.rewards_days: must be at most 3,650"),
     ('[[rules]]\nkind = "welcome"\npoints = 100000000000\n', ":3: rules[0].points: must be at most 10,000,000"),
     ('[shop]\nmax_amount = 1e12\n', ":2: shop.max_amount: must be at most 1,000,000"),
-    ('[[tiers]]\nname = "G"\nmin_visits = 3\nmultiplier = 1000\n', ":4: tiers[0].multiplier: must be at most 100"),
+    ('[[tiers]]\nname = "G"\nmin_visits = 3\nmultiplier = 1000\n', ":4: tiers[0].multiplier: must be at most 10, got 1,000"),
 ]
 
 
