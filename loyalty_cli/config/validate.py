@@ -253,10 +253,12 @@ class ConfigValidator(PromotionChecks, CampaignChecks):
                     self.attempt(self.location, table), locale or i18n.system_locale())
 
     def currency_code(self, shop: dict) -> str:
-        currency = self.string(shop, "currency", ("shop",), default="EUR").upper()
-        if not re.fullmatch(r"[A-Z]{3}", currency):
-            self.fail(("shop", "currency"), Phrase("must be a 3-letter ISO 4217 code, got {currency}",
-                                                   currency=repr(currency)))
+        currency = self.string(shop, "currency", ("shop",), default="EUR")
+        if currency not in money.ISO_4217:
+            hint = Phrase(" (write it in capitals: {upper})", upper=repr(currency.upper())) \
+                if currency.upper() in money.ISO_4217 else ""
+            self.fail(("shop", "currency"), Phrase("must be an ISO 4217 currency code such as EUR, got "
+                                                   "{currency}{hint}", currency=repr(currency), hint=hint))
         return currency
 
     def max_amount(self, shop: dict) -> int | None:

@@ -1,11 +1,12 @@
 """A cards file's `birthday` cells: the day and month, with or without the year.
 
 With a year, the forms of the one date reader, domain/dates.py (YYYY-MM-DD, DD/MM/YYYY,
-DD.MM.YYYY, YYYY.MM.DD and Hungarian '1985. 06. 15.', or --date-format); without one, DD/MM or DD.MM (day first, as the importer's dates) and MM-DD or
---MM-DD (month first, ISO 8601's form). A cell that reads only the other way round ('12/25')
-is refused rather than guessed, and so is a day that does not exist ('31/02'). Stored as
-`enroll --birthday` stores it (domain/birthdays.py). A file holds few distinct birthdays
-(366 without the year): each is read once.
+DD.MM.YYYY, YYYY.MM.DD and Hungarian '1985. 06. 15.', or --date-format); without one, DD/MM or
+DD.MM (day first, as the importer's dates) and MM-DD or --MM-DD (month first, ISO 8601's form).
+A cell that reads only the other way round ('12/25') is refused rather than guessed, and so is a
+day that does not exist ('31/02'). Stored as `enroll --birthday` stores it
+(domain/birthdays.py). A file holds few distinct birthdays (366 without the year): each is read
+once.
 """
 
 import re

@@ -13,7 +13,7 @@ def check(cli, isolated, toml: str) -> list[str]:
 
 
 def test_every_problem_of_the_shop_table_is_listed(cli, isolated):
-    problems = check(cli, isolated, '[shop]\ncurrency = "EURO"\nphone_region = "ZZZ"\ntimezone = "Mars/Olympus"\n'
+    problems = check(cli, isolated, '[shop]\ncurrency = "XYZ"\nphone_region = "ZZZ"\ntimezone = "Mars/Olympus"\n'
                                     'max_amount = -5\n')
     assert [line.split(":")[1:3] for line in problems] == [
         ["2", " shop.currency"], ["3", " shop.phone_region"], ["4", " shop.timezone"], ["5", " shop.max_amount"]]
@@ -39,3 +39,27 @@ def test_every_problem_of_the_tiers_is_listed(cli, isolated):
         ":8: tiers[1].multiplier: must be at most 10, got 1,000,000,000",
         ":7: tiers[1].min_spend: must be above Gold's min_spend: list tiers lowest first",
     ]
+
+
+@pytest.mark.parametrize(("currency", "reason"), [
+    ("XYZ", "must be an ISO 4217 currency code such as EUR, got 'XYZ'"),
+    ("eur", "must be an ISO 4217 currency code such as EUR, got 'eur' (write it in capitals: 'EUR')"),
+    ("XXX", "must be an ISO 4217 currency code such as EUR, got 'XXX'"),
+    ("ESP", "must be an ISO 4217 currency code such as EUR, got 'ESP'"),
+])
+def test_only_iso_4217_currencies(cli, isolated, currency, reason):
+    assert check(cli, isolated, f'[shop]\ncurrency = "{currency}"\n') == [f":2: shop.currency: {reason}"]
+
+
+@pytest.mark.parametrize("currency", ["EUR", "HUF", "JPY", "KWD", "CHF"])
+def test_real_currencies_pass(cli, isolated, currency):
+    path = isolated / "shop.toml"
+    path.write_text(f'[shop]\ncurrency = "{currency}"\nphone_region = "IT"\n', encoding="utf-8")
+    assert cli("config", "check", path).exit_code == 0
+
+
+def test_a_visit_refuses_a_made_up_currency(cli, isolated):
+    path = isolated / "shop.toml"
+    path.write_text('[shop]\ncurrency = "XYZ"\nphone_region = "IT"\n', encoding="utf-8")
+    result = cli("--config", path, "visit", "333 123 4567", "--amount", "12")
+    assert result.exit_code == 2 and "shop.currency: must be an ISO 4217 currency code" in result.stderr

@@ -92,3 +92,20 @@ def test_forints_are_typed_whole():
         with pytest.raises(BadInput, match="HUF amounts are whole, with no decimals"):
             money.parse_amount(typed, "HUF", "--amount")
     assert money.shown_digits("HUF") == 0 and money.shown_digits("EUR") == 2 and money.shown_digits("JPY") == 0
+
+
+def test_the_iso_4217_list_is_babels_legal_tender():
+    """money.ISO_4217 is a literal (importing babel.numbers at every config load costs ~37 ms):
+    each code is one Babel knows, and every currency legal tender somewhere today is in it."""
+    from datetime import date
+
+    from babel.core import get_global
+    from babel.numbers import get_territory_currencies, list_currencies
+
+    from loyalty_cli.domain import money
+
+    assert money.ISO_4217.issubset(list_currencies())
+    tender = {code for territory in get_global("territory_currencies")
+              for code in get_territory_currencies(territory, date(2026, 6, 1), tender=True)}
+    assert tender <= money.ISO_4217
+    assert not {"XXX", "XTS", "XAU", "ESP", "DEM", "CHE"} & money.ISO_4217
