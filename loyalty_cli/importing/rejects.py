@@ -87,7 +87,10 @@ class Rejects:
         if source.format == "jsonl":
             with atomic_writer(Path(path), encoding="utf-8", newline="\n") as handle:
                 for _line, record, reason in self.rows:
-                    handle.write(json.dumps({**record, REASON_COLUMN: reason}, ensure_ascii=False) + "\n")
+                    if isinstance(record, str):  # a line that is no JSON object: as it was, to fix there
+                        handle.write(record + "\n")
+                    else:
+                        handle.write(json.dumps({**record, REASON_COLUMN: reason}, ensure_ascii=False) + "\n")
             return
         with atomic_writer(Path(path), encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle, delimiter=source.delimiter or ",")

@@ -13,3 +13,21 @@ def test_hungarian_birthdays_read_as_the_date_reader_reads_dates(cli_json, db_pa
     summary = cli_json("import", "cards", file)
     assert summary["birthdays"] == 1
     assert query(db_path, "SELECT birthday FROM customers") == [{"birthday": "1985-06-15"}]
+
+
+def test_a_malformed_json_line_is_a_rejected_row(reader, cli, cli_json, db_path, tmp_path):
+    file = tmp_path / "v.jsonl"
+    file.write_text('{"phone": "333 000 0001", "date": "2026-06-01", "amount": "5"}\n'
+                    '{"phone": "333 000 0002", "date": "2026-06-01"}\n'
+                    '{bad json\n'
+                    '[1, 2]\n'
+                    '{"phone": "333 000 0003", "date": "2026-06-02"}\n', encoding="utf-8")
+    strict = cli("import", "visits", file)
+    assert strict.exit_code == 2 and not db_path.exists()
+    assert f"{file}: line 3: not valid JSON" in strict.stderr
+    rejects = tmp_path / "rj.jsonl"
+    summary = cli_json("import", "visits", file, "--skip-invalid", "--rejects", rejects)
+    assert (summary["visits_added"], summary["rejected"]) == (3, 2)
+    assert [p["line"] for p in summary["errors"]] == [3, 4]
+    assert "expected a JSON object" in summary["errors"][1]["reason"]
+    assert rejects.read_text(encoding="utf-8") == "{bad json\n[1, 2]\n"  # as they were, to be fixed there
