@@ -2,8 +2,8 @@
 
 `open_source` makes one cheap pass over the bytes (hash, line count for the progress bar, and
 whether they are valid UTF-8), then `csv_stream` and `jsonl_rows` stream records without loading it.
-Standard input is spooled to a temporary file first, so it gets the same treatment. A little
-over 400 lines: one file's way from bytes to records, encoding and CSV dialect included.
+Standard input is spooled to a temporary file first, so it gets the same treatment. Longer than
+420 lines: one file's way from bytes to records, encoding, CSV dialect and bad JSON lines included.
 """
 
 import codecs
