@@ -80,9 +80,13 @@ class Rejects:
         """Rejected rows as they came, plus a reason column, ready to fix and import again.
 
         CSV keeps the source's delimiter and is written as UTF-8 with a BOM (Excel opens it right).
+        No rejected row, no file: a file of an earlier run at `path` is removed.
         """
         from loyalty_cli.system.files import atomic_writer
 
+        if not self.rows:  # nothing rejected: no file, and none left from an earlier run to mislead
+            Path(path).unlink(missing_ok=True)
+            return
         source = self.source
         if source.format == "jsonl":
             with atomic_writer(Path(path), encoding="utf-8", newline="\n") as handle:

@@ -1,6 +1,8 @@
 """A new user's findings in the importer: Hungarian birthdays, malformed JSON Lines rows, the
 rejects file, --date-format and the progress count."""
 
+import json
+
 import pytest
 
 from tests.importing.conftest import query
@@ -31,3 +33,18 @@ def test_a_malformed_json_line_is_a_rejected_row(reader, cli, cli_json, db_path,
     assert [p["line"] for p in summary["errors"]] == [3, 4]
     assert "expected a JSON object" in summary["errors"][1]["reason"]
     assert rejects.read_text(encoding="utf-8") == "{bad json\n[1, 2]\n"  # as they were, to be fixed there
+
+
+def test_no_rejected_row_no_rejects_file(cli, db_path, tmp_path):
+    file = tmp_path / "v.csv"
+    file.write_text("phone,date\n333 000 0001,2026-06-01\n", encoding="utf-8")
+    rejects = tmp_path / "rj.csv"
+    rejects.write_text("phone,date,rejected_because\n333,x,from an earlier run\n", encoding="utf-8")
+    result = cli("import", "visits", file, "--skip-invalid", "--rejects", rejects)
+    assert result.exit_code == 0, result.output
+    assert "rejected rows written" not in result.stdout + result.stderr
+    assert not rejects.exists()  # the earlier run's rows are no longer what this import rejected
+    file.write_text("phone,date\n333 000 0002,2026-06-01\n", encoding="utf-8")
+    summary = cli("import", "visits", file, "--skip-invalid", "--rejects", rejects, "--json")
+    assert json.loads(summary.stdout)["rejects_file"] is None and not rejects.exists()
+
