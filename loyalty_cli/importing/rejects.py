@@ -9,6 +9,7 @@ import csv
 import json
 from pathlib import Path
 
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.importing.options import Problem
 from loyalty_cli.importing.sources import csv_rows, jsonl_rows
 
@@ -101,8 +102,22 @@ class Rejects:
             writer.writerow([*source.header, REASON_COLUMN])
             width = len(source.header)
             for _line, values, reason in self.rows:
-                cells = list(values) + [""] * (width - len(values))
-                writer.writerow([*cells, reason])
+                writer.writerow([*_aligned(values, width), _with_extra_cells(reason, values[width:])])
+
+
+def _aligned(values: list, width: int) -> list:
+    """A row's cells under the header's columns: short rows padded, cells beyond the header left
+    out (their text goes to the reason), so the reason stays under `rejected_because` and the
+    file can be imported again once fixed."""
+    return [*values[:width], *[""] * (width - len(values))]
+
+
+def _with_extra_cells(reason: str, extra: list) -> str:
+    kept = [cell for cell in extra if cell.strip()]
+    if not kept:
+        return reason
+    return Phrase("{reason} (cells beyond the header, left out of this row: {cells})", reason=reason,
+                  cells=", ".join(map(repr, kept)))
 
 
 def _blank(batch, index: int) -> bool:

@@ -1,6 +1,8 @@
 """A new user's findings in the importer: Hungarian birthdays, malformed JSON Lines rows, the
 rejects file, --date-format and the progress count."""
 
+import csv
+import io
 import json
 
 import pytest
@@ -48,3 +50,19 @@ def test_no_rejected_row_no_rejects_file(cli, db_path, tmp_path):
     summary = cli("import", "visits", file, "--skip-invalid", "--rejects", rejects, "--json")
     assert json.loads(summary.stdout)["rejects_file"] is None and not rejects.exists()
 
+
+def test_a_rejected_row_with_an_extra_cell_stays_aligned_and_can_be_imported_again(reader, cli_json, db_path,
+                                                                                    tmp_path):
+    file = tmp_path / "v.csv"
+    file.write_text("phone;date;amount\n333 000 0001;2026-06-01;5\n333 000 0002;2026-06-01;6;;extra\n",
+                    encoding="utf-8")
+    rejects = tmp_path / "rj.csv"
+    summary = cli_json("import", "visits", file, "--skip-invalid", "--rejects", rejects)
+    assert (summary["visits_added"], summary["rejected"]) == (1, 1)
+    rows = list(csv.reader(io.StringIO(rejects.read_text(encoding="utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["phone", "date", "amount", "rejected_because"]
+    assert rows[1][:3] == ["333 000 0002", "2026-06-01", "6"] and len(rows[1]) == 4
+    assert "column 5, which has no header" in rows[1][3] and "'extra'" in rows[1][3]
+    again = cli_json("import", "visits", rejects)  # the reason column is ignored, the row is whole
+    assert again["visits_added"] == 1
+    assert len(query(db_path, "SELECT id FROM visits")) == 2
