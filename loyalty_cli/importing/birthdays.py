@@ -30,8 +30,10 @@ class Birthdays:
     """Cells -> stored birthdays (None for an empty cell), a column at a time."""
 
     def __init__(self, date_format: str | None, today: date):
-        self.format = friendly_format(date_format) if date_format else None
-        self.month_first = bool(self.format) and self.format.find("%m") < self.format.find("%d")
+        pattern = friendly_format(date_format) if date_format else None
+        self.month_first = bool(pattern) and pattern.find("%m") < pattern.find("%d")
+        # a pattern without the year ('mm/dd') only says the order: strptime would file 1900
+        self.format = pattern if pattern and ("%Y" in pattern or "%y" in pattern) else None
         self.today = today
         self.cache: dict[str, object] = {"": None}  # cell -> stored text, or its CellError
 

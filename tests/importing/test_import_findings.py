@@ -66,3 +66,33 @@ def test_a_rejected_row_with_an_extra_cell_stays_aligned_and_can_be_imported_aga
     again = cli_json("import", "visits", rejects)  # the reason column is ignored, the row is whole
     assert again["visits_added"] == 1
     assert len(query(db_path, "SELECT id FROM visits")) == 2
+
+
+@pytest.mark.parametrize("pattern", ["%Q", "%Y/%m", "%H:%M", "hh:mm", "%Y-%m-%d %"])
+def test_a_date_format_that_reads_no_date_is_refused_up_front(cli, db_path, tmp_path, pattern):
+    file = tmp_path / "v.csv"
+    file.write_text("phone,date\n333 000 0001,2026-06-01\n", encoding="utf-8")
+    result = cli("import", "visits", file, "--date-format", pattern)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "--date-format" in result.stderr
+    assert "does not match" not in result.stderr and not db_path.exists()
+
+
+@pytest.mark.parametrize("pattern", ["%d.%m.%Y", "mm/dd/yyyy", "dd.mm.yy", "%m/%d/%Y %H:%M", "%Y-%j"])
+def test_date_formats_that_read_a_date_are_taken(cli, tmp_path, pattern):
+    from datetime import datetime
+
+    from loyalty_cli.importing.values import friendly_format
+
+    file = tmp_path / "v.csv"
+    day = datetime(2026, 6, 1, 10, 0).strftime(friendly_format(pattern))
+    file.write_text(f"phone,date\n333 000 0001,{day}\n", encoding="utf-8")
+    result = cli("import", "visits", file, "--date-format", pattern)
+    assert result.exit_code == 0, result.output
+
+
+def test_a_date_format_without_the_year_still_reads_month_first_birthdays(cli_json, db_path, tmp_path):
+    file = tmp_path / "us.csv"
+    file.write_text("phone,birthday\n333 000 0001,12/25\n", encoding="utf-8")
+    assert cli_json("import", "cards", file, "--date-format", "mm/dd")["birthdays"] == 1
+    assert query(db_path, "SELECT birthday FROM customers") == [{"birthday": "--12-25"}]
