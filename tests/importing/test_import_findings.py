@@ -96,3 +96,32 @@ def test_a_date_format_without_the_year_still_reads_month_first_birthdays(cli_js
     file.write_text("phone,birthday\n333 000 0001,12/25\n", encoding="utf-8")
     assert cli_json("import", "cards", file, "--date-format", "mm/dd")["birthdays"] == 1
     assert query(db_path, "SELECT birthday FROM customers") == [{"birthday": "--12-25"}]
+
+
+class _Recorder:
+    """Stands in for the CLI's progress bar: every (description, done, total) it is told."""
+
+    calls: list = []
+
+    def __enter__(self):
+        return lambda description, done, total: self.calls.append((description, done, total))
+
+    def __exit__(self, *exc):
+        return False
+
+
+@pytest.mark.parametrize(("name", "header", "row"), [
+    ("v.csv", "sep=;\nphone;date\n", "333 000 {:04d};2026-06-01\n"),
+    ("v.jsonl", "", '{{"phone": "333 000 {:04d}", "date": "2026-06-01"}}\n'),
+])
+def test_the_progress_bar_counts_rows_not_the_header(cli_json, tmp_path, monkeypatch, name, header, row):
+    from loyalty_cli.cli import import_command
+
+    monkeypatch.setattr(import_command, "_Progress", _Recorder)
+    monkeypatch.setattr(_Recorder, "calls", [])
+    file = tmp_path / name
+    file.write_text(header + "".join(row.format(i) for i in range(1, 1001)), encoding="utf-8")
+    assert cli_json("import", "visits", file)["visits_added"] == 1000
+    reading = [(done, total) for description, done, total in _Recorder.calls if description != "indexing"]
+    assert reading and reading[-1] == (1000, 1000)
+    assert all(total == 1000 and 0 <= done <= 1000 for done, total in reading)
