@@ -165,9 +165,11 @@ def display(minor: int, currency: str) -> str:
     return f"{sign}{symbol}{number}"
 
 
-def percent_of(minor: int, percent: Decimal) -> int:
-    """percent% of an amount in minor units, rounded down to the minor unit."""
-    return int((Decimal(minor) * percent / 100).to_integral_value(rounding=ROUND_DOWN))
+def percent_of(minor: int, percent: Decimal, currency: str = "EUR") -> int:
+    """percent% of an amount in minor units, rounded down to the smallest coin: the minor unit,
+    or a whole forint where cash has no fillér (5% of 2490 Ft is 124 Ft, not 124.50)."""
+    step = 10 ** (exponent(currency) - shown_digits(currency))
+    return int((Decimal(minor) * percent / 100 / step).to_integral_value(rounding=ROUND_DOWN)) * step
 
 
 def divide_half_up(numerator: int, denominator: int) -> int:

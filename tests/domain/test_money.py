@@ -50,6 +50,8 @@ def test_display_and_strings():
 def test_rounding_is_down_and_named_once():
     assert money.percent_of(1250, Decimal(5)) == 62
     assert money.percent_of(1999, Decimal("2.5")) == 49  # 49.975 -> 49
+    assert money.percent_of(249000, Decimal(5), "HUF") == 12400  # 124.50 Ft -> 124 Ft: no fillér in cash
+    assert money.percent_of(1250, Decimal(5), "JPY") == 62  # a currency without decimals: its unit
     assert money.round_toward_zero(Decimal("17.99")) == 17
     assert money.whole_units(1299, "EUR") == 12
 
