@@ -105,3 +105,12 @@ def test_every_command_of_a_quick_start_works(path, cli, isolated, monkeypatch):
             written = next((isolated / "xdg-config").rglob("loyalty.toml"))
             _apply_shop_table(written, shop_table)
     assert list((isolated / "exports").glob("visits-*.csv"))
+
+
+def test_every_relative_link_of_the_readmes_leads_to_a_file():
+    """A link to a file that is not there (sample_config.toml) sends a new user nowhere."""
+    for page in [ROOT / "README.md", *QUICK_STARTS]:
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if not re.match(r"[a-z]+:", target):
+                assert (page.parent / target).exists(), f"{page.name} links to {target}, which does not exist"

@@ -154,9 +154,14 @@ class PromotionChecks:
     def feedback(self) -> Feedback:
         path = ("feedback",)
         table = self.table(self.raw, "feedback", path)
-        self.check_keys(table, FEEDBACK_KEYS, path)
+        self.attempt(self.check_keys, table, FEEDBACK_KEYS, path)
+        scale = self.attempt(self.feedback_scale, table, path)  # each key on its own: both reported
+        points = self.attempt(self.whole_number, table, "points", path, 0)
+        return Feedback(scale or 10, points or 0)
+
+    def feedback_scale(self, table: dict, path: tuple) -> int:
         scale = self.whole_number(table, "scale", path, default=10)
         if scale not in FEEDBACK_SCALES:
             self.fail(path + ("scale",), Phrase("must be 10 (0-10, with the Net Promoter Score) or 5 (stars), got "
                                                 "{scale}", scale=scale))
-        return Feedback(scale, self.whole_number(table, "points", path, default=0))
+        return scale

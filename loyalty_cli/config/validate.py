@@ -52,7 +52,10 @@ PRIVACY_KEYS = {"forget_inactive_days"}
 # Every number in a config has a bound: far above any real programme, far below what overflows
 # a 64-bit ledger after years of visits at the largest amount a till accepts (money.MAX_MINOR).
 MAX_COUNT = 10_000_000  # points prices, bonuses, visits
-MAX_FACTOR = Decimal(1000)  # points per currency unit, tier multipliers
+MAX_FACTOR = Decimal(1000)  # points per currency unit
+# A tier multiplies the points of every visit: gold programmes give x1.5 to x3; ten times is
+# already generous, anything beyond is a typo (1e9 for 1.9) that would flood the ledger.
+MAX_TIER_MULTIPLIER = Decimal(10)
 MAX_MONEY_UNITS = Decimal(1_000_000)  # any amount in a config, in whole currency units
 MAX_PUNCHES = 1000  # a punch card's size: a paper card holds a few dozen
 MAX_DAYS = 3650  # expiry windows: ten years
@@ -217,7 +220,7 @@ class ConfigValidator(PromotionChecks, CampaignChecks):
                       else Phrase("must be at least 0, got {value}", value=value))
         if value > maximum:
             self.fail(path + (key,), Phrase("must be at most {maximum}, got {value}", maximum=format(maximum, ','),
-                                            value=format(value, ',')))
+                                            value=format(value, ',f')))  # ',f': 1e9 as 1,000,000,000
         return value
 
     def amount(self, table: dict, key: str, path: tuple, default=0):
@@ -234,27 +237,42 @@ class ConfigValidator(PromotionChecks, CampaignChecks):
     # -- [shop] and [expiry] --
 
     def shop(self) -> Shop:
+        """Each key checked on its own (a problem noted, a default in its place) so that
+        `config check` lists every problem of the table, not the first."""
         path = ("shop",)
         table = self.table(self.raw, "shop", path)
-        self.check_keys(table, SHOP_KEYS, path)
-        currency = self.string(table, "currency", path, default="EUR").upper()
-        if not re.fullmatch(r"[A-Z]{3}", currency):
-            self.fail(path + ("currency",), Phrase("must be a 3-letter ISO 4217 code, got {currency}",
-                                                   currency=repr(currency)))
-        self.currency = currency  # max_amount below is in it
-        region = self.phone_region(table)
-        timezone = self.timezone(table)
-        name = self.string(table, "name", path, default="My shop")
-        max_amount = self.amount(table, "max_amount", path, default=None)
+        self.attempt(self.check_keys, table, SHOP_KEYS, path)
+        self.currency = self.attempt(self.currency_code, table) or "EUR"  # max_amount below is in it
+        region = self.attempt(self.phone_region, table)
+        timezone = self.attempt(self.timezone, table) or "UTC"
+        name = self.attempt(self.string, table, "name", path, "My shop") or "My shop"
+        max_amount = self.attempt(self.max_amount, table)
+        categories = self.attempt(self.category_list, table, "categories", path, True) if "categories" in table else ()
+        locale = self.attempt(self.shop_locale, table)  # else the system's, when it is one we speak
+        return Shop(name, self.currency, region, timezone, max_amount, categories or (),
+                    self.attempt(self.location, table), locale or i18n.system_locale())
+
+    def currency_code(self, shop: dict) -> str:
+        currency = self.string(shop, "currency", ("shop",), default="EUR")
+        if currency not in money.ISO_4217:
+            hint = Phrase(" (write it in capitals: {upper})", upper=repr(currency.upper())) \
+                if currency.upper() in money.ISO_4217 else ""
+            self.fail(("shop", "currency"), Phrase("must be an ISO 4217 currency code such as EUR, got "
+                                                   "{currency}{hint}", currency=repr(currency), hint=hint))
+        return currency
+
+    def max_amount(self, shop: dict) -> int | None:
+        max_amount = self.amount(shop, "max_amount", ("shop",), default=None)
         if max_amount == 0:
-            self.fail(path + ("max_amount",), Phrase("must be above 0"))
-        categories = self.category_list(table, "categories", path, listing=True) if "categories" in table else ()
-        locale = self.string(table, "locale", path)  # else the system's, when it is one we speak
+            self.fail(("shop", "max_amount"), Phrase("must be above 0"))
+        return max_amount
+
+    def shop_locale(self, shop: dict) -> str | None:
+        locale = self.string(shop, "locale", ("shop",))
         if locale is not None and locale not in i18n.LOCALES:
-            self.fail(path + ("locale",), Phrase("must be one of {LOCALES}, got {locale}",
+            self.fail(("shop", "locale"), Phrase("must be one of {LOCALES}, got {locale}",
                                                  LOCALES=", ".join(i18n.LOCALES), locale=repr(locale)))
-        return Shop(name, currency, region, timezone, max_amount, categories, self.location(table),
-                    locale or i18n.system_locale())
+        return locale
 
     def location(self, shop: dict) -> str | None:
         """[shop] location: the name this till's visits are recorded under, tidied and bounded."""
@@ -288,9 +306,10 @@ class ConfigValidator(PromotionChecks, CampaignChecks):
     def expiry(self) -> Expiry:
         path = ("expiry",)
         table = self.table(self.raw, "expiry", path)
-        self.check_keys(table, EXPIRY_KEYS, path)
-        return Expiry(points_days=self.whole_number(table, "points_days", path, minimum=1, maximum=MAX_DAYS),
-                      rewards_days=self.whole_number(table, "rewards_days", path, minimum=1, maximum=MAX_DAYS))
+        self.attempt(self.check_keys, table, EXPIRY_KEYS, path)
+        days = {key: self.attempt(self.whole_number, table, key, path, None, False, 1, MAX_DAYS)
+                for key in ("points_days", "rewards_days")}  # each on its own: both reported
+        return Expiry(**days)
 
     def privacy(self) -> Privacy:
         path = ("privacy",)
@@ -422,21 +441,28 @@ class ConfigValidator(PromotionChecks, CampaignChecks):
         return tiers
 
     def tier(self, index: int, table: dict, names: set) -> Tier:
+        """Each key checked on its own, so `config check` lists every problem of the tier; a tier
+        with a broken key is still ranked against the others (tier_order)."""
         path = ("tiers", index)
-        self.check_keys(table, TIER_KEYS, path)
+        self.attempt(self.check_keys, table, TIER_KEYS, path)
+        name = self.attempt(self.tier_name, table, path, names) or f"tiers[{index}]"
+        min_spend = self.attempt(self.amount, table, "min_spend", path, None)
+        min_visits = self.attempt(self.whole_number, table, "min_visits", path, None, False, 1)
+        if "min_spend" not in table and "min_visits" not in table:
+            self.attempt(self.fail, path, Phrase("a tier needs min_spend or min_visits"))
+        perks = table.get("perks", [])
+        if not isinstance(perks, list) or not all(isinstance(perk, str) for perk in perks):
+            self.attempt(self.fail, path + ("perks",), Phrase("must be a list of strings"))
+            perks = []
+        multiplier = self.attempt(self.number, table, "multiplier", path, Decimal(1), False, True, MAX_TIER_MULTIPLIER)
+        return Tier(name, min_spend, min_visits, multiplier or Decimal(1), tuple(perks))
+
+    def tier_name(self, table: dict, path: tuple, names: set) -> str:
         name = self.string(table, "name", path, required=True)
         if name in names:
             self.fail(path + ("name",), Phrase("duplicate tier name {name}", name=repr(name)))
         names.add(name)
-        min_spend = self.amount(table, "min_spend", path, default=None)
-        min_visits = self.whole_number(table, "min_visits", path, minimum=1)
-        if min_spend is None and min_visits is None:
-            self.fail(path, Phrase("a tier needs min_spend or min_visits"))
-        perks = table.get("perks", [])
-        if not isinstance(perks, list) or not all(isinstance(perk, str) for perk in perks):
-            self.fail(path + ("perks",), Phrase("must be a list of strings"))
-        multiplier = self.number(table, "multiplier", path, default=Decimal(1), positive=True, maximum=Decimal(100))
-        return Tier(name, min_spend, min_visits, multiplier, tuple(perks))
+        return name
 
     def tier_order(self, lower: Tier, tier: Tier, index: int) -> None:
         """Tiers rank in the order written: a later one must not ask for less."""

@@ -54,7 +54,7 @@ def apply_visit(config: Config, state: State, visit: Visit) -> Outcome:
                 entries.append(Entry("points", points=points, rule=rule.name, reason=reason, earned=True))
                 spend_points += points
         elif rule.kind == "cashback" and visit.amount >= rule.min_amount:
-            credit = money.percent_of(visit.amount, rule.percent)
+            credit = money.percent_of(visit.amount, rule.percent, config.shop.currency)
             if credit > 0:
                 entries.append(Entry("cashback", credit=credit, rule=rule.name, reason=f"{rule.percent}%"))
         elif rule.kind == "birthday":

@@ -1,23 +1,24 @@
 """A cards file's `birthday` cells: the day and month, with or without the year.
 
-With a year, the importer's date forms (YYYY-MM-DD, DD/MM/YYYY, DD.MM.YYYY, YYYY.MM.DD, or
---date-format); without one, DD/MM or DD.MM (day first, as the importer's dates) and MM-DD or
---MM-DD (month first, ISO 8601's form). A cell that reads only the other way round ('12/25')
-is refused rather than guessed, and so is a day that does not exist ('31/02'). Stored as
-`enroll --birthday` stores it (domain/birthdays.py). A file holds few distinct birthdays
-(366 without the year): each is read once.
+With a year, the forms of the one date reader, domain/dates.py (YYYY-MM-DD, DD/MM/YYYY,
+DD.MM.YYYY, YYYY.MM.DD and Hungarian '1985. 06. 15.', or --date-format); without one, DD/MM or
+DD.MM (day first, as the importer's dates) and MM-DD or --MM-DD (month first, ISO 8601's form).
+A cell that reads only the other way round ('12/25') is refused rather than guessed, and so is a
+day that does not exist ('31/02'). Stored as `enroll --birthday` stores it
+(domain/birthdays.py). A file holds few distinct birthdays (366 without the year): each is read
+once.
 """
 
 import re
 from datetime import date, datetime
 
-from loyalty_cli.domain import birthdays
+from loyalty_cli.domain import birthdays, dates
 from loyalty_cli.importing.cells import shortened
 from loyalty_cli.importing.options import RowError
 from loyalty_cli.importing.values import CellError, friendly_format
 
-_YMD = re.compile(r"(\d{4})([-./])(\d{1,2})\2(\d{1,2})\.?")
-_DMY = re.compile(r"(\d{1,2})([-./])(\d{1,2})\2(\d{4})")
+_YMD = dates.YMD  # the date reader's forms, so a birthday reads as a visit's date does
+_DMY = dates.DMY
 _DAY_MONTH = re.compile(r"(\d{1,2})([/.])(\d{1,2})\.?")
 _MONTH_DAY = re.compile(r"(?:--)?(\d{1,2})-(\d{1,2})")
 _MIDNIGHT = re.compile(r"[ T]0?0:00(?::00(?:\.0+)?)?$")  # a spreadsheet's date-time of a plain date
@@ -29,8 +30,10 @@ class Birthdays:
     """Cells -> stored birthdays (None for an empty cell), a column at a time."""
 
     def __init__(self, date_format: str | None, today: date):
-        self.format = friendly_format(date_format) if date_format else None
-        self.month_first = bool(self.format) and self.format.find("%m") < self.format.find("%d")
+        pattern = friendly_format(date_format) if date_format else None
+        self.month_first = bool(pattern) and pattern.find("%m") < pattern.find("%d")
+        # a pattern without the year ('mm/dd') only says the order: strptime would file 1900
+        self.format = pattern if pattern and ("%Y" in pattern or "%y" in pattern) else None
         self.today = today
         self.cache: dict[str, object] = {"": None}  # cell -> stored text, or its CellError
 

@@ -46,4 +46,7 @@ class ImportJob:
         return self.rows.batches()
 
     def progress_at(self, line: int, description: str = "reading") -> None:
-        self.progress(description, line, self.source.lines)
+        """Progress in rows: the lines after the header (a 20,000-row CSV file counts to 20,000)."""
+        before = self.rows.layout.header_line if self.rows.layout else 0
+        total = max(self.source.lines - before, 0)
+        self.progress(description, min(max(line - before, 0), total), total)

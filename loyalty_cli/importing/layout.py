@@ -20,6 +20,8 @@ class CsvLayout:
     fill in a row where it is empty (see `name_columns`).
     """
 
+    header_line = 1  # the line the header is on: the rows come after it
+
     def __init__(self, header: list[str], columns: Columns, kind: str):
         pairs = columns.resolve(header)
         self.header_of = {name: header[index] for index, name in pairs}  # field -> the file's column
@@ -61,7 +63,9 @@ def read_layout(source, columns: Columns, kind: str) -> CsvLayout:
     """The layout of the file's header (read here, once; the rows are read later)."""
     stream = csv_stream(source)
     try:
-        _kind, _line, header = next(stream)
+        _kind, header_line, header = next(stream)
     finally:
         stream.close()
-    return CsvLayout(header, columns, kind)
+    layout = CsvLayout(header, columns, kind)
+    layout.header_line = header_line
+    return layout

@@ -1,8 +1,8 @@
 """What the owner asked for (`Options`), and how a row's problem is told (`RowError`, `Problem`).
 
 `check_options` refuses contradictory options before any file is opened: a --rejects file that
-would overwrite the input, --skip-invalid with nowhere to put what it skips, or a --rejects
-path that cannot be written once the import has committed.
+would overwrite the input, --skip-invalid with nowhere to put what it skips, a --rejects
+path that cannot be written once the import has committed, or a --date-format that reads no date.
 """
 
 from dataclasses import dataclass, field
@@ -68,6 +68,31 @@ def check_options(options: Options) -> None:
         raise BadInput(Phrase("--skip-invalid needs --rejects FILE, where the rejected rows go to be fixed"))
     if options.rejects:
         _check_writable(options.rejects)
+    if options.date_format:
+        check_date_format(options.date_format)
+
+
+def check_date_format(pattern: str) -> None:
+    """A --date-format that cannot read a date ('%Q', 'hh:mm') is refused before any row is read,
+    not found out as every row's 'does not match --date-format'."""
+    from datetime import datetime
+
+    from loyalty_cli.importing.values import CellError, friendly_format
+
+    try:
+        code = friendly_format(pattern)
+    except CellError as exc:
+        raise BadInput(str(exc)) from None
+    sample = datetime(2001, 2, 3, 4, 5, 6)  # each field different: a date read back names them all
+    try:
+        read_back = datetime.strptime(sample.strftime(code), code)
+    except ValueError:
+        read_back = None
+    # the year may be left out: 'mm/dd' says how a cards file writes birthdays without one
+    if read_back is None or (read_back.month, read_back.day) != (sample.month, sample.day):
+        raise BadInput(Phrase("--date-format {pattern}: not a pattern of a date with its day and month "
+                              "(write e.g. dd/mm/yyyy, mm/dd/yyyy, yyyy.mm.dd, or a strftime pattern such as "
+                              "%m/%d/%Y %H:%M)", pattern=repr(pattern)))
 
 
 def _check_writable(path: str) -> None:

@@ -9,6 +9,7 @@ import csv
 import json
 from pathlib import Path
 
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.importing.options import Problem
 from loyalty_cli.importing.sources import csv_rows, jsonl_rows
 
@@ -80,22 +81,43 @@ class Rejects:
         """Rejected rows as they came, plus a reason column, ready to fix and import again.
 
         CSV keeps the source's delimiter and is written as UTF-8 with a BOM (Excel opens it right).
+        No rejected row, no file: a file of an earlier run at `path` is removed.
         """
         from loyalty_cli.system.files import atomic_writer
 
+        if not self.rows:  # nothing rejected: no file, and none left from an earlier run to mislead
+            Path(path).unlink(missing_ok=True)
+            return
         source = self.source
         if source.format == "jsonl":
             with atomic_writer(Path(path), encoding="utf-8", newline="\n") as handle:
                 for _line, record, reason in self.rows:
-                    handle.write(json.dumps({**record, REASON_COLUMN: reason}, ensure_ascii=False) + "\n")
+                    if isinstance(record, str):  # a line that is no JSON object: as it was, to fix there
+                        handle.write(record + "\n")
+                    else:
+                        handle.write(json.dumps({**record, REASON_COLUMN: reason}, ensure_ascii=False) + "\n")
             return
         with atomic_writer(Path(path), encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle, delimiter=source.delimiter or ",")
             writer.writerow([*source.header, REASON_COLUMN])
             width = len(source.header)
             for _line, values, reason in self.rows:
-                cells = list(values) + [""] * (width - len(values))
-                writer.writerow([*cells, reason])
+                writer.writerow([*_aligned(values, width), _with_extra_cells(reason, values[width:])])
+
+
+def _aligned(values: list, width: int) -> list:
+    """A row's cells under the header's columns: short rows padded, cells beyond the header left
+    out (their text goes to the reason), so the reason stays under `rejected_because` and the
+    file can be imported again once fixed."""
+    return [*values[:width], *[""] * (width - len(values))]
+
+
+def _with_extra_cells(reason: str, extra: list) -> str:
+    kept = [cell for cell in extra if cell.strip()]
+    if not kept:
+        return reason
+    return Phrase("{reason} (cells beyond the header, left out of this row: {cells})", reason=reason,
+                  cells=", ".join(map(repr, kept)))
 
 
 def _blank(batch, index: int) -> bool:

@@ -13,7 +13,7 @@ from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.importing.columns import IGNORED, NAME_PARTS, ROW
 from loyalty_cli.importing.layout import name_columns
 from loyalty_cli.importing.options import RowError
-from loyalty_cli.importing.sources import csv_stream, json_text, jsonl_rows
+from loyalty_cli.importing.sources import NotAnObject, csv_stream, json_text, jsonl_rows
 
 BATCH = 20_000  # rows per batch (a plain CSV stretch of sources.CHUNK bytes may hold more)
 
@@ -143,6 +143,9 @@ class RowReader:
         order = {name: position for position, name in enumerate(ROW[self.kind])}
         for line, obj in jsonl_rows(self.source):
             self.summary["rows_read"] += 1
+            if isinstance(obj, NotAnObject):
+                self.rejects.reject(line, obj, None, None, obj.reason)
+                continue
             try:
                 cells = self._json_cells(line, obj, fields, order)
             except RowError as exc:

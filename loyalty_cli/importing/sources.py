@@ -2,8 +2,8 @@
 
 `open_source` makes one cheap pass over the bytes (hash, line count for the progress bar, and
 whether they are valid UTF-8), then `csv_stream` and `jsonl_rows` stream records without loading it.
-Standard input is spooled to a temporary file first, so it gets the same treatment. A little
-over 400 lines: one file's way from bytes to records, encoding and CSV dialect included.
+Standard input is spooled to a temporary file first, so it gets the same treatment. Longer than
+420 lines: one file's way from bytes to records, encoding, CSV dialect and bad JSON lines included.
 """
 
 import codecs
@@ -380,27 +380,43 @@ def _undecodable(source: Source) -> tuple[int, int]:
             return line + before, exc.object[exc.start]
 
 
+class NotAnObject(str):
+    """A JSON Lines line that is no JSON object, as it is in the file; `reason` says why. The
+    importer rejects it like any bad row (--skip-invalid imports the rest), and --rejects gets
+    the line back as it was, to be fixed there."""
+
+    reason: str
+
+
 def jsonl_rows(source: Source):
-    """(line, object) for each non-blank line; keys are the columns."""
+    """(line, object) for each non-blank line; keys are the columns. A line that is not a JSON
+    object comes as a NotAnObject."""
     text = source.text()
     line = 0
     try:
         for line, raw in enumerate(text, start=1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw, parse_float=str, parse_int=str)
-            except json.JSONDecodeError as exc:
-                raise BadInput(Phrase("{name}: line {line}: not valid JSON: {msg} (column {colno})",
-                                      name=source.name, line=line, msg=exc.msg, colno=exc.colno)) from None
-            if not isinstance(record, dict):
-                raise BadInput(Phrase("{name}: line {line}: expected a JSON object {{...}}, got {kind}",
-                                      name=source.name, line=line, kind=type(record).__name__))
-            yield line, record
+            if raw.strip():
+                yield line, _json_object(raw)
     except UnicodeDecodeError as exc:
         raise _not_decodable(source, line + 1, exc.object[exc.start]) from None
     finally:
         _release(text)
+
+
+def _json_object(raw: str):
+    try:
+        record = json.loads(raw, parse_float=str, parse_int=str)
+    except json.JSONDecodeError as exc:
+        return _not_an_object(raw, Phrase("not valid JSON: {msg} (column {colno})", msg=exc.msg, colno=exc.colno))
+    if not isinstance(record, dict):
+        return _not_an_object(raw, Phrase("expected a JSON object {{...}}, got {kind}", kind=type(record).__name__))
+    return record
+
+
+def _not_an_object(raw: str, reason: str) -> NotAnObject:
+    bad = NotAnObject(raw.rstrip("\r\n"))
+    bad.reason = reason
+    return bad
 
 
 def json_text(value, where: str) -> str | None:

@@ -62,7 +62,8 @@ def import_in_one_transaction(job, conn, write) -> dict:
 
 def _complete(job) -> None:
     job.rejects.sort()
-    complete(job.summary, job.rejects.problems, job.options.rejects, job.currency)
+    rejects_file = job.options.rejects if job.rejects.rows else None  # written only when rows were rejected
+    complete(job.summary, job.rejects.problems, rejects_file, job.currency)
 
 
 def _check_options_used(job) -> None:

@@ -256,6 +256,11 @@ SORTS = {
 }
 
 
+def _like_literal(text: str) -> str:
+    """`text` matched as it is inside a LIKE pattern with ESCAPE '!'."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+
+
 def list_customers(conn, now: datetime, search: str | None, sort: str, limit: int | None) -> list:
     """Customers with their spend and visits over the last 365 days (for tiers), and the vouchers
     they can still use (a lapsed one that `expire` has not yet written down is not counted)."""
@@ -266,8 +271,11 @@ def list_customers(conn, now: datetime, search: str | None, sort: str, limit: in
     if search:
         # '333 123' finds +39333123...: digits typed with spaces are matched as digits
         digits = "".join(ch for ch in search if ch.isdigit())
-        where += " AND (c.phone LIKE :phone OR c.name LIKE :text OR c.email LIKE :text)"
-        pattern = f"%{search}%"
+        # '%' and '_' typed are themselves, not wildcards; ESCAPE is standard SQL, the same on
+        # SQLite and PostgreSQL (where the backend's LIKE -> ILIKE keeps it)
+        where += (" AND (c.phone LIKE :phone ESCAPE '!' OR c.name LIKE :text ESCAPE '!' "
+                  "OR c.email LIKE :text ESCAPE '!')")
+        pattern = f"%{_like_literal(search)}%"
         args["phone"] = f"%{digits}%" if digits and len(digits) * 2 > len(search.replace(" ", "")) else pattern
         args["text"] = pattern
     sql = (

@@ -39,7 +39,7 @@ BROKEN = [
     ('[[rules]]\nkind = "points"\nper_unit = "1"\n', ":3: rules[0].per_unit: must be a number, got '1'"),
     ('[[rules]]\nkind = "pointz"\n', ":2: rules[0].kind: unknown rule kind 'pointz' (did you mean 'points'?)"),
     ('[shop]\ntimezone = "Mars/Base"\n', ":2: shop.timezone: unknown time zone"),
-    ('[shop]\ncurrency = "euro"\n', ":2: shop.currency: must be a 3-letter ISO 4217 code"),
+    ('[shop]\ncurrency = "euro"\n', ":2: shop.currency: must be an ISO 4217 currency code such as EUR, got 'euro'"),
     ('[shop\nname = "x"\n', ":1:6: broken TOML"),
     ('[[tiers]]\nname = "Gold"\n', ":1: tiers[0]: a tier needs min_spend or min_visits"),
     ('[expiry]\npoints_days = 0\n', ":2: expiry.points_days: must be at least 1, got 0"),
@@ -65,7 +65,8 @@ BROKEN = [
     ('[expiry]\nrewards_days = 100000\n', ":2: expiry.rewards_days: must be at most 3,650"),
     ('[[rules]]\nkind = "welcome"\npoints = 100000000000\n', ":3: rules[0].points: must be at most 10,000,000"),
     ('[shop]\nmax_amount = 1e12\n', ":2: shop.max_amount: must be at most 1,000,000"),
-    ('[[tiers]]\nname = "G"\nmin_visits = 3\nmultiplier = 1000\n', ":4: tiers[0].multiplier: must be at most 100"),
+    ('[[tiers]]\nname = "G"\nmin_visits = 3\nmultiplier = 1000\n',
+     ":4: tiers[0].multiplier: must be at most 10, got 1,000"),
 ]
 
 

@@ -50,6 +50,8 @@ def test_display_and_strings():
 def test_rounding_is_down_and_named_once():
     assert money.percent_of(1250, Decimal(5)) == 62
     assert money.percent_of(1999, Decimal("2.5")) == 49  # 49.975 -> 49
+    assert money.percent_of(249000, Decimal(5), "HUF") == 12400  # 124.50 Ft -> 124 Ft: no fillér in cash
+    assert money.percent_of(1250, Decimal(5), "JPY") == 62  # a currency without decimals: its unit
     assert money.round_toward_zero(Decimal("17.99")) == 17
     assert money.whole_units(1299, "EUR") == 12
 
@@ -92,3 +94,20 @@ def test_forints_are_typed_whole():
         with pytest.raises(BadInput, match="HUF amounts are whole, with no decimals"):
             money.parse_amount(typed, "HUF", "--amount")
     assert money.shown_digits("HUF") == 0 and money.shown_digits("EUR") == 2 and money.shown_digits("JPY") == 0
+
+
+def test_the_iso_4217_list_is_babels_legal_tender():
+    """money.ISO_4217 is a literal (importing babel.numbers at every config load costs ~37 ms):
+    each code is one Babel knows, and every currency legal tender somewhere today is in it."""
+    from datetime import date
+
+    from babel.core import get_global
+    from babel.numbers import get_territory_currencies, list_currencies
+
+    from loyalty_cli.domain import money
+
+    assert money.ISO_4217.issubset(list_currencies())
+    tender = {code for territory in get_global("territory_currencies")
+              for code in get_territory_currencies(territory, date(2026, 6, 1), tender=True)}
+    assert tender <= money.ISO_4217
+    assert not {"XXX", "XTS", "XAU", "ESP", "DEM", "CHE"} & money.ISO_4217

@@ -128,8 +128,8 @@ def test_cashback_is_exact_in_cents_rounded_down():
 
 def test_cashback_in_forints():
     config = conf('[shop]\ncurrency = "HUF"\n[[rules]]\nkind = "cashback"\npercent = 3\n')
-    # 3% of 1 999 Ft (199 900 minor) = 59.97 Ft -> 5 997 minor units
-    assert rules.apply_visit(config, State(), Visit(T0, 199900)).entries[0].credit == 5997
+    # 3% of 1 999 Ft (199 900 minor) = 59.97 Ft -> 59 Ft (5 900 minor units): cash has no fillér
+    assert rules.apply_visit(config, State(), Visit(T0, 199900)).entries[0].credit == 5900
 
 
 # ---- tiers -------------------------------------------------------------------------------------
