@@ -614,7 +614,7 @@ def test_a_terminal_gets_a_progress_bar_on_stderr(cli, db_path, monkeypatch):
     result = cli("import", "visits", IT_VISITS, "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["visits_added"] == 5  # stdout stays clean JSON
-    assert updates == [("importing visits", 6, 6)]  # lines: the header and 5 rows
+    assert updates == [("importing visits", 5, 5)]  # rows: the 5 after the header
 
 
 def test_excel_sep_line_names_the_delimiter(cli_json, db_path, tmp_path):
