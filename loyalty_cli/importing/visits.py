@@ -25,7 +25,7 @@ from loyalty_cli.importing.replay import Replay
 from loyalty_cli.importing.rows import Batch
 from loyalty_cli.importing.transaction import import_in_one_transaction
 from loyalty_cli.importing.values import CellError, Dates, TimeError
-from loyalty_cli.services.counter import FUTURE_SLACK, MAX_ITEMS, visit_category
+from loyalty_cli.services.inputs import FUTURE_SLACK, MAX_ITEMS, visit_category
 from loyalty_cli.store import bulk
 from loyalty_cli.store.bulk import DeferredIndexes
 from loyalty_cli.store.db import indexes_led_by, unique_indexes_on
@@ -246,7 +246,7 @@ class _VisitParser:
                                      "categories": categories})
 
     def _categories(self, cells: list, errors: dict) -> list:
-        """Categories as the counter's --category stores them (services.counter.visit_category):
+        """Categories as the counter's --category stores them (services.inputs.visit_category):
         tidied, lower-cased, one of [shop] categories when the shop lists them. A file holds few
         distinct ones: each is read once."""
         cache = self.categories

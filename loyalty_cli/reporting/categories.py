@@ -3,7 +3,7 @@
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.reporting.context import query
 from loyalty_cli.reporting.period import Period
-from loyalty_cli.services.counter import visit_category
+from loyalty_cli.services.inputs import visit_category
 
 
 def chosen_category(config, text: str | None) -> str | None:

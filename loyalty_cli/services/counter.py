@@ -12,15 +12,12 @@ from datetime import datetime, timedelta
 from loyalty_cli.domain import birthdays, clock, locale_format, lots, model, money, rules, text
 from loyalty_cli.domain.errors import BadInput, Refused
 from loyalty_cli.domain.i18n import Phrase
-from loyalty_cli.services import views
+from loyalty_cli.services import inputs, views
 from loyalty_cli.services.session import Session
 from loyalty_cli.services.warnings import birthday_warning
 from loyalty_cli.store import counter as store
 from loyalty_cli.store import db as store_db
 from loyalty_cli.store import lots as store_lots
-
-FUTURE_SLACK = timedelta(minutes=5)  # a till clock a little ahead is not an error
-MAX_ITEMS = 10_000
 
 
 def record_visit(session: Session, phone_text: str, amount_text: str | None = None, items: int | None = None,
@@ -29,8 +26,8 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
     """Record one visit in one transaction. location: --location (else the till's, Session.location)."""
     config = session.config
     now = clock.now()
-    given = visit_input(session, now, amount_text=amount_text, items=items, note=note, at_text=at_text, name=name,
-                        ref=ref, category=category, location=location)
+    given = inputs.visit_input(session, now, amount_text=amount_text, items=items, note=note, at_text=at_text,
+                               name=name, ref=ref, category=category, location=location)
     amount, items, at, ref, name, note, category, location = (given[key] for key in (
         "amount", "items", "at", "ref", "name", "note", "category", "location"))
     phone = session.phone(phone_text)
@@ -76,47 +73,6 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
             "promotions": list(outcome.promotions)}
 
 
-def visit_input(session: Session, now: datetime, amount_text=None, items=None, note=None, at_text=None, name=None,
-                ref=None, category=None, location=None) -> dict:
-    """A visit's options checked and tidied, before anything is written (online or in the outbox)."""
-    config = session.config
-    category = visit_category(config, category)
-    location = session.location(location)
-    amount = money.parse_amount(amount_text, config.shop.currency, "--amount") if amount_text is not None else 0
-    if config.shop.max_amount is not None and amount > config.shop.max_amount:
-        limit = locale_format.amount(config.shop.max_amount, config.shop.currency)
-        raise BadInput(Phrase("--amount {amount_text} is above the shop's max_amount of {limit} (a typo? raise "
-                              "max_amount in [shop] of the config)", amount_text=amount_text, limit=limit))
-    if items is not None and items < 0:
-        raise BadInput(Phrase("--items must not be negative, got {items}", items=items))
-    if items is not None and items > MAX_ITEMS:
-        raise BadInput(Phrase("--items is too large: {items}", items=items))
-    return {"amount": amount, "items": 1 if items is None else items, "at": _moment(at_text, config, now),
-            "ref": _text(ref, "--ref", text.REF_MAX), "name": _text(name, "--name", text.NAME_MAX),
-            "note": _text(note, "--note", text.NOTE_MAX), "category": category, "location": location}
-
-
-def visit_category(config, text_value: str | None, what: str = "--category") -> str | None:
-    """--category tidied; one of [shop] categories when the shop lists them (a typo is refused).
-    The importer reads a `category` cell with it too (`what` names the cell), so a file's visits
-    carry exactly the categories the counter would have stored."""
-    if text_value is None or not text_value.strip():
-        return None
-    category = text_value.strip().casefold()
-    known = config.shop.categories
-    if known and category not in known:
-        import difflib
-
-        close = difflib.get_close_matches(category, known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise BadInput(Phrase("{what} {name} is not one of the shop's categories{hint}: {known}", what=what,
-                              name=repr(text_value.strip()), hint=hint, known=', '.join(known)))
-    problem = text.field_problem(category, text.NAME_MAX)
-    if problem:
-        raise BadInput(Phrase("{what} {problem}", what=what, problem=problem))
-    return category
-
-
 def engine_state(conn, config, row, at: datetime) -> model.State:
     """The customer's state as the engine needs it, with what the birthday rules ask: the
     birthday on file and the shop-local days their birthday vouchers were issued on."""
@@ -155,10 +111,10 @@ def enrol(session: Session, phone_text: str, name=None, email=None, birthday=Non
           marketing: str | None = None, consent_source: str | None = None) -> dict:
     from loyalty_cli.services import consent  # not on the visit's path
     config = session.config
-    email, birthday = _email(email), _birthday(birthday)
+    email, birthday = inputs.email(email), inputs.birthday(birthday)
     consent_given = consent.marketing_choice(marketing)
     source = consent.consent_source(consent_source, consent_given)
-    name = _text(name, "--name", text.NAME_MAX)
+    name = inputs.text_option(name, "--name", text.NAME_MAX)
     now = clock.now()
     phone = session.phone(phone_text)
     referrer_phone = session.phone(referred_by) if referred_by else None
@@ -202,13 +158,13 @@ def edit(session: Session, phone_text: str, name=None, email=None, birthday=None
     source = consent.consent_source(consent_source, consent_given)
     changes = {}
     if name is not None:
-        changes["name"] = _text(name, "--name", text.NAME_MAX)
+        changes["name"] = inputs.text_option(name, "--name", text.NAME_MAX)
     if email is not None:
-        changes["email"] = _email(email) if email.strip() else None
+        changes["email"] = inputs.email(email) if email.strip() else None
     if birthday is not None:
-        changes["birthday"] = _birthday(birthday) if birthday.strip() else None
+        changes["birthday"] = inputs.birthday(birthday) if birthday.strip() else None
     if note is not None:
-        changes["note"] = _text(note, "--note", text.NOTE_MAX)
+        changes["note"] = inputs.text_option(note, "--note", text.NOTE_MAX)
     if not changes and consent_given is None:
         raise BadInput(Phrase("nothing to change: give --name, --email, --birthday, --note or --marketing"))
     conn = session.conn
@@ -275,7 +231,7 @@ def _redeem_voucher_or_reward(conn, config, row, state, target, now) -> dict:
 
 def void(session: Session, visit_id: int, reason: str | None = None) -> dict:
     config = session.config
-    reason = _text(reason, "--reason", text.NOTE_MAX)
+    reason = inputs.text_option(reason, "--reason", text.NOTE_MAX)
     now = clock.now()
     conn = session.conn
     with store_db.transaction(conn):
@@ -402,36 +358,3 @@ def customer(session: Session, phone_text: str):
     return row
 
 
-def _moment(at_text, config, now):
-    if not at_text:
-        return now
-    at = clock.parse_moment(at_text, config.tz)
-    if at > now + FUTURE_SLACK:
-        raise BadInput(Phrase("--at is in the future: {at_text}", at_text=repr(at_text)))
-    return at
-
-
-def _text(value: str | None, what: str, limit: int) -> str | None:
-    """A free-text option tidied and checked: one line naming the option when it cannot be stored."""
-    value = text.tidy(value)
-    if value is not None:
-        problem = text.field_problem(value, limit)
-        if problem:
-            raise BadInput(Phrase("{what} {problem}", what=what, problem=problem))
-    return value
-
-
-def _email(value):
-    if value is None:
-        return None
-    value = value.strip()
-    problem = text.email_problem(value)
-    if problem:
-        raise BadInput(Phrase("--email is {problem}: {value}", problem=problem, value=repr(value)))
-    return value
-
-
-def _birthday(text):
-    if text is None:
-        return None
-    return birthdays.parse_option(text, "--birthday", clock.now().date())

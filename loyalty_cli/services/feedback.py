@@ -4,7 +4,7 @@
 from loyalty_cli.domain import clock, model, text
 from loyalty_cli.domain.errors import BadInput, Refused
 from loyalty_cli.domain.i18n import Phrase
-from loyalty_cli.services import counter, views
+from loyalty_cli.services import counter, inputs, views
 from loyalty_cli.services.session import Session
 from loyalty_cli.store import counter as store
 from loyalty_cli.store import db as store_db
@@ -29,7 +29,7 @@ def record(session: Session, phone_text: str, score: int, comment: str | None = 
         raise BadInput(Phrase("--comment {problem}", problem=problem))
     now = clock.now()
     at = clock.parse_moment(at_text, config.tz) if at_text else now
-    if at > now + counter.FUTURE_SLACK:
+    if at > now + inputs.FUTURE_SLACK:
         raise BadInput(Phrase("--at is in the future: {at_text}", at_text=repr(at_text)))
     conn = session.conn
     row = counter.customer(session, phone_text)

@@ -12,7 +12,7 @@ import uuid
 
 from loyalty_cli.domain import clock, money, phones
 from loyalty_cli.domain.errors import LoyaltyError, Refused, Unreachable
-from loyalty_cli.services import counter
+from loyalty_cli.services import counter, inputs
 from loyalty_cli.services.session import Session
 from loyalty_cli.store import outbox
 from loyalty_cli.system import paths
@@ -25,7 +25,7 @@ VISIT_ONLY = ("earned", "promotions", "visit_id", "duplicate", "enrolled", "loca
 def record(session: Session, phone_text: str, **options) -> dict:
     """Write one visit to the outbox (the server is unreachable); the customer's last known card."""
     config, now = session.config, clock.now()
-    given = counter.visit_input(session, now, **options)
+    given = inputs.visit_input(session, now, **options)
     phone = phones.normalise(phone_text, config.shop.phone_region)
     key = given["ref"] or f"off-{uuid.uuid4()}"
     conn = outbox.open_outbox(session.outbox_path, durable=True)
