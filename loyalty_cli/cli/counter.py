@@ -237,7 +237,8 @@ def redeem(
 
 def void(
     ctx: typer.Context,
-    visit_id: Annotated[int, typer.Argument(help="The visit number shown when it was recorded.")],
+    visit_id: Annotated[int, typer.Argument(metavar="VISIT_ID", help="The visit number shown when it was recorded.",
+                                            show_default=False)],
     reason: Annotated[str | None, typer.Option("--reason")] = None,
     json: JsonOpt = False,
 ):
