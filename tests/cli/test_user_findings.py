@@ -1,0 +1,39 @@
+"""What a new user's first try found (wave 2 review): each through the CLI as they typed it."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def loyalty(*args, stdout=subprocess.PIPE, env=None, preexec_fn=None):
+    """The real executable in a child process: what a terminal, a pipe or a full disk sees."""
+    return subprocess.run([sys.executable, "-m", "loyalty_cli", *args], stdout=stdout, stderr=subprocess.PIPE,
+                          text=True, env={**os.environ, **(env or {})}, timeout=60, preexec_fn=preexec_fn)
+
+
+def test_void_names_its_argument_as_the_help_does(cli):
+    result = cli("void", "abc")
+    assert result.exit_code == 2
+    assert "VISIT_ID" in result.output + result.stderr and "visit_id" not in result.output + result.stderr
+
+
+def test_config_init_over_an_existing_file_is_refused_with_exit_1(cli, isolated):
+    target = isolated / "shop.toml"
+    assert cli("config", "init", str(target)).exit_code == 0
+    result = cli("config", "init", str(target))
+    assert result.exit_code == 1, result.output
+    assert "already exists" in result.stderr
+
+
+def test_paths_says_a_named_config_is_missing(cli, cli_json, isolated):
+    missing = str(isolated / "nonexist.toml")
+    result = cli("paths", env={"LOYALTY_CONFIG": missing})
+    assert result.exit_code == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("config:"))
+    assert "missing" in line, line
+    assert cli_json("paths", env={"LOYALTY_CONFIG": missing})["config_missing"] is True
+    assert cli_json("paths")["config_missing"] is False
+    assert cli("customers", env={"LOYALTY_CONFIG": missing}).exit_code != 0  # what "missing" warns of
