@@ -37,3 +37,11 @@ def test_paths_says_a_named_config_is_missing(cli, cli_json, isolated):
     assert cli_json("paths", env={"LOYALTY_CONFIG": missing})["config_missing"] is True
     assert cli_json("paths")["config_missing"] is False
     assert cli("customers", env={"LOYALTY_CONFIG": missing}).exit_code != 0  # what "missing" warns of
+
+
+def test_config_show_prints_the_toml_as_lines(cli):
+    result = cli("config", "show")
+    assert result.exit_code == 0, result.stderr
+    assert "\u240a" not in result.stdout
+    assert "[shop]" in result.stdout.splitlines()
+    assert len(result.stdout.splitlines()) > 20
