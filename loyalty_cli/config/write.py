@@ -4,7 +4,7 @@ from pathlib import Path
 
 from loyalty_cli.config.load import PACKAGED_SAMPLE
 from loyalty_cli.domain import money
-from loyalty_cli.domain.errors import BadInput, Refused
+from loyalty_cli.domain.errors import Refused
 from loyalty_cli.domain.i18n import Phrase, system_locale
 from loyalty_cli.domain.model import WEEKDAYS, Config
 from loyalty_cli.system.files import atomic_writer
