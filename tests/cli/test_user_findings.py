@@ -1,6 +1,5 @@
 """What a new user's first try found (wave 2 review): each through the CLI as they typed it."""
 
-import json
 import os
 import subprocess
 import sys
@@ -45,3 +44,16 @@ def test_config_show_prints_the_toml_as_lines(cli):
     assert "\u240a" not in result.stdout
     assert "[shop]" in result.stdout.splitlines()
     assert len(result.stdout.splitlines()) > 20
+
+
+@pytest.mark.parametrize("args", [["--help"], ["report", "--help"], ["visit", "--help"]])
+def test_help_into_a_closed_pipe_exits_0_quietly(args):
+    """`loyalty --help | head -1`: the reader went away; as for the reports, no error."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write fails with EPIPE, as after head has exited
+    try:
+        process = loyalty(*args, stdout=write_end)
+    finally:
+        os.close(write_end)
+    assert process.returncode == 0, process.stderr
+    assert process.stderr == ""
