@@ -214,6 +214,11 @@ def redeem(
 
             raise BadInput(Phrase("give a voucher code or reward id ({word}), or --credit AMOUNT, not both",
                 word=repr(words[-1])))
+        if credit is None and _all_one_phone(words, session.config.shop.phone_region):
+            from loyalty_cli.domain.errors import BadInput
+
+            raise BadInput(Phrase("{phone} is the whole phone number: give a voucher code, a reward id or --credit "
+                                  "AMOUNT after it", phone=repr(phone_text(words))))
         phone, target = (words, None) if credit is not None else (words[:-1], words[-1])
         data = _online_only(lambda: counter.redeem(session, phone_text(phone), target, credit), "redemption")
         if json:
@@ -233,6 +238,21 @@ def redeem(
         render.card(data, note, _phone(session, data))
 
     run(ctx, work)
+
+
+def _all_one_phone(words: list[str], region: str | None) -> bool:
+    """`redeem 655 444 333`, the voucher forgotten: the words before the last are no phone, all of
+    them are one. (Said as such, rather than "not a valid phone number: '655 444'".)"""
+    from loyalty_cli.domain.errors import BadInput
+    from loyalty_cli.domain.phones import normalise
+
+    for candidate, wanted in ((words[:-1], False), (words, True)):
+        try:
+            normalise(phone_text(candidate), region)
+        except BadInput:
+            continue
+        return wanted
+    return False
 
 
 def void(

@@ -57,3 +57,13 @@ def test_help_into_a_closed_pipe_exits_0_quietly(args):
         os.close(write_end)
     assert process.returncode == 0, process.stderr
     assert process.stderr == ""
+
+
+def test_redeem_without_a_voucher_says_what_is_missing(cli, cli_json, db_path):
+    cli_json("visit", "333 123 4567", "--amount", "5")
+    result = cli("redeem", "333", "123", "4567")
+    assert result.exit_code == 2
+    assert "give a voucher code, a reward id or --credit" in result.stderr
+    assert "not a valid phone" not in result.stderr
+    result = cli("redeem", "333", "123", "4567", "NOSUCH")  # a phone and a code: looked up as before
+    assert result.exit_code == 1 and "voucher" in result.stderr.lower(), result.stderr
