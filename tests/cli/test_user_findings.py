@@ -67,3 +67,30 @@ def test_redeem_without_a_voucher_says_what_is_missing(cli, cli_json, db_path):
     assert "not a valid phone" not in result.stderr
     result = cli("redeem", "333", "123", "4567", "NOSUCH")  # a phone and a code: looked up as before
     assert result.exit_code == 1 and "voucher" in result.stderr.lower(), result.stderr
+
+
+def full_disk():
+    return open("/dev/full", "w")  # every write fails with ENOSPC
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["customers"], ["report", "visits"], ["report", "visits", "-f", "excel-csv"],
+                                  ["report", "visits", "-f", "xlsx"], ["history", "333 123 4567", "--json"]])
+def test_a_full_disk_on_stdout_is_one_line(cli_json, args):
+    cli_json("visit", "333 123 4567", "--amount", "5")
+    with full_disk() as out:
+        process = loyalty(*args, stdout=out)
+    assert process.returncode == 1
+    assert process.stderr == "error: could not write the output: No space left on device\n"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_a_visit_whose_card_cannot_be_written_says_it_was_recorded(cli, cli_json, json_flag):
+    with full_disk() as out:
+        process = loyalty("visit", "333 123 4567", "--amount", "5", "--ref", "TILL-1", *json_flag, stdout=out)
+    assert process.returncode == 1
+    assert process.stderr.splitlines()[0] == ("error: visit #1 was recorded, but its card could not be written: "
+                                              "No space left on device")
+    again = cli_json("visit", "333 123 4567", "--amount", "5", "--ref", "TILL-1")  # the script's retry
+    assert again["duplicate"] is True and again["visit_id"] == 1 and again["visits"] == 1
