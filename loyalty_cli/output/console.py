@@ -229,7 +229,7 @@ def card(data: dict, notice: str | None = None, phone: str | None = None) -> Non
     grid.add_column(style="bold")
     grid.add_column()
     for label, text, style in card_lines(data):
-        grid.add_row(label, f"[{style}]{_escape(text)}[/]" if style else _escape(text))
+        grid.add_row(_escape(label), f"[{style}]{_escape(text)}[/]" if style else _escape(text))
     out = console()
     if notice:
         out.print(f"[yellow]{_escape(notice)}[/]")

@@ -94,3 +94,35 @@ def test_a_visit_whose_card_cannot_be_written_says_it_was_recorded(cli, cli_json
                                               "No space left on device")
     again = cli_json("visit", "333 123 4567", "--amount", "5", "--ref", "TILL-1")  # the script's retry
     assert again["duplicate"] is True and again["visit_id"] == 1 and again["visits"] == 1
+
+
+def test_control_characters_in_config_text_never_reach_the_terminal(cli, cli_json, isolated):
+    from tests.conftest import SAMPLE
+
+    text = SAMPLE.read_text(encoding="utf-8")
+    hostile = text.replace('name = "Gelateria Roma"', 'name = "A\\u001b[31mRED\\u001b]0;pwned\\u0007"', 1)
+    assert hostile != text
+    config = isolated / "hostile.toml"
+    config.write_text(hostile, encoding="utf-8")
+    env = {"LOYALTY_CONFIG": str(config)}
+    cli_json("visit", "333 123 4567", "--amount", "5", env=env)
+    for args in (["report", "summary", "--format", "table"], ["report", "visits", "--format", "table"]):
+        result = cli(*args, env=env)
+        assert result.exit_code == 0, result.stderr
+        assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+        assert "A␛[31mRED␛]0;pwned␇" in result.stdout  # shown, as pictures
+
+
+def test_the_summary_chart_fits_80_columns_without_a_terminal(cli, cli_json, at, isolated):
+    for day in range(1, 15):
+        at(f"2026-06-{day:02d}T10:00:00+00:00")
+        for _ in range(day):
+            cli_json("visit", "333 123 4567", "--amount", "5")
+    at("2026-06-15T12:00:00+00:00")
+    result = cli("report", "summary", "--format", "table")
+    assert result.exit_code == 0, result.stderr
+    assert "█" in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80, result.stdout
+    saved = isolated / "summary.txt"
+    assert cli("report", "summary", "--output", str(saved)).exit_code == 0
+    assert max(len(line) for line in saved.read_text(encoding="utf-8").splitlines()) <= 80
