@@ -51,3 +51,29 @@ def check_directory(directory, what: str) -> None:
         raise BadInput(Phrase("{what}: no such directory: {directory}", what=what, directory=directory))
     if not os.access(directory, os.W_OK | os.X_OK):
         raise BadInput(Phrase("{what}: cannot write in {directory}", what=what, directory=directory))
+
+
+def refusing_repeats(flags: tuple[str, ...]):
+    """A Typer command class that refuses a single-valued option given twice (`visit --amount 3
+    --amount 4` would record 4.00 silently: Click keeps the last), with a usage error (exit 2)."""
+    from typer.core import TyperCommand
+
+    class RefusingRepeats(TyperCommand):
+        def parse_args(self, ctx, args):
+            _refuse_repeats(list(args), flags, ctx)
+            return super().parse_args(ctx, args)
+
+    return RefusingRepeats
+
+
+def _refuse_repeats(args: list[str], flags: tuple[str, ...], ctx) -> None:
+    given: dict[str, list[str]] = {}
+    words = iter(args[:args.index("--")] if "--" in args else args)
+    for word in words:
+        flag, has_value, value = word.partition("=")
+        if flag in flags:
+            given.setdefault(flag, []).append(value if has_value else next(words, ""))
+    for flag, values in given.items():
+        if len(values) > 1:
+            raise typer.BadParameter(str(Phrase("{flag} was given {count} times ({values}): give it once",
+                                                flag=flag, count=len(values), values=", ".join(values))), ctx=ctx)

@@ -126,3 +126,16 @@ def test_the_summary_chart_fits_80_columns_without_a_terminal(cli, cli_json, at,
     saved = isolated / "summary.txt"
     assert cli("report", "summary", "--output", str(saved)).exit_code == 0
     assert max(len(line) for line in saved.read_text(encoding="utf-8").splitlines()) <= 80
+
+
+@pytest.mark.parametrize("repeat", [["--amount", "3", "--amount", "4"], ["--amount=3", "--amount", "4"],
+                                    ["--note", "a", "--note=b"]])
+def test_a_visit_option_given_twice_is_refused(cli, db_path, repeat):
+    result = cli("visit", "612345678", *repeat)
+    assert result.exit_code == 2
+    assert "given 2 times" in result.stderr or "given 2 times" in result.output
+    assert not os.path.exists(db_path)  # nothing recorded, not even a new database
+    process = loyalty("visit", "333 123 4567", *repeat)  # through the fast path's hand-over to Typer
+    assert process.returncode == 2
+    assert process.stderr.startswith("error: ") and "given 2 times" in process.stderr
+    assert process.stderr.count("\n") == 1
