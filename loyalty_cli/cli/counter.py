@@ -10,7 +10,16 @@ from typing import Annotated
 
 import typer
 
-from loyalty_cli.cli.common import JsonOpt, PhoneArg, format_asked, phone_text, refusing_repeats, run, shop_locale
+from loyalty_cli.cli.common import (
+    JsonOpt,
+    PhoneArg,
+    format_asked,
+    joining_phone_words,
+    phone_text,
+    refusing_repeats,
+    run,
+    shop_locale,
+)
 from loyalty_cli.cli.visit import VISIT_OPTIONS, OptionSpec, run_visit
 from loyalty_cli.domain.i18n import Phrase, tr
 from loyalty_cli.output import console as render
@@ -309,4 +318,5 @@ def _phone(session, data: dict) -> str:
 
 COMMANDS = (visit, enroll, edit, show, customers, redeem, void, history)
 # The counter's visit is typed fast and often: an option typed twice is refused, not the last kept.
-COMMAND_CLASSES = {"visit": refusing_repeats(tuple(spec.flag for spec in VISIT_OPTIONS if spec.type is not bool))}
+COMMAND_CLASSES = {"visit": refusing_repeats(tuple(spec.flag for spec in VISIT_OPTIONS if spec.type is not bool)),
+                   "enroll": joining_phone_words("--referred-by")}

@@ -139,3 +139,16 @@ def test_a_visit_option_given_twice_is_refused(cli, db_path, repeat):
     assert process.returncode == 2
     assert process.stderr.startswith("error: ") and "given 2 times" in process.stderr
     assert process.stderr.count("\n") == 1
+
+
+def test_referred_by_takes_a_number_typed_as_words(cli, cli_json):
+    cli_json("enroll", "333 123 4567", "--name", "Maria")
+    luca = cli_json("enroll", "347", "765", "4321", "--referred-by", "333", "123", "4567", "--name", "Luca")
+    assert luca["phone"] == "+393477654321" and luca["name"] == "Luca"
+    referrer = cli_json("show", "3331234567")
+    assert referrer["points"] > 0  # the referral bonus reached Maria
+    result = cli("enroll", "--referred-by", "333", "123", "4567", "347 000 1111")
+    assert result.exit_code == 2
+    assert "--referred-by 333 is not a whole number" in result.stderr + result.output
+    anna = cli_json("enroll", "--referred-by", "3331234567", "347", "000", "2222")  # a whole number first: as before
+    assert anna["phone"] == "+393470002222"
