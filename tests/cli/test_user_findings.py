@@ -152,3 +152,17 @@ def test_referred_by_takes_a_number_typed_as_words(cli, cli_json):
     assert "--referred-by 333 is not a whole number" in result.stderr + result.output
     anna = cli_json("enroll", "--referred-by", "3331234567", "347", "000", "2222")  # a whole number first: as before
     assert anna["phone"] == "+393470002222"
+
+
+def test_files_for_spreadsheets_have_full_headings(cli, cli_json, isolated):
+    cli_json("visit", "333 123 4567", "--amount", "5")
+    customers = cli("customers", "--format", "excel-csv")
+    assert customers.exit_code == 0, customers.stderr
+    header = customers.stdout.lstrip("\ufeff").splitlines()[0]
+    assert "Points" in header and "Punches" in header and "Open vouchers" in header
+    assert "Pts" not in header and "Vouch," not in header
+    history = cli("history", "333 123 4567", "--format", "excel-csv")
+    header = history.stdout.lstrip("\ufeff").splitlines()[0]
+    assert "Entry" in header and "Reason" in header and "Why" not in header
+    table = cli("customers", "--format", "table")  # the 80-column table keeps its short titles
+    assert "Pts" in table.stdout
