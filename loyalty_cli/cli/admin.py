@@ -74,13 +74,17 @@ def paths(ctx: typer.Context, json: JsonOpt = False):
     def work(session):
         db, db_origin = where.db_path(session.db_option)
         config, config_origin = where.config_path(session.config_option)
+        missing = config is not None and not config.exists()
         data = {"db": str(db), "db_from": db_origin, "config": str(config) if config else None,
-                "config_from": config_origin, "outbox": str(session.outbox_path)}
+                "config_from": config_origin, "config_missing": missing, "outbox": str(session.outbox_path)}
         if json:
             render.emit_json(data)
         else:
+            # A config named but missing is not replaced by the built-in rules: every command refuses to run.
+            origin = tr("{origin}; missing: commands refuse to run until it exists").format(
+                origin=config_origin) if missing else config_origin
             render.lines(tr("database: {path} ({origin})").format(path=db, origin=db_origin),
-                         tr("config:   {path} ({origin})").format(path=config or tr("(none)"), origin=config_origin),
+                         tr("config:   {path} ({origin})").format(path=config or tr("(none)"), origin=origin),
                          tr("outbox:   {path} (visits recorded while the server is unreachable)").format(
                              path=session.outbox_path))
 

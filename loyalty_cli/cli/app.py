@@ -27,7 +27,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 for command in counter.COMMANDS + feedback.COMMANDS + privacy.COMMANDS + admin.COMMANDS + simulate.COMMANDS:
-    app.command()(command)
+    app.command(cls=counter.COMMAND_CLASSES.get(command.__name__))(command)
 app.add_typer(config_app, name="config")
 app.add_typer(privacy.customer_app, name="customer")
 app.add_typer(import_app, name="import")

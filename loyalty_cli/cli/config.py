@@ -93,7 +93,7 @@ def config_show(ctx: typer.Context, json: JsonOpt = False):
         else:
             heading = [f"# rules: local file {loaded.source} (chosen by: {loaded.origin})" if loaded.source
                        else "# rules: built-in defaults"]
-        render.lines(*heading, *(f"# {note}" for note in stacking), *([body.removesuffix("\n")] if body else []))
+        render.lines(*heading, *(f"# {note}" for note in stacking), *body.splitlines())
 
     run(ctx, work)
 

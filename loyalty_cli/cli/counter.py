@@ -10,7 +10,16 @@ from typing import Annotated
 
 import typer
 
-from loyalty_cli.cli.common import JsonOpt, PhoneArg, format_asked, phone_text, run, shop_locale
+from loyalty_cli.cli.common import (
+    JsonOpt,
+    PhoneArg,
+    format_asked,
+    joining_phone_words,
+    phone_text,
+    refusing_repeats,
+    run,
+    shop_locale,
+)
 from loyalty_cli.cli.visit import VISIT_OPTIONS, OptionSpec, run_visit
 from loyalty_cli.domain.i18n import Phrase, tr
 from loyalty_cli.output import console as render
@@ -214,6 +223,11 @@ def redeem(
 
             raise BadInput(Phrase("give a voucher code or reward id ({word}), or --credit AMOUNT, not both",
                 word=repr(words[-1])))
+        if credit is None and _all_one_phone(words, session.config.shop.phone_region):
+            from loyalty_cli.domain.errors import BadInput
+
+            raise BadInput(Phrase("{phone} is the whole phone number: give a voucher code, a reward id or --credit "
+                                  "AMOUNT after it", phone=repr(phone_text(words))))
         phone, target = (words, None) if credit is not None else (words[:-1], words[-1])
         data = _online_only(lambda: counter.redeem(session, phone_text(phone), target, credit), "redemption")
         if json:
@@ -235,9 +249,25 @@ def redeem(
     run(ctx, work)
 
 
+def _all_one_phone(words: list[str], region: str | None) -> bool:
+    """`redeem 655 444 333`, the voucher forgotten: the words before the last are no phone, all of
+    them are one. (Said as such, rather than "not a valid phone number: '655 444'".)"""
+    from loyalty_cli.domain.errors import BadInput
+    from loyalty_cli.domain.phones import normalise
+
+    for candidate, wanted in ((words[:-1], False), (words, True)):
+        try:
+            normalise(phone_text(candidate), region)
+        except BadInput:
+            continue
+        return wanted
+    return False
+
+
 def void(
     ctx: typer.Context,
-    visit_id: Annotated[int, typer.Argument(help="The visit number shown when it was recorded.")],
+    visit_id: Annotated[int, typer.Argument(metavar="VISIT_ID", help="The visit number shown when it was recorded.",
+                                            show_default=False)],
     reason: Annotated[str | None, typer.Option("--reason")] = None,
     json: JsonOpt = False,
 ):
@@ -287,3 +317,6 @@ def _phone(session, data: dict) -> str:
 
 
 COMMANDS = (visit, enroll, edit, show, customers, redeem, void, history)
+# The counter's visit is typed fast and often: an option typed twice is refused, not the last kept.
+COMMAND_CLASSES = {"visit": refusing_repeats(tuple(spec.flag for spec in VISIT_OPTIONS if spec.type is not bool)),
+                   "enroll": joining_phone_words("--referred-by")}

@@ -1,5 +1,8 @@
 """The error edge: our errors become one line on stderr and an exit code (0 ok, 1 refused, 2 bad input).
 
+Output that cannot be written (a full disk, a closed stdout) is an error too (exit 1), one line
+saying so; a command that changed something says what it did all the same (cli/visit.py).
+
 Every command, on the fast path and through Typer alike, runs its work through `guarded`.
 It is also the one place where a transient conflict between tills on PostgreSQL (a deadlock, a
 serialization failure, a phone or ref another till wrote meanwhile) is retried: every command's
@@ -12,7 +15,7 @@ import sqlite3
 import sys
 import time
 
-from loyalty_cli.domain.errors import LoyaltyError
+from loyalty_cli.domain.errors import LoyaltyError, OutputLost
 from loyalty_cli.domain.i18n import say
 from loyalty_cli.output import console
 from loyalty_cli.store import db as store_db
@@ -27,10 +30,13 @@ def guarded(session, work, push_first: bool = True) -> int:
     code = 0
     try:
         session.speak_the_shops_language()
-        if push_first:
-            _push_outbox(session)
-        _with_retries(work)
+        with console.watched_stdout():
+            if push_first:
+                _push_outbox(session)
+            _with_retries(work)
     except LoyaltyError as exc:
+        if isinstance(exc, OutputLost):  # what is still buffered must not fail again at exit
+            console.silence_stdout()
         console.error(say(exc.args[0]) if len(exc.args) == 1 else str(exc))
         code = exc.exit_code
     except BrokenPipeError:

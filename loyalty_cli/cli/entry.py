@@ -27,8 +27,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(run_visit(**fast))
     from loyalty_cli.cli.app import command
 
+    stdout_before = _stdout_file()
     try:
         code = command().main(args=argv, prog_name="loyalty", standalone_mode=False)
+    except SystemExit as exc:
+        sys.exit(0 if _reader_gone(exc, stdout_before) else exc.code)
     except Exception as exc:
         if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
             raise
@@ -37,6 +40,37 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write("error: interrupted\n")
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _reader_gone(exc: SystemExit, stdout_before: tuple | None) -> bool:
+    """`loyalty --help | head -1`: printing help into a closed pipe, rich points stdout at
+    /dev/null and exits 1 (Typer's parser, for its own text, wraps stdout and exits 1). The
+    reader had all it wanted: as for a command's own output (cli/edge.py), that is no failure."""
+    from typer._click.utils import PacifyFlushWrapper
+
+    if exc.code != 1:
+        return False
+    now = _stdout_file()
+    pointed_at_devnull = now is not None and now != stdout_before and now == _devnull_file()
+    return isinstance(sys.stdout, PacifyFlushWrapper) or pointed_at_devnull
+
+
+def _stdout_file() -> tuple | None:
+    """(device, inode) of what fd 1 writes to, or None when it is closed."""
+    import os
+
+    try:
+        status = os.fstat(1)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _devnull_file() -> tuple:
+    import os
+
+    status = os.stat(os.devnull)
+    return status.st_dev, status.st_ino
 
 
 def _usage_error(exc) -> int:

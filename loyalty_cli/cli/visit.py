@@ -45,6 +45,7 @@ def run_visit(db=None, config=None, phone=(), amount=None, items=None, note=None
 
     def work():
         from loyalty_cli.domain.errors import Unreachable
+        from loyalty_cli.domain.i18n import Phrase
         from loyalty_cli.domain.phones import join_words
 
         words = [phone] if isinstance(phone, str) else list(phone)
@@ -53,9 +54,14 @@ def run_visit(db=None, config=None, phone=(), amount=None, items=None, note=None
         try:
             result = counter.record_visit(session, join_words(words), **options)
         except Unreachable as exc:
-            _offline_visit(session, join_words(words), options, exc, as_json)
+            offline, why = _offline_visit(session, join_words(words), options), exc
+            _show_recorded(lambda: _show_offline(offline, why, as_json),
+                           Phrase("visit {ref} was saved on this till", ref=offline["ref"]))
             return
         _remember_card(session, result)
+        _show_recorded(lambda: _show_card(result), Phrase("visit #{visit} was recorded", visit=result["visit_id"]))
+
+    def _show_card(result):
         if as_json:
             render.emit_json(result)
             return
@@ -75,6 +81,22 @@ def run_visit(db=None, config=None, phone=(), amount=None, items=None, note=None
     return code
 
 
+def _show_recorded(show, done) -> None:
+    """show() the card of a visit recorded; if stdout cannot take it (a full disk, `>&-`), the one
+    error line says the visit was recorded all the same: a script must not record it twice (a
+    rerun with the same --ref is a no-op)."""
+    from loyalty_cli.domain.errors import OutputLost
+    from loyalty_cli.domain.i18n import Phrase
+    from loyalty_cli.output import console as render
+
+    try:
+        show()
+        render.flush_stdout()
+    except OutputLost as exc:
+        raise OutputLost(Phrase("{done}, but its card could not be written: {why}", done=done,
+                                why=exc.args[0].params["why"])) from None
+
+
 def _remember_card(session, result: dict) -> None:
     """Keep the card for offline visits, at a till that can go offline (services/offline.py)."""
     from loyalty_cli.system import paths
@@ -85,13 +107,18 @@ def _remember_card(session, result: dict) -> None:
         offline.remember_card(session, result)
 
 
-def _offline_visit(session, phone_text: str, options: dict, why, as_json: bool) -> None:
+def _offline_visit(session, phone_text: str, options: dict) -> dict:
     """The server is unreachable: the visit goes to the till's outbox (on disk before anything is
-    printed), and the card shows the balances last seen, before this visit."""
-    from loyalty_cli.output import console as render
+    printed)."""
     from loyalty_cli.services import offline
 
-    result = offline.record(session, phone_text, **options)
+    return offline.record(session, phone_text, **options)
+
+
+def _show_offline(result: dict, why, as_json: bool) -> None:
+    """The visit saved offline, and the balances last seen, before this visit."""
+    from loyalty_cli.output import console as render
+
     if as_json:
         render.emit_json(result)
         return

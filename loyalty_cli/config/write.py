@@ -4,7 +4,7 @@ from pathlib import Path
 
 from loyalty_cli.config.load import PACKAGED_SAMPLE
 from loyalty_cli.domain import money
-from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.errors import Refused
 from loyalty_cli.domain.i18n import Phrase, system_locale
 from loyalty_cli.domain.model import WEEKDAYS, Config
 from loyalty_cli.system.files import atomic_writer
@@ -16,7 +16,7 @@ def write_sample(path: Path, force: bool = False) -> Path:
     """The packaged sample (its comments explain every key), written atomically, with the locale
     this machine speaks in place of the sample's own: `config init` asks nothing."""
     if path.exists() and not force:
-        raise BadInput(Phrase("{path} already exists (use --force to overwrite it)", path=path))
+        raise Refused(Phrase("{path} already exists (use --force to overwrite it)", path=path))
     text = PACKAGED_SAMPLE.read_text(encoding="utf-8")
     text = text.replace(SAMPLE_LOCALE_LINE, f'locale = "{system_locale()}"'.ljust(len(SAMPLE_LOCALE_LINE)), 1)
     with atomic_writer(path, mode="wb") as handle:

@@ -23,3 +23,8 @@ class BadInput(LoyaltyError):
 class Unreachable(Refused):
     """The shop's database server could not be reached (refused, or no answer in time): the
     counter records the visit in its local outbox instead (issue 14)."""
+
+
+class OutputLost(Refused):
+    """Standard output could not be written (a full disk, a closed stdout): one line on stderr
+    saying so, and what the command did all the same (a visit recorded stays recorded)."""

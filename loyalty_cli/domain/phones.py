@@ -25,7 +25,7 @@ def region_from_locale() -> str | None:
     return None
 
 
-_PHONE_CHARS = set("0123456789+-()./ ")
+PHONE_CHARS = frozenset("0123456789+-()./ ")
 
 
 def join_words(words: list[str]) -> str:
@@ -38,7 +38,7 @@ def join_words(words: list[str]) -> str:
         if re.fullmatch(r"\d+[.,]\d{1,2}", word.strip()):
             raise BadInput(Phrase("{word} is not part of a phone number (did you mean --amount {word2}?)",
                                   word=repr(word), word2=word))
-        if not word.strip() or set(word) - _PHONE_CHARS:
+        if not word.strip() or set(word) - PHONE_CHARS:
             raise BadInput(Phrase("{word} is not part of a phone number", word=repr(word)))
     return " ".join(words)
 

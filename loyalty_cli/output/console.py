@@ -7,15 +7,17 @@ never pays for it. Colour follows rich's rules (NO_COLOR, not a tty).
 
 import json
 import sys
+from contextlib import contextmanager, suppress
 
 from loyalty_cli.domain import locale_format as shown
 from loyalty_cli.domain import money
-from loyalty_cli.domain.i18n import mark, tr, tr_n
+from loyalty_cli.domain.errors import OutputLost
+from loyalty_cli.domain.i18n import Phrase, mark, tr, tr_n
 from loyalty_cli.output.safe import json_safe, printable
 
 
 def is_terminal() -> bool:
-    return sys.stdout is not None and sys.stdout.isatty()
+    return sys.stdout is not None and bool(sys.stdout.isatty())
 
 
 def json_text(data) -> str:
@@ -23,16 +25,12 @@ def json_text(data) -> str:
 
 
 def emit_json(data) -> None:
-    if sys.stdout is None:  # stdout closed (`>&-`): the work is done, there is no one to tell
-        return
     sys.stdout.write(json_text(data) + "\n")
 
 
 def lines(*texts: str) -> None:
     """Plain lines on stdout, never styled or wrapped (a path, a TOML file, a problem a line):
     what a person reads is what a script gets."""
-    if sys.stdout is None:
-        return
     for text in texts:
         sys.stdout.write(printable(text) + "\n")
 
@@ -51,11 +49,76 @@ def warning(message: str) -> None:
 
 
 def silence_stdout() -> None:
-    """Point stdout at /dev/null once its reader has gone away (a closed pipe)."""
+    """Point stdout at /dev/null once its reader has gone away (a closed pipe) or it failed (a
+    full disk): what is still buffered must not fail again when Python flushes it at exit."""
     import os
 
+    target = getattr(sys.stdout, "watched", sys.stdout)
+    if target is None:
+        return
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    with suppress(OSError, ValueError):
+        os.dup2(devnull, target.fileno())
+    os.close(devnull)
+
+
+class _WatchedStream:
+    """stdout (or its byte buffer) whose failed writes raise OutputLost, so that the edge tells
+    them from any other OSError (a socket, a file read) and says so in one line. A reader gone
+    away (BrokenPipeError) is left as it is: cli/edge.py treats it as no failure."""
+
+    def __init__(self, watched):
+        self.watched = watched
+
+    def __getattr__(self, name):
+        return getattr(self.watched, name)
+
+    def _guard(self, action, *args):
+        if self.watched is None:  # `>&-`: Python gives no stdout at all
+            raise OutputLost(Phrase("could not write the output: {why}", why=Phrase("standard output is closed")))
+        try:
+            return action(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputLost(Phrase("could not write the output: {why}", why=exc.strerror or str(exc))) from None
+
+    def write(self, text):
+        return self._guard(lambda: self.watched.write(text))
+
+    def writelines(self, texts):
+        return self._guard(lambda: self.watched.writelines(texts))
+
+    def flush(self):
+        return self._guard(lambda: self.watched.flush())
+
+    def isatty(self) -> bool:
+        return self.watched is not None and self.watched.isatty()
+
+    @property
+    def buffer(self):
+        return _WatchedStream(self._guard(lambda: self.watched.buffer))
+
+
+@contextmanager
+def watched_stdout():
+    """Within: a write to stdout that fails raises OutputLost (and so does any write when stdout
+    is closed); what was written is flushed before the end, so a failure shows here, not as
+    Python's 'Exception ignored' at exit."""
+    original = sys.stdout
+    sys.stdout = _WatchedStream(original)
+    try:
+        yield
+        if original is not None:
+            sys.stdout.flush()
+    finally:
+        sys.stdout = original
+
+
+def flush_stdout() -> None:
+    """Flush now, so that a failure to write shows while its context is known (a visit's card)."""
+    if sys.stdout is not None:
+        sys.stdout.flush()
 
 
 def note(message: str) -> None:
@@ -167,7 +230,7 @@ def card(data: dict, notice: str | None = None, phone: str | None = None) -> Non
     grid.add_column(style="bold")
     grid.add_column()
     for label, text, style in card_lines(data):
-        grid.add_row(label, f"[{style}]{_escape(text)}[/]" if style else _escape(text))
+        grid.add_row(_escape(label), f"[{style}]{_escape(text)}[/]" if style else _escape(text))
     out = console()
     if notice:
         out.print(f"[yellow]{_escape(notice)}[/]")

@@ -55,7 +55,7 @@ def write_excel_csv(report: Report, table: Table, handle, locale: str = "en") ->
     convert = [_converter(cells, column, decimal, region_of(locale)) for column in table.columns]
     handle.write(BOM)
     out = csv.writer(handle, delimiter=separator, lineterminator="\r\n")
-    out.writerow([neutralise(column.heading) for column in table.columns])
+    out.writerow([neutralise(column.full_heading) for column in table.columns])
     out.writerows([f(v) for f, v in zip(convert, row, strict=True)] for row in table.rows())
 
 

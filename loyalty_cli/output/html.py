@@ -101,7 +101,7 @@ def _figures(table: Table, cells: Cells, handle) -> None:
     for column, value in zip(table.columns, row, strict=True):
         if column.kind == "date":
             continue  # the period is in the heading
-        handle.write(f"<div class=\"figure\"><div class=\"label\">{escape(column.heading)}</div>"
+        handle.write(f"<div class=\"figure\"><div class=\"label\">{escape(column.full_heading)}</div>"
                      f"<div class=\"value\">{escape(cells.display(column.kind, value)) or '–'}</div></div>\n")
     handle.write("</div>\n")
 
@@ -113,7 +113,7 @@ def _table(table: Table, cells: Cells, handle) -> None:
     handle.write("<div class=\"scroll\"><table>\n<thead><tr>")
     shown = 0
     for column, cls in zip(table.columns, classes, strict=True):
-        handle.write(f"<th{cls}>{escape(column.heading)}</th>")
+        handle.write(f"<th{cls}>{escape(column.full_heading)}</th>")
     handle.write("</tr></thead>\n<tbody>\n")
     empty = True
     cells_of = [(f"<td{cls}>", f, table.heatmap and kind == "ratio")

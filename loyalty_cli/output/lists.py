@@ -18,31 +18,31 @@ CUSTOMERS = [
     Column("visits", mark("Visits"), "int"),
     Column("spend", mark("Spend"), "money"),
     Column("last_visit", mark("Last visit"), "date"),  # the day is enough in a list; JSON has the time
-    Column("punches", mark("Punch"), "int"),
-    Column("points", mark("Pts"), "int"),
+    Column("punches", mark("Punch"), "int", mark("Punches")),
+    Column("points", mark("Pts"), "int", mark("Points")),
     Column("credit", mark("Credit"), "money"),
-    Column("open_vouchers", mark("Vouch"), "int"),
+    Column("open_vouchers", mark("Vouch"), "int", mark("Open vouchers")),
 ]
 CUSTOMERS_BRIEF = ("phone", "name", "visits", "spend", "last_visit", "points", "credit", "tier", "open_vouchers")
 
 HISTORY = [
-    Column("id", mark("#"), "int"),
-    Column("at", mark("When")),
+    Column("id", mark("#"), "int", mark("Entry")),
+    Column("at", mark("When"), full=mark("Date and time")),
     Column("kind", mark("Kind")),
-    Column("points", mark("Pts"), "int"),
-    Column("punches", mark("Punch"), "int"),
+    Column("points", mark("Pts"), "int", mark("Points")),
+    Column("punches", mark("Punch"), "int", mark("Punches")),
     Column("credit", mark("Credit"), "money"),
     Column("rule", mark("Rule")),
     Column("voucher", mark("Voucher")),
     Column("visit_id", mark("Visit"), "int"),
-    Column("reverses", mark("Undoes"), "int"),
-    Column("reason", mark("Why")),
+    Column("reverses", mark("Undoes"), "int", mark("Reverses entry")),
+    Column("reason", mark("Why"), full=mark("Reason")),
 ]
 HISTORY_BRIEF = ("at", "kind", "points", "punches", "credit", "reason", "voucher", "visit_id")
 
 VISITS = [
     Column("visit_id", mark("Visit"), "int"),
-    Column("at", mark("When")),
+    Column("at", mark("When"), full=mark("Date and time")),
     Column("amount", mark("Amount"), "money"),
     Column("items", mark("Items"), "int"),
     Column("note", mark("Note")),

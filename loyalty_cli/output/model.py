@@ -19,6 +19,12 @@ class Column:
     key: str
     heading: str
     kind: str = "text"  # one of KINDS; 'moment' is a stored UTC time shown in the shop's zone
+    full: str = ""  # the heading in full where room is no object (excel-csv, xlsx, HTML), when `heading`
+    #                 is abbreviated for an 80-column terminal ('Pts' -> 'Points')
+
+    @property
+    def full_heading(self) -> str:
+        return self.full or self.heading
 
 
 @dataclass(frozen=True)

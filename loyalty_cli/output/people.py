@@ -31,7 +31,8 @@ def for_people(report: Report, phones: bool = True) -> Report:
     if current() == "en":
         return report
     tables = [replace(table, title=words(table.title), empty=words(table.empty),
-                      columns=[replace(column, heading=words(column.heading)) for column in table.columns],
+                      columns=[replace(column, heading=words(column.heading), full=words(column.full) if column.full
+                                               else "") for column in table.columns],
                       charts=[replace(chart, title=words(chart.title)) for chart in table.charts])
               for table in report.tables]
     return replace(report, title=words(report.title), tables=tables, notes=[words(note) for note in report.notes])

@@ -13,6 +13,7 @@ from loyalty_cli.domain import locale_format
 from loyalty_cli.domain.i18n import tr
 from loyalty_cli.output.cells import Cells, chart_points
 from loyalty_cli.output.model import Report, Table
+from loyalty_cli.output.safe import printable
 
 TERMINAL_ROWS = 500
 BLOCKS = " ▏▎▍▌▋▊▉█"
@@ -20,6 +21,7 @@ NUMERIC = ("int", "number", "money", "ratio")
 # A number, a date or a phone cut short is misread ('+3933…', '143.…'): these keep their width.
 UNBROKEN = ("int", "number", "money", "ratio", "date", "moment", "bool")
 UNBROKEN_KEYS = {"phone", "code", "item", "at"}
+PLAIN_WIDTH = 80  # no terminal to measure (a pipe, --output FILE.txt): a chart fits the classic width
 TEXT_ROOM = 30  # what free text claims when columns are picked: a name stays whole, a long note wraps
 # A heatmap's ratio cells: no shade for 0 (or nothing), then darker to brighter blue by fifths.
 SHADES = ("", "white on color(17)", "white on color(18)", "white on color(19)", "white on color(20)",
@@ -38,12 +40,13 @@ def bar(value: float, top: float, width: int) -> str:
 def chart_lines(report: Report, table: Table, chart, width: int) -> list[str]:
     points = chart_points(report, table, chart)
     if not points:
-        return [f"{chart.title}: nothing to chart"]
+        return [f"{printable(chart.title)}: nothing to chart"]
+    points = [(printable(label), number, shown) for label, number, shown in points]
     label_width = max(len(label) for label, _n, _shown in points)
     shown_width = max(len(shown) for _label, _n, shown in points)
     room = max(10, width - label_width - shown_width - 4)
     top = max(number for _label, number, _shown in points)
-    lines = [chart.title]
+    lines = [printable(chart.title)]
     for label, number, shown in points:
         lines.append(f"{label.ljust(label_width)} {shown.rjust(shown_width)} {bar(number, top, room)}".rstrip())
     return lines
@@ -59,12 +62,12 @@ def _heading(report: Report) -> str | None:
         when = tr("{since} to {until}").format(since=locale_format.day(p["since"]), until=locale_format.day(p["until"]))
     else:
         when = tr("as of {moment}").format(moment=locale_format.minute(p["as_of"][:16].replace("T", " ")))
-    return f"{report.title} · {p['shop']} · {when}"
+    return printable(f"{report.title} · {p['shop']} · {when}")  # the shop's name is config text
 
 
 # ---- plain text ------------------------------------------------------------------------------
 
-def write_text(report: Report, handle, width: int = 100) -> None:
+def write_text(report: Report, handle, width: int = PLAIN_WIDTH) -> None:
     """Every table in full, aligned, then its chart (the summary's series: chart first), for a
     file or a pipe."""
     cells = Cells(report)
@@ -72,7 +75,7 @@ def write_text(report: Report, handle, width: int = 100) -> None:
     if heading:
         handle.write(heading + "\n")
     for note in report.notes:
-        handle.write(tr("note") + f": {note}\n")
+        handle.write(tr("note") + f": {printable(note)}\n")
     for number, table in enumerate(report.tables):
         if heading or report.notes or number:
             handle.write("\n")
@@ -82,7 +85,7 @@ def write_text(report: Report, handle, width: int = 100) -> None:
         charts = ["\n".join(chart_lines(report, table, chart, width)) + "\n" for chart in table.charts[:1]]
         if table.chart_instead:  # the chart first, then its figures
             handle.write("".join(chart + "\n" for chart in charts))
-        handle.write(table.title + "\n")
+        handle.write(printable(table.title) + "\n")
         _plain_table(table, cells, handle)
         if not table.chart_instead:
             handle.write("".join("\n" + chart for chart in charts))
@@ -92,7 +95,8 @@ def _plain_record(table: Table, cells: Cells, handle) -> None:
     row = next(iter(table.rows()))
     label_width = max(len(c.heading) for c in table.columns)
     for column, value in zip(table.columns, row, strict=True):
-        handle.write(f"{column.heading.ljust(label_width)}  {cells.display(column.kind, value)}".rstrip() + "\n")
+        label = printable(column.heading).ljust(label_width)
+        handle.write(f"{label}  {cells.display(column.kind, value)}".rstrip() + "\n")
 
 
 def _plain_table(table: Table, cells: Cells, handle) -> None:
@@ -111,7 +115,7 @@ def _plain_table(table: Table, cells: Cells, handle) -> None:
         parts = [v.rjust(w) if k in NUMERIC else v.ljust(w) for v, w, k in zip(values, widths, kinds, strict=True)]
         return "  ".join(parts).rstrip() + "\n"
 
-    handle.write(line([c.heading for c in table.columns]))
+    handle.write(line([printable(c.heading) for c in table.columns]))
     handle.write(line(["-" * w for w in widths]))
     for values in head:
         handle.write(line(values))
@@ -127,8 +131,8 @@ def write_tabbed(report: Report, handle) -> None:
     cells = Cells(report)
     for table in report.tables:
         convert = cells.converters(table.columns, "plain")
-        handle.write(table.title + "\n")
-        handle.write("\t".join(c.heading for c in table.columns) + "\n")
+        handle.write(printable(table.title) + "\n")
+        handle.write("\t".join(printable(c.heading) for c in table.columns) + "\n")
         for row in table.rows():
             handle.write("\t".join(f(v) for f, v in zip(convert, row, strict=True)) + "\n")
 
@@ -146,7 +150,7 @@ def draw(report: Report) -> None:
     if heading:
         console.print(f"[bold]{escape(heading)}[/]")
     for note in report.notes:
-        console.print("[yellow]" + escape(tr("note")) + f": {escape(note)}[/]")
+        console.print("[yellow]" + escape(tr("note")) + f": {escape(printable(note))}[/]")
     for number, table in enumerate(report.tables):
         if heading or report.notes or number:
             console.print()
@@ -171,7 +175,7 @@ def _draw_record(console, table: Table, cells: Cells) -> None:
     grid.add_column(justify="right")
     row = next(iter(table.rows()))
     for column, value in zip(table.columns, row, strict=True):
-        grid.add_row(escape(column.heading), escape(cells.display(column.kind, value)))
+        grid.add_row(escape(printable(column.heading)), escape(cells.display(column.kind, value)))
     console.print(grid)
 
 
@@ -182,7 +186,7 @@ def _draw_table(console, table: Table, cells: Cells) -> None:
 
     shown, more, shades = _first_rows(table, cells)
     if not shown:
-        console.print(f"[dim]{escape(table.title)}: {escape(table.empty)}[/]")
+        console.print(f"[dim]{escape(printable(table.title))}: {escape(printable(table.empty))}[/]")
         return
     widths = [max([len(column.heading)] + [len(values[i]) for values in shown])
               for i, column in enumerate(table.columns)]
@@ -247,11 +251,11 @@ def _rich_table(table: Table, shown: list[list[str]], columns: list[int], widths
     from rich.markup import escape
     from rich.table import Table as RichTable
 
-    drawn = RichTable(title=escape(table.title), title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
-                      pad_edge=False, collapse_padding=True)
+    drawn = RichTable(title=escape(printable(table.title)), title_justify="left", title_style="bold",
+                      box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     for i in columns:
         column, whole = table.columns[i], _whole(table, i)
-        drawn.add_column(escape(column.heading), justify="right" if column.kind in NUMERIC else "left",
+        drawn.add_column(escape(printable(column.heading)), justify="right" if column.kind in NUMERIC else "left",
                          no_wrap=whole, min_width=widths[i] if whole else min(widths[i], 8), overflow="fold")
     for number, values in enumerate(shown):
         styles = shades[number] if shades else None

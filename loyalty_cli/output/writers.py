@@ -191,8 +191,6 @@ def save(reports_and_paths, locale: str = "en") -> list[Path]:
 
 def emit(report: Report, fmt: str, locale: str = "en") -> None:
     """To stdout. A table on a terminal is drawn with rich; everything else is plain bytes."""
-    if sys.stdout is None:  # stdout closed (`>&-`): the work is done, there is no one to tell
-        return
     if fmt == "xlsx":
         if console.is_terminal():
             raise BadInput(Phrase("xlsx is a binary file: give --output FILE.xlsx (or redirect to a file)"))

@@ -119,8 +119,8 @@ def _row(number: int, letters, parts) -> str:
 def _table_sheet(part, table: Table, cells: Cells) -> str:
     columns = table.columns
     letters = _letters(len(columns))
-    _sheet_start(part, [min(max(WIDTHS[c.kind], len(c.heading) + 2), 40) for c in columns], frozen=True)
-    heading = [(f' t="inlineStr" s="{HEADER}"', _text(c.heading)) for c in columns]
+    _sheet_start(part, [min(max(WIDTHS[c.kind], len(c.full_heading) + 2), 40) for c in columns], frozen=True)
+    heading = [(f' t="inlineStr" s="{HEADER}"', _text(c.full_heading)) for c in columns]
     chunk = [_row(1, letters, heading)]
     convert = _converters(columns, cells)
     number = 1
@@ -143,7 +143,7 @@ def _record_sheet(part, table: Table, cells: Cells) -> None:
     convert = _converters(table.columns, cells)
     for row in table.rows():
         for index, (column, f, value) in enumerate(zip(table.columns, convert, row, strict=True), start=2):
-            rows.append(_row(index, "AB", [(' t="inlineStr"', _text(column.heading)), f(value)]))
+            rows.append(_row(index, "AB", [(' t="inlineStr"', _text(column.full_heading)), f(value)]))
     part.write(("".join(rows) + "</sheetData></worksheet>").encode())
     return None
 

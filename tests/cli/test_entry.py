@@ -117,16 +117,20 @@ def test_help_and_usage_errors_come_from_typer():
     assert process.returncode == 2 and process.stderr.count("\n") == 1 and "--limit" in process.stderr
 
 
-def test_closed_stdout_is_not_a_failure(isolated):
-    """`loyalty visit ... >&-` from a script: the visit is recorded and the exit code says so."""
+def test_closed_stdout_is_reported_and_a_visit_says_it_was_recorded(isolated):
+    """`loyalty visit ... >&-` from a script: the card is lost, so the exit code says so (1), and the
+    one error line says the visit was recorded all the same."""
     env = {**os.environ}
     process = subprocess.run([sys.executable, "-m", "loyalty_cli", "visit", "333 123 4567", "--amount", "2"],
                              stdout=None, stderr=subprocess.PIPE, text=True, env=env, timeout=60,
                              preexec_fn=lambda: os.close(1))
-    assert process.returncode == 0, process.stderr
+    assert process.returncode == 1
+    assert process.stderr.splitlines()[0] == ("error: visit #1 was recorded, but its card could not be written: "
+                                              "standard output is closed")
     process = subprocess.run([sys.executable, "-m", "loyalty_cli", "customers"], stderr=subprocess.PIPE,
                              text=True, env=env, timeout=60, preexec_fn=lambda: os.close(1))
-    assert process.returncode == 0, process.stderr
+    assert process.returncode == 1
+    assert process.stderr == "error: could not write the output: standard output is closed\n"
 
 
 def test_counter_path_does_not_import_heavy_modules(isolated):

@@ -112,7 +112,7 @@ def test_config_init_writes_the_sample_and_refuses_to_overwrite(cli, isolated):
     assert 'locale = "it_IT"' in italian.read_text() and config_load.load(italian).shop.locale == "it_IT"
     target.write_text("# mine\n")
     result = cli("config", "init", target)
-    assert result.exit_code == 2 and "--force" in result.stderr
+    assert result.exit_code == 1 and "--force" in result.stderr
     assert target.read_text() == "# mine\n"
     assert cli("config", "init", target, "--force").exit_code == 0
     assert target.read_text() == sample.replace('# locale = "it_IT"', 'locale = "en"'.ljust(18), 1)
