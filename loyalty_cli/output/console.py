@@ -10,7 +10,7 @@ import sys
 
 from loyalty_cli.domain import locale_format as shown
 from loyalty_cli.domain import money
-from loyalty_cli.domain.i18n import mark, tr, tr_n
+from loyalty_cli.domain.i18n import mark, say, tr, tr_n
 from loyalty_cli.output.safe import json_safe, printable
 
 
@@ -38,8 +38,9 @@ def lines(*texts: str) -> None:
 
 
 def remark(label: str, message: str) -> None:
-    """'label: message' on stderr: for people, not the command's output, so pipes stay clean."""
-    sys.stderr.write(f"{label}: {printable(message)}\n")
+    """'label: message' on stderr: for people, not the command's output, so pipes stay clean
+    (a Phrase in the shop's language)."""
+    sys.stderr.write(f"{label}: {printable(say(message))}\n")
 
 
 def error(message: str) -> None:
@@ -107,8 +108,9 @@ def card_lines(data: dict) -> list[tuple[str, str, str]]:
         said_no = tr("no") + ("" if data["consents"] else " " + tr("(never asked)"))
         rows.append((tr("Marketing"), tr("yes") if data["marketing"] else said_no, ""))
         for said in data["consents"]:
-            rows.append((tr("Consent"), f"{said['at']}  {tr('yes') if said['marketing'] else tr('no')}"
-                         + (f"  ({said['source']})" if said["source"] else ""), ""))
+            answer = tr("yes") if said["marketing"] else tr("no")
+            rows.append((tr("Consent"), f"{said['at']}  {answer}" + (f"  ({said['source']})" if said["source"] else ""),
+                         ""))
     return rows
 
 
