@@ -326,8 +326,8 @@ def test_a_bad_template_is_one_config_check_line_naming_the_campaign(cli, tmp_pa
     result = cli("config", "check")
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1
-    template_line = len(SAMPLE.read_text(encoding="utf-8").splitlines()) + 6  # after the sample: blank, table, 4 keys
-    assert said in result.stderr and f"shop.toml:{template_line}: campaigns[0].template: " in result.stderr
+    line = (tmp_path / "shop.toml").read_text().splitlines().index(f'template = "{template}"') + 1
+    assert said in result.stderr and f"shop.toml:{line}: campaigns[0].template: " in result.stderr
 
 
 @pytest.mark.parametrize("extra, said", [
