@@ -57,27 +57,42 @@ def _blocks(text: str, kind: str) -> list[str]:
     return re.findall(rf"```{kind}\n(.*?)```", text, re.S)
 
 
-def _apply_shop_table(config_path, toml_block: str) -> None:
-    """Set each key the quick start's [shop] block shows in the [shop] table `config init` wrote,
-    as its reader is told to. `locale` comes with the translations: left out until Shop has it."""
-    import dataclasses
+# The [shop] lines a quick start tells its reader to change (the rest of the table stays: the
+# sample's promotions need its `categories`).
+SHOP_LINES = {"name", "currency", "phone_region", "timezone", "locale", "max_amount"}
 
-    from loyalty_cli.domain import model
 
-    known = {field.name for field in dataclasses.fields(model.Shop)}
-    lines = config_path.read_text(encoding="utf-8").splitlines()
+def _key(line: str) -> str:
+    """The key a TOML line sets, also when it is commented out (`# locale = "it_IT"`)."""
+    return line.lstrip("# ").split("=")[0].strip() if "=" in line else ""
+
+
+def _apply_shop_lines(lines: list[str], toml_block: str) -> list[str]:
+    """Change each line the quick start's [shop] block shows in the [shop] table `config init`
+    wrote, uncommenting it where the sample has it commented, as its reader is told to."""
+    lines = list(lines)
     start = lines.index("[shop]") + 1
     end = next((i for i in range(start, len(lines)) if lines[i].startswith("[")), len(lines))
     for line in toml_block.splitlines()[1:]:
-        key = line.split("=")[0].strip()
-        if key not in known:
-            continue
-        found = [i for i in range(start, end) if lines[i].split("=")[0].strip() == key]
+        assert _key(line) in SHOP_LINES, f"the quick start has the reader change [shop] {_key(line)}"
+        found = [i for i in range(start, end) if _key(lines[i]) == _key(line)]
         if found:
             lines[found[0]] = line
         else:
             lines.insert(start, line)
             end += 1
+    return lines
+
+
+def _apply_quick_start(config_path, text: str) -> None:
+    """The config edits of a quick start: its [shop] lines, and a block of rules (Hungary's, in
+    forints) that replaces everything from the first [[rewards]] to the end of the file."""
+    blocks = _blocks(text, "toml")
+    lines = _apply_shop_lines(config_path.read_text(encoding="utf-8").splitlines(),
+                              next(block for block in blocks if block.startswith("[shop]")))
+    rules = [block for block in blocks if block.startswith("[[rewards]]")]
+    if rules:
+        lines = lines[:lines.index("[[rewards]]")] + rules[0].splitlines()
     config_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -91,7 +106,6 @@ def test_every_command_of_a_quick_start_works(path, cli, isolated, monkeypatch):
                 if line.startswith("$ loyalty ")]
     for line in _blocks(text, "crontab")[0].splitlines():
         commands.append(" ".join(line.split()[5:]))  # the command after cron's five time fields
-    shop_table = next(block for block in _blocks(text, "toml") if block.startswith("[shop]"))
     assert len(commands) >= 8 and any("--amount" in c for c in commands) and "report export" in commands[-1]
     for command in commands:
         words = shlex.split(command)[1:]
@@ -103,8 +117,25 @@ def test_every_command_of_a_quick_start_works(path, cli, isolated, monkeypatch):
         assert result.exit_code == 0, f"{path.name}: `{command}`: {result.stderr}"
         if words[:2] == ["config", "init"]:
             written = next((isolated / "xdg-config").rglob("loyalty.toml"))
-            _apply_shop_table(written, shop_table)
+            _apply_quick_start(written, text)
     assert list((isolated / "exports").glob("visits-*.csv"))
+    # The rules fit the currency: a first day's two visits earn a few points, not the top tier.
+    phone = next(shlex.split(c)[2:] for c in commands if c.startswith("loyalty show "))
+    card = cli("show", *phone, "--json")
+    assert card.exit_code == 0, card.stderr
+    assert card_tier(card.stdout) is None and card_points(card.stdout) < 100, card.stdout
+
+
+def card_tier(stdout: str):
+    import json
+
+    return json.loads(stdout)["tier"]
+
+
+def card_points(stdout: str) -> int:
+    import json
+
+    return json.loads(stdout)["points"]
 
 
 def test_every_relative_link_of_the_readmes_leads_to_a_file():

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from loyalty_cli.cli.common import JsonOpt, run
-from loyalty_cli.domain.i18n import Phrase, tr
+from loyalty_cli.domain.i18n import Phrase, say, tr
 from loyalty_cli.output import console as render
 
 
@@ -101,13 +101,16 @@ def sync(ctx: typer.Context, json: JsonOpt = False):
         if json:
             render.emit_json(totals)
         else:
-            render.message(f"pushed {totals['pushed']} offline visit(s); {totals['already']} were recorded already")
+            render.message(tr("pushed {pushed} offline visit(s); {already} were recorded already").format(
+                pushed=totals["pushed"], already=totals["already"]))
         if totals["refused"]:
             for refused in totals["refused"][:-1]:
-                render.error(f"offline visit {refused['ref']} of {refused['phone']}: {refused['problem']}")
+                render.error(say(Phrase("offline visit {ref} of {phone}: {problem}", ref=refused["ref"],
+                                        phone=refused["phone"], problem=refused["problem"])))
             last = totals["refused"][-1]
-            raise Refused(f"offline visit {last['ref']} of {last['phone']}: {last['problem']} "
-                          "(kept in the outbox; fix it, then `loyalty sync` again)")
+            raise Refused(Phrase("offline visit {ref} of {phone}: {problem} (kept in the outbox; fix it, then "
+                                 "`loyalty sync` again)", ref=last["ref"], phone=last["phone"],
+                                 problem=last["problem"]))
 
     run(ctx, work, push_first=False)
 

@@ -44,25 +44,43 @@ def campaign_run(
 
 def _say(done: dict) -> None:
     """What a run did, for people: each message (a preview shows them all), then one summary line."""
+    from loyalty_cli.domain.i18n import tr
+
     preview = done["dry_run"] or done["action"] == "preview"
     if preview:
         for one in done["recipients"]:
             to = one["email"] if done["channel"] == "email" else one["phone"]
             subject = f" [{one['subject']}]" if one["subject"] else ""
             render.lines(f"{to}{subject}: {one['message']}")
-    left_out = (f"{done['in_audience']} in the audience; left out: {done['no_consent']} without consent, "
-                f"{done['no_contact']} without {'an e-mail' if done['channel'] == 'email' else 'a phone'}, "
-                f"{done['in_cooldown']} contacted within the cooldown")
-    where = f" to {done['file']}" if done["file"] else ""
+    left_out = tr("{in_audience} in the audience; left out: {no_consent} without consent, {no_contact} without "
+                  "{contact}, {in_cooldown} contacted within the cooldown").format(
+        in_audience=done["in_audience"], no_consent=done["no_consent"], no_contact=done["no_contact"],
+        contact=tr("an e-mail") if done["channel"] == "email" else tr("a phone"), in_cooldown=done["in_cooldown"])
     if not done["reached"]:
-        render.message(f"campaign {done['campaign']}: nobody to reach ({left_out})"
-                       + (f"; wrote an empty {done['file']}" if done["file"] else ""))
+        said = tr("campaign {campaign}: nobody to reach ({left_out})").format(campaign=done["campaign"],
+                                                                              left_out=left_out)
+        if done["file"]:
+            said += tr("; wrote an empty {file}").format(file=done["file"])
+        render.message(said)
         return
-    verb = {"send": "sent", "export": "exported", "preview": "would reach"}[done["action"]]
+    render.message(_summary(done).format(campaign=done["campaign"], count=done["reached"], file=done["file"],
+                                         left_out=left_out))
+
+
+def _summary(done: dict) -> str:
+    """The run's one line, with {campaign}, {count}, {file} and {left_out} to fill in."""
+    from loyalty_cli.domain.i18n import tr
+
+    if done["action"] == "preview":
+        return tr("campaign {campaign}: would reach {count} message(s) ({left_out})")
+    if done["dry_run"] and done["action"] == "send":
+        return tr("campaign {campaign}: would send {count} message(s) ({left_out})")
     if done["dry_run"]:
-        verb = {"send": "would send", "export": "would export (file written, nothing logged)",
-                "preview": "would reach"}[done["action"]]
-    render.message(f"campaign {done['campaign']}: {verb} {done['reached']} message(s){where} ({left_out})")
+        return tr("campaign {campaign}: would export {count} message(s) to {file} (file written, nothing logged) "
+                  "({left_out})")
+    if done["action"] == "send":
+        return tr("campaign {campaign}: sent {count} message(s) ({left_out})")
+    return tr("campaign {campaign}: exported {count} message(s) to {file} ({left_out})")
 
 
 @campaign_app.command("list")

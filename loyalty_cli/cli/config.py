@@ -88,11 +88,13 @@ def config_show(ctx: typer.Context, json: JsonOpt = False):
         body = tomli_w.dumps(config_module.toml_ready(data))
         if loaded.published is not None:
             version = session.published_version
-            heading = [f"# rules: {loaded.origin} (from {version['source']})",
-                       f"# this till's location and phone_region: {local.source or 'built-in defaults'}"]
+            heading = ["# " + tr("rules: {origin} (from {source})").format(origin=say(loaded.origin),
+                                                                           source=version["source"]),
+                       "# " + tr("this till's location and phone_region: {source}").format(
+                           source=local.source or tr("built-in defaults"))]
         else:
-            heading = [f"# rules: local file {loaded.source} (chosen by: {loaded.origin})" if loaded.source
-                       else "# rules: built-in defaults"]
+            heading = ["# " + (tr("rules: local file {path} (chosen by: {origin})").format(
+                path=loaded.source, origin=loaded.origin) if loaded.source else tr("rules: built-in defaults"))]
         render.lines(*heading, *(f"# {note}" for note in stacking), *body.splitlines())
 
     run(ctx, work)
@@ -121,10 +123,11 @@ def config_publish(
         if json:
             render.emit_json(result)
         elif result["new"]:
-            render.message(f"published {result['file']} as version {result['version']}: every till now uses it")
+            render.message(tr("published {file} as version {version}: every till now uses it").format(
+                file=result["file"], version=result["version"]))
         else:
-            render.message(f"{result['file']} is the version in force already ({result['in_force']}): "
-                           "nothing published")
+            render.message(tr("{file} is the version in force already ({in_force}): nothing published").format(
+                file=result["file"], in_force=say(result["in_force"])))
 
     run(ctx, work)
 

@@ -198,8 +198,9 @@ def _online_only(work, what: str):
     try:
         return work()
     except Unreachable as exc:
-        raise Unreachable(f"{what} refused: this till is offline ({exc}) and a balance cannot be checked "
-                          "offline; try again when the server is back") from None
+        raise Unreachable(Phrase("{what} refused: this till is offline ({reason}) and a balance cannot be checked "
+                                 "offline; try again when the server is back", what=what,
+                                 reason=exc.args[0] if exc.args else str(exc))) from None
 
 
 def redeem(

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from loyalty_cli.cli.common import JsonOpt, run
+from loyalty_cli.domain.i18n import Phrase, tr
 from loyalty_cli.output import console as render
 
 db_app = typer.Typer(help="The database itself: copy it between SQLite and PostgreSQL.", no_args_is_help=True)
@@ -30,11 +31,12 @@ def copy(
         if not store_db.exists(src_target):
             from loyalty_cli.domain.errors import Refused
 
-            raise Refused(f"no database at {src_target}")
+            raise Refused(Phrase("no database at {path}", path=src_target))
         if not isinstance(dst_target, str) and dst_target.exists():
             from loyalty_cli.domain.errors import Refused
 
-            raise Refused(f"{dst_target} exists: db copy writes a new SQLite file (or an empty PostgreSQL database)")
+            raise Refused(Phrase("{path} exists: db copy writes a new SQLite file (or an empty PostgreSQL database)",
+                                 path=dst_target))
         src = store_db.connect(src_target, create=False)
         try:
             dst = store_db.connect(dst_target, make_folder=False)
@@ -51,7 +53,9 @@ def copy(
             render.emit_json({"source": str(src_target), "target": str(dst_target), "rows": counts})
         else:
             total = sum(counts.values())
-            render.message(f"copied {total} rows ({counts['customers']} customers, {counts['visits']} visits, "
-                           f"{counts['ledger']} ledger lines) from {src_target} to {dst_target}")
+            render.message(tr("copied {total} rows ({customers} customers, {visits} visits, {ledger} ledger lines) "
+                              "from {source} to {target}").format(
+                total=total, customers=counts["customers"], visits=counts["visits"], ledger=counts["ledger"],
+                source=src_target, target=dst_target))
 
     run(ctx, work)

@@ -16,7 +16,7 @@ import sys
 import time
 
 from loyalty_cli.domain.errors import LoyaltyError, OutputLost
-from loyalty_cli.domain.i18n import say
+from loyalty_cli.domain.i18n import say, tr
 from loyalty_cli.output import console
 from loyalty_cli.store import db as store_db
 
@@ -46,11 +46,11 @@ def guarded(session, work, push_first: bool = True) -> int:
     except Exception as exc:
         if not store_db.is_database_error(exc):  # locked past the timeout, disk full, a damaged file
             raise
-        hint = " (run `loyalty doctor`; restore a backup if it is damaged)" if "malformed" in str(exc) else ""
-        console.error(f"database error: {exc}{hint}")
+        hint = tr(" (run `loyalty doctor`; restore a backup if it is damaged)") if "malformed" in str(exc) else ""
+        console.error(tr("database error: {reason}").format(reason=exc) + hint)
         code = 1
     except KeyboardInterrupt:
-        console.error("interrupted: nothing was written by the unfinished step")
+        console.error(tr("interrupted: nothing was written by the unfinished step"))
         code = 130
     finally:
         session.close(failed=code != 0)
@@ -68,12 +68,15 @@ def _push_outbox(session) -> None:
     try:
         done = offline.push_if_waiting(session)
     except (LoyaltyError, sqlite3.Error) as exc:  # a damaged outbox must not stop the command either
-        console.note(f"offline visits not pushed yet: {exc}")
+        console.note(tr("offline visits not pushed yet: {reason}").format(reason=say(exc.args[0]) if exc.args
+                                                                           else exc))
         return
     if done and (done["pushed"] or done["already"]):
-        console.note(f"pushed {done['pushed'] + done['already']} visit(s) recorded offline at this till")
+        console.note(tr("pushed {count} visit(s) recorded offline at this till").format(
+            count=done["pushed"] + done["already"]))
     for refused in (done or {}).get("refused", ()):
-        console.warning(f"offline visit {refused['ref']} of {refused['phone']} refused: {refused['problem']}")
+        console.warning(tr("offline visit {ref} of {phone} refused: {problem}").format(
+            ref=refused["ref"], phone=refused["phone"], problem=say(refused["problem"])))
 
 
 def _with_retries(work) -> None:
@@ -88,5 +91,5 @@ def _with_retries(work) -> None:
 
 
 def interrupted() -> int:
-    sys.stderr.write("error: interrupted\n")
+    sys.stderr.write(tr("error") + ": " + tr("interrupted") + "\n")
     return 130

@@ -5,7 +5,7 @@ an import the ~0.25 s Typer takes to start: options in, summary out (a table, ta
 text or JSON, through output), problems on stderr, an exit code back.
 """
 
-from loyalty_cli.domain.i18n import Phrase, mark
+from loyalty_cli.domain.i18n import Phrase, mark, say, tr, tr_n
 
 
 def run_import(session, kind: str, as_json: bool, values: dict) -> int:
@@ -112,12 +112,14 @@ def _list_problems(problems: list, summary: dict, label: str) -> None:
 
     name = summary["file"]
     for problem in problems:
-        column = f"column {problem['column']!r}: " if problem["column"] else ""
-        render.remark(label, f"{name}: line {problem['line']}: {column}{problem['reason']}")
+        column = tr("column {column}: ").format(column=repr(problem["column"])) if problem["column"] else ""
+        render.remark(label, tr("{file}: line {line}: {column}{reason}").format(
+            file=name, line=problem["line"], column=column, reason=say(problem["reason"])))
     more = summary["rejected"] - len(problems)
     if more > 0:
-        where = f"; all are in {summary['rejects_file']}" if summary.get("rejects_file") else ""
-        render.remark(label, f"... and {more} more row{'s' if more != 1 else ''}{where}")
+        where = tr("; all are in {file}").format(file=summary["rejects_file"]) if summary.get("rejects_file") else ""
+        render.remark(label, tr_n("... and {count} more row{where}", "... and {count} more rows{where}", more).format(
+            count=more, where=where))
 
 
 LABELS = [
@@ -159,4 +161,4 @@ def _show(summary: dict) -> None:
         title = Phrase("Import of {kind} from {file}", kind=summary["kind"], file=summary["file"])
     writers.emit(lists.figures(title, pairs), "table" if render.is_terminal() else "tabbed")
     if summary.get("rejects_file"):
-        render.message(f"rejected rows written to {summary['rejects_file']}")
+        render.message(tr("rejected rows written to {file}").format(file=summary["rejects_file"]))

@@ -8,16 +8,20 @@ from typing import Annotated
 import typer
 
 from loyalty_cli.cli.common import JsonOpt, PhoneArg, phone_text, run
+from loyalty_cli.domain.i18n import Phrase, mark, tr
 from loyalty_cli.output import console as render
 
 customer_app = typer.Typer(help="One customer's data: everything held about them, for an access request.",
                            no_args_is_help=True)
 
 ERASED_KINDS = {  # erase()'s counts, as a person reads them
-    "details": "personal detail(s) (of name, e-mail, birthday, note)", "phone_forms": "typed form(s) of the phone",
-    "visit_notes": "visit note(s)", "void_reasons": "void reason(s)", "ledger_reasons": "void reason(s) in the ledger",
-    "feedback_comments": "feedback comment(s)", "consent_sources": "consent source(s)",
-    "imported_cards": "imported card phone(s)", "import_summaries": "import summary mention(s)",
+    "details": mark("{count} personal detail(s) (of name, e-mail, birthday, note)"),
+    "phone_forms": mark("{count} typed form(s) of the phone"),
+    "visit_notes": mark("{count} visit note(s)"), "void_reasons": mark("{count} void reason(s)"),
+    "ledger_reasons": mark("{count} void reason(s) in the ledger"),
+    "feedback_comments": mark("{count} feedback comment(s)"), "consent_sources": mark("{count} consent source(s)"),
+    "imported_cards": mark("{count} imported card phone(s)"),
+    "import_summaries": mark("{count} import summary mention(s)"),
 }
 
 
@@ -41,7 +45,8 @@ def export(
         from loyalty_cli.system import files
 
         files.write_text(Path(output), render.json_text(data) + "\n")
-        render.note(f"wrote everything held about {data['customer']['phone']} to {output}")
+        render.note(tr("wrote everything held about {phone} to {file}").format(phone=data["customer"]["phone"],
+                                                                             file=output))
 
     run(ctx, work)
 
@@ -59,15 +64,15 @@ def forget(
 
     def work(session):
         if not yes and not on_terminal():
-            raise BadInput("forget erases a customer's personal data for good, and there is no terminal "
-                           "to ask on: give --yes to confirm")
+            raise BadInput(Phrase("forget erases a customer's personal data for good, and there is no terminal "
+                                  "to ask on: give --yes to confirm"))
         row = privacy.customer(session, phone_text(phone))
         if not yes:
             who = f"{row['name']} ({row['phone']})" if row["name"] else row["phone"]
             # on stderr: stdout stays the command's output (--json)
-            if not typer.confirm(f"Erase every personal detail of {who}? This cannot be undone", default=False,
-                                 err=True):
-                raise Refused("nothing erased")
+            if not typer.confirm(tr("Erase every personal detail of {who}? This cannot be undone").format(who=who),
+                                 default=False, err=True):
+                raise Refused(Phrase("nothing erased"))
         result = privacy.forget(session, row)
         if json:
             render.emit_json(result)
@@ -83,14 +88,14 @@ def on_terminal() -> bool:
 
 
 def _tell(result: dict) -> None:
-    erased = [f"{n} {ERASED_KINDS[kind]}" for kind, n in result["erased"].items() if n]
-    render.message(f"forgot {result['phone']}: now {result['pseudonym']}; erased "
-                   + (", ".join(erased) if erased else "the phone") + "; amounts kept")
+    erased = [tr(ERASED_KINDS[kind]).format(count=n) for kind, n in result["erased"].items() if n]
+    render.message(tr("forgot {phone}: now {pseudonym}; erased {what}; amounts kept").format(
+        phone=result["phone"], pseudonym=result["pseudonym"], what=", ".join(erased) if erased else tr("the phone")))
     if result["compacted"]:
-        render.note("the database file was rebuilt to drop older copies of the erased data")
+        render.note(tr("the database file was rebuilt to drop older copies of the erased data"))
     if not result["wal_emptied"]:
-        render.warning("another program kept the database busy: older copies of the erased data stay in its "
-                       "-wal file until the last program using the database closes it (SQLite then empties it)")
+        render.warning(tr("another program kept the database busy: older copies of the erased data stay in its "
+                          "-wal file until the last program using the database closes it (SQLite then empties it)"))
 
 
 COMMANDS = (forget,)

@@ -219,5 +219,6 @@ def _formats(text: str) -> list[str]:
         if fmt not in chosen:
             chosen.append(fmt)
     if "csv" in chosen and "excel-csv" in chosen:
-        raise BadInput("--format csv and excel-csv would write the same NAME-STAMP.csv files: give one of them")
+        raise BadInput(Phrase("--format csv and excel-csv would write the same NAME-STAMP.csv files: "
+                              "give one of them"))
     return chosen

@@ -122,11 +122,13 @@ def _show_offline(result: dict, why, as_json: bool) -> None:
     if as_json:
         render.emit_json(result)
         return
-    render.note(f"offline: {why}")
-    saved = (f"OFFLINE: visit saved on this till as {result['ref']}; `loyalty sync` records it when the server "
-             "is back")
+    from loyalty_cli.domain.i18n import say, tr
+
+    render.note(tr("offline: {reason}").format(reason=say(why.args[0]) if why.args else why))
+    saved = tr("OFFLINE: visit saved on this till as {ref}; `loyalty sync` records it when the server is back").format(
+        ref=result["ref"])
     if result["last_known"] is None:
-        render.lines(saved, result["phone"], "  Balances: not known on this till (shown again once online)")
+        render.lines(saved, result["phone"], "  " + tr("Balances: not known on this till (shown again once online)"))
         return
-    render.card(result["last_known"], f"{saved}. Balances as last seen {result['last_seen_at'][:16]}, "
-                                      "before this visit")
+    render.card(result["last_known"], saved + ". " + tr("Balances as last seen {when}, before this visit").format(
+        when=result["last_seen_at"][:16]))

@@ -8,6 +8,7 @@ password is never read from the TOML: a config file is copied, shared and shown 
 import re
 
 from loyalty_cli.domain import campaigns
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.domain.model import AUDIENCES, CHANNELS, Campaign, Outreach
 
 CAMPAIGN_KEYS = {"id", "audience", "inactive_days", "tier", "channel", "subject", "template", "cooldown_days"}
@@ -38,11 +39,11 @@ class CampaignChecks:
         path = ("campaigns", index)
         campaign_id = self.string(table, "id", path, required=True)
         if campaign_id in ids:
-            self.fail(path + ("id",), f"duplicate campaign id {campaign_id!r}")
+            self.fail(path + ("id",), Phrase("duplicate campaign id {campaign}", campaign=repr(campaign_id)))
         ids.add(campaign_id)
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", campaign_id):
-            self.fail(path + ("id",), f"must be letters, digits, '-', '_' or '.' (it is typed on the command line), "
-                                      f"got {campaign_id!r}")
+            self.fail(path + ("id",), Phrase("must be letters, digits, '-', '_' or '.' (it is typed on the command "
+                                             "line), got {campaign}", campaign=repr(campaign_id)))
         self.check_keys(table, CAMPAIGN_KEYS, path)
         audience = self.choice(table, "audience", path, AUDIENCES)
         channel = self.choice(table, "channel", path, CHANNELS)
@@ -58,8 +59,9 @@ class CampaignChecks:
     def choice(self, table: dict, key: str, path: tuple, choices: tuple) -> str:
         value = self.string(table, key, path, required=True)
         if value not in choices:
-            self.fail(path + (key,), f"must be one of {', '.join(choices)}, got {value!r}"
-                                     f"{self.did_you_mean(value, choices)}")
+            self.fail(path + (key,), Phrase("must be one of {choices}, got {value}{did_you_mean}",
+                                            choices=", ".join(choices), value=repr(value),
+                                            did_you_mean=self.did_you_mean(value, choices)))
         return value
 
     def template(self, table: dict, key: str, path: tuple, campaign_id: str, limit: int, required=False):
@@ -67,41 +69,49 @@ class CampaignChecks:
         if value is None:
             return None
         if len(value) > limit:
-            self.fail(path + (key,), f"campaign {campaign_id!r}: longer than {limit} characters")
+            self.fail(path + (key,), Phrase("campaign {campaign}: longer than {limit} characters",
+                                            campaign=repr(campaign_id), limit=limit))
         problem = campaigns.template_problem(value)
         if problem:
-            self.fail(path + (key,), f"campaign {campaign_id!r}: {problem}")
+            self.fail(path + (key,), Phrase("campaign {campaign}: {problem}", campaign=repr(campaign_id),
+                                            problem=problem))
         return value
 
     def subject(self, table: dict, path: tuple, campaign_id: str, channel: str) -> str | None:
         if channel != "email":
             if "subject" in table:
-                self.fail(path + ("subject",), f"campaign {campaign_id!r}: only an e-mail has a subject "
-                                               f"(channel is {channel!r})")
+                self.fail(path + ("subject",), Phrase("campaign {campaign}: only an e-mail has a subject "
+                                                      "(channel is {channel})", campaign=repr(campaign_id),
+                                                      channel=repr(channel)))
             return None
         subject = self.template(table, "subject", path, campaign_id, SUBJECT_MAX)
         if subject is None:
-            self.fail(path, f"campaign {campaign_id!r}: an e-mail campaign needs a subject")
+            self.fail(path, Phrase("campaign {campaign}: an e-mail campaign needs a subject",
+                                   campaign=repr(campaign_id)))
         if "\n" in subject or "\r" in subject:
-            self.fail(path + ("subject",), f"campaign {campaign_id!r}: a subject is one line")
+            self.fail(path + ("subject",), Phrase("campaign {campaign}: a subject is one line",
+                                                  campaign=repr(campaign_id)))
         return subject
 
     def audience_days(self, table: dict, path: tuple, audience: str) -> int | None:
         if audience != "inactive":
             if "inactive_days" in table:
-                self.fail(path + ("inactive_days",), f'only for audience = "inactive" (audience is {audience!r})')
+                self.fail(path + ("inactive_days",), Phrase('only for audience = "inactive" (audience is {audience})',
+                                                            audience=repr(audience)))
             return None
         return self.whole_number(table, "inactive_days", path, required=True, minimum=1, maximum=MAX_INACTIVE_DAYS)
 
     def audience_tier(self, table: dict, path: tuple, audience: str, tier_names: list[str]) -> str | None:
         if audience != "tier":
             if "tier" in table:
-                self.fail(path + ("tier",), f'only for audience = "tier" (audience is {audience!r})')
+                self.fail(path + ("tier",), Phrase('only for audience = "tier" (audience is {audience})',
+                                                   audience=repr(audience)))
             return None
         tier = self.string(table, "tier", path, required=True)
         if tier not in tier_names:
-            known = ", ".join(tier_names) or "none defined"
-            self.fail(path + ("tier",), f"names tier {tier!r}, which does not exist (tiers: {known})")
+            known = ", ".join(tier_names) or Phrase("none defined")
+            self.fail(path + ("tier",), Phrase("names tier {tier}, which does not exist (tiers: {known})",
+                                               tier=repr(tier), known=known))
         return tier
 
     # -- [outreach] --
@@ -112,19 +122,19 @@ class CampaignChecks:
             return None
         table = self.table(self.raw, "outreach", path)
         if "password" in table:
-            self.fail(path + ("password",), "the SMTP password is never kept in the config: "
-                                            "set the environment variable LOYALTY_SMTP_PASSWORD instead")
+            self.fail(path + ("password",), Phrase("the SMTP password is never kept in the config: "
+                                                   "set the environment variable LOYALTY_SMTP_PASSWORD instead"))
         self.check_keys(table, OUTREACH_KEYS, path)
         host = self.string(table, "host", path, required=True)
         sender = self.string(table, "sender", path, required=True)
         if not EMAIL.fullmatch(sender):
-            self.fail(path + ("sender",), f"must be an e-mail address, got {sender!r}")
+            self.fail(path + ("sender",), Phrase("must be an e-mail address, got {sender}", sender=repr(sender)))
         starttls = table.get("starttls", False)
         if not isinstance(starttls, bool):
-            self.fail(path + ("starttls",), f"must be true or false, got {starttls!r}")
+            self.fail(path + ("starttls",), Phrase("must be true or false, got {value}", value=repr(starttls)))
         user = self.string(table, "user", path)
         if user and not starttls and host not in LOCAL_HOSTS:
-            self.fail(path + ("starttls",), f"a login to {host} without starttls = true would send the "
-                                            "password in clear")
+            self.fail(path + ("starttls",), Phrase("a login to {host} without starttls = true would send the "
+                                                   "password in clear", host=host))
         port = self.whole_number(table, "port", path, default=587 if starttls else 25, minimum=1, maximum=65535)
         return Outreach(host=host, sender=sender, port=port, user=user, starttls=starttls)

@@ -15,6 +15,7 @@ the till itself stays in its local config:
 from dataclasses import replace
 
 from loyalty_cli.config.load import parse
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.domain.model import Config
 
 PER_TILL_SHOP_KEYS = ("location", "phone_region", "locale")
@@ -33,7 +34,8 @@ def combine(version, local: Config) -> Config:
 
 def describe(version) -> str:
     """'published version 3, by ana, 2026-11-30'."""
-    return f"published version {version['id']}, by {version['author']}, {version['at'][:10]}"
+    return Phrase("published version {version}, by {author}, {date}", version=version["id"],
+                  author=version["author"], date=version["at"][:10])
 
 
 def differs(local: Config, in_force: Config) -> bool:

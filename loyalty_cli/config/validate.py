@@ -289,7 +289,7 @@ class ConfigValidator(ShopChecks, PromotionChecks, CampaignChecks):
         """A rule's `reward`, which must name one of the [[rewards]]."""
         reward = self.string(table, "reward", path, required=required)
         if reward is not None and reward not in self.reward_ids:
-            known = ", ".join(sorted(self.reward_ids)) or "none defined"
+            known = ", ".join(sorted(self.reward_ids)) or Phrase("none defined")
             self.fail(path + ("reward",), Phrase("names reward {reward}, which does not exist (rewards: {known})",
                                                  reward=repr(reward), known=known))
         return reward
@@ -304,7 +304,7 @@ class ConfigValidator(ShopChecks, PromotionChecks, CampaignChecks):
                 rules.append(rule)
         for kind in ("welcome", "referral", "birthday"):
             if sum(1 for rule in rules if rule.kind == kind) > 1:
-                self.attempt(self.fail, ("rules",), f"more than one {kind!r} rule")
+                self.attempt(self.fail, ("rules",), Phrase("more than one {kind} rule", kind=repr(kind)))
         return rules
 
     def rule(self, index: int, table: dict, names: set):

@@ -6,6 +6,7 @@ import re
 from datetime import date
 
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 
 YEARLESS = 2000  # the year a yearless birthday is read in: a leap year, so 29 February stays itself
 EARLIEST_BIRTH_YEAR = 1900  # before it, a year is a typo
@@ -28,9 +29,9 @@ def check(day: date, has_year: bool, today: date) -> str | None:
     if not has_year:
         return None
     if day > today:
-        return "is in the future"
+        return Phrase("is in the future")
     if day.year < EARLIEST_BIRTH_YEAR:
-        return f"is before {EARLIEST_BIRTH_YEAR} (a typo?)"
+        return Phrase("is before {year} (a typo?)", year=EARLIEST_BIRTH_YEAR)
     return None
 
 
@@ -44,8 +45,9 @@ def parse_option(text: str, what: str, today: date) -> str:
         else:
             day, has_year = date.fromisoformat(raw), True
     except ValueError:
-        raise BadInput(f"{what} is not a date (YYYY-MM-DD, or MM-DD without the year): {text!r}") from None
+        raise BadInput(Phrase("{what} is not a date (YYYY-MM-DD, or MM-DD without the year): {text}", what=what,
+                              text=repr(text))) from None
     problem = check(day, has_year, today)
     if problem:
-        raise BadInput(f"{what} {problem}: {text!r}")
+        raise BadInput(Phrase("{what} {problem}: {text}", what=what, problem=problem, text=repr(text)))
     return stored(day, has_year)

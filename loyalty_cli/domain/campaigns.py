@@ -6,6 +6,8 @@ PLACEHOLDERS, no attribute, index, conversion or format spec, so that a template
 reach into an object nor fail at sending time. `{{` and `}}` write a literal brace.
 """
 
+from loyalty_cli.domain.i18n import Phrase, mark
+
 PLACEHOLDERS = ("name", "points", "credit", "punches_left", "reward_name", "voucher_code", "tier", "shop")
 
 # How a marketing column (import cards) or --marketing may say yes and no: English, Spanish,
@@ -16,7 +18,8 @@ CONSENT_WORDS = {
 }
 
 # Every e-mail says how to stop them (and carries a List-Unsubscribe header to the sender).
-STOP_LINE = "You receive this because you agreed to hear from {shop}. To stop, reply STOP or tell us at the counter."
+STOP_LINE = mark("You receive this because you agreed to hear from {shop}. "
+                 "To stop, reply STOP or tell us at the counter.")
 
 
 def template_problem(template: str) -> str | None:
@@ -26,16 +29,17 @@ def template_problem(template: str) -> str | None:
     try:
         parts = list(Formatter().parse(template))
     except ValueError as exc:  # "Single '}' encountered in format string", ...
-        return f"{exc} (write {{{{ or }}}} for a literal brace)"
+        return Phrase("{reason} (write {{{{ or }}}} for a literal brace)", reason=str(exc))
     for _literal, field, spec, conversion in parts:
         if field is None:
             continue
         if field not in PLACEHOLDERS:
             shown = "{" + field + "}"
             shown = shown if shown.isprintable() else repr(shown)  # a problem is one line
-            return f"unknown placeholder {shown}: use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
+            return Phrase("unknown placeholder {shown}: use {placeholders}", shown=shown,
+                          placeholders=", ".join("{" + p + "}" for p in PLACEHOLDERS))
         if spec or conversion:
-            return f"placeholder {{{field}}} takes no format or conversion"
+            return Phrase("placeholder {field} takes no format or conversion", field="{" + field + "}")
     return None
 
 

@@ -1,5 +1,7 @@
 """What a person may type into a text field: one rule for each, shared by the counter and the import."""
 
+from loyalty_cli.domain.i18n import Phrase
+
 EMAIL_MAX = 254  # RFC 5321's limit on a forward path
 
 
@@ -24,12 +26,12 @@ def email_problem(text: str) -> str | None:
     disagree (`a@b` passed one and not the other); this is the one rule for both.
     """
     if len(text) > EMAIL_MAX:
-        return f"longer than {EMAIL_MAX} characters"
+        return Phrase("longer than {limit} characters", limit=EMAIL_MAX)
     local, at, domain = text.partition("@")
     if not at or not local or "@" in domain or any(c.isspace() for c in text):
-        return "not an e-mail address"
+        return Phrase("not an e-mail address")
     if "." not in domain.strip(".") or domain.startswith(".") or domain.endswith("."):
-        return "not an e-mail address (the part after @ needs a dotted domain, e.g. shop.it)"
+        return Phrase("not an e-mail address (the part after @ needs a dotted domain, e.g. shop.it)")
     return None
 
 
@@ -54,7 +56,8 @@ def control_problem(text: str) -> str | None:
     """
     for char in text:
         if (char < " " or "\x7f" <= char <= "\x9f") or char in _BIDI_CONTROLS:
-            return f"holds a control character (U+{ord(char):04X})"
+            code = f"U+{ord(char):04X}"
+            return Phrase("holds a control character ({code})", code=code)
     return None
 
 
@@ -69,5 +72,5 @@ def tidy(text: str | None) -> str | None:
 def field_problem(text: str, limit: int) -> str | None:
     """Why a tidied free-text field cannot be stored, or None: too long or a control character."""
     if len(text) > limit:
-        return f"is longer than {limit} characters ({len(text)})"
+        return Phrase("is longer than {limit} characters ({length})", limit=limit, length=len(text))
     return control_problem(text)

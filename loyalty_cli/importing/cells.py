@@ -9,6 +9,7 @@ at its rows one by one, with the counter's own rules (domain/text.py).
 
 from loyalty_cli.domain import money, text
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.importing.options import RowError
 from loyalty_cli.importing.phones import Normaliser
 from loyalty_cli.importing.values import CellError, texts, whole
@@ -82,7 +83,7 @@ class CellParsers:
             if value is not None and i not in errors:
                 problem = text.field_problem(value, limit)
                 if problem:
-                    errors[i] = RowError(name, shortened(value), f"{name} {problem}")
+                    errors[i] = RowError(name, shortened(value), Phrase("{what} {problem}", what=name, problem=problem))
         return values
 
     @staticmethod

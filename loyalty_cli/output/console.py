@@ -12,7 +12,7 @@ from contextlib import contextmanager, suppress
 from loyalty_cli.domain import locale_format as shown
 from loyalty_cli.domain import money
 from loyalty_cli.domain.errors import OutputLost
-from loyalty_cli.domain.i18n import Phrase, mark, tr, tr_n
+from loyalty_cli.domain.i18n import Phrase, mark, say, tr, tr_n
 from loyalty_cli.output.safe import json_safe, printable
 
 
@@ -36,8 +36,9 @@ def lines(*texts: str) -> None:
 
 
 def remark(label: str, message: str) -> None:
-    """'label: message' on stderr: for people, not the command's output, so pipes stay clean."""
-    sys.stderr.write(f"{label}: {printable(message)}\n")
+    """'label: message' on stderr: for people, not the command's output, so pipes stay clean
+    (a Phrase in the shop's language)."""
+    sys.stderr.write(f"{label}: {printable(say(message))}\n")
 
 
 def error(message: str) -> None:

@@ -134,8 +134,10 @@ def _table(table: Table, cells: Cells, handle) -> None:
     handle.write("</tbody>\n</table></div>\n")
     more = sum(1 for _row in rows)  # counted, not drawn: cheap next to writing them
     if more:
-        handle.write(f"<p class=\"note rows-cut\">The first {shown:,} of {shown + more:,} rows. "
-                     "Every row is in the XLSX and CSV formats (--format xlsx, --format excel-csv or csv).</p>\n")
+        note = tr("The first {shown} of {total} rows. Every row is in the XLSX and CSV formats (--format xlsx, "
+                  "--format excel-csv or csv).").format(shown=locale_format.number(shown),
+                                                        total=locale_format.number(shown + more))
+        handle.write(f"<p class=\"note rows-cut\">{escape(note)}</p>\n")
 
 
 def _linked(text: str, links: list | None) -> str:
@@ -170,14 +172,19 @@ def _chart(report: Report, table: Table, chart, css: str, handle) -> None:
     handle.write(f"<figure aria-label=\"{escape(chart.title)}\">\n{caption}{svg}\n")
     cut = [(first, last, days, full) for first, last, days, full in spans if days < full]
     if cut:
-        parts = "; ".join(f"{first} to {last}, {days} of {full} days" for first, last, days, full in cut)
-        handle.write(f"<figcaption class=\"note partial-note\">Lighter bars cover only part of their "
-                     f"{_unit(cut[0][3])} ({escape(parts)}): not comparable with the others.</figcaption>\n")
+        parts = "; ".join(tr("{first} to {last}, {days} of {full} days").format(
+            first=locale_format.day(first), last=locale_format.day(last), days=days, full=full)
+            for first, last, days, full in cut)
+        said = _partial_note(cut[0][3]).format(parts=parts)
+        handle.write(f"<figcaption class=\"note partial-note\">{escape(said)}</figcaption>\n")
     handle.write("</figure>\n")
 
 
-def _unit(full: int) -> str:
-    return "week" if full == 7 else "month"
+def _partial_note(full: int) -> str:
+    """The note under a chart with cut bars, for weeks (7 days) or months; {parts} to fill in."""
+    if full == 7:
+        return tr("Lighter bars cover only part of their week ({parts}): not comparable with the others.")
+    return tr("Lighter bars cover only part of their month ({parts}): not comparable with the others.")
 
 
 def _spans(table: Table, chart) -> list[tuple[str, str, int, int]]:
@@ -276,10 +283,10 @@ def vertical_bars(points: list[tuple[str, float, str]], css: str = "bar", spans=
         y = top_pad + plot_h - h
         span = spans[index] if index < len(spans) else None
         partial = span is not None and span[2] < span[3]
-        note = f" (partial: {span[2]} of {span[3]} days)" if partial else ""
+        note = " " + tr("(partial: {days} of {full} days)").format(days=span[2], full=span[3]) if partial else ""
         out.append(f"<rect class=\"{css}{' partial' if partial else ''}\" x=\"{x:.1f}\" y=\"{y:.1f}\" "
                    f"width=\"{max(slot - gap, 1):.1f}\" height=\"{h:.1f}\">"
-                   f"<title>{escape(label)}: {escape(shown)}{note}</title></rect>")
+                   f"<title>{escape(label)}: {escape(shown)}{escape(note)}</title></rect>")
         if index % every == 0:
             cx = left + index * slot + slot / 2
             out.append(f"<text x=\"{cx:.1f}\" y=\"{height - bottom + 16}\" text-anchor=\"middle\">"

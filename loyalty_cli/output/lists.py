@@ -80,7 +80,7 @@ def figures(title: str, pairs: list[tuple[str, object]]) -> Report:
 
 
 def _listing(name: str, title: str, columns: list[Column], rows: list[dict], currency: str, tz,
-             brief: tuple = (), empty: str = "nothing to show") -> Report:
+             brief: tuple = (), empty: str = mark("nothing to show")) -> Report:
     """One table of dicts; a column's key is the dict key it shows."""
     raw = [_raw(column.kind, currency) for column in columns]
     values = [tuple(f(row.get(c.key)) for f, c in zip(raw, columns, strict=True)) for row in rows]

@@ -11,6 +11,8 @@ a file goes through the same writers.
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from loyalty_cli.domain.i18n import mark
+
 KINDS = ("text", "int", "number", "money", "ratio", "date", "moment", "bool")
 
 
@@ -47,7 +49,7 @@ class Table:
     charts: list[Chart] = field(default_factory=list)
     chart_instead: bool = False  # on a terminal its first chart says it all (visits per day)
     brief: tuple = ()  # the columns a narrow terminal shows (keys); every format has them all
-    empty: str = "nothing to show"  # what a table for people says when it has no rows
+    empty: str = mark("nothing to show")  # what a table for people says when it has no rows
     heatmap: bool = False  # a grid of shares: its ratio cells shaded by value on a terminal and in HTML
     # HTML only: row -> {column key: [(href, label or None for the cell's own text)]}, links a
     # cell stands for (at-risk's tel:, wa.me and mailto:); every other format keeps the plain value

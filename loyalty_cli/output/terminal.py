@@ -40,7 +40,7 @@ def bar(value: float, top: float, width: int) -> str:
 def chart_lines(report: Report, table: Table, chart, width: int) -> list[str]:
     points = chart_points(report, table, chart)
     if not points:
-        return [f"{printable(chart.title)}: nothing to chart"]
+        return [tr("{title}: nothing to chart").format(title=printable(chart.title))]
     points = [(printable(label), number, shown) for label, number, shown in points]
     label_width = max(len(label) for label, _n, _shown in points)
     shown_width = max(len(shown) for _label, _n, shown in points)

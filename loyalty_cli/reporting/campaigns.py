@@ -15,25 +15,26 @@ the campaign worked. Contacts younger than RETURN_DAYS without a visit yet are s
 from datetime import date, timedelta
 
 from loyalty_cli.domain import clock, rules
+from loyalty_cli.domain.i18n import Phrase, mark
 from loyalty_cli.output.model import Column, Report, Table
 from loyalty_cli.reporting import at_risk
 from loyalty_cli.reporting.context import Context, query
 from loyalty_cli.store import contacts as contacts_store
 
-NAME, TITLE = "campaigns", "Campaigns"
+NAME, TITLE = "campaigns", mark("Campaigns")
 RETURN_DAYS = 30  # a customer who visits within this after a contact came back
 BIRTHDAY_AHEAD_DAYS = 7  # audience "birthday": from today to this many days ahead, both included
 
 COLUMNS = [
-    Column("campaign", "Campaign"),
-    Column("channel", "Channel"),
-    Column("audience", "Audience"),
-    Column("contacts", "Contacts", "int"),
-    Column("customers", "Customers", "int"),
-    Column("came_back", f"Came back ({RETURN_DAYS} d)", "int"),
-    Column("came_back_share", "Came back %", "ratio"),
-    Column("waiting", "Still waiting", "int"),
-    Column("last_contact", "Last contact", "moment"),
+    Column("campaign", mark("Campaign")),
+    Column("channel", mark("Channel")),
+    Column("audience", mark("Audience")),
+    Column("contacts", mark("Contacts"), "int"),
+    Column("customers", mark("Customers"), "int"),
+    Column("came_back", Phrase("Came back ({days} d)", days=RETURN_DAYS), "int"),
+    Column("came_back_share", mark("Came back %"), "ratio"),
+    Column("waiting", mark("Still waiting"), "int"),
+    Column("last_contact", mark("Last contact"), "moment"),
 ]
 
 
@@ -89,8 +90,8 @@ def _leap(year: int) -> bool:
 
 def build(ctx: Context) -> Report:
     rows = figures(ctx)
-    table = Table("rows", "Contacts per campaign", COLUMNS, lambda: iter(rows),
-                  empty="no campaign has contacted anyone yet")
+    table = Table("rows", mark("Contacts per campaign"), COLUMNS, lambda: iter(rows),
+                  empty=mark("no campaign has contacted anyone yet"))
     return ctx.report(NAME, TITLE, None, [table], return_days=RETURN_DAYS)
 
 
@@ -127,13 +128,13 @@ def figures(ctx: Context) -> list[tuple]:
 
 
 LIST_COLUMNS = [
-    Column("campaign", "Campaign"),
-    Column("audience", "Audience"),
-    Column("channel", "Channel"),
-    Column("cooldown_days", "Cooldown (days)", "int"),
-    Column("contacts", "Contacts", "int"),
-    Column("came_back", f"Came back ({RETURN_DAYS} d)", "int"),
-    Column("last_contact", "Last contact", "moment"),
+    Column("campaign", mark("Campaign")),
+    Column("audience", mark("Audience")),
+    Column("channel", mark("Channel")),
+    Column("cooldown_days", mark("Cooldown (days)"), "int"),
+    Column("contacts", mark("Contacts"), "int"),
+    Column("came_back", Phrase("Came back ({days} d)", days=RETURN_DAYS), "int"),
+    Column("last_contact", mark("Last contact"), "moment"),
 ]
 
 
@@ -146,6 +147,6 @@ def listing(ctx: Context) -> Report:
             f" {campaign.tier}" if campaign.tier else "")
         row = by_id[campaign.id]
         rows.append((campaign.id, audience_name, campaign.channel, campaign.cooldown_days, row[3], row[5], row[8]))
-    table = Table("rows", "Campaigns", LIST_COLUMNS, lambda: iter(rows),
-                  empty="no [[campaigns]] in the config")
-    return ctx.report("campaign-list", "Campaigns", None, [table])
+    table = Table("rows", mark("Campaigns"), LIST_COLUMNS, lambda: iter(rows),
+                  empty=mark("no [[campaigns]] in the config"))
+    return ctx.report("campaign-list", mark("Campaigns"), None, [table])

@@ -1,6 +1,7 @@
 """--category on the reports: the visits of one category, and the per-category breakdown."""
 
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.reporting.context import query
 from loyalty_cli.reporting.period import Period
 from loyalty_cli.services.inputs import visit_category
@@ -12,7 +13,7 @@ def chosen_category(config, text: str | None) -> str | None:
         return None
     category = visit_category(config, text, "--category")
     if category is None:
-        raise BadInput("--category must not be empty")
+        raise BadInput(Phrase("--category must not be empty"))
     return category
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime
 
 from loyalty_cli.domain import clock
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.output.model import Report, Table
 from loyalty_cli.reporting.period import Period, expiry_horizon
 from loyalty_cli.store import counter as store
@@ -118,8 +119,9 @@ def _restrict(conn, location: str) -> None:
 
     if not locations.has_visits(conn, location):
         names = locations.known(conn)
-        listed = f"known: {', '.join(names)}" if names else "no visit has a location yet"
-        raise BadInput(f"--location {location!r}: no visit was recorded there ({listed})")
+        listed = Phrase("known: {names}", names=", ".join(names)) if names else Phrase("no visit has a location yet")
+        raise BadInput(Phrase("--location {location}: no visit was recorded there ({listed})",
+                              location=repr(location), listed=listed))
     locations.restrict_to(conn, location)
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from loyalty_cli.domain import clock
 from loyalty_cli.domain.errors import BadInput, Refused
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.reporting import campaigns as audiences
 from loyalty_cli.reporting.context import Context
 from loyalty_cli.services import outreach
@@ -38,8 +39,8 @@ def find(config, campaign_id: str):
     for campaign in config.campaigns:
         if campaign.id == campaign_id:
             return campaign
-    known = ", ".join(c.id for c in config.campaigns) or "none in the config: add [[campaigns]]"
-    raise BadInput(f"no campaign {campaign_id!r} (campaigns: {known})")
+    known = ", ".join(c.id for c in config.campaigns) or Phrase("none in the config: add [[campaigns]]")
+    raise BadInput(Phrase("no campaign {campaign} (campaigns: {known})", campaign=repr(campaign_id), known=known))
 
 
 def run(session, campaign_id: str, dry_run: bool = False, send: bool = False, export: str | None = None) -> dict:
@@ -70,13 +71,14 @@ def run(session, campaign_id: str, dry_run: bool = False, send: bool = False, ex
 
 def _check_options(campaign, config, dry_run: bool, send: bool, export: str | None) -> str | None:
     if send and export:
-        raise BadInput("give --send or --export FILE, not both")
+        raise BadInput(Phrase("give --send or --export FILE, not both"))
     if not (send or export or dry_run):
-        raise BadInput(f"campaign {campaign.id}: say how: --send (e-mail) or --export FILE (CSV or JSON); "
-                       "--dry-run to preview")
+        raise BadInput(Phrase("campaign {campaign}: say how: --send (e-mail) or --export FILE (CSV or JSON); "
+                              "--dry-run to preview", campaign=campaign.id))
     if send and campaign.channel != "email":
-        raise BadInput(f"campaign {campaign.id} is {campaign.channel}: --send sends e-mail only; "
-                       "use --export FILE for your own SMS or WhatsApp tool")
+        raise BadInput(Phrase("campaign {campaign} is {channel}: --send sends e-mail only; "
+                              "use --export FILE for your own SMS or WhatsApp tool",
+                              campaign=campaign.id, channel=campaign.channel))
     return outreach.check_settings(config.outreach, campaign.id) if send else None
 
 
@@ -124,8 +126,9 @@ def _send(session, campaign, messages: list, password: str | None) -> list:
             try:
                 mailer.send(outreach.email(config.outreach, config.shop.name, message))
             except outreach.SendFailed as exc:
-                raise Refused(f"campaign {campaign.id}: stopped at {message.email}: {exc}; {len(sent)} sent and "
-                              "logged before it (run it again to send the rest)") from None
+                raise Refused(Phrase("campaign {campaign}: stopped at {email}: {reason}; {sent} sent and logged "
+                                     "before it (run it again to send the rest)", campaign=campaign.id,
+                                     email=message.email, reason=exc.args[0], sent=len(sent))) from None
             with store_db.transaction(conn):
                 contacts_store.record(conn, campaign.id, customer_id, campaign.channel, now)
             sent.append((customer_id, message))

@@ -42,10 +42,10 @@ SUMMARY_COLUMNS = [
 ]
 
 CATEGORY_COLUMNS = [
-    Column("category", "Category (blank: none given)"),
-    Column("visits", "Visits", "int"),
-    Column("customers", "Customers", "int"),
-    Column("revenue", "Revenue", "money"),
+    Column("category", mark("Category (blank: none given)")),
+    Column("visits", mark("Visits"), "int"),
+    Column("customers", mark("Customers"), "int"),
+    Column("revenue", mark("Revenue"), "money"),
 ]
 # The figures a --category summary cannot tie to a category: points and credit are spent and
 # expire whatever visit earned them (punches and vouchers are the visit's own).
@@ -60,10 +60,10 @@ TIMELINE_COLUMNS = [
 
 
 LOCATION_COLUMNS = [
-    Column("location", "Location"),
-    Column("visits", "Visits", "int"),
-    Column("customers", "Customers", "int"),
-    Column("revenue", "Revenue", "money"),
+    Column("location", mark("Location")),
+    Column("visits", mark("Visits"), "int"),
+    Column("customers", mark("Customers"), "int"),
+    Column("revenue", mark("Revenue"), "money"),
 ]
 
 
@@ -101,12 +101,12 @@ def build(ctx: Context, period: Period, category: str | None = None) -> Report:
     ]
     breakdown = category_breakdown(conn, config, period, category)
     if breakdown is not None:
-        tables.append(Table("categories", "Per category", CATEGORY_COLUMNS, lambda: iter(breakdown),
-                            empty="no visits"))
+        tables.append(Table("categories", mark("Per category"), CATEGORY_COLUMNS, lambda: iter(breakdown),
+                            empty=mark("no visits")))
     if ctx.location is None and len(locations.known(conn)) > 1:  # a chain: the figures of each shop
         per_location = locations.breakdown(conn, period.local_days())
-        tables.append(Table("locations", "Per location", LOCATION_COLUMNS, lambda: iter(per_location),
-                            empty="no visits in the period"))
+        tables.append(Table("locations", mark("Per location"), LOCATION_COLUMNS, lambda: iter(per_location),
+                            empty=mark("no visits in the period")))
     notes = []
     if unknown:
         notes.append(Phrase("reward cost leaves out rewards no longer in the config: {rewards}",

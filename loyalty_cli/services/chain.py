@@ -8,6 +8,7 @@ from loyalty_cli.config import load as config_load
 from loyalty_cli.config import published
 from loyalty_cli.domain import clock, text
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.services.session import Session
 from loyalty_cli.store import config_versions
 from loyalty_cli.store import db as store_db
@@ -40,8 +41,8 @@ def _author(given: str | None) -> str:
     """--author, else $USER (else $LOGNAME): who published, as people will read it."""
     value = text.tidy(given if given is not None else os.environ.get("USER") or os.environ.get("LOGNAME"))
     if not value:
-        raise BadInput("--author is needed: no $USER to take it from")
+        raise BadInput(Phrase("--author is needed: no $USER to take it from"))
     problem = text.field_problem(value, AUTHOR_MAX)
     if problem:
-        raise BadInput(f"--author {problem}")
+        raise BadInput(Phrase("--author {problem}", problem=problem))
     return value

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from loyalty_cli.domain import campaigns, text
 from loyalty_cli.domain.errors import BadInput
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.store import consents as store
 
 SOURCE_MAX = 200
@@ -16,7 +17,8 @@ def marketing_choice(value: str | None) -> int | None:
         return None
     found = campaigns.consent_value(value)
     if found is None:
-        raise BadInput(f"--marketing must be {campaigns.CONSENT_HELP}, got {value!r}")
+        raise BadInput(Phrase("--marketing must be {words}, got {value}", words=campaigns.CONSENT_HELP,
+                              value=repr(value)))
     return found
 
 
@@ -24,10 +26,11 @@ def consent_source(value: str | None, marketing: int | None) -> str | None:
     if value is None:
         return None
     if marketing is None:
-        raise BadInput("--consent-source says how consent was given or withdrawn: give --marketing yes|no with it")
+        raise BadInput(Phrase("--consent-source says how consent was given or withdrawn: "
+                              "give --marketing yes|no with it"))
     problem = text.field_problem(value.strip(), SOURCE_MAX)
     if problem:
-        raise BadInput(f"--consent-source {problem}")
+        raise BadInput(Phrase("--consent-source {problem}", problem=problem))
     return value.strip() or None
 
 

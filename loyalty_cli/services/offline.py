@@ -12,6 +12,7 @@ import uuid
 
 from loyalty_cli.domain import clock, money, phones
 from loyalty_cli.domain.errors import LoyaltyError, Refused, Unreachable
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.services import counter, inputs
 from loyalty_cli.services.session import Session
 from loyalty_cli.store import outbox
@@ -33,7 +34,8 @@ def record(session: Session, phone_text: str, **options) -> dict:
         earlier = outbox.known_key(conn, key)
         if earlier is not None:
             if earlier["phone"] != phone or earlier["amount"] != given["amount"]:
-                raise Refused(f"--ref {key} is already in this till's outbox for another visit: nothing recorded")
+                raise Refused(Phrase("--ref {ref} is already in this till's outbox for another visit: "
+                                     "nothing recorded", ref=key))
         else:
             outbox.add(conn, {**given, "key": key, "phone": phone, "at": clock.to_db(given["at"]),
                               "recorded_at": clock.to_db(now)})
@@ -104,7 +106,9 @@ def _push(session: Session, conn, retry_problems: bool) -> dict:
             raise
         except LoyaltyError as exc:  # refused by the server (a ref of another visit...): kept, and said
             outbox.mark_problem(conn, row["key"], str(exc))
-            totals["refused"].append({"ref": row["key"], "phone": row["phone"], "problem": str(exc)})
+            # the Phrase itself: English in JSON, the shop's language where a person reads it
+            problem = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+            totals["refused"].append({"ref": row["key"], "phone": row["phone"], "problem": problem})
             continue
         outbox.mark_pushed(conn, row["key"], clock.to_db(clock.now()), done["visit_id"])
         totals["already" if done["duplicate"] else "pushed"] += 1

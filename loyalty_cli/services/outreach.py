@@ -12,6 +12,7 @@ from pathlib import Path
 
 from loyalty_cli.domain import campaigns, money
 from loyalty_cli.domain.errors import BadInput, Refused
+from loyalty_cli.domain.i18n import Phrase, tr
 from loyalty_cli.services import views
 
 PASSWORD_VARIABLE = "LOYALTY_SMTP_PASSWORD"
@@ -59,9 +60,9 @@ def message_for(campaign, row, values: dict) -> Message:
 def export_format(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".json"):
-        raise BadInput(f"--export {path}: the file must end in .csv or .json")
+        raise BadInput(Phrase("--export {path}: the file must end in .csv or .json", path=str(path)))
     if not path.parent.is_dir():
-        raise BadInput(f"--export {path}: no such directory: {path.parent}")
+        raise BadInput(Phrase("--export {path}: no such directory: {folder}", path=str(path), folder=str(path.parent)))
     return suffix[1:]
 
 
@@ -100,19 +101,21 @@ def email(outreach, shop_name: str, message: Message):
     mail["Date"] = formatdate(localtime=True)
     mail["Message-ID"] = make_msgid(domain=outreach.sender.rpartition("@")[2])
     mail["List-Unsubscribe"] = f"<mailto:{outreach.sender}?subject=STOP>"
-    mail.set_content(f"{message.message}\n\n-- \n{campaigns.STOP_LINE.format(shop=shop_name)}\n")
+    stop_line = tr(campaigns.STOP_LINE).format(shop=shop_name)
+    mail.set_content(f"{message.message}\n\n-- \n{stop_line}\n")
     return mail
 
 
 def check_settings(outreach, campaign_id: str) -> str | None:
     """Refuses --send before anything happens when the settings cannot work; the password."""
     if outreach is None:
-        raise BadInput(f"campaign {campaign_id}: --send needs an [outreach] table in the config "
-                       "(host, sender; port, user, starttls as needed)")
+        raise BadInput(Phrase("campaign {campaign}: --send needs an [outreach] table in the config "
+                              "(host, sender; port, user, starttls as needed)", campaign=campaign_id))
     password = os.environ.get(PASSWORD_VARIABLE) or None
     if outreach.user and password is None:
-        raise BadInput(f"campaign {campaign_id}: [outreach] user is {outreach.user!r} but {PASSWORD_VARIABLE} "
-                       "is not set (the password is only ever read from the environment)")
+        raise BadInput(Phrase("campaign {campaign}: [outreach] user is {user} but {variable} is not set "
+                              "(the password is only ever read from the environment)",
+                              campaign=campaign_id, user=repr(outreach.user), variable=PASSWORD_VARIABLE))
     return password
 
 
@@ -148,16 +151,18 @@ class Mailer:
             refused = self.smtp.send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:
             code, said = next(iter(exc.recipients.values()))
-            raise SendFailed(f"the SMTP server refused {mail['To']}: {code} {_text(said)}") from None
+            reply = f"{code} {_text(said)}"
+            raise SendFailed(Phrase("the SMTP server refused {to}: {reply}", to=mail["To"], reply=reply)) from None
         except smtplib.SMTPResponseException as exc:
-            raise SendFailed(f"the SMTP server said {exc.smtp_code} {_text(exc.smtp_error)}") from None
+            reply = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+            raise SendFailed(Phrase("the SMTP server said {reply}", reply=reply)) from None
         except smtplib.SMTPException as exc:
-            raise SendFailed(f"SMTP failed: {str(exc).rstrip('.')}") from None
+            raise SendFailed(Phrase("SMTP failed: {reason}", reason=str(exc).rstrip("."))) from None
         except OSError as exc:
-            where = f"{self.outreach.host}:{self.outreach.port}"
-            raise SendFailed(f"cannot reach the SMTP server {where}: {exc.strerror or exc}") from None
+            raise SendFailed(Phrase("cannot reach the SMTP server {host}:{port}: {reason}", host=self.outreach.host,
+                                    port=self.outreach.port, reason=str(exc.strerror or exc))) from None
         if refused:
-            raise SendFailed(f"the SMTP server refused {mail['To']}")
+            raise SendFailed(Phrase("the SMTP server refused {to}", to=mail["To"]))
 
     def _connect(self):
         import smtplib

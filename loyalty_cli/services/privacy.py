@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from loyalty_cli.domain import clock, money
 from loyalty_cli.domain.errors import Refused
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.services.session import Session
 from loyalty_cli.store import counter as store
 from loyalty_cli.store import db as store_db
@@ -83,7 +84,7 @@ def _value(key: str, value, config, currency: str):
 def customer(session: Session, phone_text: str):
     row = store.customer_by_phone(session.conn, session.phone(phone_text))
     if row is None:
-        raise Refused(f"no customer with phone {phone_text.strip()!r}")
+        raise Refused(Phrase("no customer with phone {phone}", phone=repr(phone_text.strip())))
     return row
 
 

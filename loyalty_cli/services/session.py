@@ -130,7 +130,7 @@ class Session:
                 value = text.tidy(value)
                 problem = text.field_problem(value, text.LOCATION_MAX)
                 if problem:
-                    raise BadInput(f"{what} {problem}")
+                    raise BadInput(Phrase("{what} {problem}", what=what, problem=problem))
                 return value
         return self.config.shop.location
 

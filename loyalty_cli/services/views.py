@@ -118,7 +118,7 @@ def visits(conn, config, row, limit: int) -> list[dict]:
 def customer_list(conn, config, now, search, tier_name, sort, limit) -> list[dict]:
     currency = config.shop.currency
     if tier_name and tier_name.casefold() not in {t.name.casefold() for t in config.tiers}:
-        known = ", ".join(t.name for t in config.tiers) or "none in the config"
+        known = ", ".join(t.name for t in config.tiers) or Phrase("none in the config")
         raise BadInput(Phrase("--tier {tier_name} is not a tier (tiers: {known})", tier_name=repr(tier_name),
                               known=known))
     rows = store.list_customers(conn, now, search, sort, None if tier_name else limit)

@@ -7,6 +7,7 @@ identity sequences then continue after the copied ids (db.bulk_writing).
 """
 
 from loyalty_cli.domain.errors import Refused
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.store import db as store_db
 
 # Parents before children, so SQLite's immediate checks would pass too.
@@ -19,10 +20,12 @@ def copy_database(source, target, describe_target: str) -> dict[str, int]:
     """Copy every table of `source` into `target`, which must hold no row; rows per table."""
     missing = set(_tables(source)) - set(TABLES)
     if missing:
-        raise Refused(f"db copy does not know the tables {', '.join(sorted(missing))}: upgrade loyalty-cli")
+        raise Refused(Phrase("db copy does not know the tables {tables}: upgrade loyalty-cli",
+                             tables=", ".join(sorted(missing))))
     held = [table for table in TABLES if not _empty(target, table)]
     if held:
-        raise Refused(f"{describe_target} is not empty ({', '.join(held)} hold rows): copy into an empty database")
+        raise Refused(Phrase("{target} is not empty ({tables} hold rows): copy into an empty database",
+                             target=describe_target, tables=", ".join(held)))
     counts = {}
     with store_db.snapshot(source), store_db.bulk_writing(target, 32_768), store_db.transaction(target):
         for table in TABLES:

@@ -92,7 +92,7 @@ def connect_outbox(path: Path, durable: bool) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
     except sqlite3.Error as exc:
-        raise Refused(f"cannot open the till's outbox {path}: {exc}") from None
+        raise Refused(Phrase("cannot open the till's outbox {path}: {exc}", path=path, exc=exc)) from None
     return conn
 
 

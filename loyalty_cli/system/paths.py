@@ -48,9 +48,10 @@ def _db_target(text: str, origin: str) -> Path | str:
         password = None
     if password:
         from loyalty_cli.domain.errors import BadInput
+        from loyalty_cli.domain.i18n import Phrase
 
-        raise BadInput(f"{origin}: a password in the database URL is refused (it would show in the process "
-                       "list and shell history); use PGPASSWORD or ~/.pgpass")
+        raise BadInput(Phrase("{origin}: a password in the database URL is refused (it would show in the process "
+                              "list and shell history); use PGPASSWORD or ~/.pgpass", origin=origin))
     return text
 
 

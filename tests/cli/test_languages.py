@@ -129,7 +129,8 @@ def test_forints_at_the_counter(cli, cli_json, tmp_path):
     assert refused.exit_code == 2
     assert refused.stderr == "hiba: --amount '12,50': a(z) HUF összegek egészek, tizedesjegyek nélkül\n"
     shown = plain(cli("--config", config, "show", phone).stdout)
-    assert shown.startswith("06 20 123 4567 · ") and "Pontok: 1 871" in shown and "Jóváírás: 61 Ft" in shown  # 5% of 1 234 Ft, down to the forint
+    # the credit: 5% of 1 234 Ft, rounded down to the forint
+    assert shown.startswith("06 20 123 4567 · ") and "Pontok: 1 871" in shown and "Jóváírás: 61 Ft" in shown
     assert cli("--config", config, "redeem", phone, "--credit", "0,5").exit_code == 2
 
 
@@ -139,3 +140,29 @@ def test_dates_typed_the_local_way(cli_json, typed):
     assert card["last_visit"] == "2026-06-14 18:30"
     rows = cli_json("report", "visits", "--since", "14/06/2026", "--until", "2026.06.14")["rows"]
     assert len(rows) == 1
+
+
+def test_campaigns_forget_and_sync_speak_the_shops_language(cli, tmp_path):
+    """The words added with campaigns, privacy and the chain of tills are translated too (their
+    JSON stays English)."""
+    config = shop_config(tmp_path, "it_IT")
+    with open(config, "a", encoding="utf-8") as handle:
+        handle.write('\n[[campaigns]]\nid = "tutti"\naudience = "all"\nchannel = "sms"\n'
+                     'template = "Ciao {name}, hai {points} punti"\n')
+    it = ("--config", config)
+    assert cli(*it, "enroll", MARIA, "--name", "Maria", "--marketing", "yes").exit_code == 0
+    preview = cli(*it, "campaign", "run", "tutti", "--dry-run")
+    assert preview.exit_code == 0, preview.stderr
+    assert "campagna tutti: raggiungerebbe 1 messaggi (1 nel pubblico; esclusi: 0 senza consenso" in preview.stdout
+    assert json.loads(cli(*it, "campaign", "run", "tutti", "--dry-run", "--json").stdout)["reached"] == 1
+    unknown = cli(*it, "campaign", "run", "saldi", "--dry-run")
+    assert unknown.exit_code == 2 and unknown.stderr == "errore: nessuna campagna 'saldi' (campagne: tutti)\n"
+    how = cli(*it, "campaign", "run", "tutti")
+    assert how.exit_code == 2 and "campagna tutti: indichi come: --send (e-mail)" in how.stderr
+    synced = cli(*it, "sync")
+    assert synced.exit_code == 0 and synced.stdout == "inviate 0 visite offline; 0 erano già registrate\n"
+    forgot = cli(*it, "forget", MARIA, "--yes")
+    assert forgot.exit_code == 0, forgot.stderr
+    assert forgot.stdout.startswith("dimenticato +393331234567: ora ") and "importi conservati" in forgot.stdout
+    again = cli(*it, "forget", "333 000 0000", "--yes")
+    assert again.exit_code == 1 and again.stderr == "errore: nessun cliente con il telefono '333 000 0000'\n"

@@ -18,6 +18,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from loyalty_cli.domain.errors import Refused, Unreachable
+from loyalty_cli.domain.i18n import Phrase
 
 CONNECT_TIMEOUT_S = 3
 # Tables whose rows get their id from an identity column (INSERT ... RETURNING id).
@@ -28,31 +29,33 @@ def _psycopg():
     try:
         import psycopg
     except ImportError:
-        raise Refused("a PostgreSQL database needs psycopg: install loyalty-cli[postgres]") from None
+        raise Refused(Phrase("a PostgreSQL database needs psycopg: install loyalty-cli[postgres]")) from None
     return psycopg
 
 
 def connect(url: str, version_wanted: int, create: bool = True):
     psycopg = _psycopg()
     if urlsplit(url).password:
-        raise Refused("a password in the database URL is refused: use PGPASSWORD or ~/.pgpass")
+        raise Refused(Phrase("a password in the database URL is refused: use PGPASSWORD or ~/.pgpass"))
     try:
         raw = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
     except psycopg.OperationalError as exc:
         raise _connect_error(url, exc) from None
     except psycopg.ProgrammingError as exc:  # a malformed URL
-        raise Refused(f"cannot use database URL {safe_url(url)}: {exc}") from None
+        raise Refused(Phrase("cannot use database URL {url}: {reason}", url=safe_url(url), reason=str(exc))) from None
     _register_loaders(raw, psycopg)
     conn = Connection(raw, url)
     version = schema_version(conn)
     if version is None:
         if not create:
-            raise Refused(f"no loyalty database at {safe_url(url)}: nothing recorded there yet")
+            raise Refused(Phrase("no loyalty database at {url}: nothing recorded there yet", url=safe_url(url)))
         create_schema(conn, version_wanted)
     elif version > version_wanted:
-        raise Refused(f"{safe_url(url)} was written by a newer loyalty-cli (schema {version}); upgrade to use it")
+        raise Refused(Phrase("{url} was written by a newer loyalty-cli (schema {version}); upgrade to use it",
+                             url=safe_url(url), version=version))
     elif version < version_wanted:
-        raise Refused(f"{safe_url(url)} has schema {version}; this release cannot migrate it on PostgreSQL")
+        raise Refused(Phrase("{url} has schema {version}; this release cannot migrate it on PostgreSQL",
+                             url=safe_url(url), version=version))
     return conn
 
 
@@ -66,8 +69,9 @@ def _connect_error(url: str, exc) -> Exception:
     text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
     answered = ("does not exist", "authentication", "password", "permission denied", "no pg_hba.conf")
     if any(word in str(exc) for word in answered):
-        return Refused(f"cannot open database {safe_url(url)}: {text}")
-    return Unreachable(f"the database server cannot be reached ({safe_url(url)}): {text}")
+        return Refused(Phrase("cannot open database {path}: {exc}", path=safe_url(url), exc=text))
+    return Unreachable(Phrase("the database server cannot be reached ({url}): {reason}", url=safe_url(url),
+                              reason=text))
 
 
 def _register_loaders(raw, psycopg) -> None:
@@ -331,7 +335,7 @@ def schema_version(conn) -> int | None:
                            "(SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema())").fetchone()
     if not row[0]:
         if row[1]:
-            raise Refused(f"{safe_url(conn.url)} holds other tables: not a loyalty database")
+            raise Refused(Phrase("{url} holds other tables: not a loyalty database", url=safe_url(conn.url)))
         return None
     found = conn.raw.execute("SELECT MAX(version) FROM schema_version").fetchone()
     return found[0]
