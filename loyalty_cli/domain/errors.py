@@ -23,3 +23,8 @@ class BadInput(LoyaltyError):
 class Unreachable(Refused):
     """The shop's database server could not be reached (refused, or no answer in time): the
     counter records the visit in its local outbox instead (issue 14)."""
+
+
+class NoDatabase(Refused):
+    """The server's database holds no loyalty tables yet (nothing recorded there): a read is
+    refused, while the rules in force are simply the till's own (nothing published yet)."""
