@@ -168,6 +168,15 @@ def _pg_transaction(conn):
     conn.execute("COMMIT")
 
 
+def main_schema(conn) -> str:
+    """The schema that holds the database's tables, to name them past same-named temporary views:
+    SQLite's `main`; on PostgreSQL the first schema of the search path (a quoted identifier)."""
+    if not is_postgres(conn):
+        return "main"
+    name = conn.execute("SELECT current_schema()").fetchone()[0]
+    return '"' + name.replace('"', '""') + '"'
+
+
 def locking(conn) -> str:
     """The clause that locks the customer row a read returns, for the rest of the transaction:
     `FOR UPDATE` on PostgreSQL; nothing on SQLite, whose BEGIN IMMEDIATE holds the whole file."""

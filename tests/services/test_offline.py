@@ -13,7 +13,9 @@ import pytest
 
 from loyalty_cli.domain.errors import Unreachable
 from loyalty_cli.services import session as session_module
-from tests.conftest import db_content
+from tests.conftest import db_content, db_query
+
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 @pytest.fixture
@@ -35,9 +37,8 @@ def server(monkeypatch):
 
 
 def _visits(db_path) -> list:
-    with sqlite3.connect(db_path) as conn:
-        return conn.execute("SELECT c.phone, v.amount, v.ref, v.location, v.at FROM visits v "
-                            "JOIN customers c ON c.id = v.customer_id ORDER BY v.id").fetchall()
+    return db_query(db_path, "SELECT c.phone, v.amount, v.ref, v.location, v.at FROM visits v "
+                             "JOIN customers c ON c.id = v.customer_id ORDER BY v.id")
 
 
 def _pending(outbox) -> list:

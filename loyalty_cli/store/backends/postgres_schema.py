@@ -125,20 +125,23 @@ def upgrade_schema(conn, current: int, target: int) -> None:
             if raw.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] >= version:
                 continue
             for statement in statements:
-                raw.execute(statement)
+                if _DDL.match(statement):
+                    raw.execute(_ddl(statement))
+                else:
+                    conn.execute(statement)  # rows: through the connection's dialect layer
             raw.execute("UPDATE schema_version SET version = %s", (version,))
 
 
 _WRITES = re.compile(r"^\s*(CREATE|DROP|ALTER|INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+_DDL = re.compile(r"^\s*(CREATE|DROP|ALTER)\b", re.IGNORECASE)
 
 
 def step_statements(version: int) -> list[str]:
-    """What migration step `version` executes on SQLite (traced on a scratch database at the
-    step before), as PostgreSQL reads it: DDL through `_ddl`, rows through the dialect layer."""
+    """What migration step `version` executes on SQLite, in SQLite's words: traced on a scratch
+    database at the step before (the values are in the traced text)."""
     import sqlite3
     from pathlib import Path
 
-    from loyalty_cli.store.backends.postgres import translate
     from loyalty_cli.store.migrations import migrate
 
     scratch = sqlite3.connect(":memory:", isolation_level=None)
@@ -149,10 +152,7 @@ def step_statements(version: int) -> list[str]:
         migrate(scratch, version - 1, version, Path(":memory:"))
     finally:
         scratch.close()
-    writes = [sql for sql in executed if _WRITES.match(sql)]
-    # The trace has the values in the text: no placeholders, so the dialect's doubled % go back.
-    return [_ddl(sql) if re.match(r"\s*(CREATE|DROP|ALTER)\b", sql, re.I) else translate(sql)[0].replace("%%", "%")
-            for sql in writes]
+    return [sql for sql in executed if _WRITES.match(sql)]
 
 
 def allow_reason_edits(conn) -> None:
