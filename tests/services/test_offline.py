@@ -2,7 +2,7 @@
 pushed by `loyalty sync` (or the next command that reaches it) without doubling any.
 
 The server's unreachability is made by the session's database opener (services.session.open_database),
-the one seam: the outbox, its file and the push are the real ones. tests/store/test_offline_postgres.py
+the one seam: the outbox, its file and the push are the real ones. tests/services/test_offline_postgres.py
 does the same against a real PostgreSQL server that is stopped and started again.
 """
 
