@@ -204,6 +204,14 @@ def _postgres_content(url: str) -> dict:
         return {t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
 
 
+def nothing_recorded(target) -> bool:
+    """A command that failed left no database behind: on SQLite no file; on PostgreSQL (the
+    test's database starts with the schema and nothing else) not one row in any table."""
+    if str(target).startswith("postgresql://"):
+        return all(rows == [] for rows in _postgres_content(str(target)).values())
+    return not Path(target).exists()
+
+
 def db_query(target, sql: str, params=()) -> list:
     """Rows of one query on the test's database, either backend (SQLite's SQL text; the
     PostgreSQL connection translates it as the code's own queries are)."""

@@ -28,3 +28,8 @@ class Unreachable(Refused):
 class OutputLost(Refused):
     """Standard output could not be written (a full disk, a closed stdout): one line on stderr
     saying so, and what the command did all the same (a visit recorded stays recorded)."""
+
+
+class NoDatabase(Refused):
+    """The server's database holds no loyalty tables yet (nothing recorded there): a read is
+    refused, while the rules in force are simply the till's own (nothing published yet)."""

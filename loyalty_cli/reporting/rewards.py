@@ -43,8 +43,9 @@ VOUCHER_EVENTS_SQL = (
 )
 EVENTS = ("issued", "redeemed", "expired", "voided")
 # With --category: only the vouchers issued at a visit of :category (its redemption and expiry too);
-# `events` is the alias of VOUCHER_EVENTS_SQL in every query that filters it.
-OF_CATEGORY = (" WHERE events.code IN (SELECT code FROM vouchers "
+# {events} is the name the query gives the events (SQLite let the build's `e` be called `events`
+# too; PostgreSQL, rightly, does not).
+OF_CATEGORY = (" WHERE {events}.code IN (SELECT code FROM vouchers "
                "WHERE visit_id IN (SELECT id FROM visits WHERE category = :category))")
 # A voucher's status as of :now: 'expired' once past its expiry, written down or not.
 STATUS_NOW = "CASE WHEN v.status = 'issued' AND v.expires_at <= :now THEN 'expired' ELSE v.status END"
@@ -58,11 +59,11 @@ def build(ctx: Context, period: Period, category: str | None = None) -> Report:
     currency = config.shop.currency
     catalog = {reward.id: (reward.name, reward.face_value(currency), reward.cost) for reward in config.rewards.values()}
     unknown = (None, None, None)  # a reward since removed from the config
-    sql = (f"SELECT events.event, events.at, events.code, events.reward, c.phone, c.name, {STATUS_NOW}, "
-           f"v.issued_at, v.expires_at FROM ({VOUCHER_EVENTS_SQL}) events "
-           "JOIN vouchers v ON v.code = events.code JOIN customers c ON c.id = v.customer_id "
-           f"{OF_CATEGORY if category is not None else ''} "
-           "ORDER BY events.at, CASE events.event WHEN 'issued' THEN 0 WHEN 'redeemed' THEN 1 ELSE 2 END, events.code")
+    sql = (f"SELECT e.event, e.at, e.code, e.reward, c.phone, c.name, {STATUS_NOW}, v.issued_at, v.expires_at "
+           f"FROM ({VOUCHER_EVENTS_SQL}) e "
+           "JOIN vouchers v ON v.code = e.code JOIN customers c ON c.id = v.customer_id "
+           f"{OF_CATEGORY.format(events='e') if category is not None else ''} "
+           "ORDER BY e.at, CASE e.event WHEN 'issued' THEN 0 WHEN 'redeemed' THEN 1 ELSE 2 END, e.code")
 
     def produce():
         for event, at, code, reward, phone, name, status, issued, expires in query(
@@ -80,7 +81,7 @@ def event_counts(conn, config, start: str, end: str, now: str, category: str | N
     longer knows (so not costed), sorted. With `category`: the vouchers visits of it earned."""
     counts = {f"vouchers_{event}": 0 for event in EVENTS}
     cost, unknown = 0, []
-    where = OF_CATEGORY if category is not None else ""
+    where = OF_CATEGORY.format(events="events") if category is not None else ""
     for event, reward, count in query(conn, f"SELECT event, reward, COUNT(*) FROM ({VOUCHER_EVENTS_SQL}) events{where} "
                                             "GROUP BY event, reward",
                                       {"start": start, "end": end, "now": now, "category": category}):

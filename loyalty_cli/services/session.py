@@ -5,7 +5,7 @@ from functools import cached_property
 from loyalty_cli.config import load as config_module
 from loyalty_cli.config import published
 from loyalty_cli.domain import i18n, locale_format, model, phones
-from loyalty_cli.domain.errors import BadInput, LoyaltyError, Refused, Unreachable
+from loyalty_cli.domain.errors import BadInput, LoyaltyError, NoDatabase, Refused, Unreachable
 from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.store import config_versions
 from loyalty_cli.store import counter as store
@@ -60,6 +60,8 @@ class Session:
             return None
         try:
             return config_versions.latest(self.conn)
+        except NoDatabase:
+            return None  # a server database still empty: the command that records something creates it
         except Unreachable:
             return None  # offline: the till's own rules check what it records; the server applies its own at sync
 

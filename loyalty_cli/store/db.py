@@ -168,6 +168,15 @@ def _pg_transaction(conn):
     conn.execute("COMMIT")
 
 
+def main_schema(conn) -> str:
+    """The schema that holds the database's tables, to name them past same-named temporary views:
+    SQLite's `main`; on PostgreSQL the first schema of the search path (a quoted identifier)."""
+    if not is_postgres(conn):
+        return "main"
+    name = conn.execute("SELECT current_schema()").fetchone()[0]
+    return '"' + name.replace('"', '""') + '"'
+
+
 def locking(conn) -> str:
     """The clause that locks the customer row a read returns, for the rest of the transaction:
     `FOR UPDATE` on PostgreSQL; nothing on SQLite, whose BEGIN IMMEDIATE holds the whole file."""
@@ -254,10 +263,16 @@ def snapshot(conn):
 
 
 @contextmanager
-def erasing(conn: sqlite3.Connection):
+def erasing(conn):
     """One write transaction whose deleted and overwritten bytes are zeroed, freed pages too
     (PRAGMA secure_delete = ON): what `loyalty forget` erases must be gone from the file, not
-    just unlinked from it. Follow it with empty_wal(): the WAL still holds earlier copies."""
+    just unlinked from it. Follow it with empty_wal(): the WAL still holds earlier copies.
+    On PostgreSQL a plain transaction: the server's files and their old row versions are the
+    server's to recycle (VACUUM), out of a client's reach."""
+    if is_postgres(conn):
+        with transaction(conn):
+            yield conn
+        return
     conn.execute("PRAGMA secure_delete = ON")
     try:
         with transaction(conn):
@@ -266,15 +281,40 @@ def erasing(conn: sqlite3.Connection):
         conn.execute("PRAGMA secure_delete = FAST")
 
 
-def empty_wal(conn: sqlite3.Connection) -> bool:
+@contextmanager
+def ledger_reasons_editable(conn):
+    """Inside erasing(): the ledger's guard against UPDATE lifted for the reason text of lines,
+    until the block ends, within the one transaction (no other connection ever sees the ledger
+    unguarded; a rollback puts it back). SQLite drops the trigger and creates it again;
+    PostgreSQL's trigger function lets through an UPDATE of `reason` alone while this
+    transaction's `loyalty.erasing` setting is on (why not DISABLE TRIGGER:
+    backends/postgres_schema.py)."""
+    if is_postgres(conn):
+        from loyalty_cli.store.backends.postgres_schema import allow_reason_edits
+
+        allow_reason_edits(conn)
+        conn.execute("SET LOCAL loyalty.erasing = 'on'")
+        yield conn
+        conn.execute("SET LOCAL loyalty.erasing = 'off'")
+        return
+    from loyalty_cli.store.migrations import LEDGER_TRIGGERS
+
+    conn.execute("DROP TRIGGER ledger_no_update")
+    yield conn
+    conn.execute(LEDGER_TRIGGERS["ledger_no_update"])
+
+
+def empty_wal(conn) -> bool:
     """Copy the WAL into the database and truncate it to nothing, so no earlier version of a
     page stays in it; False when a reader kept it busy past the busy timeout (the WAL then
-    empties at a later checkpoint)."""
+    empties at a later checkpoint). PostgreSQL: nothing a client can do (see erasing())."""
+    if is_postgres(conn):
+        return True
     busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
     return busy == 0
 
 
-def compact(conn: sqlite3.Connection) -> None:
+def compact(conn) -> None:
     """Rebuild the file (VACUUM) with secure_delete on, then empty the WAL: the only way to drop
     copies of rows left in free space by a release that did not zero them. It holds the write
     lock for as long as copying the whole file takes, so it is run only when such a copy is found."""

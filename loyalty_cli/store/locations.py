@@ -12,10 +12,13 @@ definition, here:
 - feedback: the location's customers'.
 
 The views are temporary, on this connection only, and named as the tables: unqualified names
-resolve to the temporary schema first, in SQLite as in PostgreSQL (pg_temp).
+resolve to the temporary schema first, in SQLite as in PostgreSQL (pg_temp is searched before
+every schema of the search_path for tables and views, unless the path names it later: ours never
+does). The views read the tables by their qualified names: SQLite's `main`, PostgreSQL's schema
+the connection uses (`current_schema()`, `public` unless the role or URL says otherwise).
 """
 
-MAIN_SCHEMA = "main"  # SQLite's name for the database's own schema (PostgreSQL's: public)
+from loyalty_cli.store import db as store_db
 
 # The distinct locations by a loose index scan of visits_by_location: one index seek per
 # location, not a scan of every visit (SELECT DISTINCT reads the whole index).
@@ -39,7 +42,7 @@ def restrict_to(conn, location: str) -> None:
     """From now on, this connection's unqualified visits, customers, ledger, vouchers and feedback
     are those of `location` (see the module's docstring)."""
     name = _literal(location)  # a view cannot take parameters
-    schema = MAIN_SCHEMA
+    schema = store_db.main_schema(conn)
     # The location's visits and customers listed once per run, not once per query that reads a view
     # (each list is a third of a million ids on the benchmark's chain of three).
     conn.execute("CREATE TEMP TABLE location_visits (id INTEGER PRIMARY KEY)")

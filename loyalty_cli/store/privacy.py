@@ -12,10 +12,10 @@ What `loyalty forget` erases, and why the rest stays:
 The ledger is append-only, and its triggers refuse any UPDATE. A void's line carries the
 reason typed with `loyalty void` ("void of visit #12: wrong customer, Maria"): the one free
 text a person writes into the ledger. Erasure is the one change the law requires of a record
-otherwise kept as written, so the erase lifts the update trigger for the statement that cuts
-those reasons back to "void of visit #12", inside the same transaction (no other connection
-ever sees the ledger unguarded), and puts the trigger back before it commits; `loyalty doctor`
-checks it is there. No amount, kind or link of any line changes.
+otherwise kept as written, so the erase lifts the update guard for the statement that cuts
+those reasons back to "void of visit #12" (store.db.ledger_reasons_editable), inside the same
+transaction (no other connection ever sees the ledger unguarded), and puts it back before it
+commits; `loyalty doctor` checks the trigger is there. No amount, kind or link of any line changes.
 """
 
 import json
@@ -25,7 +25,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from loyalty_cli.domain import clock
-from loyalty_cli.store.migrations import LEDGER_TRIGGERS
+from loyalty_cli.store import db as store_db
 
 PSEUDONYM_PREFIX = "forgotten-"
 VOID_REASON = re.compile(r"^(void of visit #\d+): .*$", re.DOTALL)
@@ -118,9 +118,8 @@ def _erase_ledger_reasons(conn, customer_id: int) -> int:
         (customer_id,)) if VOID_REASON.match(reason)]
     if not lines:
         return 0
-    conn.execute("DROP TRIGGER ledger_no_update")
-    conn.executemany("UPDATE ledger SET reason = ? WHERE id = ?", lines)
-    conn.execute(LEDGER_TRIGGERS["ledger_no_update"])
+    with store_db.ledger_reasons_editable(conn):
+        conn.executemany("UPDATE ledger SET reason = ? WHERE id = ?", lines)
     return len(lines)
 
 
@@ -181,7 +180,10 @@ _PHONE_BYTES = re.compile(rb"\+[0-9]{7,15}")
 def copies_left(path: Path, texts: list[str], phones: set[str]) -> bool:
     """Whether the database file or its WAL still holds any of `texts` or `phones` (UTF-8, as
     SQLite stores text): in free space a release before secure_delete left, say. Phones are
-    found in one pass however many there are (each '+' and the digits after it)."""
+    found in one pass however many there are (each '+' and the digits after it). A PostgreSQL
+    database is no file of ours to search."""
+    if "://" in str(path):
+        return False
     wanted = [text.encode() for text in texts if text]
     lengths = {len(p) for p in phones}
     encoded = {p.encode() for p in phones}

@@ -1,9 +1,12 @@
 """`loyalty config publish` (issue 14): one programme for the chain, stored in the database."""
 
 import hashlib
-import sqlite3
 
-from tests.conftest import SAMPLE, db_content
+import pytest
+
+from tests.conftest import SAMPLE, db_content, db_query, nothing_recorded
+
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 def _rules(tmp_path, name: str, per_unit: int, shop_extra: str = ""):
@@ -21,8 +24,7 @@ def test_publish_versions_and_who(cli_json, tmp_path, db_path, monkeypatch):
     assert (second["version"], second["author"]) == (2, "Luca")
     again = cli_json("config", "publish", tmp_path / "v2.toml")
     assert (again["version"], again["new"]) == (2, False)
-    with sqlite3.connect(db_path) as conn:
-        rows = conn.execute("SELECT id, author, source, sha256, toml FROM config_versions ORDER BY id").fetchall()
+    rows = db_query(db_path, "SELECT id, author, source, sha256, toml FROM config_versions ORDER BY id")
     assert [(r[0], r[1]) for r in rows] == [(1, "ana"), (2, "Luca")]
     assert rows[1][2] == str((tmp_path / "v2.toml").resolve())
     assert rows[1][3] == hashlib.sha256(rows[1][4].encode()).hexdigest()
@@ -75,7 +77,7 @@ def test_broken_file_is_not_published(cli, cli_json, tmp_path, db_path):
 def test_publish_refuses_a_bad_author_and_no_database_appears(cli, tmp_path, db_path):
     result = cli("config", "publish", SAMPLE, "--author", "a\x1bb")
     assert result.exit_code == 2 and "--author holds a control character" in result.stderr
-    assert not db_path.exists()
+    assert nothing_recorded(db_path)
 
 
 def test_till_whose_file_is_the_published_one(cli, cli_json, tmp_path, monkeypatch):

@@ -3,12 +3,13 @@ the campaigns report and the at-risk page's contact links."""
 
 import csv
 import json
-import sqlite3
 from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import SAMPLE, db_content
+from tests.conftest import SAMPLE, db_content, db_query, nothing_recorded
+
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL (tests/conftest.py)
 
 MARIA, LUCA, ANNA, PIETRO = "333 111 1111", "333 222 2222", "333 333 3333", "333 444 4444"
 
@@ -71,12 +72,8 @@ def shop(cli, tmp_path, monkeypatch, smtp):
 
 
 def contacts(db_path) -> list[tuple]:
-    conn = sqlite3.connect(db_path)
-    try:
-        return conn.execute("SELECT campaign, c.phone, channel FROM contacts JOIN customers c "
-                            "ON c.id = contacts.customer_id ORDER BY contacts.id").fetchall()
-    finally:
-        conn.close()
+    return db_query(db_path, "SELECT campaign, c.phone, channel FROM contacts JOIN customers c "
+                             "ON c.id = contacts.customer_id ORDER BY contacts.id")
 
 
 # ---- consent -----------------------------------------------------------------------------------
@@ -132,7 +129,7 @@ def test_import_cards_rejects_a_marketing_word_it_does_not_know(cli, tmp_path, d
     assert result.exit_code != 0
     assert "cards.csv: line 3: column 'Marketing': marketing must be yes/no" in result.stderr
     assert "'perhaps'" in result.stderr
-    assert not db_path.exists() or db_content(db_path)["consents"] == []
+    assert nothing_recorded(db_path) or db_content(db_path)["consents"] == []
 
 
 # ---- e-mail through a real SMTP server ---------------------------------------------------------
@@ -351,7 +348,7 @@ def test_a_bad_template_is_one_config_check_line_naming_the_campaign(cli, tmp_pa
     (CAMPAIGNS + '\n[[campaigns]]\nid = "hello"\naudience = "all"\nchannel = "sms"\ntemplate = "x"\n',
      "duplicate campaign id 'hello'"),
 ])
-def test_campaign_and_outreach_problems_are_config_errors(cli, tmp_path, monkeypatch, extra, said):
+def test_campaign_and_outreach_problems_are_config_errors(cli, tmp_path, monkeypatch, extra, said, db_path):
     write_config(tmp_path, monkeypatch, extra)
     result = cli("config", "check")
     assert result.exit_code == 2
@@ -359,7 +356,7 @@ def test_campaign_and_outreach_problems_are_config_errors(cli, tmp_path, monkeyp
     assert len(result.stderr.strip().splitlines()) == 1
     visit = cli("visit", MARIA)  # every command stops at it, before the database is touched
     assert visit.exit_code == 2 and visit.stderr.strip() == result.stderr.strip()
-    assert not (tmp_path / "loyalty.db").exists()
+    assert nothing_recorded(db_path)
 
 
 def test_send_without_outreach_settings_is_one_line_and_changes_nothing(cli, tmp_path, monkeypatch, db_path):

@@ -8,6 +8,8 @@ import pytest
 
 from tests.conftest import EXAMPLES
 
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL (tests/conftest.py)
+
 PERIOD = ("--since", "2026-06-01", "--until", "2026-06-15")
 
 

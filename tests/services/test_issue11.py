@@ -6,6 +6,8 @@ import pytest
 from loyalty_cli.reporting.feedback import nps
 from tests.conftest import db_content
 
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL (tests/conftest.py)
+
 PHONE = "333 123 4567"
 CAFE = """
 [shop]

@@ -1,17 +1,16 @@
 """Locations (issue 14): recorded on every visit, a filter on every report, a breakdown in the summary."""
 
-import sqlite3
-
 import pytest
 
-from tests.conftest import SAMPLE, db_content
+from tests.conftest import SAMPLE, db_content, db_query
+
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL (tests/conftest.py)
 
 REPORTS = ("summary", "customers", "visits", "rewards", "liability", "at-risk", "feedback", "cohorts")
 
 
 def _locations(db_path) -> list:
-    with sqlite3.connect(db_path) as conn:
-        return [row[0] for row in conn.execute("SELECT location FROM visits ORDER BY id")]
+    return [row[0] for row in db_query(db_path, "SELECT location FROM visits ORDER BY id")]
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 pushed by `loyalty sync` (or the next command that reaches it) without doubling any.
 
 The server's unreachability is made by the session's database opener (services.session.open_database),
-the one seam: the outbox, its file and the push are the real ones. tests/store/test_offline_postgres.py
+the one seam: the outbox, its file and the push are the real ones. tests/services/test_offline_postgres.py
 does the same against a real PostgreSQL server that is stopped and started again.
 """
 
@@ -13,7 +13,9 @@ import pytest
 
 from loyalty_cli.domain.errors import Unreachable
 from loyalty_cli.services import session as session_module
-from tests.conftest import db_content
+from tests.conftest import db_content, db_query
+
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 @pytest.fixture
@@ -35,9 +37,8 @@ def server(monkeypatch):
 
 
 def _visits(db_path) -> list:
-    with sqlite3.connect(db_path) as conn:
-        return conn.execute("SELECT c.phone, v.amount, v.ref, v.location, v.at FROM visits v "
-                            "JOIN customers c ON c.id = v.customer_id ORDER BY v.id").fetchall()
+    return db_query(db_path, "SELECT c.phone, v.amount, v.ref, v.location, v.at FROM visits v "
+                             "JOIN customers c ON c.id = v.customer_id ORDER BY v.id")
 
 
 def _pending(outbox) -> list:

@@ -1,5 +1,8 @@
 """Privacy (issue 12) through the CLI: `customer export`, `forget` (down to the raw bytes of the
-database and its WAL), and `expire` forgetting customers silent for [privacy] forget_inactive_days."""
+database and its WAL), and `expire` forgetting customers silent for [privacy] forget_inactive_days.
+
+On PostgreSQL (the `backends` runs) the same erasure, void reasons in the ledger included, is
+checked on every row of every table: the server's files are not ours to read."""
 
 import json
 import os
@@ -8,7 +11,9 @@ import stat
 
 import pytest
 
-from tests.conftest import SAMPLE, db_content
+from tests.conftest import SAMPLE, db_content, db_execute, db_query
+
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL (tests/conftest.py)
 
 MARIA = "333 123 4567"
 E164 = "+393331234567"
@@ -18,7 +23,9 @@ VOID_WHY = "wrong customer, it was her sister Giuseppina"
 
 
 def raw_bytes(db_path) -> bytes:
-    """The database file and its WAL, as bytes on disk."""
+    """The database file and its WAL, as bytes on disk; on PostgreSQL every row of every table."""
+    if str(db_path).startswith("postgresql://"):
+        return repr(db_content(db_path)).encode()
     data = db_path.read_bytes()
     wal = db_path.with_name(db_path.name + "-wal")
     return data + (wal.read_bytes() if wal.exists() else b"")
@@ -26,14 +33,11 @@ def raw_bytes(db_path) -> bytes:
 
 def add_consent_and_contact(db_path, phone=E164):
     """Rows only the consent and campaign work writes (another part of issue 12)."""
-    conn = sqlite3.connect(db_path)
-    with conn:
-        (customer_id,) = conn.execute("SELECT id FROM customers WHERE phone = ?", (phone,)).fetchone()
-        conn.execute("INSERT INTO consents (customer_id, at, marketing, source) VALUES (?, ?, 1, ?)",
-                     (customer_id, "2026-06-01T10:00:00.000000Z", SOURCE))
-        conn.execute("INSERT INTO contacts (campaign, customer_id, channel, at) VALUES ('winback', ?, 'email', ?)",
-                     (customer_id, "2026-06-02T10:00:00.000000Z"))
-    conn.close()
+    [(customer_id,)] = db_query(db_path, "SELECT id FROM customers WHERE phone = ?", (phone,))
+    db_execute(db_path, "INSERT INTO consents (customer_id, at, marketing, source) VALUES (?, ?, 1, ?)",
+               (customer_id, "2026-06-01T10:00:00.000000Z", SOURCE))
+    db_execute(db_path, "INSERT INTO contacts (campaign, customer_id, channel, at) VALUES ('winback', ?, 'email', ?)",
+               (customer_id, "2026-06-02T10:00:00.000000Z"))
 
 
 @pytest.fixture
@@ -106,6 +110,7 @@ def test_forget_leaves_no_byte_of_the_customer_in_the_database_or_its_wal(cli, c
     assert [text for text in ("Mariangela", "1990-04-12") if text.encode() in after] == []
 
 
+@pytest.mark.sqlite_only  # SQLite's file and its free pages
 def test_forget_rebuilds_a_file_that_kept_an_older_copy(cli_json, maria, db_path):
     """A release that did not zero freed bytes left the old row in the page: forget finds it
     there and rebuilds the file."""
@@ -150,14 +155,31 @@ def test_forget_keeps_the_accounts_and_doctor_clean(cli, cli_json, maria, at):
 
 def test_the_ledger_stays_append_only_after_a_forget(cli_json, maria, db_path):
     cli_json("forget", MARIA, "--yes")
-    conn = sqlite3.connect(db_path)
-    try:
-        reasons = [r for (r,) in conn.execute("SELECT reason FROM ledger WHERE kind = 'void'")]
-        assert reasons and all(r == f"void of visit #{maria}" for r in reasons)
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            conn.execute("UPDATE ledger SET reason = 'x'")
-    finally:
-        conn.close()
+    reasons = [r for (r,) in db_query(db_path, "SELECT reason FROM ledger WHERE kind = 'void'")]
+    assert reasons and all(r == f"void of visit #{maria}" for r in reasons)
+    with pytest.raises(Exception, match="append-only"):
+        db_execute(db_path, "UPDATE ledger SET reason = 'x'")
+    with pytest.raises(Exception, match="append-only"):
+        db_execute(db_path, "DELETE FROM ledger")
+    assert cli_json("doctor") == {"ok": True, "problems": []}
+
+
+def test_on_postgresql_the_erase_setting_lets_through_a_reason_and_nothing_else(cli_json, maria, db_path, backend):
+    """The trigger's one exception (backends/postgres_schema.py): in a transaction that set
+    loyalty.erasing, an UPDATE of the reason alone; never of an amount, nor outside it."""
+    if backend != "postgres":
+        pytest.skip("PostgreSQL's trigger function (SQLite's erase drops its trigger in the transaction)")
+    import psycopg
+
+    with psycopg.connect(db_path) as conn:  # one transaction
+        conn.execute("SET LOCAL loyalty.erasing = 'on'")
+        conn.execute("UPDATE ledger SET reason = 'cut' WHERE kind = 'void'")
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            conn.execute("UPDATE ledger SET points = points + 1, reason = 'cut' WHERE kind = 'void'")
+        conn.rollback()
+    with psycopg.connect(db_path) as conn, pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+        conn.execute("UPDATE ledger SET reason = 'cut' WHERE kind = 'void'")
+    assert "cut" not in {r for (r,) in db_query(db_path, "SELECT reason FROM ledger")}
 
 
 def test_a_visit_after_a_forget_enrols_a_new_customer(cli_json, maria):
@@ -194,6 +216,7 @@ def test_forget_an_unknown_customer_is_refused(cli, maria):
     assert result.exit_code == 1 and "no customer" in result.stderr
 
 
+@pytest.mark.sqlite_only  # files
 def test_the_database_and_its_wal_files_are_owner_only(cli_json, db_path):
     cli_json("visit", MARIA, "--amount", "5")
     conn = sqlite3.connect(db_path)  # holds the WAL and shared-memory files open
@@ -275,12 +298,8 @@ def test_forget_reaches_imported_cards_and_import_summaries(cli, cli_json, tmp_p
     assert json.loads(imported.stdout)["merges"] == [{"phone": E164, "line": 3, "into_line": 2}]
     result = cli_json("forget", MARIA, "--yes")
     assert (result["erased"]["imported_cards"], result["erased"]["import_summaries"]) == (1, 1)
-    conn = sqlite3.connect(db_path)
-    try:
-        assert [p for (p,) in conn.execute("SELECT phone FROM import_cards")] == ["forgotten-1"]
-        (summary,) = conn.execute("SELECT summary FROM imports").fetchone()
-    finally:
-        conn.close()
+    assert [p for (p,) in db_query(db_path, "SELECT phone FROM import_cards")] == ["forgotten-1"]
+    [(summary,)] = db_query(db_path, "SELECT summary FROM imports")
     assert json.loads(summary)["merges"] == [{"phone": "forgotten-1", "line": 3, "into_line": 2}]
     assert json.loads(summary)["errors"][0]["value"] == "333 999"  # someone else's mistake stays
     assert [text for text in (NAME, E164, "3331234567") if text.encode() in raw_bytes(db_path)] == []
@@ -306,11 +325,8 @@ def test_forgotten_customers_are_nobody_to_call(cli_json, at):
 
 def test_doctor_finds_personal_data_left_on_a_forgotten_customer(cli, cli_json, maria, db_path):
     cli_json("forget", MARIA, "--yes")
-    conn = sqlite3.connect(db_path)
-    with conn:
-        conn.execute("UPDATE customers SET name = 'Back Again' WHERE id = 1")
-        conn.execute("UPDATE feedback SET comment = 'said again' WHERE customer_id = 1")
-    conn.close()
+    db_execute(db_path, "UPDATE customers SET name = 'Back Again' WHERE id = 1")
+    db_execute(db_path, "UPDATE feedback SET comment = 'said again' WHERE customer_id = 1")
     result = cli("doctor", "--json")
     assert result.exit_code == 1
     assert json.loads(result.stdout)["problems"] == [
@@ -319,6 +335,7 @@ def test_doctor_finds_personal_data_left_on_a_forgotten_customer(cli, cli_json, 
         "its pseudonym"]
 
 
+@pytest.mark.sqlite_only  # SQLite's WAL
 def test_forget_says_so_when_a_reader_keeps_the_wal_busy(cli, maria, db_path):
     reader = sqlite3.connect(db_path, isolation_level=None)
     try:

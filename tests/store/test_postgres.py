@@ -8,6 +8,7 @@ import textwrap
 
 import pytest
 
+from loyalty_cli.store.db import SCHEMA_VERSION
 from tests.conftest import ROOT, db_content, db_query
 
 MARIA = "333 123 4567"
@@ -97,7 +98,49 @@ def test_a_read_on_an_empty_server_database_is_refused_and_a_visit_creates_the_s
     result = cli("customers")
     assert result.exit_code == 1 and "no loyalty database at" in result.stderr
     assert cli_json("visit", MARIA, "--amount", "5")["visit_id"] == 1
-    assert db_query(empty_pg, "SELECT version FROM schema_version") == [(10,)]
+    assert db_query(empty_pg, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
+    assert _pg_indexes(empty_pg) == _sqlite_indexes(SCHEMA_VERSION)
+
+
+def _pg_indexes(url: str) -> set[str]:
+    return {name for (name,) in db_query(url, "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+                                              "AND indexname NOT LIKE '%_pkey'")}
+
+
+def _sqlite_indexes(version: int) -> set[str]:
+    import sqlite3
+    from pathlib import Path
+
+    from loyalty_cli.store.migrations import migrate
+
+    scratch = sqlite3.connect(":memory:", isolation_level=None)
+    migrate(scratch, 0, version, Path(":memory:"))
+    names = {name for (name,) in scratch.execute("SELECT name FROM sqlite_master WHERE type = 'index' "
+                                                 "AND sql IS NOT NULL")}
+    scratch.close()
+    return names
+
+
+def test_a_database_at_an_older_schema_is_upgraded_step_by_step(cli, cli_json, empty_pg, monkeypatch):
+    import psycopg
+
+    from loyalty_cli.store.backends.postgres import Connection
+    from loyalty_cli.store.backends.postgres_schema import create_schema
+
+    with psycopg.connect(empty_pg, autocommit=True) as raw:  # (db_query would upgrade it: it opens it)
+        create_schema(Connection(raw, empty_pg), 10)  # as the first PostgreSQL release left it
+        assert raw.execute("SELECT version FROM schema_version").fetchall() == [(10,)]
+        assert not raw.execute("SELECT indexname FROM pg_indexes WHERE indexname IN "
+                               "('customers_with_birthday', 'visits_by_location')").fetchall()
+    monkeypatch.setenv("LOYALTY_DB", empty_pg)
+    assert cli_json("visit", MARIA, "--amount", "5", "--location", "Centro")["visit_id"] == 1
+    assert db_query(empty_pg, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
+    assert _pg_indexes(empty_pg) == _sqlite_indexes(SCHEMA_VERSION)
+    partial = dict(db_query(empty_pg, "SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN "
+                                      "('customers_with_birthday', 'visits_by_location')"))
+    assert "WHERE (birthday IS NOT NULL)" in partial["customers_with_birthday"]
+    assert "WHERE (location IS NOT NULL)" in partial["visits_by_location"]
+    assert cli("doctor").exit_code == 0
 
 
 def test_the_schema_matches_sqlites_table_by_table(pg, tmp_path):

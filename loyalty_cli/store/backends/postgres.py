@@ -6,18 +6,14 @@ layer. Rows are read by position or by name like sqlite3.Row; an INSERT into a t
 `id` gets `RETURNING id`, which `lastrowid` reads. The connection is in autocommit mode, so
 db.py drives BEGIN/COMMIT/SAVEPOINT itself, as it does on SQLite.
 
-The schema is SQLite's, translated (`create_schema`): built from the very migrations on a
-scratch in-memory SQLite database, so both backends have the same tables, columns and indexes
-at the same version, recorded in a `schema_version` table. Integers are BIGINT (money too),
-`INTEGER PRIMARY KEY` an identity column, foreign keys deferred to the commit (a copy or an
-import may write rows in any order), and the ledger is append-only by a trigger.
+The schema is SQLite's, translated, created or upgraded on open: postgres_schema.py.
 """
 
 import re
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from loyalty_cli.domain.errors import Refused, Unreachable
+from loyalty_cli.domain.errors import NoDatabase, Refused, Unreachable
 from loyalty_cli.domain.i18n import Phrase
 
 CONNECT_TIMEOUT_S = 3
@@ -45,17 +41,18 @@ def connect(url: str, version_wanted: int, create: bool = True):
         raise Refused(Phrase("cannot use database URL {url}: {reason}", url=safe_url(url), reason=str(exc))) from None
     _register_loaders(raw, psycopg)
     conn = Connection(raw, url)
-    version = schema_version(conn)
+    from loyalty_cli.store.backends import postgres_schema as schema
+
+    version = schema.schema_version(conn)
     if version is None:
         if not create:
-            raise Refused(Phrase("no loyalty database at {url}: nothing recorded there yet", url=safe_url(url)))
-        create_schema(conn, version_wanted)
+            raise NoDatabase(Phrase("no loyalty database at {url}: nothing recorded there yet", url=safe_url(url)))
+        schema.create_schema(conn, version_wanted)
     elif version > version_wanted:
         raise Refused(Phrase("{url} was written by a newer loyalty-cli (schema {version}); upgrade to use it",
                              url=safe_url(url), version=version))
     elif version < version_wanted:
-        raise Refused(Phrase("{url} has schema {version}; this release cannot migrate it on PostgreSQL",
-                             url=safe_url(url), version=version))
+        schema.upgrade_schema(conn, version, version_wanted)
     return conn
 
 
@@ -303,86 +300,6 @@ def _top_level_comma(args: str) -> bool:
         if ch == "," and depth == 0:
             return True
     return False
-
-
-# ---- the schema --------------------------------------------------------------------------------
-
-# SQLite's JSON functions the queries use, as PostgreSQL functions (values as text; the queries
-# CAST what they sum): json_each over an object's members or an array's elements, at a path.
-_COMPAT_FUNCTIONS = r"""
-CREATE FUNCTION json_extract(doc text, path text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-  SELECT jsonb_path_query_first(doc::jsonb, path::jsonpath) #>> '{}' $$;
-CREATE FUNCTION json_each(doc text, path text DEFAULT '$') RETURNS TABLE (key text, value text)
-LANGUAGE sql IMMUTABLE AS $$
-  WITH node AS (SELECT jsonb_path_query_first(doc::jsonb, path::jsonpath) AS j)
-  SELECT e.key, e.value #>> '{}' FROM node,
-         jsonb_each(CASE WHEN jsonb_typeof(node.j) = 'object' THEN node.j ELSE '{}'::jsonb END) e
-  UNION ALL
-  SELECT (e.n - 1)::text, e.value #>> '{}' FROM node,
-         jsonb_array_elements(CASE WHEN jsonb_typeof(node.j) = 'array' THEN node.j ELSE '[]'::jsonb END)
-         WITH ORDINALITY e(value, n) $$;
-CREATE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-  BEGIN RAISE EXCEPTION 'the ledger is append-only'; END $$;
-CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
-CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
-CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only();
-"""
-
-
-def schema_version(conn) -> int | None:
-    """The schema version, None for a database without our tables (a new one)."""
-    row = conn.raw.execute("SELECT to_regclass('schema_version') IS NOT NULL, "
-                           "(SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema())").fetchone()
-    if not row[0]:
-        if row[1]:
-            raise Refused(Phrase("{url} holds other tables: not a loyalty database", url=safe_url(conn.url)))
-        return None
-    found = conn.raw.execute("SELECT MAX(version) FROM schema_version").fetchone()
-    return found[0]
-
-
-def create_schema(conn, version: int) -> None:
-    """The schema at `version` in one transaction; two tills creating it at once take turns."""
-    raw = conn.raw
-    with raw.transaction():
-        raw.execute("SELECT pg_advisory_xact_lock(hashtext('loyalty-cli schema'))")
-        if raw.execute("SELECT to_regclass('schema_version')").fetchone()[0] is not None:
-            return
-        for statement in schema_statements(version):
-            raw.execute(statement)
-        raw.execute(_COMPAT_FUNCTIONS)
-        raw.execute("CREATE TABLE schema_version (version BIGINT NOT NULL)")
-        raw.execute("INSERT INTO schema_version VALUES (%s)", (version,))
-
-
-def schema_statements(version: int) -> list[str]:
-    """SQLite's schema at `version`, from the migrations themselves, as PostgreSQL DDL: tables
-    in creation order, then their indexes."""
-    import sqlite3
-    from pathlib import Path
-
-    from loyalty_cli.store.migrations import migrate
-
-    scratch = sqlite3.connect(":memory:", isolation_level=None)
-    try:
-        migrate(scratch, 0, version, Path(":memory:"))
-        rows = scratch.execute("SELECT type, sql FROM sqlite_master WHERE sql IS NOT NULL AND type IN "
-                               "('table', 'index') AND name NOT LIKE 'sqlite_%' "
-                               "ORDER BY type = 'index', rowid").fetchall()
-    finally:
-        scratch.close()
-    return [_ddl(sql) for _, sql in rows]
-
-
-def _ddl(sql: str) -> str:
-    text = re.sub(r"\[(\w+)\]", r'"\1"', sql)
-    text = re.sub(r"\bINTEGER PRIMARY KEY\b", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", text)
-    text = re.sub(r"\bINTEGER\b", "BIGINT", text)
-    text = re.sub(r"\bBLOB\b", "BYTEA", text)
-    text = re.sub(r"\b(REAL|FLOAT)\b", "DOUBLE PRECISION", text)
-    text = re.sub(r"(REFERENCES\s+\"?\w+\"?\s*\(\s*\"?\w+\"?\s*\))", r"\1 DEFERRABLE INITIALLY DEFERRED", text)
-    text = re.sub(r"\)\s*STRICT\s*(,\s*WITHOUT ROWID)?\s*$", ")", text.strip())
-    return text
 
 
 def reset_sequences(conn) -> None:
