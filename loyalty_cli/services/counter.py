@@ -64,7 +64,9 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
         if _lapsed_already(config, at, codes, expiry, now):
             expire_due(conn, config, row["id"], now, start)
         book = store_lots.keep(conn, row["id"], start)
-        if enrolled:  # said when the owner can act on it, not at every visit of a shop with no birthdays
+        # said when the owner can act on it (not at every visit of a shop with no birthdays), and
+        # not of the built-in defaults' birthday rule, which a shop with no config never chose
+        if enrolled and config.source is not None:
             session.warnings += filter(None, [birthday_warning(config, conn)])
         statuses = {code: store.voucher(conn, code)["status"] for code in codes}
         card = views.card(conn, config, store.customer_by_id(conn, row["id"]), now, book)

@@ -40,3 +40,12 @@ def test_config_check_warns_of_the_shops_data_without_creating_a_database(cli, d
 def test_no_warning_without_a_birthday_rule(cli):
     result = cli("--config", EXAMPLES / "ice_cream.toml", "visit", "333 000 0001", "--amount", "4")
     assert result.exit_code == 0 and "warning:" not in result.stderr
+
+
+def test_no_warning_of_the_built_in_defaults_birthday_rule(cli, monkeypatch):
+    """A shop with no config never chose the built-in sample's birthday rule: its first visits
+    at the counter (the README's zero-configuration start) carry no warning about it."""
+    monkeypatch.delenv("LOYALTY_CONFIG")
+    result = cli("visit", "+39 333 000 0001", "--amount", "4")
+    assert result.exit_code == 0 and "warning:" not in result.stderr
+    assert "note: created a new database" in result.stderr  # the built-in defaults were used
