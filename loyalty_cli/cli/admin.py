@@ -25,7 +25,7 @@ def doctor(
         if json:
             render.emit_json({"ok": not problems, "problems": problems})
         elif problems:
-            render.lines(*problems)
+            render.lines(*(say(problem) for problem in problems))
         else:
             from loyalty_cli.store.db import is_postgres
 

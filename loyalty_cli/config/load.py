@@ -81,5 +81,6 @@ def _toml_error_message(filename: str, exc: Exception) -> str:
     found = re.search(r"\(at line (\d+), column (\d+)\)", message)
     if found:
         bare = message[: found.start()].strip()
-        return f"{filename}:{found.group(1)}:{found.group(2)}: broken TOML: {bare}"
-    return f"{filename}: broken TOML: {message}"
+        return Phrase("{filename}:{line}:{column}: broken TOML: {message}", filename=filename, line=found.group(1),
+                      column=found.group(2), message=bare)
+    return Phrase("{filename}: broken TOML: {message}", filename=filename, message=message)

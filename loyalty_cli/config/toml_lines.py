@@ -6,6 +6,8 @@ tomllib keeps no line numbers, so the text is scanned for the table header and t
 
 import re
 
+from loyalty_cli.domain.i18n import Phrase
+
 _TABLE_HEADER = re.compile(r"^\[\[?\s*([A-Za-z0-9_.-]+)\s*\]\]?")
 
 
@@ -14,7 +16,7 @@ def dotted(path: tuple) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out or "(top level)"
+    return out or Phrase("(top level)")
 
 
 def place(filename: str, text: str, path: tuple) -> str:

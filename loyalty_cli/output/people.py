@@ -30,12 +30,28 @@ def for_people(report: Report, phones: bool = True) -> Report:
         report = replace(report, tables=[_national_phones(table, report.region) for table in report.tables])
     if current() == "en":
         return report
-    tables = [replace(table, title=words(table.title), empty=words(table.empty),
+    tables = [replace(_translated_cells(table), title=words(table.title), empty=words(table.empty),
                       columns=[replace(column, heading=words(column.heading), full=words(column.full) if column.full
                                                else "") for column in table.columns],
                       charts=[replace(chart, title=words(chart.title)) for chart in table.charts])
               for table in report.tables]
     return replace(report, title=words(report.title), tables=tables, notes=[words(note) for note in report.notes])
+
+
+def _translated_cells(table: Table) -> Table:
+    """The table with the Phrases in its text columns (a report's row labels) translated; other
+    cells (names, rewards, any data) are shown as stored."""
+    at = [i for i, column in enumerate(table.columns) if column.kind == "text"]
+    if not at:
+        return table
+
+    def produce():
+        for row in table.produce():
+            if any(isinstance(row[i], Phrase) for i in at):
+                row = tuple(value.translated() if isinstance(value, Phrase) else value for value in row)
+            yield row
+
+    return replace(table, produce=produce)
 
 
 PHONE_KEYS = ("phone",)  # the columns that hold a customer's E.164 number

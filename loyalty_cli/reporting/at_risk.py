@@ -6,7 +6,7 @@ from itertools import pairwise
 
 from loyalty_cli.domain import clock
 from loyalty_cli.domain.clock import local_day_of as local_day
-from loyalty_cli.domain.i18n import mark
+from loyalty_cli.domain.i18n import Phrase, mark
 from loyalty_cli.output.model import Column, Report, Table
 from loyalty_cli.reporting.clv import with_p_alive
 from loyalty_cli.reporting.context import Context, json_rows, query
@@ -79,13 +79,13 @@ def build(ctx: Context) -> Report:
     near, near_rows = _one_visit_from_a_reward(ctx, lost)
     rows = []
     for cid, phone, name, last_day, days_since, median, visits_n, spend in _overdue(ctx, lost):
-        rows.append(("overdue", phone, name, last_day, days_since, _tidy(median), visits_n, spend,
+        rows.append((Phrase("overdue"), phone, name, last_day, days_since, _tidy(median), visits_n, spend,
                      "; ".join(near.pop(cid, [])) or None))
     for cid, reasons in sorted(near.items(), key=lambda item: (-near_rows[item[0]][4], item[0])):
         phone, name, last_at, visits_n, spend = near_rows[cid]
         last_day = local_day(last_at, tz)
         days_since = (today - date.fromisoformat(last_day)).days if last_day else None
-        rows.append(("one visit from a reward", phone, name, last_day, days_since, None, visits_n, spend,
+        rows.append((Phrase("one visit from a reward"), phone, name, last_day, days_since, None, visits_n, spend,
                      "; ".join(reasons)))
     scores = last_scores(ctx)
     rows = [(*row, scores.get(row[1])) for row in rows]

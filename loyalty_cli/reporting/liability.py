@@ -3,7 +3,7 @@ value and at cost, and what of it expires by the end of the local date EXPIRY_HO
 today (period.expiry_horizon)."""
 
 from loyalty_cli.domain import clock, money
-from loyalty_cli.domain.i18n import mark
+from loyalty_cli.domain.i18n import Phrase, mark
 from loyalty_cli.output.model import Chart, Column, Report, Table
 from loyalty_cli.reporting.context import NOTHING_DUE, Context, query
 from loyalty_cli.reporting.period import EXPIRY_HORIZON_DAYS, expiry_horizon, expiry_horizon_day
@@ -18,7 +18,6 @@ LIABILITY_COLUMNS = [
     Column("face_value", mark("Face value"), "money"),
     Column("cost", mark("Cost to the shop"), "money"),
 ]
-_SOON = f"within {EXPIRY_HORIZON_DAYS} days"
 
 
 def point_rate(config):
@@ -46,8 +45,8 @@ def build(ctx: Context) -> Report:
     credit_holders, credit = query(ctx.conn,
         "SELECT COUNT(*), COALESCE(SUM(credit), 0) FROM customers WHERE credit > 0").fetchone()
     vouchers, soon_vouchers = _vouchers_owed(ctx)
-    owed = [points, ("credit", "Store credit", credit_holders, None, credit, credit), *vouchers]
-    total = ("total", "Total owed (points, credit and open vouchers)", None, None,
+    owed = [points, ("credit", Phrase("Store credit"), credit_holders, None, credit, credit), *vouchers]
+    total = ("total", Phrase("Total owed (points, credit and open vouchers)"), None, None,
              sum(row[4] or 0 for row in owed), sum(row[5] or 0 for row in owed))
     rows = [*owed, total, soon_points, *soon_vouchers]
     rate_info = None
@@ -83,13 +82,14 @@ def _points_owed(ctx: Context, rate) -> tuple[tuple, tuple]:
                 money.divide_half_up(quantity * rate.cost, rate.points))
 
     if rate is not None:
-        how = f" (valued as {rate.name}: {rate.points} points for {money.display(rate.face_value(currency), currency)})"
+        outstanding = Phrase("Points outstanding (valued as {reward}: {points} points for {face})", reward=rate.name,
+                             points=rate.points, face=money.display(rate.face_value(currency), currency))
     else:
-        how = " (no reward in the catalog has a points price: not valued)"
+        outstanding = Phrase("Points outstanding (no reward in the catalog has a points price: not valued)")
     by = expiry_horizon_day(ctx.today).isoformat()
-    return (("points", "Points outstanding" + how, holders, points, *value(points)),
-            ("expiring:points", f"Points expiring {_SOON} (by {by}; included above)", soon_holders, soon,
-             *value(soon)))
+    expiring = Phrase("Points expiring within {days} days (by {by}; included above)", days=EXPIRY_HORIZON_DAYS, by=by)
+    return (("points", outstanding, holders, points, *value(points)),
+            ("expiring:points", expiring, soon_holders, soon, *value(soon)))
 
 
 def _vouchers_owed(ctx: Context) -> tuple[list, list]:
@@ -106,13 +106,15 @@ def _vouchers_owed(ctx: Context) -> tuple[list, list]:
         face = known.face_value(currency) if known else None
         cost = known.cost if known else None
         if known is None:
-            name = f"{reward_id} (no longer in the config)"
+            name = Phrase("{reward} (no longer in the config)", reward=reward_id)
         else:
-            name = known.name + (" (percent off: no face value)" if face is None else "")
-        owed.append((f"vouchers:{reward_id}", f"Open vouchers: {name}", holders, count, _times(face, count),
+            name = Phrase("{reward} (percent off: no face value)", reward=known.name) if face is None else known.name
+        owed.append((f"vouchers:{reward_id}", Phrase("Open vouchers: {name}", name=name), holders, count,
+                     _times(face, count),
                      _times(cost, count)))
         if expiring:
-            soon.append((f"expiring:vouchers:{reward_id}", f"Vouchers expiring {_SOON}: {name}",
+            soon.append((f"expiring:vouchers:{reward_id}", Phrase("Vouchers expiring within {days} days: {name}",
+                                                                days=EXPIRY_HORIZON_DAYS, name=name),
                          expiring_holders, expiring, _times(face, expiring), _times(cost, expiring)))
     return owed, soon
 

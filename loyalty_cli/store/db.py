@@ -362,9 +362,10 @@ def integrity_problems(conn, full: bool = False) -> list[str]:
     check = "integrity_check" if full else "quick_check"
     result = [row[0] for row in conn.execute(f"PRAGMA {check}").fetchall()]
     if result != ["ok"]:
-        problems += [f"sqlite integrity: {line}" for line in result]
+        problems += [Phrase("sqlite integrity: {line}", line=line) for line in result]
     for row in conn.execute("PRAGMA foreign_key_check").fetchall():
-        problems.append(f"foreign key: {row[0]} row {row[1]} points at a missing {row[2]}")
+        problems.append(Phrase("foreign key: {table} row {row} points at a missing {parent}", table=row[0], row=row[1],
+                               parent=row[2]))
     return problems
 
 

@@ -14,6 +14,7 @@ or full card it brought were spent), and never more than the voids took back.
 import json
 
 from loyalty_cli.domain import money
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.store import lots as store_lots
 from loyalty_cli.store import privacy as store_privacy
 from loyalty_cli.store.db import integrity_problems, ledger_triggers
@@ -62,7 +63,7 @@ def _capped(lines) -> list[str]:
         else:
             more += 1
     if more:
-        out.append(f"... and {more} more like the line above")
+        out.append(Phrase("... and {more} more like the line above", more=more))
     return out
 
 
@@ -79,9 +80,11 @@ def trigger_problems(conn) -> list[str]:
     for name, event in TRIGGERS.items():
         sql = found.get(name)
         if sql is None:
-            out.append(f"ledger: trigger {name} is missing, so the ledger accepts {event}s (it must be append-only)")
+            out.append(Phrase("ledger: trigger {name} is missing, so the ledger accepts {event}s "
+                              "(it must be append-only)", name=name, event=event))
         elif f"BEFORE{event}ONLEDGER" not in sql or "RAISE(ABORT" not in sql:
-            out.append(f"ledger: trigger {name} no longer refuses {event}s (it must be append-only)")
+            out.append(Phrase("ledger: trigger {name} no longer refuses {event}s (it must be append-only)", name=name,
+                              event=event))
     return out
 
 
@@ -107,19 +110,26 @@ def ledger_line_problems(conn, currency: str | None = None) -> list[str]:
 
 
 def _line_problem(row, currency) -> str:
-    where = f"ledger line #{row['id']} ({row['phone']})"
+    where = _line_where(row)
     if row["kind"] not in LEDGER_KINDS:
-        return f"{where}: kind {row['kind']!r} is not one of {', '.join(LEDGER_KINDS)}"
+        return Phrase("{where}: kind {kind!r} is not one of {kinds}", where=where, kind=row["kind"],
+                      kinds=", ".join(LEDGER_KINDS))
     if row["kind"] == "void" and row["reverses"] is None:
-        return f"{where}: a void line that reverses no line"
+        return Phrase("{where}: a void line that reverses no line", where=where)
     if row["kind"] not in ("void", "expire") and row["reverses"] is not None:
         # a void line names the line it undoes; an expire line the points lot that fell due
-        return (f"{where}: a {row['kind']} line that reverses line #{row['reverses']} "
-                "(only void lines do, and expire lines name their lot)")
+        return Phrase("{where}: a {kind} line that reverses line #{reverses} "
+                      "(only void lines do, and expire lines name their lot)", where=where, kind=row["kind"],
+                      reverses=row["reverses"])
     if row["kind"] == "reward" and row["voucher"] is None:
-        return f"{where}: a reward line that issued no voucher"
-    return (f"{where}: a {row['kind']} line of {row['points']} points, {row['punches']} punches and "
-            f"{_money(row['credit'], currency)} credit: not what the engine writes for {row['kind']}")
+        return Phrase("{where}: a reward line that issued no voucher", where=where)
+    return Phrase("{where}: a {kind} line of {points} points, {punches} punches and {credit} credit: "
+                  "not what the engine writes for {kind}", where=where, kind=row["kind"], points=row["points"],
+                  punches=row["punches"], credit=_money(row["credit"], currency))
+
+
+def _line_where(row) -> Phrase:
+    return Phrase("ledger line #{id} ({phone})", id=row["id"], phone=row["phone"])
 
 
 def reversal_problems(conn, currency: str | None = None) -> list[str]:
@@ -139,27 +149,35 @@ def reversal_problems(conn, currency: str | None = None) -> list[str]:
 
 
 def _reversal_problem(row, currency) -> str | None:
-    where = f"ledger line #{row['id']} ({row['phone']})"
+    where = _line_where(row)
     if row["t_id"] is None:
         return None  # the foreign key check reports the missing line
     if row["t_customer"] != row["customer_id"] or row["t_visit"] != row["visit_id"] or row["visit_id"] is None:
-        return f"{where}: reverses line #{row['reverses']}, which is not of the same customer's same visit"
+        return Phrase("{where}: reverses line #{reverses}, which is not of the same customer's same visit",
+                      where=where, reverses=row["reverses"])
     if row["t_reverses"] is not None:
-        return f"{where}: reverses line #{row['reverses']}, itself a reversal"
+        return Phrase("{where}: reverses line #{reverses}, itself a reversal", where=where, reverses=row["reverses"])
     if row["voided_at"] is None:
-        return (f"visit #{row['visit_id']} ({row['phone']}) is not voided, "
-                f"yet ledger line #{row['id']} reverses its line #{row['reverses']}")
+        return Phrase("visit #{visit} ({phone}) is not voided, yet ledger line #{id} reverses its line #{reverses}",
+                      visit=row["visit_id"], phone=row["phone"], id=row["id"], reverses=row["reverses"])
     if row["earlier"] is not None:
-        return f"{where}: reverses line #{row['reverses']} again (line #{row['earlier']} did)"
+        return Phrase("{where}: reverses line #{reverses} again (line #{earlier} did)", where=where,
+                      reverses=row["reverses"], earlier=row["earlier"])
     # points of a lot that had already expired are not taken back a second time
     points_ok = (-row["t_points"] <= row["points"] <= 0) if row["t_points"] > 0 else row["points"] == -row["t_points"]
     if not points_ok or row["punches"] != -row["t_punches"] or row["credit"] != -row["t_credit"]:
-        mine = f"{row['points']} points, {row['punches']} punches, {_money(row['credit'], currency)}"
-        theirs = f"{row['t_points']} points, {row['t_punches']} punches, {_money(row['t_credit'], currency)}"
-        return f"{where}: does not undo line #{row['reverses']} ({mine} against {theirs})"
+        mine = _amounts(row["points"], row["punches"], _money(row["credit"], currency))
+        theirs = _amounts(row["t_points"], row["t_punches"], _money(row["t_credit"], currency))
+        return Phrase("{where}: does not undo line #{reverses} ({mine} against {theirs})", where=where,
+                      reverses=row["reverses"], mine=mine, theirs=theirs)
     if row["t_kind"] == "reward" and row["t_status"] not in (None, "void", "expired"):
-        return f"{where}: reverses the reward line #{row['reverses']}, yet its voucher is {row['t_status']}"
+        return Phrase("{where}: reverses the reward line #{reverses}, yet its voucher is {status}", where=where,
+                      reverses=row["reverses"], status=row["t_status"])
     return None
+
+
+def _amounts(points, punches, credit) -> Phrase:
+    return Phrase("{points} points, {punches} punches, {credit}", points=points, punches=punches, credit=credit)
 
 
 def voided_visit_problems(conn) -> list[str]:
@@ -172,8 +190,8 @@ def voided_visit_problems(conn) -> list[str]:
         "WHERE v.voided_at IS NOT NULL AND l.kind != 'void' "
         "AND NOT EXISTS (SELECT 1 FROM ledger r WHERE r.visit_id = v.id AND r.reverses = l.id) "
         "AND NOT (l.kind = 'reward' AND COALESCE(vo.status, '') = 'redeemed') ORDER BY v.id, l.id")
-    return _capped(f"visit #{row['visit_id']} ({row['phone']}) is voided, but its ledger line #{row['id']} "
-                   f"({row['kind']}) was never reversed" for row in rows)
+    return _capped(Phrase("visit #{visit} ({phone}) is voided, but its ledger line #{id} ({kind}) was never reversed",
+                          visit=row["visit_id"], phone=row["phone"], id=row["id"], kind=row["kind"]) for row in rows)
 
 
 # ---- what the customer row caches ------------------------------------------------------------
@@ -191,16 +209,23 @@ def visit_cache_problems(conn, currency: str | None = None) -> list[str]:
 
 
 def _visit_cache_problem(row, currency):
-    where = f"customer {row['phone']}"
+    where = _customer_where(row)
     if row["visits"] != row["n"]:
-        yield f"{where}: cached visits {row['visits']} but the visits table has {row['n']}"
+        yield Phrase("{where}: cached visits {cached} but the visits table has {found}", where=where,
+                     cached=row["visits"], found=row["n"])
     if row["spend"] != row["s"]:
-        yield (f"{where}: cached spend {_money(row['spend'], currency)} "
-               f"but the visits table says {_money(row['s'], currency)}")
+        yield Phrase("{where}: cached spend {cached} but the visits table says {found}", where=where,
+                     cached=_money(row["spend"], currency), found=_money(row["s"], currency))
     cached, last = row["last_visit_at"], row["last"]
     fine = cached == last or (row["carded"] and (last is None or (cached or "") >= last))
     if not fine:
-        yield f"{where}: cached last visit {cached or 'none'} but the newest visit is {last or 'none'}"
+        none = Phrase("none")
+        yield Phrase("{where}: cached last visit {cached} but the newest visit is {last}", where=where,
+                     cached=cached or none, last=last or none)
+
+
+def _customer_where(row) -> Phrase:
+    return Phrase("customer {phone}", phone=row["phone"])
 
 
 def _ledger_sums(conn) -> dict:
@@ -242,16 +267,20 @@ def balance_problems(conn, currency: str | None = None) -> list[str]:
 
 
 def _balance_problem(row, sums, currency):
-    where = f"customer {row['phone']}"
+    where = _customer_where(row)
     points, credit, punches = sums
     if (points, credit) != (row["points"], row["credit"]):
-        yield (f"{where}: cached points/credit {row['points']}/{_money(row['credit'], currency)} "
-               f"but the ledger says {points}/{_money(credit, currency)}")
+        yield Phrase("{where}: cached points/credit {points}/{credit} "
+                     "but the ledger says {found_points}/{found_credit}",
+                     where=where, points=row["points"], credit=_money(row["credit"], currency), found_points=points,
+                     found_credit=_money(credit, currency))
     cached = _cached_punches(row)
     if cached is None:
-        yield f"{where}: cached punches {row['punches']!r} are not a card -> count object"
+        yield Phrase("{where}: cached punches {punches!r} are not a card -> count object", where=where,
+                     punches=row["punches"])
     elif cached != {card: n for card, n in punches.items() if n}:
-        yield f"{where}: cached punches {cached} but the ledger says {punches}"
+        yield Phrase("{where}: cached punches {cached} but the ledger says {found}", where=where, cached=cached,
+                     found=punches)
 
 
 def debt_problems(conn, every: dict, currency: str | None = None) -> list[str]:
@@ -277,19 +306,22 @@ def debt_problems(conn, every: dict, currency: str | None = None) -> list[str]:
 
 
 def _debt_problem(row, debts, every, currency):
-    where = f"customer {row['phone']}"
+    where = _customer_where(row)
     if row["points"] < debts["points"]:
-        yield f"{where}: {row['points']} points, a debt beyond the {-debts['points']} that voided visits took back"
+        yield Phrase("{where}: {points} points, a debt beyond the {owed} that voided visits took back", where=where,
+                     points=row["points"], owed=-debts["points"])
     if row["credit"] < debts["credit"]:
-        yield (f"{where}: credit {_money(row['credit'], currency)}, a debt beyond the "
-               f"{_money(-debts['credit'], currency)} that voided visits took back")
+        yield Phrase("{where}: credit {credit}, a debt beyond the {owed} that voided visits took back", where=where,
+                     credit=_money(row["credit"], currency), owed=_money(-debts["credit"], currency))
     for card, count in (_cached_punches(row) or {}).items():
         floor = debts["taken"].get(card, 0)
         if count < floor:
-            yield f"{where}: {count} open punches on {card!r}, a debt beyond the {-floor} that voided visits took back"
+            yield Phrase("{where}: {count} open punches on {card!r}, a debt beyond the {owed} that voided visits "
+                         "took back", where=where, count=count, card=card, owed=-floor)
         size = every.get(card)
         if size is not None and count >= size + debts["slack"].get(card, 0):
-            yield f"{where}: {count} open punches on {card!r}, a full card of {size} whose reward was never issued"
+            yield Phrase("{where}: {count} open punches on {card!r}, a full card of {size} whose reward was never "
+                         "issued", where=where, count=count, card=card, size=size)
 
 
 # ---- vouchers --------------------------------------------------------------------------------
@@ -310,21 +342,27 @@ def voucher_problems(conn) -> list[str]:
 def _voucher_problem(row):
     code, status = row["code"], row["status"]
     if status not in VOUCHER_STATUSES:
-        yield f"voucher {code}: status {status!r} is not one of {', '.join(VOUCHER_STATUSES)}"
+        yield Phrase("voucher {code}: status {status!r} is not one of {statuses}", code=code, status=status,
+                     statuses=", ".join(VOUCHER_STATUSES))
         return
     events = tuple(sorted(row["events"].split(","))) if row["events"] else ()
     if events not in VOUCHER_EVENTS[status]:
-        said = f"the ledger has {', '.join(events)} for it" if events else "no ledger entry says so"
-        yield f"voucher {code} is {'open' if status == 'issued' else status} but {said}"
+        said = (Phrase("the ledger has {events} for it", events=", ".join(events)) if events
+                else Phrase("no ledger entry says so"))
+        yield Phrase("voucher {code} is {status} but {said}", code=code, said=said,
+                     status="open" if status == "issued" else status)
     stamped = (row["redeemed_at"] is not None, row["ended_at"] is not None)
     if stamped != (status == "redeemed", status in ("expired", "void")):
-        yield f"voucher {code} is {status} but its redeemed_at/ended_at are {row['redeemed_at']}/{row['ended_at']}"
+        yield Phrase("voucher {code} is {status} but its redeemed_at/ended_at are {redeemed_at}/{ended_at}",
+                     code=code, status=status, redeemed_at=row["redeemed_at"], ended_at=row["ended_at"])
     if row["ledger_id"] is None:
         if status != "redeemed" or events != ("redeem",):
-            yield f"voucher {code}: no reward ledger line issued it (only one bought with points has none)"
+            yield Phrase("voucher {code}: no reward ledger line issued it (only one bought with points has none)",
+                         code=code)
     elif (row["line"] is None or row["line_kind"] != "reward" or row["line_voucher"] != code
           or row["line_customer"] != row["customer_id"] or row["line_visit"] != row["visit_id"]):
-        yield f"voucher {code}: ledger line #{row['ledger_id']} is not the reward line that issued it"
+        yield Phrase("voucher {code}: ledger line #{line} is not the reward line that issued it", code=code,
+                     line=row["ledger_id"])
 
 
 def voucher_reference_problems(conn) -> list[str]:
@@ -339,9 +377,11 @@ def voucher_reference_problems(conn) -> list[str]:
 
 
 def _reference_problem(row) -> str:
-    where = f"ledger line #{row['id']} ({row['kind']}, {row['phone']})"
+    where = Phrase("ledger line #{id} ({kind}, {phone})", id=row["id"], kind=row["kind"], phone=row["phone"])
     if row["code"] is None:
-        return f"{where}: voucher {row['voucher']} is missing from the vouchers table"
+        return Phrase("{where}: voucher {voucher} is missing from the vouchers table", where=where,
+                      voucher=row["voucher"])
     if row["customer_id"] != row["owner"]:
-        return f"{where}: voucher {row['voucher']} belongs to another customer"
-    return f"{where}: voucher {row['voucher']} names ledger line #{row['ledger_id']} as the one that issued it"
+        return Phrase("{where}: voucher {voucher} belongs to another customer", where=where, voucher=row["voucher"])
+    return Phrase("{where}: voucher {voucher} names ledger line #{line} as the one that issued it", where=where,
+                  voucher=row["voucher"], line=row["ledger_id"])

@@ -19,6 +19,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from loyalty_cli.domain import clock, lots
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.domain.lots import Book, Event, Lot
 
 EMPTY_BOOK = '{"owed":0,"lots":[]}'
@@ -166,7 +167,8 @@ def problems(conn) -> list[str]:
     """What `loyalty doctor` reports about lots: points taken from someone without a book (their
     due points would be summed as if all were still there), and kept books that differ from
     their ledger replayed from the first line."""
-    found = [f"{phone}: points were taken from this customer but no lot book is kept (due points would be wrong)"
+    found = [Phrase("{phone}: points were taken from this customer but no lot book is kept (due points would be "
+                    "wrong)", phone=phone)
              for (phone,) in conn.execute(  # one pass over the ledger, not one per customer
                  "SELECT phone FROM customers WHERE id IN (SELECT customer_id FROM ledger WHERE points < 0) "
                  "AND id NOT IN (SELECT customer_id FROM lot_books) ORDER BY id")]
@@ -174,5 +176,6 @@ def problems(conn) -> list[str]:
             "SELECT b.customer_id, c.phone, b.book, b.through FROM lot_books b "
             "JOIN customers c ON c.id = b.customer_id ORDER BY b.customer_id").fetchall():
         if loads(text) != lots.replay(events(conn, cid, through=through)).open():
-            found.append(f"{phone}: the lot book kept after ledger line {through} is not what the ledger replays to")
+            found.append(Phrase("{phone}: the lot book kept after ledger line {through} is not what the ledger "
+                                "replays to", phone=phone, through=through))
     return found

@@ -25,6 +25,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from loyalty_cli.domain import clock
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.store import db as store_db
 
 PSEUDONYM_PREFIX = "forgotten-"
@@ -168,7 +169,7 @@ LIMIT 100
 
 def problems(conn) -> list[str]:
     """For `loyalty doctor`: personal data left on a customer `loyalty forget` erased."""
-    return [f"forgotten customer #{customer_id} ({phone}): {what}"
+    return [Phrase("forgotten customer #{id} ({phone}): {what}", id=customer_id, phone=phone, what=what)
             for customer_id, phone, what in conn.execute(_LEFT_BEHIND_SQL, {"prefix": PSEUDONYM_PREFIX})]
 
 

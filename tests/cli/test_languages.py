@@ -166,3 +166,15 @@ def test_campaigns_forget_and_sync_speak_the_shops_language(cli, tmp_path):
     assert forgot.stdout.startswith("dimenticato +393331234567: ora ") and "importi conservati" in forgot.stdout
     again = cli(*it, "forget", "333 000 0000", "--yes")
     assert again.exit_code == 1 and again.stderr == "errore: nessun cliente con il telefono '333 000 0000'\n"
+
+
+def test_the_liability_rows_speak_italian_while_json_stays_english(cli, tmp_path):
+    config = shop_config(tmp_path, "it_IT")
+    assert cli("--config", config, "visit", MARIA, "--amount", "12,50").exit_code == 0
+    shown = cli("--config", config, "report", "liability", "--format", "table")
+    assert shown.exit_code == 0, shown.stderr
+    assert "Credito in negozio" in shown.stdout and "Totale dovuto (punti, credito e buoni aperti)" in shown.stdout
+    assert "Store credit" not in shown.stdout
+    for machine in (["--json"], ["--format", "csv"]):
+        text = cli("--config", config, "report", "liability", *machine).stdout
+        assert "Store credit" in text and "Credito in negozio" not in text
