@@ -122,6 +122,8 @@ def _show_offline(result: dict, why, as_json: bool) -> None:
     if as_json:
         render.emit_json(result)
         return
+    from loyalty_cli.domain import clock
+    from loyalty_cli.domain import locale_format as shown
     from loyalty_cli.domain.i18n import say, tr
 
     render.note(tr("offline: {reason}").format(reason=say(why.args[0]) if why.args else why))
@@ -131,4 +133,4 @@ def _show_offline(result: dict, why, as_json: bool) -> None:
         render.lines(saved, result["phone"], "  " + tr("Balances: not known on this till (shown again once online)"))
         return
     render.card(result["last_known"], saved + ". " + tr("Balances as last seen {when}, before this visit").format(
-        when=result["last_seen_at"][:16]))
+        when=shown.minute(clock.minute_of(result["last_seen_at"]))))

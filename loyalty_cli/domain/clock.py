@@ -130,6 +130,18 @@ def local_minute(db_text: str | None, tz) -> str | None:
     return from_db(db_text).astimezone(tz).strftime("%Y-%m-%d %H:%M") if db_text else None
 
 
+def local_iso(db_text: str | None, tz) -> str | None:
+    """A stored UTC time as shop-local ISO 8601 with its offset, to the second, for machines:
+    '2026-11-30T16:05:00+01:00' (None stays None)."""
+    return from_db(db_text).astimezone(tz).isoformat(timespec="seconds") if db_text else None
+
+
+def minute_of(iso_text: str | None) -> str:
+    """An ISO 8601 time carrying the shop's offset (local_iso) as people read it, 'YYYY-MM-DD HH:MM'
+    on the shop's clock: its own wall-clock time, which is the shop's ('' for None)."""
+    return datetime.fromisoformat(iso_text).strftime("%Y-%m-%d %H:%M") if iso_text else ""
+
+
 def local_day_of(db_text: str | None, tz) -> str | None:
     """A stored UTC time's shop-local day, 'YYYY-MM-DD' (None stays None)."""
     return local_day(from_db(db_text), tz) if db_text else None

@@ -9,8 +9,8 @@ import json
 import sys
 from contextlib import contextmanager, suppress
 
+from loyalty_cli.domain import clock, money
 from loyalty_cli.domain import locale_format as shown
-from loyalty_cli.domain import money
 from loyalty_cli.domain.errors import OutputLost
 from loyalty_cli.domain.i18n import Phrase, mark, say, tr, tr_n
 from loyalty_cli.output.safe import json_safe, printable
@@ -172,8 +172,8 @@ def card_lines(data: dict) -> list[tuple[str, str, str]]:
         rows.append((tr("Marketing"), tr("yes") if data["marketing"] else said_no, ""))
         for said in data["consents"]:
             answer = tr("yes") if said["marketing"] else tr("no")
-            rows.append((tr("Consent"), f"{said['at']}  {answer}" + (f"  ({said['source']})" if said["source"] else ""),
-                         ""))
+            when = shown.minute(clock.minute_of(said["at"]))  # the JSON's ISO time, as people read it
+            rows.append((tr("Consent"), f"{when}  {answer}" + (f"  ({said['source']})" if said["source"] else ""), ""))
     return rows
 
 

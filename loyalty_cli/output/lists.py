@@ -4,7 +4,8 @@ fitting, '€12.50' for people and '12.50' in CSV.
 
 services/views.py hands these over as JSON-ready dicts with money as decimal strings (that JSON
 is the commands' contract and is emitted as it is); here money goes back to minor units, the
-raw value every writer takes. Times arrive already in the shop's zone, 'YYYY-MM-DD HH:MM'.
+raw value every writer takes. Times arrive as ISO 8601 with the shop's offset (the JSON's form):
+the 'moment' columns show them on the shop's clock, 'YYYY-MM-DD HH:MM', in a table and in CSV.
 """
 
 from loyalty_cli.domain import money
@@ -27,7 +28,7 @@ CUSTOMERS_BRIEF = ("phone", "name", "visits", "spend", "last_visit", "points", "
 
 HISTORY = [
     Column("id", mark("#"), "int", mark("Entry")),
-    Column("at", mark("When"), full=mark("Date and time")),
+    Column("at", mark("When"), "moment", mark("Date and time")),
     Column("kind", mark("Kind")),
     Column("points", mark("Pts"), "int", mark("Points")),
     Column("punches", mark("Punch"), "int", mark("Punches")),
@@ -42,7 +43,7 @@ HISTORY_BRIEF = ("at", "kind", "points", "punches", "credit", "reason", "voucher
 
 VISITS = [
     Column("visit_id", mark("Visit"), "int"),
-    Column("at", mark("When"), full=mark("Date and time")),
+    Column("at", mark("When"), "moment", mark("Date and time")),
     Column("amount", mark("Amount"), "money"),
     Column("items", mark("Items"), "int"),
     Column("note", mark("Note")),
@@ -54,6 +55,7 @@ VISITS_BRIEF = ("visit_id", "at", "amount", "items", "voided", "note")
 
 def customers(rows: list[dict], currency: str, tz, region: str | None = None) -> Report:
     """`region`: the shop's phone region, whose numbers people read nationally (output/people.py)."""
+    # the local day of the ISO time: its first ten characters, as it carries the shop's offset
     days = [{**row, "last_visit": row["last_visit"] and row["last_visit"][:10]} for row in rows]
     report = _listing("customers", Phrase("Customers ({count})", count=len(rows)), CUSTOMERS, days, currency, tz,
                       brief=CUSTOMERS_BRIEF, empty=mark("no customers match"))

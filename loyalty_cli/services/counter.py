@@ -101,7 +101,7 @@ def _same_visit_again(done, ref: str, amount: int, items: int, config) -> None:
     currency = config.shop.currency
     if done["voided_at"]:
         raise Refused(Phrase("--ref {ref} was visit #{id}, voided on {local_time}: nothing recorded (use a new ref)",
-                             ref=ref, id=done['id'], local_time=views.local_time(done['voided_at'], config)))
+                             ref=ref, id=done['id'], local_time=clock.local_minute(done['voided_at'], config.tz)))
     if (done["amount"], done["items"]) != (amount, items):
         raise Refused(Phrase("--ref {ref} is already visit #{id} for {amount} and {items} item(s), not {amount2} "
                              "and {items2}: nothing recorded (a different receipt needs its own ref)", ref=ref,
@@ -222,7 +222,7 @@ def _redeem_voucher_or_reward(conn, config, row, state, target, now) -> dict:
     if found["status"] != "issued":
         when = found["expires_at"] if found["status"] == "expired" else found["redeemed_at"] or found["ended_at"]
         raise Refused(f"voucher {found['code']} is {found['status']}"
-                      + (f" (since {views.local_time(when, config)})" if when else ""))
+                      + (f" (since {clock.local_minute(when, config.tz)})" if when else ""))
     store.set_voucher_status(conn, found["code"], "redeemed", now)
     reward = config.rewards.get(found["reward"])
     store.write_entries(conn, row["id"], now, [model.Entry(
@@ -242,7 +242,7 @@ def void(session: Session, visit_id: int, reason: str | None = None) -> dict:
             raise Refused(Phrase("no visit #{visit_id}", visit_id=visit_id))
         if visit["voided_at"]:
             raise Refused(Phrase("visit #{visit_id} was already voided on {local_time}", visit_id=visit_id,
-                                 local_time=views.local_time(visit['voided_at'], config)))
+                                 local_time=clock.local_minute(visit['voided_at'], config.tz)))
         start = store_lots.current(conn, visit["customer_id"])
         expire_due(conn, config, visit["customer_id"], now, start)
         why = f"void of visit #{visit_id}" + (f": {reason}" if reason else "")

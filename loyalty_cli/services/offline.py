@@ -44,7 +44,8 @@ def record(session: Session, phone_text: str, **options) -> dict:
         conn.close()
     return {"offline": True, "ref": key, "phone": phone, "duplicate": earlier is not None,
             "location": given["location"], "amount": money.as_string(given["amount"], config.shop.currency),
-            "last_known": last[0] if last else None, "last_seen_at": last[1] if last else None}
+            "last_known": last[0] if last else None,
+            "last_seen_at": clock.local_iso(last[1], config.tz) if last else None}
 
 
 def remember_card(session: Session, card: dict) -> None:

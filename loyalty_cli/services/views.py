@@ -140,5 +140,6 @@ def customer_list(conn, config, now, search, tier_name, sort, limit) -> list[dic
 
 
 def local_time(db_text: str | None, config) -> str | None:
-    """A stored UTC time as the shop's local time, 'YYYY-MM-DD HH:MM'."""
-    return clock.local_minute(db_text, config.tz)
+    """A stored UTC time as the shop's local time for machines (JSON): ISO 8601 with the shop's
+    offset, to the second, like the reports' as_of. People read it through clock.minute_of."""
+    return clock.local_iso(db_text, config.tz)

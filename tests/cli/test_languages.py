@@ -137,7 +137,7 @@ def test_forints_at_the_counter(cli, cli_json, tmp_path):
 @pytest.mark.parametrize("typed", ["14/06/2026 18:30", "2026.06.14 18:30", "2026-06-14T18:30"])
 def test_dates_typed_the_local_way(cli_json, typed):
     card = cli_json("visit", MARIA, "--amount", "5", "--at", typed)
-    assert card["last_visit"] == "2026-06-14 18:30"
+    assert card["last_visit"] == "2026-06-14T18:30:00+02:00"
     rows = cli_json("report", "visits", "--since", "14/06/2026", "--until", "2026.06.14")["rows"]
     assert len(rows) == 1
 

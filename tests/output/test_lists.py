@@ -48,7 +48,7 @@ def test_customers_piped_default_is_csv_and_json_is_unchanged(cli, cli_json, sho
     assert as_json == cli_json("customers")
     assert set(as_json[0]) == {"phone", "name", "tier", "visits", "spend", "last_visit", "punches", "points",
                                "credit", "open_vouchers"}
-    assert as_json[0]["spend"] == "492.50" and as_json[0]["last_visit"] == "2026-06-15 14:00"
+    assert as_json[0]["spend"] == "492.50" and as_json[0]["last_visit"] == "2026-06-15T14:00:00+02:00"
 
 
 def test_format_and_json_must_agree(cli, shop):
@@ -108,7 +108,7 @@ def test_an_empty_list_says_so(cli, monkeypatch, db_path):
 
 
 def test_a_list_as_plain_text_has_no_report_heading():
-    rows = [{"visit_id": 1, "at": "2026-06-15 14:00", "amount": "-3.00", "items": 1, "note": None, "ref": None,
+    rows = [{"visit_id": 1, "at": "2026-06-15T14:00:00+02:00", "amount": "-3.00", "items": 1, "note": None, "ref": None,
              "voided": True}]
     out = io.StringIO()
     output_terminal.write_text(lists.visits(rows, "EUR", ZoneInfo("Europe/Rome")), out)

@@ -82,8 +82,8 @@ def test_the_consent_log_is_shown_and_only_appended_to(shop, cli_json):
     data = cli_json("show", PIETRO)
     assert data["marketing"] is False
     assert [(c["marketing"], c["source"]) for c in data["consents"]] == [(True, None), (False, "asked us to stop")]
-    assert all(c["at"] == "2026-06-15 14:00" for c in data["consents"])
-    assert cli_json("show", MARIA)["consents"] == [{"at": "2026-06-15 14:00", "marketing": True,
+    assert all(c["at"] == "2026-06-15T14:00:00+02:00" for c in data["consents"])
+    assert cli_json("show", MARIA)["consents"] == [{"at": "2026-06-15T14:00:00+02:00", "marketing": True,
                                                     "source": "paper form"}]
     assert cli_json("show", ANNA)["consents"] == [] and cli_json("show", ANNA)["marketing"] is False
 

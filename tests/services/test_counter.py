@@ -76,15 +76,15 @@ def test_plain_card_when_piped(cli):
 def test_back_dated_visit_is_shop_local_time(cli_json):
     card = cli_json("visit", MARIA, "--at", "2026-06-01 23:30")
     history = cli_json("show", MARIA)["recent_visits"]
-    assert history[0]["at"] == "2026-06-01 23:30"
-    assert card["last_visit"] == "2026-06-01 23:30"
+    assert history[0]["at"] == "2026-06-01T23:30:00+02:00"
+    assert card["last_visit"] == "2026-06-01T23:30:00+02:00"
 
 
 def test_visit_with_offset_and_bare_date(cli_json):
     cli_json("visit", MARIA, "--at", "2026-06-01T10:00:00+00:00")
     cli_json("visit", MARIA, "--at", "2026-06-02")
     at = [v["at"] for v in cli_json("show", MARIA)["recent_visits"]]
-    assert at == ["2026-06-02 12:00", "2026-06-01 12:00"]
+    assert at == ["2026-06-02T12:00:00+02:00", "2026-06-01T12:00:00+02:00"]
 
 
 def test_ref_is_an_idempotency_key(cli, cli_json, db_path):

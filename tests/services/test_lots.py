@@ -42,7 +42,7 @@ def test_a_lot_written_after_a_redemption_but_dated_before_it(cli_json, at, db_p
     assert (due_at, points, written_at) == ("2026-12-01T11:00:00.000000Z", -200, "2026-12-15T12:00:00.000000Z")
     assert earned_at == "2025-12-01T11:00:00.000000Z"  # noon in Rome: the lot's time
     line = cli_json("history", MARIA)[0]  # newest first: the expiry sits at the moment it fell due
-    assert (line["kind"], line["at"], line["reverses"]) == ("expire", "2026-12-01 12:00", lot)
+    assert (line["kind"], line["at"], line["reverses"]) == ("expire", "2026-12-01T12:00:00+01:00", lot)
     assert line["reason"] == "points earned on 2025-12-01 expired"
     assert cli_json("show", MARIA)["points"] == 20
 
