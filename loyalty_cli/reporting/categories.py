@@ -2,7 +2,7 @@
 
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.domain.i18n import Phrase
-from loyalty_cli.reporting.context import query
+from loyalty_cli.reporting.context import visit_figures_per
 from loyalty_cli.reporting.period import Period
 from loyalty_cli.services.inputs import visit_category
 
@@ -33,10 +33,7 @@ def category_breakdown(conn, config, period: Period, category: str | None) -> li
     left out: every category the shop lists (none visited: zeros), then any other met, then the
     visits without one (category None). None when the shop neither lists nor meets categories."""
     where, args = category_filter(category)
-    found = {name: (visits, customers, revenue) for name, visits, customers, revenue in query(conn,
-             "SELECT category, COUNT(*), COUNT(DISTINCT customer_id), COALESCE(SUM(amount), 0) FROM visits "
-             f"WHERE voided_at IS NULL AND local_day BETWEEN ? AND ?{where} GROUP BY category",
-             (*period.local_days(), *args))}
+    found = visit_figures_per(conn, "category", period.local_days(), where, args)
     listed = [category] if category is not None else list(config.shop.categories)
     if not listed and not any(found):
         return None

@@ -140,6 +140,19 @@ def query(conn, sql: str, args=()):
     return cursor.execute(sql, args)
 
 
+BREAKDOWN_COLUMNS = ("category", "location")  # what the summary breaks its visit figures down by
+
+
+def visit_figures_per(conn, column: str, days: tuple[str, str], where: str = "", args=()) -> dict:
+    """{value: (visits, customers, revenue)} over the non-voided visits of shop-local `days`, per
+    value of the visits' `column` (None: the visits without one); `where` narrows them further."""
+    if column not in BREAKDOWN_COLUMNS:
+        raise ValueError(f"no breakdown by {column!r}")
+    return {value: (visits, customers, revenue) for value, visits, customers, revenue in query(conn,
+            f"SELECT {column}, COUNT(*), COUNT(DISTINCT customer_id), COALESCE(SUM(amount), 0) FROM visits "
+            f"WHERE voided_at IS NULL AND local_day BETWEEN ? AND ?{where} GROUP BY {column}", (*days, *args))}
+
+
 def producer(conn, sql: str, args) -> Callable[[], Iterator[tuple]]:
     """A Table's `produce`: runs the query afresh each time a writer asks for the rows."""
     return lambda: query(conn, sql, args)

@@ -9,7 +9,7 @@ from loyalty_cli.domain.i18n import Phrase, mark
 from loyalty_cli.output.model import Chart, Column, Report, Table
 from loyalty_cli.reporting import rewards
 from loyalty_cli.reporting.categories import asked, category_breakdown, category_filter, chosen_category
-from loyalty_cli.reporting.context import Context, query
+from loyalty_cli.reporting.context import Context, query, visit_figures_per
 from loyalty_cli.reporting.period import Period
 from loyalty_cli.store import locations
 
@@ -104,7 +104,8 @@ def build(ctx: Context, period: Period, category: str | None = None) -> Report:
         tables.append(Table("categories", mark("Per category"), CATEGORY_COLUMNS, lambda: iter(breakdown),
                             empty=mark("no visits")))
     if ctx.location is None and len(locations.known(conn)) > 1:  # a chain: the figures of each shop
-        per_location = locations.breakdown(conn, period.local_days())
+        found = visit_figures_per(conn, "location", period.local_days())
+        per_location = [(name, *found[name]) for name in sorted(found, key=lambda name: (name is None, name or ""))]
         tables.append(Table("locations", mark("Per location"), LOCATION_COLUMNS, lambda: iter(per_location),
                             empty=mark("no visits in the period")))
     notes = []

@@ -69,12 +69,3 @@ def restrict_to(conn, location: str) -> None:
 def _literal(text: str) -> str:
     """A SQL string literal (standard quoting: a quote doubled)."""
     return "'" + text.replace("'", "''") + "'"
-
-
-def breakdown(conn, days: tuple[str, str]) -> list[tuple]:
-    """(location, visits, customers, revenue) per location over shop-local days, voided visits
-    left out; visits recorded with no location come last, as None."""
-    return conn.execute(
-        "SELECT location, COUNT(*), COUNT(DISTINCT customer_id), COALESCE(SUM(amount), 0) FROM visits "
-        "WHERE voided_at IS NULL AND local_day BETWEEN ? AND ? GROUP BY location "
-        "ORDER BY location IS NULL, location", days).fetchall()
