@@ -21,6 +21,9 @@ def simulate(
         "--redemption", metavar="observed|RATE", help="The share of what is issued that gets redeemed: 1 (the "
         "default, the worst case), a share such as 0.7, or 'observed': this shop's own history.",
         show_default=False)] = None,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", min=1, max=64, metavar="N", help="Processes replaying the scenarios side by side (default: one "
+        "per CPU core, at most one per scenario; 1: all in this process).", show_default=False)] = None,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
     json: JsonOpt = False,
@@ -52,7 +55,7 @@ def simulate(
         context = Context(session.conn, session.config, clock.now())
         with store_db.snapshot(session.conn):
             period = simulation.resolve(context, since, until)
-            report = simulation.build(context, period, candidates, redemption)
+            report = simulation.build(context, period, candidates, redemption, jobs)
         locale = shop_locale(session.config)
         if target is not None:
             writers.save([(report, chosen, target)], locale)

@@ -26,7 +26,9 @@ earned at, the promotions running, the open punches of each card. Only a visit t
 rule could reward (a birthday on file, the day in its window) reads more, and it is never
 remembered. `remember=False` replays without it (the tests compare the two).
 Promotion windows are judged once per UTC hour where they cannot change within it (_Windows);
-what each scenario issues is tallied per (month, outcome) and multiplied out at the end.
+what each scenario issues is tallied per (month, outcome) and multiplied out at the end, an
+outcome's gains named by a small integer (hashing the nested tuple at every visit cost 5-10%).
+Scenarios are independent: `shares` splits them among processes (reporting/simulate.py forks).
 """
 
 from collections import Counter, deque
@@ -110,8 +112,10 @@ class _Scenario:
         self.promotions_from, self.promotions_until = self._promotion_span()
         self.windows = _Windows(config.promotions, self.tz, by_hour=remember)
         self.outcomes: dict[tuple, tuple] = {}
-        # (month, gains, points expired by `end`, voucher lapsed by `end`) -> visits: added up at the end
-        self.tally: dict[tuple, int] = {}
+        # (month, gains code, points expired by `end`, voucher lapsed by `end`) -> visits: added up at the end
+        self.tally: Counter = Counter()
+        self.gains: list[tuple | None] = [None]  # gains code // 2 -> (punches given, points, credit, rewards)
+        self.gain_codes: dict[tuple, int] = {}
         self.enrolment = {referred: rules.enrolment(config, referred) for referred in (False, True)}
         days = config.expiry.points_days
         # rule 3 of lots.py, nothing ever spent: a lot earned at or before this has expired by `end`
@@ -123,7 +127,8 @@ class _Scenario:
     def customer(self, visits: list, person: Person | None, year_end: tuple[int, int]) -> None:
         """One customer's visits, (at, month, amount, items, category, year figures before it), in
         time order: enrolment at the first, then each through the engine (or its remembered outcome)."""
-        config, outcomes, remember, tiered, tally = self.config, self.outcomes, self.remember, self.tiered, self.tally
+        config, outcomes, remember, tiered = self.config, self.outcomes, self.remember, self.tiered
+        tallied = []  # counted into self.tally at the end, by Counter's C loop
         birthday = person.birthday if person is not None and self.birthday_rules else None
         punches, issued = self.no_punches, []  # open punches per card; (rule, local day) of birthday vouchers
         rewarded = self._enrol(visits[0][0], visits[0][1], person)
@@ -144,13 +149,13 @@ class _Scenario:
                     effect = self._apply(at, amount, items, category, year, punches, None, issued)
                     if remember:
                         outcomes[key] = effect
-            punches, gains = effect
-            if gains is not None:
+            punches, code = effect
+            if code:
                 lapsed = False
-                if gains[3]:
+                if code & 1:  # a voucher among the gains
                     rewarded, lapsed = True, self._lapsed(at)
-                entry = (month, gains, at <= expired_by, lapsed)
-                tally[entry] = tally.get(entry, 0) + 1
+                tallied.append((month, code, at <= expired_by, lapsed))
+        self.tally.update(tallied)
         self.totals.customers_rewarded += rewarded
         if tiered:
             tier = rules.tier_for(config, *year_end)
@@ -162,8 +167,7 @@ class _Scenario:
         return any(promotions.birthday_for(rule, birthday, day) is not None for rule in self.birthday_rules)
 
     def _apply(self, at: str, amount, items, category, year, punches, birthday, issued: list) -> tuple:
-        """The engine on this visit: (open punches after, gains or None), gains being (punches given,
-        points, credit, rewards)."""
+        """The engine on this visit: (open punches after, gains code: see _effect)."""
         state = State(punches=dict(zip(self.cards, punches, strict=True)), year_spend=year[0], year_visits=year[1],
                       birthday=birthday, birthday_vouchers=tuple(issued))
         entries = rules.apply_visit(self.config, state, Visit(clock.from_db(at), amount, items, category)).entries
@@ -182,19 +186,29 @@ class _Scenario:
             credit += max(entry.credit, 0)
             if entry.kind == "reward" and entry.reward:
                 rewards.append(entry.reward)
-        gains = (given, points, credit, tuple(rewards))
-        return tuple(after), (gains if any(gains) else None)
+        return tuple(after), self._code((given, points, credit, tuple(rewards)))
+
+    def _code(self, gains: tuple) -> int:
+        """0 for nothing gained, else the gains' index in self.gains times two, plus one when a
+        voucher is among them: the tally keys on small integers, not on nested tuples to hash."""
+        if not any(gains):
+            return 0
+        index = self.gain_codes.get(gains)
+        if index is None:
+            index = self.gain_codes[gains] = len(self.gains)
+            self.gains.append(gains)
+        return index * 2 + bool(gains[3])
 
     def _enrol(self, at: str, month: str, person: Person | None) -> bool:
         """The welcome (and a referral's points, for both sides) at the customer's first visit."""
         mine, theirs = self.enrolment[person is not None and person.referred_by is not None]
         rewarded = False
         for entries in (mine, theirs):
-            gains = self._effect(entries, self.no_punches)[1]
-            if gains is not None:
-                rewarded |= bool(gains[3]) and entries is mine
-                entry = (month, gains, at <= self.points_expired_by, bool(gains[3]) and self._lapsed(at))
-                self.tally[entry] = self.tally.get(entry, 0) + 1
+            code = self._effect(entries, self.no_punches)[1]
+            if code:
+                vouchers = bool(code & 1)
+                rewarded |= vouchers and entries is mine
+                self.tally[(month, code, at <= self.points_expired_by, vouchers and self._lapsed(at))] += 1
         return rewarded
 
     def _lapsed(self, at: str) -> bool:
@@ -221,7 +235,8 @@ class _Scenario:
         """The totals: what the tally counted, multiplied out, and the visits and revenue of every month."""
         totals = self.totals
         totals.visits, totals.customers, totals.revenue = visits, customers, revenue
-        for (key, (given, points, credit, rewards), expired, lapsed), times in self.tally.items():
+        for (key, code, expired, lapsed), times in self.tally.items():
+            given, points, credit, rewards = self.gains[code // 2]
             figures = totals.month(key)
             totals.punches += given * times
             figures.punches += given * times
@@ -255,7 +270,8 @@ class _Windows:
         self.listed, self.tz, self.by_hour = listed, tz, by_hour
         self.bounds = sorted({bound for promotion in listed if promotion.hours for bound in promotion.hours
                               if bound != time.max})  # time.max: "until midnight", never crossed
-        self.hours: dict[str, tuple | None] = {}  # 'YYYY-MM-DDTHH' (UTC) -> (local start, open ones) or None
+        # 'YYYY-MM-DDTHH' (UTC) -> (local start, open ones, their ids if every visit gets them all) or None
+        self.hours: dict[str, tuple | None] = {}
 
     def running(self, at: str, amount: int, category: str | None) -> tuple:
         """The ids of the promotions a visit at `at` gets, in the config's order."""
@@ -269,9 +285,9 @@ class _Windows:
         if judged is None:
             local, candidates = _local(at, self.tz), self.listed
         else:
-            local, candidates = judged
-            if not candidates:
-                return ()
+            local, candidates, fixed = judged
+            if fixed is not None:
+                return fixed
         return tuple(map(id, promotions.active(candidates, local, amount, category)))
 
     def _judge(self, hour: str) -> tuple | None:
@@ -281,7 +297,11 @@ class _Windows:
         if not steady or first.date() != last.date() or any(first.time() < bound <= last.time()
                                                              for bound in self.bounds):
             return None
-        return first, tuple(promotion for promotion in self.listed if promotions.in_window(promotion, first))
+        candidates = tuple(promotion for promotion in self.listed if promotions.in_window(promotion, first))
+        # what every visit of the hour gets, when no candidate asks for an amount or a category
+        fixed = None if any(promotion.min_amount or promotion.categories or promotion.exclude_categories
+                            for promotion in candidates) else tuple(map(id, candidates))
+        return first, candidates, fixed
 
 
 def _local(at: str, tz) -> datetime:
@@ -327,3 +347,27 @@ def simulate(configs: list[Config], visits: Iterable[VisitRow], people: dict[int
             scenario.customer(prepared, person, (spend, visited))
     count, revenue = sum(month.visits for month in shared.values()), sum(month.revenue for month in shared.values())
     return [scenario.finish(shared, count, customers, revenue) for scenario in scenarios]
+
+
+def shares(configs: list[Config], processes: int) -> list[list[int]]:
+    """The configs' indexes split among `processes` (the first share is the parent's, which also
+    reads the visits), so that each process has about as much to replay: heaviest first, each to
+    the least loaded. Weights are rough measures on the bench history (1,000,000 visits), in
+    units of a one-rule config's replay: tiers cost a window per visit, promotions their check,
+    each rule the engine's misses; reading the visits costs the parent about one unit."""
+    loads = [1.0] + [0.2] * (max(1, processes) - 1)  # a child unpickles what the parent reads
+    groups: list[list[int]] = [[] for _ in loads]
+    by_weight = sorted(range(len(configs)), key=lambda index: -_weight(configs[index]))
+    for index in by_weight:
+        lightest = min(range(len(loads)), key=loads.__getitem__)
+        groups[lightest].append(index)
+        loads[lightest] += _weight(configs[index])
+    mine, *theirs = [sorted(group) for group in groups]
+    theirs = [group for group in theirs if group]
+    if not mine and theirs:  # nothing left for the parent: it replays one share itself, not just reads
+        mine = theirs.pop()
+    return [mine, *theirs]
+
+
+def _weight(config: Config) -> float:
+    return 1.0 + 0.25 * len(config.rules) + (1.0 if config.tiers else 0) + (0.5 if config.promotions else 0)

@@ -184,3 +184,15 @@ min_amount = 500
             expected = tuple(map(id, promotions.active(listed, moment.astimezone(tz), amount, None)))
             assert windows.running(clock.to_db(moment), amount, None) == expected, (zone, moment)
         assert any(judged is None for judged in windows.hours.values())  # some hours are judged visit by visit
+
+
+def test_shares_give_every_config_to_exactly_one_process():
+    from loyalty_cli.domain.simulation import shares
+
+    configs = [load.load(SAMPLE), config(PUNCH), config(), config(PUNCH), config(), config(PUNCH)]
+    for count in range(1, len(configs) + 1):
+        for processes in range(1, 5):
+            split = shares(configs[:count], processes)
+            assert sorted(index for share in split for index in share) == list(range(count))
+            assert len(split) <= processes and split[0], (count, processes, split)
+    assert shares(configs[:4], 2)[0] != [0, 1, 2, 3]  # two processes do share four configs

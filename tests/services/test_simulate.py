@@ -193,3 +193,20 @@ def test_every_format(cli, oracle, isolated):
         assert target.stat().st_size > 0
     assert "<svg" in (isolated / "sim.html").read_text()
     assert (isolated / "sim-months.csv").read_text().startswith("name,month,")
+
+
+def test_scenarios_replayed_in_several_processes_give_what_one_process_gives(cli, cli_json, oracle, isolated):
+    _type_history(cli)
+    collect = isolated / "collect.toml"
+    collect.write_text(NO_RULES)
+    candidates = [SAMPLE, collect, isolated / "oracle.toml"]
+    (isolated / "oracle.toml").rename(isolated / "again.toml")
+    candidates[2] = isolated / "again.toml"
+    (isolated / "oracle.toml").write_text(ORACLE)  # the config in force stays where LOYALTY_CONFIG says
+    alone = cli_json("simulate", *candidates, "--jobs", "1")
+    shared = cli_json("simulate", *candidates, "--jobs", "3")
+    assert shared["scenarios"] == alone["scenarios"]
+    assert [s["name"] for s in shared["scenarios"]] == ["current", "sample", "collect", "again"]
+    current, *_, again = shared["scenarios"]
+    assert {**again, "name": "current", "config": current["config"]} == current  # the same rules, wherever run
+    assert cli("simulate", "--jobs", "0").exit_code == 2
