@@ -352,13 +352,13 @@ def simulate(configs: list[Config], visits: Iterable[VisitRow], people: dict[int
 def shares(configs: list[Config], processes: int) -> list[list[int]]:
     """The configs' indexes split among `processes` (the first share is the parent's, which also
     reads the visits), so that each process has about as much to replay: heaviest first, each to
-    the least loaded. Weights are rough measures on the bench history (1,000,000 visits), in
-    units of a one-rule config's replay: tiers cost a window per visit, promotions their check,
-    each rule the engine's misses; reading the visits costs the parent about one unit."""
-    loads = [1.0] + [0.2] * (max(1, processes) - 1)  # a child unpickles what the parent reads
+    the least loaded (LPT). The weights are rough, from the bench history (1,000,000 visits, two
+    cores): a one- or two-rule config is a unit (about 5 s), each further rule adds a third (the
+    engine's misses grow with what the outcome depends on), tiers a little; reading the visits and
+    pickling them costs the parent three quarters of a unit, unpickling a child a tenth."""
+    loads = [0.75] + [0.1] * (max(1, processes) - 1)
     groups: list[list[int]] = [[] for _ in loads]
-    by_weight = sorted(range(len(configs)), key=lambda index: -_weight(configs[index]))
-    for index in by_weight:
+    for index in sorted(range(len(configs)), key=lambda index: -_weight(configs[index])):
         lightest = min(range(len(loads)), key=loads.__getitem__)
         groups[lightest].append(index)
         loads[lightest] += _weight(configs[index])
@@ -370,4 +370,4 @@ def shares(configs: list[Config], processes: int) -> list[list[int]]:
 
 
 def _weight(config: Config) -> float:
-    return 1.0 + 0.25 * len(config.rules) + (1.0 if config.tiers else 0) + (0.5 if config.promotions else 0)
+    return 1.0 + 0.3 * max(0, len(config.rules) - 2) + 0.1 * len(config.tiers)
