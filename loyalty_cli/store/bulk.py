@@ -140,6 +140,7 @@ def row_count(conn, table: str) -> int:
 # ---- the import's own record -------------------------------------------------------------------
 
 def record_import(conn, kind: str, source: str, sha256: str, at: str) -> int:
+    store_db.one_import_at_a_time(conn)
     return conn.execute("INSERT INTO imports (kind, source, sha256, at, summary) VALUES (?, ?, ?, ?, '{}')",
                         (kind, source, sha256, at)).lastrowid
 

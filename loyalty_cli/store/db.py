@@ -208,6 +208,18 @@ def reserve_ids(conn, table: str, count: int, after: int = 0) -> int:
     return max(largest, after) + 1
 
 
+IMPORT_LOCK = "SELECT pg_advisory_xact_lock(hashtext('loyalty-cli import'))"  # one import at a time (PostgreSQL)
+
+
+def one_import_at_a_time(conn) -> None:
+    """Until the transaction ends, no other import runs (two imports of one file, each unable to
+    see the other's rows, would both add them). Tills never ask for this lock, so they do not
+    wait for it: they wait only for rows the import has locked. SQLite's IMMEDIATE transaction
+    already holds the file."""
+    if is_postgres(conn):
+        conn.execute(IMPORT_LOCK)
+
+
 def is_transient(exc) -> bool:
     """A conflict between tills that running the command's work again resolves (PostgreSQL
     only: SQLite's IMMEDIATE transactions wait for each other instead)."""
