@@ -338,8 +338,8 @@ def reserve_ids(conn, table: str, count: int) -> int:
                 return first
             except psycopg.errors.LockNotAvailable:
                 time.sleep(min(0.02 * (attempt + 1), 0.5))  # let the queued tills through first
-    raise Refused(Phrase("the database is busy: cannot set aside ids for the {table} of this import; "
-                         "try again in a moment", table=table))
+    raise Refused(Phrase("database is busy ({exc}); try again in a moment",  # db.transaction's words
+                         exc=f"no block of {count} {table} ids could be set aside"))
 
 
 def ledger_triggers(conn) -> dict[str, str]:
