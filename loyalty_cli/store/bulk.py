@@ -124,11 +124,6 @@ class IdBlock:
 
 # ---- tables at a glance ------------------------------------------------------------------------
 
-def last_id(conn, table: str) -> int:
-    """The table's largest id, 0 when empty: new rows get the ids after it."""
-    return conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
-
-
 def is_empty(conn, table: str) -> bool:
     return not conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]
 
