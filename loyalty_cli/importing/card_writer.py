@@ -1,7 +1,8 @@
 """Cards -> rows for customers, ledger, vouchers and import_cards, then in with bulk SQL.
 
-Ids are given here (the next free ones), so that a customer's ledger entries and vouchers can
-point at it before anything is inserted; `flush` inserts what is planned, a table at a time.
+Ids are given here (from blocks set aside for the import: bulk.IdBlock), so that a customer's
+ledger entries and vouchers can point at it before anything is inserted; `flush` inserts what
+is planned, a table at a time.
 """
 
 import json
@@ -19,7 +20,8 @@ from loyalty_cli.store.bulk import DeferredIndexes
 class CardWriter:
     """Cards -> rows for customers, ledger, vouchers and import_cards, then bulk SQL."""
 
-    def __init__(self, job: ImportJob, conn, import_id: int, rule):
+    def __init__(self, job: ImportJob, conn, import_id: int, rule, ids: tuple | None = None):
+        """`ids`: the (customers, ledger) IdBlocks of a writer whose rows were rolled back, to use again."""
         self.job, self.conn, self.import_id, self.rule = job, conn, import_id, rule
         self.card_name = rule.name if rule is not None and rule.name else ""
         self.at = clock.to_db(job.now)
@@ -28,9 +30,12 @@ class CardWriter:
         self.existing, self.prior, self.looked_up = {}, {}, set()
         # A first import into a new database has no customers to look up (the usual case).
         self.empty = bulk.is_empty(conn, "customers")
-        self.next_customer = bulk.last_id(conn, "customers") + 1
-        self.next_ledger = bulk.last_id(conn, "ledger") + 1
-        self.first_ledger = self.next_ledger
+        if ids is None:  # a card is one new customer at most, and one entry or more (more blocks then)
+            ids = (bulk.IdBlock(conn, "customers", job.source.lines), bulk.IdBlock(conn, "ledger", job.source.lines))
+        else:
+            for block in ids:
+                block.restart()
+        self.customer_ids, self.ledger_ids = ids
         self.new_rows, self.updates, self.ledger, self.vouchers, self.keys = [], [], [], [], []
         self.renames = []  # (name, customer id): names an earlier import misread, read right
         self.birthdays = []  # (birthday, customer id): for customers of cards imported before
@@ -41,7 +46,7 @@ class CardWriter:
         wanted = set() if self.empty else set(phones).difference(self.looked_up)
         self.looked_up |= wanted
         for chunk in bulk.chunks(wanted):
-            for row in bulk.customers_with_phones(self.conn, chunk):
+            for row in bulk.customers_with_phones(self.conn, chunk, lock=True):  # balances are added to
                 self.existing[row["phone"]] = row
             for row in bulk.cards_imported_before(self.conn, self.card_name, chunk):
                 self.prior[row["phone"]] = row
@@ -71,10 +76,12 @@ class CardWriter:
         code_of = {}
         for voucher, code in zip(self.vouchers, bulk.voucher_codes(conn, len(self.vouchers)), strict=True):
             voucher[0] = code_of[voucher[7]] = code
-        ledger = self.ledger  # in id order: a voucher's entry is found by its id
-        for ledger_id, code in code_of.items():
-            row = ledger[ledger_id - self.first_ledger]
-            ledger[ledger_id - self.first_ledger] = (*row[:9], code, *row[10:])
+        ledger = self.ledger
+        if code_of:  # a voucher's entry gets its code
+            for i, row in enumerate(ledger):
+                code = code_of.get(row[0])
+                if code is not None:
+                    ledger[i] = (*row[:9], code, *row[10:])
         bulk.insert_customers(conn, self.new_rows)
         bulk.add_to_customers(conn, self.updates)
         bulk.rename_customers(conn, self.renames)
@@ -85,7 +92,6 @@ class CardWriter:
         bulk.insert_import_cards(conn, self.keys)
         self.new_rows, self.updates, self.ledger, self.vouchers, self.keys = [], [], [], [], []
         self.renames, self.birthdays = [], []
-        self.first_ledger = self.next_ledger
 
     def plan_new_customers(self, rows: CardRows, chosen: list) -> None:
         """plan_card() for these rows, all new customers owed no reward and with no full card, in bulk."""
@@ -94,9 +100,9 @@ class CardWriter:
         pick = (lambda column: list(map(column.__getitem__, chosen))) if len(chosen) < len(rows.phone) else list  # noqa: E731
         phones, lines, punches, points, credits = (pick(rows.phone), pick(rows.line), pick(rows.punches),
                                                    pick(rows.points), pick(rows.credit))
-        first = self.next_customer
-        self.next_customer += len(phones)
-        ids = range(first, self.next_customer)
+        ids = self.customer_ids.take(len(phones))
+        ledger_ids = self.ledger_ids
+        ledger_ids.room(len(phones))
         for value in set(punches).difference(self.punch_json):
             self.punch_json[value] = json.dumps({self.card_name: value} if value else {})
         at, card, source = self.at, self.card_name, self.job.source.name
@@ -105,10 +111,10 @@ class CardWriter:
                              credits, map(self.punch_json.__getitem__, punches), pick(rows.last_visit), birthdays)
         for customer_id, line, punch, point, credit in zip(ids, lines, punches, points, credits, strict=True):
             if punch or point or credit:
-                self.ledger.append((self.next_ledger, customer_id, at, "import", point, punch, credit,
+                self.ledger.append((ledger_ids.next, customer_id, at, "import", point, punch, credit,
                                     card if punch else None, f"imported from paper card ({source}, line {line})",
                                     None, None, at if point > 0 else None))
-                self.next_ledger += 1
+                ledger_ids.next += 1
         self.keys += zip(phones, repeat(card), ids, repeat(self.import_id), lines,
                          pick(rows.digest))
         summary = self.job.summary
@@ -199,7 +205,7 @@ class CardWriter:
         """The customer's id: a new row with the card's balances, or an update adding them."""
         row = self.existing.get(card.phone)
         if row is None:
-            customer_id, self.next_customer = self.next_customer, self.next_customer + 1
+            customer_id = self.customer_ids.take(1)[0]
             punches = self.punch_json.get(open_punches)
             if punches is None:
                 punches = json.dumps({self.card_name: open_punches} if open_punches else {})
@@ -222,7 +228,9 @@ class CardWriter:
         return row["id"]
 
     def _entry(self, customer_id, kind, points, punches, credit, rule, reason, reward, earned_at) -> int:
-        ledger_id, self.next_ledger = self.next_ledger, self.next_ledger + 1
+        self.ledger_ids.room(1)
+        ledger_id = self.ledger_ids.next
+        self.ledger_ids.next += 1
         # The voucher column is filled in by write(), once the codes are drawn.
         self.ledger.append((ledger_id, customer_id, self.at, kind, points, punches, credit, rule, reason, None,
                             reward, earned_at))

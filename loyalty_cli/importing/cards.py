@@ -79,7 +79,7 @@ def _import(job: ImportJob, conn, import_id: int, rule) -> None:
         if any(rows.phone[i] in cards for i in written_as_read) and not job.options.strict:
             roll_back_cards()  # a card written as read is to take a merge
             job.summary.update(planned)
-            writer = CardWriter(job, conn, import_id, rule)
+            writer = CardWriter(job, conn, import_id, rule, (writer.customer_ids, writer.ledger_ids))
             written_as_read = []
     written_phones = {rows.phone[i] for i in written_as_read}
     for phone in written_phones.intersection(cards):

@@ -19,7 +19,8 @@ PROGRESS_EVERY = 2000  # replayed visits between progress reports
 
 
 class Replay:
-    """--apply-rules: the visits just added (ids after `before`), in time order, through the engine.
+    """--apply-rules: the visits just added (ids in `visit_ids`, first and last), in time order,
+    through the engine.
 
     Each visit gets exactly the entries `loyalty visit --at` would have written at its time
     (tests/importing/test_import.py compares the two), but balances are kept in memory and
@@ -30,22 +31,24 @@ class Replay:
     IN_MEMORY = 200_000  # up to this many visits are read at once; more are read in slices
     SLICE = 50_000
 
-    def __init__(self, job: ImportJob, conn, before: int):
-        self.job, self.conn, self.before = job, conn, before
+    def __init__(self, job: ImportJob, conn, visit_ids: tuple):
+        self.job, self.conn, self.visit_ids = job, conn, visit_ids
         self.config = job.config
         self.balances: dict[int, list] = {}  # customer id -> [points, credit, punches]
         self.ledger, self.vouchers = [], []
-        self.next_ledger = bulk.last_id(conn, "ledger") + 1
+        self.ledger_ids = None  # an IdBlock, once the number of visits is known
         self.now = job.now_db  # a voucher that expires by now is written expired (rewards_days)
         self.birthdays = _Birthdays(conn, self.config)
 
     def replay(self) -> None:
         config, conn = self.config, self.conn
-        total = bulk.visits_after_count(conn, self.before)
+        total = bulk.visits_in_count(conn, self.visit_ids)
+        # A visit earns an entry or two (more blocks are set aside if they run out).
+        self.ledger_ids = bulk.IdBlock(conn, "ledger", total * 2, step=max(total // 2, self.FLUSH))
         indexes = [DeferredIndexes(conn, "ledger", total * 2), DeferredIndexes(conn, "vouchers", total // 10)]
         tiers = bool(config.tiers)  # without tiers the engine never looks at the year's figures
         window = clock.days(365)
-        visits = bulk.visits_after(conn, self.before) if total <= self.IN_MEMORY else None
+        visits = bulk.visits_in(conn, self.visit_ids) if total <= self.IN_MEMORY else None
         rows = visits if visits is not None else self._stream()
         utc, tier_window = UTC, bulk.TIER_WINDOW  # the store's statement, run here: once a visit
         birthdays = self.birthdays
@@ -93,7 +96,7 @@ class Replay:
         """Many visits in time order without holding them all: slices, each after the last one read."""
         last = ("", 0)
         while True:
-            chunk = bulk.visits_after(self.conn, self.before, since=last, limit=self.SLICE)
+            chunk = bulk.visits_in(self.conn, self.visit_ids, since=last, limit=self.SLICE)
             if not chunk:
                 return
             yield from chunk
@@ -108,10 +111,13 @@ class Replay:
 
     def _record(self, customer_id, visit_id, at, when, entries, balance) -> None:
         """store.write_entries, into memory."""
-        summary = self.job.summary
+        summary, ids = self.job.summary, self.ledger_ids
+        if ids.next + 2 * len(entries) > ids.end:  # an id for each entry, and a lapsed voucher's expire line
+            ids.room(2 * len(entries))
         expires = None
         for entry in entries:
-            ledger_id, self.next_ledger = self.next_ledger, self.next_ledger + 1
+            ledger_id = ids.next
+            ids.next += 1
             lot = when if entry.earned and entry.points > 0 else None
             code = entry.voucher
             if entry.kind == "reward" and entry.reward:
@@ -145,7 +151,8 @@ class Replay:
 
     def _lapsed(self, customer_id, code: int, reward: str, expires: str) -> None:
         """The ledger's line for a voucher that lapsed before this import (counter.expire_due's)."""
-        ledger_id, self.next_ledger = self.next_ledger, self.next_ledger + 1
+        ledger_id = self.ledger_ids.next
+        self.ledger_ids.next += 1
         self.ledger.append([ledger_id, customer_id, expires, "expire", 0, 0, 0, None, "voucher expired", None, code,
                             reward, None, None])
 

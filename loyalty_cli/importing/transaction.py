@@ -29,7 +29,7 @@ def import_in_one_transaction(job, conn, write) -> dict:
     summary, options, rejects = job.summary, job.options, job.rejects
     summary["import_id"] = None
     try:
-        with store_db.bulk_writing(conn, CACHE_KIB), store_db.transaction(conn):
+        with store_db.bulk_writing(conn, CACHE_KIB, own_ids=False), store_db.transaction(conn):
             import_id = bulk.record_import(conn, job.kind, job.source.name, job.source.sha256, clock.to_db(job.now))
             write(conn, import_id)
             _check_options_used(job)

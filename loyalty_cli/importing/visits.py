@@ -53,7 +53,8 @@ class _Customers:
         self.unnamed: set[int] = set()  # existing customers without a name: the file may give one
         self.names: dict[int, str] = {}
         self.unsaved: dict[int, str] = {}  # id -> phone of a new customer not inserted yet
-        self.first_new = self.next_id = bulk.last_id(conn, "customers") + 1
+        # Ids for as many new customers as the file has lines: each is one of the import's rows.
+        self.new_ids = bulk.IdBlock(conn, "customers", job.source.lines)
         self.all_loaded = bulk.row_count(conn, "customers") <= self.LOAD_ALL
         if self.all_loaded:
             self._remember(bulk.customer_phones(conn))
@@ -68,10 +69,10 @@ class _Customers:
         missing = set(phones).difference(ids)
         if not self.all_loaded:
             self._lookup(missing)
-        for phone in sorted(missing.difference(ids)):
-            ids[phone] = self.next_id
-            self.unsaved[self.next_id] = phone
-            self.next_id += 1
+        new = sorted(missing.difference(ids))
+        for phone, customer_id in zip(new, self.new_ids.take(len(new)), strict=True):
+            ids[phone] = customer_id
+            self.unsaved[customer_id] = phone
         return list(map(ids.__getitem__, phones))
 
     def _lookup(self, phones: set) -> None:
@@ -102,13 +103,14 @@ class _Customers:
                 if customer_id in self.unnamed and name:
                     self.names.setdefault(customer_id, name)
 
-    def save(self, before: int) -> None:
-        """The cached visits/spend/last visit, summed by SQLite over the visits just added;
+    def save(self, visit_ids: tuple) -> None:
+        """The cached visits/spend/last visit, summed by SQL over the visits just added (ids in
+        `visit_ids`, first and last);
         customers this import created are enrolled at their first visit."""
         # Only last_visit_at's index changes here: rebuilt once when many customers are touched.
         indexes = DeferredIndexes(self.conn, "customers", len(self.ids),
                                   keep=unique_indexes_on(self.conn, "customers", "phone"))
-        updated = bulk.add_visit_totals(self.conn, self.first_new, before)
+        updated = bulk.add_visit_totals(self.conn, self.new_ids.span, visit_ids)
         bulk.name_customers(self.conn, ((name, cid) for cid, name in self.names.items()))
         indexes.restore()
         self.job.summary["customers_updated"] = updated - self.job.summary["customers_created"]
@@ -126,9 +128,9 @@ def _write_visits(job: ImportJob, conn, import_id: int) -> None:
         job.progress("indexing", 0, 1)
         writer.indexes.restore()
         job.progress("indexing", 1, 1)
-    writer.customers.save(writer.before)
+    writer.customers.save(writer.ids.span)
     if options.apply_rules:
-        Replay(job, conn, writer.before).replay()
+        Replay(job, conn, writer.ids.span).replay()
 
 
 class _SeenKeys:
@@ -301,7 +303,8 @@ class _VisitWriter:
     def __init__(self, job: ImportJob, conn, import_id: int):
         self.job, self.conn = job, conn
         self.customers = _Customers(job, conn)
-        self.before = bulk.last_id(conn, "visits")
+        # Every row may be a visit: ids for them all, so this import's visits are those in one range.
+        self.ids = bulk.IdBlock(conn, "visits", job.source.lines)
         # With no visit imported before, nothing in the file can be 'already imported'.
         self.prior = bulk.imported_visits_before(conn, import_id)
         self.seen = _SeenKeys() if self.prior or job.options.strict else None
@@ -336,8 +339,8 @@ class _VisitWriter:
             self._bulk()
         self.customers.create(customer_ids, names, ats)
         self.customers.name(customer_ids, names)
-        bulk.insert_visits(self.conn, zip(customer_ids, ats, days, amounts, items, notes, refs, categories,
-                                          strict=True))
+        bulk.insert_visits(self.conn, zip(self.ids.take(len(customer_ids)), customer_ids, ats, days, amounts, items,
+                                          notes, refs, categories, strict=True))
         summary["visits_added"] += len(customer_ids)
         summary["rows_imported"] += len(customer_ids)
 
@@ -367,11 +370,11 @@ class _VisitWriter:
     def _imported_before(self, customer_ids: list, ats: list) -> Counter:
         """How many visits imported before this import have each (customer, time, amount, items,
         note, receipt) of this batch's rows."""
-        first_new = self.customers.first_new
-        pairs = sorted({pair for pair in zip(customer_ids, ats, strict=True) if pair[0] < first_new})
+        created = self.customers.new_ids.mine
+        pairs = sorted({pair for pair in zip(customer_ids, ats, strict=True) if not created(pair[0])})
         if not self.prior or not pairs:
             return Counter()
-        return Counter(map(tuple, bulk.imported_visits_at(self.conn, pairs, self.before)))
+        return Counter(map(tuple, bulk.imported_visits_at(self.conn, pairs, self.ids.span)))
 
     def _receipts(self, rows: _Parsed, keep: list | None) -> list:
         """A receipt already in the database is the same visit, recorded at the counter or by an
@@ -386,7 +389,7 @@ class _VisitWriter:
         for i, ref in enumerate(rows.refs):
             if not ref or not keep[i]:
                 continue
-            if ref in refs and refs[ref] <= self.before:
+            if ref in refs and not self.ids.mine(refs[ref]):
                 summary["already_imported"] += 1
                 keep[i] = False
             elif ref in file_refs:

@@ -1,5 +1,9 @@
 """The importer's SQL: rows in with executemany and explicit ids, lookups a chunk at a time.
 
+The ids come from blocks set aside for the import (`IdBlock`, db.reserve_ids), and the rows an
+import added are found again by their ids being in its block: on PostgreSQL, tills add rows
+meanwhile, with ids outside it, and no table is locked for the length of the import.
+
 A big file goes in thousands of rows per statement, not a statement per row as the counter
 writes them; the cached balances written here equal the ledger sums (`loyalty doctor` checks).
 The transaction around it all, and the pragmas, are db.py's (the one place for BEGIN/PRAGMA).
@@ -75,12 +79,50 @@ def voucher_codes(conn, count: int) -> list[str]:
     return list(codes)
 
 
+class IdBlock:
+    """Ids of one table set aside for an import: `next` is the next one to give, `end` the last.
+
+    `take(n)` gives n consecutive ids; `room(n)` makes sure n more can be given one by one from
+    `next` (hot loops then count `next` up themselves), setting aside another block when this one
+    is used up. On SQLite that block follows on; on PostgreSQL it may not (tills took ids in
+    between), so a table whose rows are found again by their ids (visits, customers created) is
+    given a block big enough for the whole file up front and `span` is then the one range to look in.
+    """
+
+    def __init__(self, conn, table: str, count: int, step: int | None = None):
+        self.conn, self.table = conn, table
+        self.step = max(step or count, 1)
+        self.start = self.next = store_db.reserve_ids(conn, table, max(count, 1))
+        self.first = self.start  # of the first block: with `end`, the span of every id given
+        self.end = self.start + max(count, 1) - 1
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """(first, last) id of the blocks: the import's rows of the table have their ids in it."""
+        return self.first, self.end
+
+    def take(self, count: int) -> range:
+        self.room(count)
+        ids = range(self.next, self.next + count)
+        self.next += count
+        return ids
+
+    def room(self, count: int) -> None:
+        if self.next + count - 1 <= self.end:
+            return
+        size = max(count, self.step)
+        self.start = self.next = store_db.reserve_ids(self.conn, self.table, size, after=self.end)
+        self.end = self.start + size - 1
+
+    def restart(self) -> None:
+        """The ids given so far were rolled back (a savepoint): give them again."""
+        self.next = self.start
+
+    def mine(self, row_id: int) -> bool:
+        return self.first <= row_id <= self.end
+
+
 # ---- tables at a glance ------------------------------------------------------------------------
-
-def last_id(conn, table: str) -> int:
-    """The table's largest id, 0 when empty: new rows get the ids after it."""
-    return conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
-
 
 def is_empty(conn, table: str) -> bool:
     return not conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]
@@ -93,7 +135,7 @@ def row_count(conn, table: str) -> int:
 # ---- the import's own record -------------------------------------------------------------------
 
 def record_import(conn, kind: str, source: str, sha256: str, at: str) -> int:
-    store_db.lock_for_import(conn)
+    store_db.one_import_at_a_time(conn)
     return conn.execute("INSERT INTO imports (kind, source, sha256, at, summary) VALUES (?, ?, ?, ?, '{}')",
                         (kind, source, sha256, at)).lastrowid
 
@@ -110,8 +152,11 @@ def imported_visits_before(conn, import_id: int) -> bool:
 
 # ---- customers ---------------------------------------------------------------------------------
 
-def customers_with_phones(conn, phones: list):
-    return conn.execute(f"SELECT * FROM customers WHERE phone IN ({placeholders(len(phones))})", phones)
+def customers_with_phones(conn, phones: list, lock: bool = False):
+    """The customers with these phones; `lock`: their rows locked for the rest of the transaction
+    (on PostgreSQL: an import writing balances computed from what it reads here)."""
+    locking = store_db.locking(conn) if lock else ""
+    return conn.execute(f"SELECT * FROM customers WHERE phone IN ({placeholders(len(phones))}){locking}", phones)
 
 
 def customer_phones(conn, phones: list | None = None):
@@ -144,18 +189,18 @@ def add_to_customers(conn, rows) -> None:
         "points = points + ?, credit = credit + ?, punches = ?, last_visit_at = ? WHERE id = ?", rows)
 
 
-def add_visit_totals(conn, first_new: int, after_visit: int) -> int:
-    """The cached visits/spend/last visit, summed over the visits with ids after `after_visit`;
-    customers from id `first_new` on (created by the import) are enrolled at their first visit.
-    The number of customers updated."""
+def add_visit_totals(conn, new_customers: tuple, new_visits: tuple) -> int:
+    """The cached visits/spend/last visit, summed over the visits with ids in `new_visits`
+    (first, last); customers with ids in `new_customers` (created by the import) are enrolled at
+    their first visit. The number of customers updated."""
     return conn.execute(
         "UPDATE customers SET visits = customers.visits + t.n, spend = customers.spend + t.s, "
         "last_visit_at = MAX(COALESCE(customers.last_visit_at, ''), t.last), "
-        "enrolled_at = CASE WHEN customers.id >= ? THEN MIN(customers.enrolled_at, t.first) "
+        "enrolled_at = CASE WHEN customers.id BETWEEN ? AND ? THEN MIN(customers.enrolled_at, t.first) "
         "ELSE customers.enrolled_at END "
         "FROM (SELECT customer_id, COUNT(*) AS n, SUM(amount) AS s, MIN(at) AS first, MAX(at) AS last "
-        "FROM visits WHERE id > ? GROUP BY customer_id) AS t WHERE customers.id = t.customer_id",
-        (first_new, after_visit)).rowcount
+        "FROM visits WHERE id BETWEEN ? AND ? GROUP BY customer_id) AS t WHERE customers.id = t.customer_id",
+        (*new_customers, *new_visits)).rowcount
 
 
 def name_customers(conn, names) -> None:
@@ -186,7 +231,10 @@ def file_birthdays(conn, rows) -> None:
 
 
 def balance_of(conn, customer_id: int):
-    return conn.execute("SELECT points, credit, punches FROM customers WHERE id = ?", (customer_id,)).fetchone()
+    """The customer's balances, the row locked until the import ends (PostgreSQL): the import
+    writes them back with what it adds, so no till may change them in between."""
+    return conn.execute("SELECT points, credit, punches FROM customers WHERE id = ?" + store_db.locking(conn),
+                        (customer_id,)).fetchone()
 
 
 def set_balances(conn, rows) -> None:
@@ -246,22 +294,23 @@ def insert_import_cards(conn, rows) -> None:
 # ---- visits ------------------------------------------------------------------------------------
 
 def insert_visits(conn, rows) -> None:
-    """(customer_id, at, local_day, amount, items, note, ref, category), from an import."""
+    """(id, customer_id, at, local_day, amount, items, note, ref, category), from an import."""
     conn.executemany(
-        "INSERT INTO visits (customer_id, at, local_day, amount, items, note, ref, category, source) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'import')", rows)
+        "INSERT INTO visits (id, customer_id, at, local_day, amount, items, note, ref, category, source) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'import')", rows)
 
 
-def imported_visits_at(conn, pairs: list, up_to: int):
-    """(customer_id, at, amount, items, note, ref) of each imported visit with id up to `up_to`
-    at one of these (customer_id, at) pairs (through a temporary table: too many for IN)."""
+def imported_visits_at(conn, pairs: list, this_import: tuple):
+    """(customer_id, at, amount, items, note, ref) of each visit imported before, its id outside
+    `this_import` (first, last), at one of these (customer_id, at) pairs (through a temporary
+    table: too many for IN)."""
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS import_probe (customer_id INTEGER, at TEXT)")
     conn.execute("DELETE FROM import_probe")
     conn.executemany("INSERT INTO import_probe VALUES (?, ?)", pairs)
     return conn.execute(
         "SELECT v.customer_id, v.at, v.amount, v.items, v.note, v.ref FROM import_probe p "
         "JOIN visits v ON v.customer_id = p.customer_id AND v.at = p.at "
-        "WHERE v.source = 'import' AND v.id <= ?", (up_to,))
+        "WHERE v.source = 'import' AND v.id NOT BETWEEN ? AND ?", this_import)
 
 
 def visits_with_refs(conn, refs: list):
@@ -269,21 +318,21 @@ def visits_with_refs(conn, refs: list):
     return conn.execute(f"SELECT ref, id FROM visits WHERE ref IN ({placeholders(len(refs))})", refs)
 
 
-def visits_after_count(conn, after: int) -> int:
-    return conn.execute("SELECT COUNT(*) FROM visits WHERE id > ?", (after,)).fetchone()[0]
+def visits_in_count(conn, ids: tuple) -> int:
+    return conn.execute("SELECT COUNT(*) FROM visits WHERE id BETWEEN ? AND ?", ids).fetchone()[0]
 
 
-def visits_after(conn, after: int, since: tuple | None = None, limit: int = 1 << 62) -> list:
-    """(id, customer_id, at, amount, items, category) of the visits with ids after `after`, in time
-    order; with `since` (at, id), only those that come after that visit, at most `limit` of them."""
+def visits_in(conn, ids: tuple, since: tuple | None = None, limit: int = 1 << 62) -> list:
+    """(id, customer_id, at, amount, items, category) of the visits with ids in `ids` (first, last),
+    in time order; with `since` (at, id), only those that come after that visit, at most `limit`."""
     if since is None:
-        return conn.execute("SELECT id, customer_id, at, amount, items, category FROM visits WHERE id > ? "
-                            "ORDER BY at, id LIMIT ?", (after, limit)).fetchall()
+        return conn.execute("SELECT id, customer_id, at, amount, items, category FROM visits WHERE id BETWEEN ? AND ? "
+                            "ORDER BY at, id LIMIT ?", (*ids, limit)).fetchall()
     at, visit_id = since
     return conn.execute(
-        "SELECT id, customer_id, at, amount, items, category FROM visits WHERE id > ? "
+        "SELECT id, customer_id, at, amount, items, category FROM visits WHERE id BETWEEN ? AND ? "
         "AND (at > ? OR (at = ? AND id > ?)) "
-        "ORDER BY at, id LIMIT ?", (after, at, at, visit_id, limit)).fetchall()
+        "ORDER BY at, id LIMIT ?", (*ids, at, at, visit_id, limit)).fetchall()
 
 
 # store.state's tier window, for a visit already in the table: (customer_id, since, at, at, id) -> (spend,

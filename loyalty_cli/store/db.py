@@ -184,17 +184,40 @@ def locking(conn) -> str:
 
 
 def wrote_explicit_ids(conn) -> None:
-    """Rows were inserted with ids of their own (an import): PostgreSQL's identity sequences
+    """Rows were inserted with ids of their own (a copy): PostgreSQL's identity sequences
     move past them at commit."""
     if is_postgres(conn):
         conn.explicit_ids = True
 
 
-def lock_for_import(conn) -> None:
-    """An import gives its rows ids after the largest there: on PostgreSQL no till may add a row
-    meanwhile (reads go on). SQLite's IMMEDIATE transaction already holds the file."""
+def reserve_ids(conn, table: str, count: int, after: int = 0) -> int:
+    """The first of `count` consecutive ids of `table` set aside for rows this connection is to
+    insert with explicit ids (an import), which no other writer gets meanwhile.
+
+    SQLite: the ids after the largest there (and after `after`: ids planned but not inserted
+    yet); the open IMMEDIATE transaction holds the file, so nobody else can take them.
+    PostgreSQL: taken from the table's identity sequence at once, in a short transaction of
+    another connection (backends/postgres.reserve_ids): the import locks no table, so a till
+    adds its visits meanwhile, with ids outside the import's block.
+    """
     if is_postgres(conn):
-        conn.execute("LOCK TABLE customers, visits, ledger, vouchers, imports IN EXCLUSIVE MODE")
+        from loyalty_cli.store.backends.postgres import reserve_ids as pg_reserve_ids
+
+        return pg_reserve_ids(conn, table, count)
+    largest = conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
+    return max(largest, after) + 1
+
+
+IMPORT_LOCK = "SELECT pg_advisory_xact_lock(hashtext('loyalty-cli import'))"  # one import at a time (PostgreSQL)
+
+
+def one_import_at_a_time(conn) -> None:
+    """Until the transaction ends, no other import runs (two imports of one file, each unable to
+    see the other's rows, would both add them). Tills never ask for this lock, so they do not
+    wait for it: they wait only for rows the import has locked. SQLite's IMMEDIATE transaction
+    already holds the file."""
+    if is_postgres(conn):
+        conn.execute(IMPORT_LOCK)
 
 
 def is_transient(exc) -> bool:
@@ -227,17 +250,20 @@ def savepoint(conn, name: str):
 
 
 @contextmanager
-def bulk_writing(conn, cache_kib: int):
+def bulk_writing(conn, cache_kib: int, own_ids: bool = True):
     """Settings for an import's one big transaction, restored after it.
 
     A bigger page cache, and a helper thread to sort when indexes are rebuilt (~10% faster).
     Foreign keys are off: every id the import writes comes from the database in this same
     transaction, or is one it has just created, and checking each row's references again cost
     ~1.7 s a million visits; `loyalty doctor` runs the full foreign key check.
-    On PostgreSQL (foreign keys checked at commit) nothing changes.
+    On PostgreSQL (foreign keys checked at commit) nothing changes, but for `own_ids` (a copy:
+    rows with the ids they had) the identity sequences are moved past the largest ids at commit.
+    An import passes own_ids=False: its ids come from blocks reserved in the sequences
+    (reserve_ids), which are already past them while tills go on taking ids.
     """
     if is_postgres(conn):
-        conn.explicit_ids = True  # the import writes its rows with ids of its own
+        conn.explicit_ids = own_ids
         yield conn
         return
     conn.execute(f"PRAGMA cache_size = -{int(cache_kib)}")

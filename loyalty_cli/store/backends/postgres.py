@@ -10,6 +10,7 @@ The schema is SQLite's, translated, created or upgraded on open: postgres_schema
 """
 
 import re
+import time
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -17,6 +18,11 @@ from loyalty_cli.domain.errors import NoDatabase, Refused, Unreachable
 from loyalty_cli.domain.i18n import Phrase
 
 CONNECT_TIMEOUT_S = 3
+# Reserving a block of ids waits for tills' open transactions on that sequence, and tills queue
+# behind it meanwhile: it gives up after RESERVE_WAIT_MS (so a till never waits longer for it)
+# and tries again, RESERVE_TRIES times before saying the database is busy.
+RESERVE_WAIT_MS = 100
+RESERVE_TRIES = 60
 # Tables whose rows get their id from an identity column (INSERT ... RETURNING id).
 ID_TABLES = ("customers", "visits", "ledger", "imports", "feedback", "consents", "contacts", "config_versions")
 
@@ -308,6 +314,32 @@ def reset_sequences(conn) -> None:
     for table in ID_TABLES:
         conn.raw.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                          f"GREATEST((SELECT MAX(id) FROM {table}), 0) + 1, false)")
+
+
+def reserve_ids(conn, table: str, count: int) -> int:
+    """The first of `count` consecutive ids taken at once from `table`'s identity sequence.
+
+    nextval and setval alone would race with a till's nextval in between; ALTER SEQUENCE (a
+    no-op here) takes the lock that every nextval on the sequence waits for, so inside its
+    transaction nextval-then-setval is one step. It runs on a connection of its own and commits
+    at once: the import's transaction never holds that lock (it inserts with the ids reserved,
+    never calling nextval on these sequences), and the tills wait a few milliseconds at most.
+    """
+    psycopg = _psycopg()
+    with psycopg.connect(conn.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as side:
+        side.execute(f"SET lock_timeout = {int(RESERVE_WAIT_MS)}")
+        sequence = side.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table,)).fetchone()[0]
+        for attempt in range(RESERVE_TRIES):
+            try:
+                with side.transaction():
+                    side.execute(f"ALTER SEQUENCE {sequence} INCREMENT BY 1")
+                    first = side.execute("SELECT nextval(%s)", (sequence,)).fetchone()[0]
+                    side.execute("SELECT setval(%s, %s)", (sequence, first + count - 1))
+                return first
+            except psycopg.errors.LockNotAvailable:
+                time.sleep(min(0.02 * (attempt + 1), 0.5))  # let the queued tills through first
+    raise Refused(Phrase("database is busy ({exc}); try again in a moment",  # db.transaction's words
+                         exc=f"no block of {count} {table} ids could be set aside"))
 
 
 def ledger_triggers(conn) -> dict[str, str]:
