@@ -65,14 +65,16 @@ def one_visit(db: str, rng: random.Random, ref: str, location: str) -> None:
         time.sleep(0.02 * 2 ** attempt * random.uniform(0.5, 1.5))
 
 
-def till(number: int, tills: int, db: str, seconds: float, start_at: float, pace_s: float | None, results) -> None:
+def till(number: int, tills: int, db: str, seconds: float, start, pace_s: float | None, ready, results) -> None:
     """One till: record visits until the time is up; put (latencies in s, failures, first error, CPU s)."""
     rng = random.Random(number)
     # one visit before the clock runs: the imports a first visit makes (phonenumbers...) are start-up
     one_visit(db, random.Random(-1 - number), f"bench-warm-{os.getpid()}-{number}", f"till-{number % 4}")
+    ready.put(number)
     latencies, failures, first_error = [], 0, None
-    while time.time() < start_at:
+    while start.value == 0.0 or time.time() < start.value:  # every till is ready before the clock runs
         time.sleep(0.001)
+    start_at = start.value
     cpu = time.process_time()
     end = start_at + seconds
     due = start_at + (pace_s * number / tills if pace_s else 0.0)  # paced tills spread over the first period
@@ -92,15 +94,17 @@ def till(number: int, tills: int, db: str, seconds: float, start_at: float, pace
 
 def run(db: str, tills: int, seconds: float, pace_s: float | None) -> dict:
     context = multiprocessing.get_context("spawn")  # each till imports and connects on its own
-    results = context.Queue()
-    start_at = time.time() + 2.0 + tills * 0.15  # every till started and imported before the clock runs
-    workers = [context.Process(target=till, args=(n, tills, db, seconds, start_at, pace_s, results))
+    results, ready, start = context.Queue(), context.Queue(), context.Value("d", 0.0)
+    workers = [context.Process(target=till, args=(n, tills, db, seconds, start, pace_s, ready, results))
                for n in range(tills)]
     for worker in workers:
         worker.start()
     server = ServerCpu(db)
+    for _ in workers:
+        ready.get()
+    start.value = start_at = time.time() + 0.5
     while time.time() < start_at:
-        time.sleep(0.01)
+        time.sleep(0.001)
     server.start()
     gathered = [results.get() for _ in workers]
     server_s = server.stop()
