@@ -24,7 +24,8 @@ Two modes, both reported when both are asked for:
 Beside the latencies: the load average when the run ended, the CPU each visit cost the till
 processes (client) and, for a server on this machine, the PostgreSQL processes (server: every
 backend that ended during the run and the server's own processes; other work on the same
-server is counted too); and the statements one visit sends to the server (counted at psycopg).
+server is counted too); and the statements one visit sends to the server (counted at psycopg;
+an executemany, one pipeline, counts once).
 """
 
 import argparse
@@ -195,13 +196,18 @@ def statements_per_visit(db: str) -> int | None:
         sent.append(query)
         return original(cursor, query, params, **options)
 
+    def counting_many(cursor, query, params_seq, **options):  # one pipeline: one round trip
+        sent.append(query)
+        return original_many(cursor, query, params_seq, **options)
+
+    original_many = psycopg.Cursor.executemany
     rng = random.Random(7)
     one_visit(db, rng, f"bench-count-{os.getpid()}-{time.time()}-a", "till-0")  # enrols +393330000xxx
-    psycopg.Cursor.execute = counting
+    psycopg.Cursor.execute, psycopg.Cursor.executemany = counting, counting_many
     try:
         one_visit(db, random.Random(7), f"bench-count-{os.getpid()}-{time.time()}-b", "till-0")  # the same customer
     finally:
-        psycopg.Cursor.execute = original
+        psycopg.Cursor.execute, psycopg.Cursor.executemany = original, original_many
     return len(sent)
 
 

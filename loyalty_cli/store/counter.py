@@ -186,7 +186,7 @@ def _append(conn, customer_id: int, at: datetime, entries, punches: dict, *, wri
     """The ledger lines (and vouchers) of `entries`; adds their punches to `punches`. Returns
     (voucher codes issued, points, credit) for the caller's one UPDATE of the balances."""
     when, written = clock.to_db(at), clock.to_db(written_at)
-    codes = []
+    codes, waiting = [], []  # lines not yet sent: one executemany (one round trip on PostgreSQL) for them all
     for position, entry in enumerate(entries):
         code = entry.voucher
         if entry.kind == "reward" and entry.reward:
@@ -194,20 +194,32 @@ def _append(conn, customer_id: int, at: datetime, entries, punches: dict, *, wri
             codes.append(code)
         lot = (earned_at or {}).get(position) or (when if entry.earned and entry.points > 0 else None)
         moment = (moments or {}).get(position)
-        cursor = conn.execute(
-            "INSERT INTO ledger (customer_id, at, kind, points, punches, credit, rule, reason, "
-            "visit_id, voucher, reward, earned_at, reverses, card, written_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (customer_id, clock.to_db(moment) if moment else when, entry.kind, entry.points, entry.punches,
-             entry.credit, entry.rule, entry.reason, visit_id, code, entry.reward,
-             clock.to_db(lot) if isinstance(lot, datetime) else lot, (reverses or {}).get(position), entry.card,
-             written),
-        )
-        if code and entry.kind == "reward":
-            conn.execute("UPDATE vouchers SET ledger_id = ? WHERE code = ?", (cursor.lastrowid, code))
+        line = (customer_id, clock.to_db(moment) if moment else when, entry.kind, entry.points, entry.punches,
+                entry.credit, entry.rule, entry.reason, visit_id, code, entry.reward,
+                clock.to_db(lot) if isinstance(lot, datetime) else lot, (reverses or {}).get(position), entry.card,
+                written)
+        if code and entry.kind == "reward":  # its voucher names its line: this one is written alone, in order
+            _insert_lines(conn, waiting)
+            waiting = []
+            line_id = conn.execute(LEDGER_INSERT, line).lastrowid
+            conn.execute("UPDATE vouchers SET ledger_id = ? WHERE code = ?", (line_id, code))
+        else:
+            waiting.append(line)
         if entry.punches:
             punches[entry.punch_card] = punches.get(entry.punch_card, 0) + entry.punches
+    _insert_lines(conn, waiting)
     return codes, sum(e.points for e in entries), sum(e.credit for e in entries)
+
+
+LEDGER_INSERT = ("INSERT INTO ledger (customer_id, at, kind, points, punches, credit, rule, reason, visit_id, voucher, "
+                 "reward, earned_at, reverses, card, written_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _insert_lines(conn, lines: list) -> None:
+    if len(lines) == 1:
+        conn.execute(LEDGER_INSERT, lines[0])
+    elif lines:
+        conn.executemany(LEDGER_INSERT, lines)
 
 
 def _new_voucher(conn, customer_id, entry: Entry, at, expires_at, visit_id) -> str:
