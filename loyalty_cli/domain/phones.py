@@ -52,7 +52,12 @@ def cache_key(text: str, region: str | None) -> str:
 def shown_key(e164: str, region: str) -> str:
     """The phone cache's key for how the shop writes a number: 'shown:IT:+393331234567' (a typed
     form's key, cache_key, never starts with a letter)."""
-    return f"shown:{region}:{e164}"
+    return shown_prefix(region) + e164
+
+
+def shown_prefix(region: str) -> str:
+    """What every shown_key of a region starts with."""
+    return f"shown:{region}:"
 
 
 def normalise(text: str, region: str | None) -> str:

@@ -45,31 +45,37 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
                 return {**card, "visit_id": done["id"], "duplicate": True, "location": done["location"],
                         "earned": views.no_earnings(config)}
         session.remember(phone_text, phone)
+        # The customer's row and lots are read once here and handed on (a visit is ~20 statements,
+        # each a round trip to a database server): read again only after something changed them.
         row = store.customer_by_phone(conn, phone)
         enrolled = row is None
         if enrolled:
             row = _enrol(conn, config, phone, at, name=name)
         elif name and name != row["name"]:
             store.update_customer(conn, row["id"], name=name)
-        start = store_lots.current(conn, row["id"])  # the customer's lots, read once
-        expire_due(conn, config, row["id"], now, start)
-        row = store.customer_by_id(conn, row["id"])
-        outcome = rules.apply_visit(config, engine_state(conn, config, row, at),
-                                    model.Visit(at, amount, items, category))
+            row = {**dict(zip(row.keys(), row, strict=True)), "name": name}
+        start = store_lots.current(conn, row["id"])
+        if expire_due(conn, config, row["id"], now, start, fresh=True) != NOTHING_EXPIRED:
+            row = store.customer_by_id(conn, row["id"])
+        state = engine_state(conn, config, row, at)
+        outcome = rules.apply_visit(config, state, model.Visit(at, amount, items, category))
         visit_id = store.insert_visit(conn, row["id"], at, clock.local_day(at, config.tz), amount, items,
                                       note=note, ref=ref, category=category, location=location)
         expiry = rules.voucher_expires_at(config, at)
-        codes = store.write_entries(conn, row["id"], at, outcome.entries, written_at=now, voucher_expiry=expiry,
-                                    visit_id=visit_id)
+        codes, row = store.write_visit_entries(conn, row, at, amount, outcome.entries, written_at=now,
+                                               voucher_expiry=expiry, visit_id=visit_id)
         if _lapsed_already(config, at, codes, expiry, now):
             expire_due(conn, config, row["id"], now, start)
+            row = store.customer_by_id(conn, row["id"])
         book = store_lots.keep(conn, row["id"], start)
         # said when the owner can act on it (not at every visit of a shop with no birthdays), and
         # not of the built-in defaults' birthday rule, which a shop with no config never chose
         if enrolled and config.source is not None:
             session.warnings += filter(None, [birthday_warning(config, conn)])
         statuses = {code: store.voucher(conn, code)["status"] for code in codes}
-        card = views.card(conn, config, store.customer_by_id(conn, row["id"]), now, book)
+        # the tier window up to now is the one up to the visit, with the visit, unless it was back-dated
+        year = (state.year_spend + amount, state.year_visits + 1) if at == now else None
+        card = views.card(conn, config, row, now, book, year)
     return {**card, "visit_id": visit_id, "duplicate": False, "enrolled": enrolled, "location": location,
             "earned": views.earnings(config, outcome.entries, codes, statuses),
             "promotions": list(outcome.promotions)}
@@ -275,13 +281,18 @@ def _entry(line) -> model.Entry:
                        card=line["card"])
 
 
-def expire_due(conn, config, customer_id: int, now: datetime, start=None) -> dict:
+NOTHING_EXPIRED = {"points": 0, "vouchers": []}
+
+
+def expire_due(conn, config, customer_id: int, now: datetime, start=None, fresh: bool = False) -> dict:
     """Write down what has fallen due by `now`: what is left of each points lot past
     points_days (lots.due) and each voucher past its expiry. Every line is dated when the
     points or the voucher fell due, and says it was written now. `start`: the customer's book
-    as read before the transaction (store_lots.current), to replay only what came after it."""
+    as read before the transaction (store_lots.current), to replay only what came after it;
+    `fresh`: read in this transaction, after the customer's row was locked, so nothing came after."""
     expired = {"points": 0, "vouchers": []}
-    due = lots.due(store_lots.current(conn, customer_id, start)[0], now, config.expiry.points_days)
+    book = start[0] if fresh else store_lots.current(conn, customer_id, start)[0]
+    due = lots.due(book, now, config.expiry.points_days)
     if due:
         entries = [rules.points_expiry(lot.points, clock.local_day(lot.earned_at, config.tz)) for lot in due]
         store.write_entries(conn, customer_id, now, entries, written_at=now,

@@ -30,6 +30,8 @@ class Session:
         self.created = None  # the path of a database this session created
         self.warnings: list[str] = []  # said once on stderr by the CLI, after the command's output
         self.unreachable = None  # the Unreachable raised once: not waited for again in the same command
+        # phone cache rows (key -> value) read from the database by this command: not asked, nor written, again
+        self.phone_keys: dict[str, str] = {}
 
     @cached_property
     def local_config(self) -> model.Config:
@@ -137,21 +139,33 @@ class Session:
         return self.config.shop.location
 
     def phone(self, text: str) -> str:
-        """E.164 for a typed number, remembering how it was typed so the next time costs no parse."""
+        """E.164 for a typed number, remembering how it was typed so the next time costs no parse
+        (and reading, in the same statement, how the shop writes it: the card shows it)."""
         region = self.config.shop.phone_region
         if self._database_open_or_a_file():
-            known = store.cached_phone(self.conn, phones.cache_key(text, region))
+            key = phones.cache_key(text, region)
+            prefix = phones.shown_prefix(region) if region is not None else None
+            known, shown = store.cached_phone_and_shown(self.conn, key, prefix)
             if known:
+                self.phone_keys[key] = known
+                if shown:
+                    self.phone_keys[prefix + known] = shown
                 return known
         return phones.normalise(text, region)
 
     def remember(self, text: str, e164: str) -> None:
         """Remember how a number was typed, and how the shop writes it (the card's national form:
-        computed once per number, so the counter's card never waits for phonenumbers, ~60 ms)."""
+        computed once per number, so the counter's card never waits for phonenumbers, ~60 ms).
+        What phone() found already there is not written again."""
         region = self.config.shop.phone_region
-        store.remember_phone(self.conn, phones.cache_key(text, region), e164)
-        if region is not None and not store.cached_phone(self.conn, phones.shown_key(e164, region)):
-            store.remember_phone(self.conn, phones.shown_key(e164, region), locale_format.phone(e164, region))
+        key = phones.cache_key(text, region)
+        if key not in self.phone_keys:
+            store.remember_phone(self.conn, key, e164)
+        if region is None:
+            return
+        shown = phones.shown_key(e164, region)
+        if shown not in self.phone_keys and not store.cached_phone(self.conn, shown):
+            store.remember_phone(self.conn, shown, locale_format.phone(e164, region))
 
     def shown_phone(self, e164: str) -> str:
         """A number as people in the shop's region write it ('333 123 4567'; a foreign one with
@@ -159,6 +173,8 @@ class Session:
         region = self.config.shop.phone_region
         if region is None:
             return e164
+        if phones.shown_key(e164, region) in self.phone_keys:
+            return self.phone_keys[phones.shown_key(e164, region)]
         if self._database_open_or_a_file():
             known = store.cached_phone(self.conn, phones.shown_key(e164, region))
             if known:

@@ -16,10 +16,11 @@ from loyalty_cli.store import feedback as feedback_store
 from loyalty_cli.store import lots as store_lots
 
 
-def card(conn, config, row, now: datetime, book=None) -> dict:
-    """`book`: the customer's points lots as they are now (store/lots.py), if the caller has them."""
+def card(conn, config, row, now: datetime, book=None, year=None) -> dict:
+    """`book`: the customer's points lots as they are now (store/lots.py), if the caller has them;
+    `year`: their (spend, visits) in the tier window up to now, likewise."""
     currency = config.shop.currency
-    spend, visits = store.year_figures(conn, row["id"], now)
+    spend, visits = year or store.year_figures(conn, row["id"], now)
     tier = rules.tier_for(config, spend, visits)
     points = points_now(conn, config, row, now, book)
     now_db = clock.to_db(now)

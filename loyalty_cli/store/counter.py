@@ -27,6 +27,16 @@ def cached_phone(conn, key: str) -> str | None:
     return row[0] if row else None
 
 
+def cached_phone_and_shown(conn, key: str, shown_prefix: str | None) -> tuple[str | None, str | None]:
+    """(the E.164 number cached for a typed form's key, how the shop writes it): one statement
+    for both, as a visit asks both (the shown form's key is `shown_prefix` + the number)."""
+    if shown_prefix is None:
+        return cached_phone(conn, key), None
+    row = conn.execute("SELECT k.phone, s.phone FROM phone_keys k LEFT JOIN phone_keys s ON s.key = ? || k.phone "
+                       "WHERE k.key = ?", (shown_prefix, key)).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
 def remember_phone(conn, key: str, phone: str) -> None:
     conn.execute("INSERT INTO phone_keys (key, phone) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, phone))
 
@@ -107,17 +117,13 @@ def visit_by_id(conn, visit_id: int):
 
 def insert_visit(conn, customer_id: int, at: datetime, local_day: str, amount: int, items: int,
                  note=None, ref=None, source="counter", category=None, location=None) -> int:
-    cursor = conn.execute(
+    """The visit's row. The customer's visit counters are not touched here: write_visit_entries
+    counts the visit in the same statement that updates the balances."""
+    return conn.execute(
         "INSERT INTO visits (customer_id, at, local_day, amount, items, note, ref, source, category, location) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (customer_id, clock.to_db(at), local_day, amount, items, note, ref, source, category, location),
-    )
-    conn.execute(
-        "UPDATE customers SET visits = visits + 1, spend = spend + ?, "
-        "last_visit_at = MAX(COALESCE(last_visit_at, ''), ?) WHERE id = ?",
-        (amount, clock.to_db(at), customer_id),
-    )
-    return cursor.lastrowid
+    ).lastrowid
 
 
 def mark_voided(conn, visit, at: datetime, reason: str | None) -> None:
@@ -147,10 +153,40 @@ def write_entries(conn, customer_id: int, at: datetime, entries, *, written_at: 
     `earned_at` to that lot's time; `moments` to a time of its own (an expiry's due moment).
     Returns the codes of the vouchers issued.
     """
-    when, written = clock.to_db(at), clock.to_db(written_at)
-    codes = []
-    row = customer_by_id(conn, customer_id)
+    punches = punches_of(customer_by_id(conn, customer_id))
+    codes, points, credit = _append(conn, customer_id, at, entries, punches, written_at=written_at,
+                                    voucher_expiry=voucher_expiry, visit_id=visit_id, reverses=reverses,
+                                    earned_at=earned_at, moments=moments)
+    conn.execute(
+        "UPDATE customers SET points = points + ?, credit = credit + ?, punches = ? WHERE id = ?",
+        (points, credit, json.dumps(punches, sort_keys=True), customer_id),
+    )
+    return codes
+
+
+def write_visit_entries(conn, row, at: datetime, amount: int, entries, *, written_at: datetime, voucher_expiry,
+                        visit_id: int):
+    """A visit's entries, as write_entries writes them, and the visit counted on the customer
+    (visits, spend, last visit) in the same UPDATE. `row`: the customer's row as it is now in
+    this transaction (its punches are added to). Returns (the voucher codes issued, the
+    customer's row after it all)."""
     punches = punches_of(row)
+    codes, points, credit = _append(conn, row["id"], at, entries, punches, written_at=written_at,
+                                    voucher_expiry=voucher_expiry, visit_id=visit_id)
+    updated = conn.execute(
+        "UPDATE customers SET points = points + ?, credit = credit + ?, punches = ?, visits = visits + 1, "
+        "spend = spend + ?, last_visit_at = MAX(COALESCE(last_visit_at, ''), ?) WHERE id = ? RETURNING *",
+        (points, credit, json.dumps(punches, sort_keys=True), amount, clock.to_db(at), row["id"]),
+    ).fetchall()  # all: SQLite's RETURNING statement then ends here, before the COMMIT
+    return codes, updated[0]
+
+
+def _append(conn, customer_id: int, at: datetime, entries, punches: dict, *, written_at: datetime,
+            voucher_expiry=None, visit_id=None, reverses=None, earned_at=None, moments=None) -> tuple[list, int, int]:
+    """The ledger lines (and vouchers) of `entries`; adds their punches to `punches`. Returns
+    (voucher codes issued, points, credit) for the caller's one UPDATE of the balances."""
+    when, written = clock.to_db(at), clock.to_db(written_at)
+    codes, waiting = [], []  # lines not yet sent: one executemany (one round trip on PostgreSQL) for them all
     for position, entry in enumerate(entries):
         code = entry.voucher
         if entry.kind == "reward" and entry.reward:
@@ -158,26 +194,32 @@ def write_entries(conn, customer_id: int, at: datetime, entries, *, written_at: 
             codes.append(code)
         lot = (earned_at or {}).get(position) or (when if entry.earned and entry.points > 0 else None)
         moment = (moments or {}).get(position)
-        cursor = conn.execute(
-            "INSERT INTO ledger (customer_id, at, kind, points, punches, credit, rule, reason, "
-            "visit_id, voucher, reward, earned_at, reverses, card, written_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (customer_id, clock.to_db(moment) if moment else when, entry.kind, entry.points, entry.punches,
-             entry.credit, entry.rule, entry.reason, visit_id, code, entry.reward,
-             clock.to_db(lot) if isinstance(lot, datetime) else lot, (reverses or {}).get(position), entry.card,
-             written),
-        )
-        if code and entry.kind == "reward":
-            conn.execute("UPDATE vouchers SET ledger_id = ? WHERE code = ?", (cursor.lastrowid, code))
+        line = (customer_id, clock.to_db(moment) if moment else when, entry.kind, entry.points, entry.punches,
+                entry.credit, entry.rule, entry.reason, visit_id, code, entry.reward,
+                clock.to_db(lot) if isinstance(lot, datetime) else lot, (reverses or {}).get(position), entry.card,
+                written)
+        if code and entry.kind == "reward":  # its voucher names its line: this one is written alone, in order
+            _insert_lines(conn, waiting)
+            waiting = []
+            line_id = conn.execute(LEDGER_INSERT, line).lastrowid
+            conn.execute("UPDATE vouchers SET ledger_id = ? WHERE code = ?", (line_id, code))
+        else:
+            waiting.append(line)
         if entry.punches:
             punches[entry.punch_card] = punches.get(entry.punch_card, 0) + entry.punches
-    points = sum(e.points for e in entries)
-    credit = sum(e.credit for e in entries)
-    conn.execute(
-        "UPDATE customers SET points = points + ?, credit = credit + ?, punches = ? WHERE id = ?",
-        (points, credit, json.dumps(punches, sort_keys=True), customer_id),
-    )
-    return codes
+    _insert_lines(conn, waiting)
+    return codes, sum(e.points for e in entries), sum(e.credit for e in entries)
+
+
+LEDGER_INSERT = ("INSERT INTO ledger (customer_id, at, kind, points, punches, credit, rule, reason, visit_id, voucher, "
+                 "reward, earned_at, reverses, card, written_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _insert_lines(conn, lines: list) -> None:
+    if len(lines) == 1:
+        conn.execute(LEDGER_INSERT, lines[0])
+    elif lines:
+        conn.executemany(LEDGER_INSERT, lines)
 
 
 def _new_voucher(conn, customer_id, entry: Entry, at, expires_at, visit_id) -> str:

@@ -52,17 +52,31 @@ def _kept_through(conn, customer_id: int) -> int | None:
     return row[0] if row else None
 
 
+# The kept book's `through`, its text only when it is later than what the caller holds (parsing a
+# long book is most of the cost), and the customer's last ledger line: one statement, one row.
+_KEPT = ("SELECT (SELECT through FROM lot_books WHERE customer_id = :customer), "
+         "(SELECT book FROM lot_books WHERE customer_id = :customer AND through > :after), "
+         "(SELECT MAX(id) FROM ledger WHERE customer_id = :customer)")
+
+
 def current(conn, customer_id: int, start: tuple[Book, int] | None = None) -> tuple[Book, int]:
     """The customer's lots now, and the last ledger line they take in: the kept book (or
     `start`, a book the caller read before, unless the kept one is later) and every points
     line written after it. A counter transaction reads it once and hands it on as `start`:
     parsing a long book is most of the cost."""
-    through = _kept_through(conn, customer_id)
-    if through is not None and (start is None or through > start[1]):
-        start = kept(conn, customer_id)
+    return _current(conn, customer_id, start)[0]
+
+
+def _current(conn, customer_id: int, start) -> tuple[tuple[Book, int], int | None, int | None]:
+    """(current()'s answer, the kept book's through, the customer's last ledger line): two
+    statements, the second skipped when no line was written after the book."""
+    kept_through, text, last = conn.execute(
+        _KEPT, {"customer": customer_id, "after": -1 if start is None else start[1]}).fetchone()
+    if text is not None:
+        start = (loads(text), kept_through)
     book, after = start or (None, 0)
-    new = events(conn, customer_id, after)
-    return lots.replay(new, book), max(after, new[-1].id if new else 0)
+    new = events(conn, customer_id, after) if last is not None and last > after else []
+    return (lots.replay(new, book), max(after, new[-1].id if new else 0)), kept_through, last
 
 
 def book(conn, customer_id: int) -> Book:
@@ -73,9 +87,7 @@ def keep(conn, customer_id: int, start: tuple[Book, int] | None = None) -> Book:
     """The customer's lots now (`start` and the lines written since), kept through their last
     ledger line. Only inside the write transaction that wrote the lines: nothing else may write
     between the reads and the keep."""
-    through = _kept_through(conn, customer_id)
-    last = conn.execute("SELECT MAX(id) FROM ledger WHERE customer_id = ?", (customer_id,)).fetchone()[0]
-    now, _ = current(conn, customer_id, start)
+    (now, _), through, last = _current(conn, customer_id, start)
     if last is not None and (through is None or through < last):
         conn.execute("INSERT INTO lot_books (customer_id, through, book) VALUES (?, ?, ?) ON CONFLICT (customer_id) "
                      "DO UPDATE SET through = excluded.through, book = excluded.book", (customer_id, last, dumps(now)))

@@ -57,15 +57,20 @@ CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger FOR EACH STATEMENT E
 
 
 def schema_version(conn) -> int | None:
-    """The schema version, None for a database without our tables (a new one)."""
-    row = conn.raw.execute("SELECT to_regclass('schema_version') IS NOT NULL, "
-                           "(SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema())").fetchone()
-    if not row[0]:
-        if row[1]:
-            raise Refused(Phrase("{url} holds other tables: not a loyalty database", url=conn.url))
-        return None
-    found = conn.raw.execute("SELECT MAX(version) FROM schema_version").fetchone()
-    return found[0]
+    """The schema version, None for a database without our tables (a new one).
+
+    Every command asks this as it connects: one statement for a loyalty database (the common
+    case); only when it has no schema_version table, a second look at what else it holds."""
+    import psycopg.errors
+
+    try:
+        return conn.raw.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+    except psycopg.errors.UndefinedTable:
+        pass  # autocommit: the failed statement ended nothing but itself
+    others = conn.raw.execute("SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema()").fetchone()[0]
+    if others:
+        raise Refused(Phrase("{url} holds other tables: not a loyalty database", url=conn.url))
+    return None
 
 
 def create_schema(conn, version: int) -> None:

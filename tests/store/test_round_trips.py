@@ -1,0 +1,75 @@
+"""How many statements one visit sends to the database: on PostgreSQL each is a round trip to
+the server (and a context switch each way on a busy machine), the most of a visit's time. A
+change that makes the counter read the customer or the lot book again shows here first."""
+
+import sqlite3
+
+import pytest
+
+from loyalty_cli.services import session as session_module
+
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL (tests/conftest.py)
+
+MARIA = "333 123 4567"
+# A known customer's visit with a --ref, as `loyalty visit` sends it (issue 14's benchmark):
+# connect's schema version, the published rules, the phone cache, BEGIN, the ref, the customer
+# (locked), the lot book, the due vouchers, the tier window, the visit, its ledger lines (the sample
+# rules write 3: points, punch, cashback; one executemany), the customer's one UPDATE, the book again and its new
+# state, the card's vouchers, feedback and consent, COMMIT. It was 35 before the counter handed
+# the customer row and the lot book on within the transaction. An executemany counts once on
+# PostgreSQL (psycopg sends it as one pipeline: one round trip), once a line on SQLite.
+MOST_STATEMENTS = {"postgres": 19, "sqlite": 20}
+
+
+@pytest.fixture
+def statements(monkeypatch, backend):
+    """The SQL texts the command under test sends (on SQLite from the connection's open on)."""
+    sent: list[str] = []
+    if backend == "postgres":
+        import psycopg
+
+        original = psycopg.Cursor.execute
+
+        def counting(cursor, query, params=None, **options):
+            sent.append(str(query))
+            return original(cursor, query, params, **options)
+
+        def counting_many(cursor, query, params_seq, **options):  # one pipeline: one round trip
+            sent.append(f"{query} (many)")
+            return original_many(cursor, query, params_seq, **options)
+
+        original_many = psycopg.Cursor.executemany
+        monkeypatch.setattr(psycopg.Cursor, "execute", counting)
+        monkeypatch.setattr(psycopg.Cursor, "executemany", counting_many)
+        return sent
+    opening = session_module.open_database
+
+    def traced(*args, **options):
+        conn = opening(*args, **options)
+        if isinstance(conn, sqlite3.Connection):
+            conn.set_trace_callback(sent.append)
+        return conn
+
+    monkeypatch.setattr(session_module, "open_database", traced)
+    return sent
+
+
+def test_a_visit_of_a_known_customer_stays_within_its_statements(cli_json, statements, backend):
+    cli_json("visit", MARIA, "--amount", "12.50", "--ref", "r-1")
+    statements.clear()
+    card = cli_json("visit", MARIA, "--amount", "8.00", "--ref", "r-2")
+    assert card["visits"] == 2 and card["duplicate"] is False  # recorded, and the card is the new one
+    print(f"{len(statements)} statements:", *statements, sep="\n")
+    assert len(statements) <= MOST_STATEMENTS[backend], "\n".join(statements)
+    customer_reads = [s for s in statements if s.startswith("SELECT * FROM customers")]
+    book_reads = [s for s in statements if "FROM lot_books" in s]
+    assert len(customer_reads) == 1, customer_reads  # read (and locked) once, then handed on
+    assert len(book_reads) == 2, book_reads  # once at the start, once as it is kept
+
+
+def test_a_renamed_customer_is_shown_renamed_without_reading_the_row_again(cli_json, statements):
+    cli_json("visit", MARIA, "--amount", "12.50")
+    statements.clear()
+    card = cli_json("visit", MARIA, "--amount", "8.00", "--name", "Maria Rossi")
+    assert (card["name"], card["visits"]) == ("Maria Rossi", 2)
+    assert len([s for s in statements if s.startswith("SELECT * FROM customers")]) == 1
