@@ -31,11 +31,12 @@ outcome's gains named by a small integer (hashing the nested tuple at every visi
 Scenarios are independent: `shares` splits them among processes (reporting/simulate.py forks).
 """
 
+from bisect import bisect_right
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import groupby
+from itertools import groupby, repeat
 from operator import itemgetter
 
 from loyalty_cli.domain import clock, promotions, rules
@@ -105,6 +106,8 @@ class _Scenario:
         self.totals = Totals(tiers={tier.name: 0 for tier in config.tiers})
         self.cards = {rule.name: index for index, rule in enumerate(config.rules_of("punch_card"))}
         self.no_punches = (0,) * len(self.cards)
+        # a punch-card state (open punches per card) is named by its index here, a small integer to hash
+        self.states, self.state_ids = [self.no_punches], {self.no_punches: 0}
         self.birthday_rules = config.rules_of("birthday")
         self.birthday_names = {rule.name for rule in self.birthday_rules}
         self.tiered = bool(config.tiers)
@@ -112,7 +115,8 @@ class _Scenario:
         self.promotions_from, self.promotions_until = self._promotion_span()
         self.windows = _Windows(config.promotions, self.tz, by_hour=remember)
         self.outcomes: dict[tuple, tuple] = {}
-        # (month, gains code, points expired by `end`, voucher lapsed by `end`) -> visits: added up at the end
+        # (month, gains code, points expired by `end`, voucher lapsed by `end`) -> visits: added up at the
+        # end; code 0 (nothing gained) is counted too, and skipped there
         self.tally: Counter = Counter()
         self.gains: list[tuple | None] = [None]  # gains code // 2 -> (punches given, points, credit, rewards)
         self.gain_codes: dict[tuple, int] = {}
@@ -124,53 +128,67 @@ class _Scenario:
         # vouchers issued before this surely lapsed by `end` (a local day is 23 to 25 hours)
         self.surely_lapsed = clock.to_db(end - timedelta(days=self.voucher_days + 1)) if self.voucher_days else ""
 
-    def customer(self, visits: list, person: Person | None, year_end: tuple[int, int]) -> None:
+    def customer(self, visits: list, columns: tuple[list, list], person: Person | None,
+                 year_end: tuple[int, int]) -> None:
         """One customer's visits, (at, month, amount, items, category, year figures before it), in
-        time order: enrolment at the first, then each through the engine (or its remembered outcome)."""
+        time order, and their (ats, months) as lists: enrolment at the first, then each through the
+        engine (or its remembered outcome). The loop only finds each visit's gains code; the
+        counting is done after it, mostly by Counter's C loop (_tally)."""
         config, outcomes, remember, tiered = self.config, self.outcomes, self.remember, self.tiered
-        tallied = []  # counted into self.tally at the end, by Counter's C loop
         birthday = person.birthday if person is not None and self.birthday_rules else None
-        punches, issued = self.no_punches, []  # open punches per card; (rule, local day) of birthday vouchers
+        state, issued = 0, []  # open punches (an index into self.states); (rule, local day) of birthday vouchers
         rewarded = self._enrol(visits[0][0], visits[0][1], person)
-        expired_by, promoted = self.points_expired_by, bool(self.promotions)
-        tier = None
-        for at, month, amount, items, category, year in visits:
+        promoted, span_from, span_until = bool(self.promotions), self.promotions_from, self.promotions_until
+        tier_for, running_at, get = rules.tier_for, self.windows.running, outcomes.get
+        codes, tier = [], None
+        append = codes.append
+        for at, _month, amount, items, category, year in visits:
             if tiered:
-                tier = rules.tier_for(config, year[0] + amount, year[1] + 1)
+                tier = tier_for(config, year[0] + amount, year[1] + 1)
             if birthday is not None and self._birthday_due(birthday, at):
-                effect = self._apply(at, amount, items, category, year, punches, birthday, issued)
+                effect = self._apply(at, amount, items, category, year, state, birthday, issued)
             else:
-                running = ()
-                if promoted and self.promotions_from <= at < self.promotions_until:
-                    running = self.windows.running(at, amount, category)
-                key = (amount, items, category, id(tier), running, punches)
-                effect = outcomes.get(key) if remember else None
+                running = running_at(at, amount, category) if promoted and span_from <= at < span_until else ()
+                key = (amount, items, category, id(tier), running, state)
+                effect = get(key) if remember else None
                 if effect is None:
-                    effect = self._apply(at, amount, items, category, year, punches, None, issued)
+                    effect = self._apply(at, amount, items, category, year, state, None, issued)
                     if remember:
                         outcomes[key] = effect
-            punches, code = effect
-            if code:
-                lapsed = False
-                if code & 1:  # a voucher among the gains
-                    rewarded, lapsed = True, self._lapsed(at)
-                tallied.append((month, code, at <= expired_by, lapsed))
-        self.tally.update(tallied)
+            state, code = effect
+            append(code)
+        rewarded |= self._tally(columns, codes)
         self.totals.customers_rewarded += rewarded
         if tiered:
             tier = rules.tier_for(config, *year_end)
             if tier is not None:
                 self.totals.tiers[tier.name] += 1
 
+    def _tally(self, columns: tuple[list, list], codes: list[int]) -> bool:
+        """Counts each visit's gains by (month, code, points expired by `end`, voucher lapsed by
+        `end`); whether any visit issued a voucher. Only those visits are looked at one by one."""
+        ats, months = columns
+        cut = bisect_right(ats, self.points_expired_by)  # the first `cut` visits' points have expired by `end`
+        tally = self.tally
+        tally.update(zip(months, codes, [True] * cut + [False] * (len(codes) - cut), repeat(False)))
+        vouchers = [index for index, code in enumerate(codes) if code & 1]
+        for index in vouchers:
+            if self._lapsed(ats[index]):
+                key = (months[index], codes[index], index < cut, False)
+                tally[key] -= 1
+                tally[(*key[:3], True)] += 1
+        return bool(vouchers)
+
     def _birthday_due(self, birthday: date, at: str) -> bool:
         day = _local(at, self.tz).date()
         return any(promotions.birthday_for(rule, birthday, day) is not None for rule in self.birthday_rules)
 
-    def _apply(self, at: str, amount, items, category, year, punches, birthday, issued: list) -> tuple:
-        """The engine on this visit: (open punches after, gains code: see _effect)."""
-        state = State(punches=dict(zip(self.cards, punches, strict=True)), year_spend=year[0], year_visits=year[1],
-                      birthday=birthday, birthday_vouchers=tuple(issued))
-        entries = rules.apply_visit(self.config, state, Visit(clock.from_db(at), amount, items, category)).entries
+    def _apply(self, at: str, amount, items, category, year, state: int, birthday, issued: list) -> tuple:
+        """The engine on this visit in this state: (state after, gains code: see _effect)."""
+        punches = self.states[state]
+        before = State(punches=dict(zip(self.cards, punches, strict=True)), year_spend=year[0], year_visits=year[1],
+                       birthday=birthday, birthday_vouchers=tuple(issued))
+        entries = rules.apply_visit(self.config, before, Visit(clock.from_db(at), amount, items, category)).entries
         if birthday is not None:
             issued += [(e.rule, _local(at, self.tz).date()) for e in entries
                        if e.kind == "reward" and e.rule in self.birthday_names]
@@ -186,7 +204,12 @@ class _Scenario:
             credit += max(entry.credit, 0)
             if entry.kind == "reward" and entry.reward:
                 rewards.append(entry.reward)
-        return tuple(after), self._code((given, points, credit, tuple(rewards)))
+        after = tuple(after)
+        state = self.state_ids.get(after)
+        if state is None:
+            state = self.state_ids[after] = len(self.states)
+            self.states.append(after)
+        return state, self._code((given, points, credit, tuple(rewards)))
 
     def _code(self, gains: tuple) -> int:
         """0 for nothing gained, else the gains' index in self.gains times two, plus one when a
@@ -236,6 +259,8 @@ class _Scenario:
         totals = self.totals
         totals.visits, totals.customers, totals.revenue = visits, customers, revenue
         for (key, code, expired, lapsed), times in self.tally.items():
+            if not code or not times:
+                continue
             given, points, credit, rewards = self.gains[code // 2]
             figures = totals.month(key)
             totals.punches += given * times
@@ -320,7 +345,7 @@ def simulate(configs: list[Config], visits: Iterable[VisitRow], people: dict[int
     year_start = end.astimezone(UTC).replace(tzinfo=None) - window
     for customer, rows in groupby(visits, key=itemgetter(0)):
         customers += 1
-        prepared, key, month = [], None, None
+        prepared, ats, months, key, month = [], [], [], None, None
         recent, spend, visited = deque(), 0, 0  # the tier window: what store.counter.year_figures reads
         for _customer, at, local_day, amount, items, category in rows:
             if not local_day.startswith(key or "~"):  # a customer's visits stay in a month for a while
@@ -340,11 +365,13 @@ def simulate(configs: list[Config], visits: Iterable[VisitRow], people: dict[int
                 recent.append((naive, amount))
                 spend, visited = spend + amount, visited + 1
             prepared.append((at, key, amount, items, category, year))
+            ats.append(at)
+            months.append(key)
         while recent and recent[0][0] <= year_start:
             spend, visited = spend - recent.popleft()[1], visited - 1
         person = people.get(customer)
         for scenario in scenarios:
-            scenario.customer(prepared, person, (spend, visited))
+            scenario.customer(prepared, (ats, months), person, (spend, visited))
     count, revenue = sum(month.visits for month in shared.values()), sum(month.revenue for month in shared.values())
     return [scenario.finish(shared, count, customers, revenue) for scenario in scenarios]
 
