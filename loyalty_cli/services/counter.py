@@ -352,6 +352,9 @@ def _expire_some(conn, config, batch: list[int], books: dict, now: datetime, tot
         held = time.monotonic()
         for customer_id in batch:
             start = books.pop(customer_id)
+            # lock the row before reading what was written since `start`: on PostgreSQL a till's visit
+            # may have expired the same lots meanwhile, and both writing them would make a debt
+            store.customer_by_id(conn, customer_id)
             expired = expire_due(conn, config, customer_id, now, start)
             store_lots.keep(conn, customer_id, start)
             done += 1
