@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from tree_memory import TreeMemory, vm_rss_mb
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "loyalty_cli" / "config" / "sample.toml"  # region IT, Europe/Rome, EUR
 TARGETS = {"cards": 5.0, "visits": 20.0}
@@ -79,23 +81,6 @@ def write_visits(path: Path, count: int, customers: int, rng: random.Random) -> 
         out.writelines(lines)
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and its descendants (the import's reader and phone helper
-    processes), summed, from /proc; 0 where /proc is not there."""
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            with open(f"/proc/{current}/status") as status:
-                total += next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    todo += [int(child) for child in children.read().split()]
-        except (OSError, ValueError):
-            continue
-    return total / 1024
-
-
 def run(args: list[str], env: dict) -> tuple[float, float, float, float, dict]:
     """(seconds, CPU seconds, peak RSS of its largest process and peak of all its processes together,
     in MB, JSON output) of one `loyalty ...` child process.
@@ -105,23 +90,15 @@ def run(args: list[str], env: dict) -> tuple[float, float, float, float, dict]:
     seconds do, a lot.
     """
     import tempfile
-    import threading
 
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         child = subprocess.Popen([sys.executable, "-m", "loyalty_cli", *args], env=env, stdout=out, stderr=err)
-        peak_total, done = [0.0], threading.Event()
-
-        def watch():
-            while not done.wait(0.02):
-                peak_total[0] = max(peak_total[0], tree_rss_mb(child.pid))
-
-        watcher = threading.Thread(target=watch, daemon=True)
-        watcher.start()
+        tree = TreeMemory(child.pid, vm_rss_mb, interval=0.02)
+        tree.start()
         _pid, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started
-        done.set()
-        watcher.join()
+        tree.stop()
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
@@ -130,7 +107,7 @@ def run(args: list[str], env: dict) -> tuple[float, float, float, float, dict]:
         sys.exit(f"loyalty {' '.join(args)} failed ({child.returncode}):\n{problems}")
     peak_mb = usage.ru_maxrss / 1024  # KiB on Linux
     cpu = usage.ru_utime + usage.ru_stime
-    return seconds, cpu, peak_mb, peak_total[0], json.loads(text) if text.strip().startswith("{") else {}
+    return seconds, cpu, peak_mb, tree.peak_mb, json.loads(text) if text.strip().startswith("{") else {}
 
 
 def main() -> None:

@@ -35,7 +35,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +42,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
+
+from tree_memory import TreeMemory, pss_mb
 
 from loyalty_cli.store import db as store_db
 
@@ -90,7 +91,7 @@ def measure(command: list[str], env: dict) -> tuple[float, float, float]:
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
         child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, env=env)
-        tree = TreeMemory(child.pid)
+        tree = TreeMemory(child.pid, pss_mb)
         tree.start()
         while child.stdout.read(1 << 16):
             pass
@@ -103,43 +104,6 @@ def measure(command: list[str], env: dict) -> tuple[float, float, float]:
             errors.seek(0)
             raise SystemExit(f"{' '.join(command)} failed: {errors.read().decode().strip()}")
     return elapsed, max(usage.ru_maxrss / 1024, tree.peak_mb), usage.ru_utime + usage.ru_stime
-
-
-class TreeMemory(threading.Thread):
-    """Samples the summed PSS of a process and its descendants every 50 ms (Linux /proc)."""
-
-    def __init__(self, root: int):
-        super().__init__(daemon=True)
-        self.root, self.peak_mb, self._done = root, 0.0, threading.Event()
-
-    def run(self) -> None:
-        while not self._done.wait(0.05):
-            self.peak_mb = max(self.peak_mb, sum(map(_pss_mb, _tree(self.root))))
-
-    def stop(self) -> None:
-        self._done.set()
-        self.join()
-
-
-def _tree(root: int) -> list[int]:
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError), open(f"/proc/{entry}/stat") as stat:
-                parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
-    found, frontier = [root], [root]
-    while frontier:
-        frontier = [pid for pid, parent in parents.items() if parent in frontier]
-        found += frontier
-    return found
-
-
-def _pss_mb(pid: int) -> float:
-    with contextlib.suppress(OSError), open(f"/proc/{pid}/smaps_rollup") as rollup:
-        for line in rollup:
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def run_case(name: str, command: list[str], env: dict, runs: int, target: float = TARGET_S) -> tuple:
