@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import sqlite3
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -234,3 +235,10 @@ def db_execute(target, sql: str, params=()) -> None:
         conn.commit() if hasattr(conn, "commit") and conn.in_transaction else None
     finally:
         conn.close()
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, for a real server a test starts (SMTP, PostgreSQL)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

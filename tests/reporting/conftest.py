@@ -1,11 +1,12 @@
 """A real SMTP server for the campaign tests: aiosmtpd on a free local port, collecting what it receives."""
 
 import shutil
-import socket
 import subprocess
 from email import message_from_bytes, policy
 
 import pytest
+
+from tests.conftest import free_port
 
 
 class Inbox:
@@ -36,12 +37,6 @@ class Inbox:
 
     def to(self) -> list[str]:
         return [message["To"] for message in self.messages]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

@@ -200,7 +200,7 @@ def test_a_send_that_fails_half_way_logs_what_was_sent_and_a_rerun_sends_the_res
 
 
 def test_a_server_that_cannot_be_reached_is_one_line_and_logs_nothing(cli, tmp_path, monkeypatch, db_path):
-    from tests.reporting.conftest import free_port
+    from tests.conftest import free_port
 
     write_config(tmp_path, monkeypatch, CAMPAIGNS, free_port())  # nothing listens there
     assert cli("enroll", MARIA, "--email", "maria@example.com", "--marketing", "yes").exit_code == 0

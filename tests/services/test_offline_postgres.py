@@ -10,12 +10,13 @@ LOYALTY_TEST_POSTGRES set, as the other PostgreSQL tests; skips where no cluster
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import uuid
 
 import pytest
+
+from tests.conftest import free_port
 
 VERSION = os.environ.get("LOYALTY_TEST_POSTGRES_VERSION", "15")
 SOCKETS = "/var/run/postgresql"
@@ -30,16 +31,10 @@ def _run(*command: str) -> None:
     subprocess.run(command, check=True, timeout=120, capture_output=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def cluster():
     """(url, stop, start) of a new cluster with a `loyalty` database and a role for root."""
-    name, port = f"loyalty_offline_{uuid.uuid4().hex[:8]}", str(_free_port())
+    name, port = f"loyalty_offline_{uuid.uuid4().hex[:8]}", str(free_port())
     _run("pg_createcluster", VERSION, name, "-p", port)
     try:
         _run("pg_ctlcluster", VERSION, name, "start")
