@@ -66,37 +66,76 @@ def one_visit(db: str, rng: random.Random, ref: str, location: str) -> None:
         time.sleep(0.02 * 2 ** attempt * random.uniform(0.5, 1.5))
 
 
-def till(number: int, tills: int, db: str, seconds: float, start, pace_s: float | None, ready, results) -> None:
-    """One till: record visits until the time is up; put (latencies in s, failures, first error, CPU s)."""
+class RunningTill:
+    """A `loyalty till --json` process (cli/till.py) fed one visit a line on stdin; a visit is done
+    when its answer line is read. Its CPU is read from /proc before its input ends."""
+
+    def __init__(self, db: str):
+        import subprocess
+
+        command = [sys.executable, "-c", "from loyalty_cli.cli.entry import main; main()", "--db", db,
+                   "--config", str(CONFIG), "till", "--json"]
+        # stderr: its warnings (once a till) would drown the table; a failed visit's error is in its answer
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, text=True, bufsize=1)
+
+    def __call__(self, db: str, rng: random.Random, ref: str, location: str) -> None:
+        import json
+
+        phone = f"+39333{rng.randrange(POOL):07d}"
+        amount = f"{rng.randrange(1, 60)}.50"
+        self.process.stdin.write(f"{phone} --amount {amount} --ref {ref} --location {location}\n")
+        self.process.stdin.flush()
+        answer = json.loads(self.process.stdout.readline() or "{}")
+        if "error" in answer or "visit_id" not in answer:
+            raise RuntimeError(answer.get("error") or "the till ended")
+
+    def cpu(self) -> float:
+        fields = _stat(self.process.pid)
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def till(number: int, tills: int, db: str, seconds: float, start, pace_s: float | None, ready, results,
+         running: bool = False) -> None:
+    """One till: record visits until the time is up; put (latencies in s, failures, first error, CPU s).
+    running: through a `loyalty till` process (RunningTill), else as a command records one."""
     rng = random.Random(number)
+    record = RunningTill(db) if running else one_visit
     # one visit before the clock runs: the imports a first visit makes (phonenumbers...) are start-up
-    one_visit(db, random.Random(-1 - number), f"bench-warm-{os.getpid()}-{number}", f"till-{number % 4}")
+    record(db, random.Random(-1 - number), f"bench-warm-{os.getpid()}-{number}", f"till-{number % 4}")
     ready.put(number)
     latencies, failures, first_error = [], 0, None
     while start.value == 0.0 or time.time() < start.value:  # every till is ready before the clock runs
         time.sleep(0.001)
     start_at = start.value
-    cpu = time.process_time()
+    cpu = time.process_time() + (record.cpu() if running else 0.0)
     end = start_at + seconds
     due = start_at + (pace_s * number / tills if pace_s else 0.0)  # paced tills spread over the first period
     visit = 0
     while due < end:
         time.sleep(max(0.0, due - time.time()))  # closed loop: `due` is now
         try:
-            one_visit(db, rng, f"bench-{os.getpid()}-{number}-{visit}", f"till-{number % 4}")
+            record(db, rng, f"bench-{os.getpid()}-{number}-{visit}", f"till-{number % 4}")
             latencies.append(time.time() - due)  # from when it was due: a till running late shows it
         except Exception as exc:  # noqa: BLE001 - every failure is counted, and the first one shown
             failures += 1
             first_error = first_error or f"{type(exc).__name__}: {exc}"
         visit += 1
         due = due + pace_s if pace_s else time.time()
-    results.put((latencies, failures, first_error, time.process_time() - cpu))
+    used = time.process_time() + (record.cpu() if running else 0.0) - cpu
+    if running:
+        record.close()
+    results.put((latencies, failures, first_error, used))
 
 
-def run(db: str, tills: int, seconds: float, pace_s: float | None) -> dict:
+def run(db: str, tills: int, seconds: float, pace_s: float | None, running: bool = False) -> dict:
     context = multiprocessing.get_context("spawn")  # each till imports and connects on its own
     results, ready, start = context.Queue(), context.Queue(), context.Value("d", 0.0)
-    workers = [context.Process(target=till, args=(n, tills, db, seconds, start, pace_s, ready, results))
+    workers = [context.Process(target=till, args=(n, tills, db, seconds, start, pace_s, ready, results, running))
                for n in range(tills)]
     for worker in workers:
         worker.start()
@@ -226,6 +265,9 @@ def main() -> int:
                         help="paced mode: each till starts a visit every MS milliseconds (latency from when due)")
     parser.add_argument("--closed", action="store_true", help="with --pace: run the closed loop too")
     parser.add_argument("--no-sqlite", action="store_true", help="only the PostgreSQL runs")
+    parser.add_argument("--kind", choices=("command", "till", "both"), default="both",
+                        help="command: each visit as `loyalty visit` records one (new session and connection); "
+                             "till: each till a running `loyalty till --json` fed on stdin (default: both)")
     args = parser.parse_args()
     os.environ.setdefault("LOYALTY_OUTBOX", str(Path(tempfile.mkdtemp(prefix="bench-outbox-")) / "outbox.db"))
     targets = [] if args.no_sqlite and args.pg else [
@@ -233,24 +275,25 @@ def main() -> int:
     if args.pg:
         targets.append(("postgresql", args.pg))
     modes = ([None] if args.pace is None or args.closed else []) + ([args.pace] if args.pace else [])
+    kinds = ("command", "till") if args.kind == "both" else (args.kind,)
     missed = False
-    print(f"{'backend':<11} {'mode':<11} {'tills':>5} {'visits':>7} {'visits/s':>9} {'p50 ms':>7} {'p95 ms':>8} "
+    print(f"{'backend':<11} {'mode':<18} {'tills':>5} {'visits':>7} {'visits/s':>9} {'p50 ms':>7} {'p95 ms':>8} "
           f"{'failures':>8} {'load':>5} {'client CPU ms/visit':>19} {'server CPU ms/visit':>19}")
     for backend, db in targets:
         warm_up(db)
         counted = statements_per_visit(db)
         if counted is not None:
             print(f"{backend}: {counted} statements per visit of a known customer")
-        for pace in modes:
+        for kind, pace in ((kind, pace) for kind in kinds for pace in modes):
             for count in (int(part) for part in args.tills.split(",")):
-                got = run(db, count, args.seconds, pace / 1000 if pace else None)
-                mode = f"paced {pace:g}" if pace else "closed"
-                print(f"{backend:<11} {mode:<11} {count:>5} {got['visits']:>7} {got['per_s']:>9.1f} "
+                got = run(db, count, args.seconds, pace / 1000 if pace else None, running=kind == "till")
+                mode = (f"paced {pace:g}" if pace else "closed") + f" {kind}"
+                print(f"{backend:<11} {mode:<18} {count:>5} {got['visits']:>7} {got['per_s']:>9.1f} "
                       f"{got['p50_ms'] or 0:>7.1f} {got['p95_ms'] or 0:>8.1f} {got['failures']:>8} "
                       f"{got['load']:>5.1f} {_ms(got['client_ms']):>19} {_ms(got['server_ms']):>19}", flush=True)
                 if got["first_error"]:
                     print(f"  first failure: {got['first_error']}")
-                if backend == "postgresql" and count >= 16 and pace is None:
+                if backend == "postgresql" and count >= 16 and pace is None and kind == kinds[-1]:
                     missed |= got["failures"] > 0 or (got["p95_ms"] or 0) >= 150
     return 1 if missed else 0
 

@@ -78,6 +78,24 @@ def visit(ctx: typer.Context, phone: PhoneArg, **options):
         raise typer.Exit(code)
 
 
+def till(
+    ctx: typer.Context,
+    json: Annotated[bool, typer.Option("--json", help="One JSON document per line for each visit line read.")] = False,
+    location: Annotated[str | None, typer.Option(
+        "--location", help="The shop or till recording the visits (a line's own --location wins).",
+        show_default=False)] = None,
+):
+    """Record the visits read on stdin, one a line, as `loyalty visit` would (the words after
+    `loyalty visit`: PHONE... and its options), keeping the database open between them. For a
+    point-of-sale program or a script that records many visits: one line out per visit in."""
+    from loyalty_cli.cli.till import run_till
+
+    session: Session = ctx.obj
+    code = run_till(session.db_option, session.config_option, as_json=json, location=location)
+    if code:
+        raise typer.Exit(code)
+
+
 def enroll(
     ctx: typer.Context,
     phone: PhoneArg,
@@ -317,7 +335,7 @@ def _phone(session, data: dict) -> str:
     return session.shown_phone(data["phone"])
 
 
-COMMANDS = (visit, enroll, edit, show, customers, redeem, void, history)
+COMMANDS = (visit, till, enroll, edit, show, customers, redeem, void, history)
 # The counter's visit is typed fast and often: an option typed twice is refused, not the last kept.
 COMMAND_CLASSES = {"visit": refusing_repeats(tuple(spec.flag for spec in VISIT_OPTIONS if spec.type is not bool)),
                    "enroll": joining_phone_words("--referred-by")}

@@ -34,14 +34,15 @@ VISIT_OPTIONS = (
 
 
 def run_visit(db=None, config=None, phone=(), amount=None, items=None, note=None, at=None, name=None,
-              ref=None, category=None, location=None, as_json=False) -> int:
-    """Record a visit and show the card; returns the exit code."""
+              ref=None, category=None, location=None, as_json=False, kept=None) -> int:
+    """Record a visit and show the card; returns the exit code. kept: the services.kept.Kept of a
+    long-running till (cli/till.py), which keeps the connection between visits."""
     from loyalty_cli.cli.edge import guarded
     from loyalty_cli.output import console as render
     from loyalty_cli.services import counter
     from loyalty_cli.services.session import Session
 
-    session = Session(db, config, on_created=render.database_created, on_note=render.note)
+    session = Session(db, config, on_created=render.database_created, on_note=render.note, kept=kept)
 
     def work():
         from loyalty_cli.domain.errors import Unreachable
@@ -76,8 +77,11 @@ def run_visit(db=None, config=None, phone=(), amount=None, items=None, note=None
         render.card(result, notice.format(ref=ref, visit=result["visit_id"]), session.shown_phone(result["phone"]))
 
     code = guarded(session, work)
-    for warning in dict.fromkeys(session.warnings):  # each once
-        render.warning(warning)
+    said = kept.said if kept is not None else set()  # each once; at a long-running till, once a run
+    for warning in dict.fromkeys(session.warnings):
+        if warning not in said:
+            said.add(warning)
+            render.warning(warning)
     return code
 
 

@@ -18,17 +18,21 @@ PACKAGED_SAMPLE = Path(__file__).with_name("sample.toml")
 BUILTIN_ORIGIN = "built-in defaults"
 
 
-def load(path: Path | None, origin: str = "") -> Config:
-    """Load and validate a config file; None means the built-in defaults."""
+def load(path: Path | None, origin: str = "", data: bytes | None = None) -> Config:
+    """Load and validate a config file; None means the built-in defaults. data: its bytes, read already."""
     if path is None:
         return builtin()
+    return parse(read(path) if data is None else data, str(path), source=path, origin=origin or str(path))
+
+
+def read(path: Path) -> bytes:
+    """A config file's bytes (load parses them; a long-running till compares them, services/kept.py)."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise BadInput(Phrase("{path}: config file not found", path=path)) from None
     except OSError as exc:
         raise BadInput(Phrase("{path}: cannot read config: {strerror}", path=path, strerror=exc.strerror)) from None
-    return parse(data, str(path), source=path, origin=origin or str(path))
 
 
 def declared_locale(path: Path | None) -> str | None:

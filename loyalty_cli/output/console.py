@@ -20,8 +20,22 @@ def is_terminal() -> bool:
     return sys.stdout is not None and bool(sys.stdout.isatty())
 
 
+_json_indent: int | None = 2  # None: one line per document (see json_lines)
+
+
 def json_text(data) -> str:
-    return json_safe(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    return json_safe(json.dumps(data, ensure_ascii=False, indent=_json_indent, default=str))
+
+
+@contextmanager
+def json_lines():
+    """Within: each JSON document on one line (`loyalty till --json`: one line out per visit in)."""
+    global _json_indent
+    outer, _json_indent = _json_indent, None
+    try:
+        yield
+    finally:
+        _json_indent = outer
 
 
 def emit_json(data) -> None:
@@ -41,8 +55,26 @@ def remark(label: str, message: str) -> None:
     sys.stderr.write(f"{label}: {printable(say(message))}\n")
 
 
+_held_errors: list[str] | None = None  # see errors_held
+
+
 def error(message: str) -> None:
+    if _held_errors is not None:
+        _held_errors.append(say(message))
+        return
     remark(tr("error"), message)
+
+
+@contextmanager
+def errors_held():
+    """Within: error lines are kept in the list yielded instead of written, for a caller that
+    writes them itself (`loyalty till` names the input line each belongs to)."""
+    global _held_errors
+    outer, _held_errors = _held_errors, []
+    try:
+        yield _held_errors
+    finally:
+        _held_errors = outer
 
 
 def warning(message: str) -> None:

@@ -29,8 +29,7 @@ def record(session: Session, phone_text: str, **options) -> dict:
     given = inputs.visit_input(session, now, **options)
     phone = phones.normalise(phone_text, config.shop.phone_region)
     key = given["ref"] or f"off-{uuid.uuid4()}"
-    conn = outbox.open_outbox(session.outbox_path, durable=True)
-    try:
+    with session.outbox(durable=True) as conn:
         earlier = outbox.known_key(conn, key)
         if earlier is not None:
             if earlier["phone"] != phone or earlier["amount"] != given["amount"]:
@@ -40,8 +39,6 @@ def record(session: Session, phone_text: str, **options) -> dict:
             outbox.add(conn, {**given, "key": key, "phone": phone, "at": clock.to_db(given["at"]),
                               "recorded_at": clock.to_db(now)})
         last = outbox.last_card(conn, phone)
-    finally:
-        conn.close()
     return {"offline": True, "ref": key, "phone": phone, "duplicate": earlier is not None,
             "location": given["location"], "amount": money.as_string(given["amount"], config.shop.currency),
             "last_known": last[0] if last else None,
@@ -56,11 +53,8 @@ def remember_card(session: Session, card: dict) -> None:
     if not (paths.is_server(session.db_path) or path.exists()):
         return
     balances = {key: value for key, value in card.items() if key not in VISIT_ONLY}
-    conn = outbox.open_outbox(path, durable=False)
-    try:
+    with session.outbox(durable=False) as conn:
         outbox.remember_card(conn, card["phone"], balances, clock.to_db(clock.now()))
-    finally:
-        conn.close()
 
 
 def push_if_waiting(session: Session) -> dict | None:
@@ -70,13 +64,10 @@ def push_if_waiting(session: Session) -> dict | None:
     path = session.outbox_path
     if not path.exists():
         return None
-    conn = outbox.open_outbox(path, durable=True)
-    try:
+    with session.outbox(durable=True) as conn:
         if not outbox.has_waiting(conn):
             return None
         return _push(session, conn, retry_problems=False)
-    finally:
-        conn.close()
 
 
 def push(session: Session) -> dict:
@@ -84,11 +75,8 @@ def push(session: Session) -> dict:
     path = session.outbox_path
     if not path.exists():
         return {"pushed": 0, "already": 0, "refused": [], "waiting": 0}
-    conn = outbox.open_outbox(path, durable=True)
-    try:
+    with session.outbox(durable=True) as conn:
         return _push(session, conn, retry_problems=True)
-    finally:
-        conn.close()
 
 
 def _push(session: Session, conn, retry_problems: bool) -> dict:

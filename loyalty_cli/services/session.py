@@ -1,5 +1,6 @@
 """What every command needs: the config and the database, resolved once and lazily."""
 
+from contextlib import contextmanager
 from functools import cached_property
 
 from loyalty_cli.config import load as config_module
@@ -23,8 +24,9 @@ def open_database(path, create: bool = True, make_folder: bool = True):
 class Session:
     """on_created(path) is told when opening the database created a new file (the CLI notes it)."""
 
-    def __init__(self, db: str | None = None, config: str | None = None, on_created=None, on_note=None):
+    def __init__(self, db: str | None = None, config: str | None = None, on_created=None, on_note=None, kept=None):
         self.db_option, self.config_option = db, config
+        self.kept = kept  # a services.kept.Kept: the connection is taken from it and given back (`loyalty till`)
         self.on_created = on_created
         self.on_note = on_note  # told things worth a line on stderr (local rules that differ from the published)
         self.created = None  # the path of a database this session created
@@ -37,7 +39,7 @@ class Session:
     def local_config(self) -> model.Config:
         """This till's own config file (or the built-in defaults)."""
         path, origin = paths.config_path(self.config_option)
-        config = config_module.load(path, origin)
+        config = config_module.load(path, origin) if self.kept is None else self.kept.config(path, origin)
         i18n.use(config.shop.locale)  # from here on everything people read is in the shop's language
         return config
 
@@ -49,7 +51,7 @@ class Session:
         version = self.published_version
         if version is None:
             return local
-        in_force = published.combine(version, local)
+        in_force = published.combine(version, local) if self.kept is None else self.kept.combined(version, local)
         if self.on_note is not None and published.differs(local, in_force):
             self.on_note(Phrase("local config differs from the published rules (version {version}); using the "
                                 "published ones", version=version["id"]))
@@ -89,6 +91,20 @@ class Session:
     def outbox_path(self):
         return paths.outbox_path(self.config_option)
 
+    @contextmanager
+    def outbox(self, durable: bool):
+        """The till's outbox (store/outbox.py) for the block: kept open by a long-running till."""
+        if self.kept is not None:
+            yield self.kept.outbox(self.outbox_path, durable)
+            return
+        from loyalty_cli.store import outbox
+
+        conn = outbox.open_outbox(self.outbox_path, durable)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
     @cached_property
     def conn(self):
         """The shop's database, which must exist: a read, or a change to customers who must be in
@@ -116,6 +132,10 @@ class Session:
     def _open(self, path, **options):
         if self.unreachable is not None:
             raise self.unreachable
+        if self.kept is not None:
+            conn = self.kept.take(path)
+            if conn is not None:
+                return conn
         try:
             return open_database(path, **options)
         except Unreachable as exc:
@@ -190,8 +210,11 @@ class Session:
         """Close the database; after a failure, remove a database this command created, so a
         refused command leaves no new file behind."""
         if "conn" in self.__dict__:
-            self.conn.close()
-            del self.__dict__["conn"]
+            conn = self.__dict__.pop("conn")
+            if self.kept is not None and not (failed and self.created is not None):
+                self.kept.give_back(self.db_path, conn)
+            else:
+                conn.close()
         if self.created is not None:
             if failed:
                 store_db.remove_if_empty(self.created)

@@ -79,6 +79,20 @@ def connect(path, create: bool = True, make_folder: bool = True):
     return conn
 
 
+def still_sound(conn) -> bool:
+    """Whether a connection kept open since an earlier visit (services/kept.py) can serve the next:
+    it answers, it is in no transaction, and its database is still at this release's schema (a
+    newer release may have migrated it meanwhile). One statement."""
+    if is_postgres(conn):
+        from loyalty_cli.store.backends import postgres
+
+        return postgres.still_sound(conn, SCHEMA_VERSION)
+    try:
+        return not conn.in_transaction and conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    except sqlite3.Error:
+        return False
+
+
 def connect_outbox(path: Path, durable: bool) -> sqlite3.Connection:
     """A till's outbox (store/outbox.py), created owner-only on first use. WAL; `durable`: every
     commit reaches the disk before it returns (an offline visit, whose card is printed next), else

@@ -1,0 +1,98 @@
+"""What a long-running till (`loyalty till`, cli/till.py) keeps from one visit to the next: the
+database connection, the outbox's connections, the config it read and the warnings it gave.
+
+Every command opens its database and closes it again, and `loyalty visit` pays for that at each
+visit. On PostgreSQL a new connection is a new server process with cold caches: about 22 ms of
+server CPU a visit, against 4 ms on a connection already warm (benchmarks/bench_tills.py). The
+till's sessions (services/session.py) take what is kept here and give it back. Nothing is
+trusted blindly:
+- a connection is reused only while it is sound (store.db.still_sound: open, in no
+  transaction, at this release's schema). Otherwise it is closed and a new one is opened, and a
+  server that cannot be reached then sends the visit to the outbox as usual;
+- the outbox's connection only while its file is the same file;
+- the config only while the file holds the same bytes: an owner who edits it changes the next
+  visit; the published rules only while no newer version is published (read at every visit).
+"""
+
+import os
+from contextlib import suppress
+
+from loyalty_cli.config import load as config_load
+from loyalty_cli.config import published
+from loyalty_cli.store import db as store_db
+from loyalty_cli.store import outbox
+
+
+class Kept:
+    def __init__(self) -> None:
+        self._databases: dict[str, object] = {}
+        self._outboxes: dict[tuple, tuple] = {}  # (path, durable) -> (connection, the file's identity)
+        self._config: tuple | None = None  # ((path, origin, bytes), Config)
+        self._combined: tuple | None = None  # ((version id, sha256), the local Config, Config)
+        self.said: set = set()  # the warnings said already: each once a run, not at every visit
+
+    def take(self, path):
+        """The connection kept for path, if it is still sound; else None (and it is closed)."""
+        conn = self._databases.pop(str(path), None)
+        if conn is None:
+            return None
+        if store_db.still_sound(conn):
+            return conn
+        _close(conn)
+        return None
+
+    def give_back(self, path, conn) -> None:
+        previous = self._databases.pop(str(path), None)
+        if previous is not None and previous is not conn:
+            _close(previous)
+        self._databases[str(path)] = conn
+
+    def outbox(self, path, durable: bool):
+        """The till's outbox, opened once (store/outbox.open_outbox) and kept open."""
+        key = (str(path), durable)
+        kept = self._outboxes.pop(key, None)
+        if kept is not None and kept[1] == _identity(path):
+            self._outboxes[key] = kept
+            return kept[0]
+        if kept is not None:
+            _close(kept[0])
+        conn = outbox.open_outbox(path, durable)
+        self._outboxes[key] = (conn, _identity(path))
+        return conn
+
+    def config(self, path, origin: str):
+        """The config in the file at path (None: the built-in defaults), parsed again only when
+        its bytes change."""
+        key = (str(path), origin, None if path is None else config_load.read(path))
+        if self._config is None or self._config[0] != key:
+            self._config = (key, config_load.load(path, origin, data=key[2]))
+        return self._config[1]
+
+    def combined(self, version, local):
+        """config/published.combine(version, local), worked out again only for another version
+        (or another local config): parsing the published rules costs ~3 ms."""
+        key = (version["id"], version["sha256"])
+        if self._combined is None or self._combined[0] != key or self._combined[1] is not local:
+            self._combined = (key, local, published.combine(version, local))
+        return self._combined[2]
+
+    def close(self) -> None:
+        for conn in self._databases.values():
+            _close(conn)
+        for conn, _ in self._outboxes.values():
+            _close(conn)
+        self._databases.clear()
+        self._outboxes.clear()
+
+
+def _identity(path) -> tuple | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _close(conn) -> None:
+    with suppress(Exception):  # a connection already broken has nothing left to close
+        conn.close()

@@ -1,0 +1,140 @@
+"""`loyalty till` (cli/till.py): visits read on stdin, one a line, recorded as `loyalty visit`
+records them, with the database kept open between them (services/kept.py)."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from loyalty_cli.cli.till import run_till
+from loyalty_cli.domain.errors import Unreachable
+from loyalty_cli.services import session as session_module
+from tests.conftest import SAMPLE, db_query, nothing_recorded
+
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL (tests/conftest.py)
+
+LINES = """\
+333 111 2222 --amount 12,50 --ref T-1
+
+# a comment, and a blank line above: no output for either
+333 111 2222 --amount -3
+612 345 678 --amount 4
+333 111 2222 --amount 12,50 --ref T-1
+333 444 5555 --amount 7 --name "Ana Ruiz" --location Mare
+333 111 2222 --amount "unclosed
+--amount 3
+333 111 2222 --amount 1 --json
+"""
+
+
+def test_one_line_out_per_visit_line_in_and_the_worst_exit_code(cli, db_path):
+    result = cli("till", "--json", "--location", "Centro", input=LINES)
+    assert result.exit_code == 2, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(out) == 8  # 10 lines read, the blank one and the comment skipped
+    errors = {answer["line"]: answer for answer in out if "error" in answer}
+    assert sorted(errors) == [4, 5, 8, 9]
+    assert errors[4] == {"line": 4, "error": "--amount must not be negative: '-3'", "exit_code": 2}
+    assert "not a valid phone number" in errors[5]["error"]
+    assert "closing quotation" in errors[8]["error"] and "not a visit" in errors[9]["error"]
+    first, again, ana, last = (answer for answer in out if "error" not in answer)
+    assert (first["duplicate"], first["enrolled"], first["location"]) == (False, True, "Centro")
+    assert again["duplicate"] is True and again["visit_id"] == first["visit_id"]
+    assert (ana["name"], ana["location"]) == ("Ana Ruiz", "Mare")  # a line's own option wins
+    assert last["visits"] == 2
+    assert "error: line 4: --amount must not be negative" in result.stderr
+    recorded = db_query(db_path, "SELECT c.phone, v.amount, v.location FROM visits v "
+                                 "JOIN customers c ON c.id = v.customer_id ORDER BY v.id")
+    assert recorded == [("+393331112222", 1250, "Centro"), ("+393334445555", 700, "Mare"),
+                        ("+393331112222", 100, "Centro")]
+
+
+def test_a_till_gives_the_cards_loyalty_visit_gives(cli, cli_json, isolated):
+    visits = [("333 111 2222", "12,50"), ("333 111 2222", "40"), ("333 999 0000", "3"), ("333 111 2222", "9")]
+    result = cli("till", "--json", input="".join(f"{phone} --amount {amount}\n" for phone, amount in visits))
+    assert result.exit_code == 0, result.stderr
+    by_till = [json.loads(line) for line in result.stdout.splitlines()]
+    other = str(isolated / "by-command.db")
+    by_command = [cli_json("--db", other, "visit", phone, "--amount", amount) for phone, amount in visits]
+    assert by_till == by_command
+
+
+def test_text_mode_prints_the_cards_and_says_each_warning_once(cli):
+    result = cli("till", input="333 111 2222 --amount 5\n333 999 0000 --amount 5\n333 111 2222 --amount 5\n")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.count("new customer enrolled") == 2 and "visit #3 recorded" in result.stdout
+    assert result.stderr.count("no customer has a birthday on file") == 1  # the sample's birthday rule
+
+
+def test_a_refused_line_alone_records_nothing(cli, db_path):
+    result = cli("till", input="612 345 678 --amount 4\n")
+    assert result.exit_code == 2
+    assert "error: line 1: not a valid phone number" in result.stderr
+    assert nothing_recorded(db_path)
+
+
+def test_an_edited_config_counts_from_the_next_visit(isolated, capsys):
+    config = isolated / "shop.toml"
+    shutil.copy(SAMPLE, config)
+
+    def lines():
+        yield "333 111 2222 --amount 5\n"
+        config.write_text(SAMPLE.read_text().replace('# location = "Centro"', 'location = "Porto"'))
+        yield "333 111 2222 --amount 5\n"
+
+    assert run_till(config=str(config), as_json=True, lines=lines()) == 0
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert (first["location"], second["location"]) == (None, "Porto")
+
+
+def _backends(url: str) -> set:
+    """The server processes connected to the test's database, other than the one asking."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        return {row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid != pg_backend_pid()")}
+
+
+def _end_backends(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE datname = current_database() AND pid != pg_backend_pid()")
+
+
+def test_the_connection_is_kept_and_replaced_when_the_server_ends_it(backend, db_path, isolated, capsys,
+                                                                     monkeypatch):
+    if backend != "postgres":
+        pytest.skip("a server connection: PostgreSQL only")
+    seen = []
+    real_open = session_module.open_database
+
+    def refuse(path, **options):
+        raise Unreachable("cannot reach the database server (connection refused)")
+
+    def lines():
+        yield "333 111 2222 --amount 5 --ref K-1\n"
+        seen.append(_backends(db_path))
+        yield "333 111 2222 --amount 5 --ref K-2\n"
+        seen.append(_backends(db_path))
+        _end_backends(db_path)  # a server restart, as the till sees it
+        yield "333 111 2222 --amount 5 --ref K-3\n"
+        seen.append(_backends(db_path))
+        _end_backends(db_path)
+        monkeypatch.setattr(session_module, "open_database", refuse)  # and now no server at all
+        yield "333 111 2222 --amount 5 --ref K-4\n"
+        monkeypatch.setattr(session_module, "open_database", real_open)
+        yield "333 111 2222 --amount 5 --ref K-5\n"
+
+    assert run_till(as_json=True, lines=lines()) == 0
+    answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(seen[0]) == 1 and seen[1] == seen[0]  # one connection, kept for the second visit
+    assert len(seen[2]) == 1 and seen[2] != seen[1]  # a new one once the server had ended it
+    assert answers[3]["offline"] is True and answers[3]["ref"] == "K-4"
+    assert answers[4]["visits"] == 5  # K-4 pushed from the outbox before K-5
+    refs = db_query(db_path, "SELECT ref FROM visits ORDER BY id")
+    assert refs == [("K-1",), ("K-2",), ("K-3",), ("K-4",), ("K-5",)]
+    assert os.path.exists(isolated / "outbox.db")
