@@ -5,15 +5,19 @@
     python benchmarks/bench_tills.py --db /path/shop.db --pg postgresql://user@host/bench
     python benchmarks/bench_tills.py --pg postgresql://... --pace 2000 --closed   # both modes
 
-Each till is a process recording visits for --seconds, each visit as a command does it: a new
-session (config read, connection opened, schema checked), one `record_visit` transaction (a
-transient conflict retried as the CLI edge retries it), the connection closed. Interpreter
-start-up is left out (bench_visit.py measures it). Customers are drawn from a pool of 2,000 so
-tills often hit the same customers; every visit has a unique ref. A failure is any error a
-till's visit raised (a busy database past its timeout, a conflict past its retries...).
+Each till is a process recording visits for --seconds, in one of two ways (--kind, both by default):
+- command: each visit as a command does it: a new session (config read, connection opened,
+  schema checked), one `record_visit` transaction (a transient conflict retried as the CLI edge
+  retries it), the connection closed. Interpreter start-up is left out (bench_visit.py measures it);
+- till: the till is a running `loyalty till --json` (cli/till.py), which keeps its connection,
+  fed one visit a line on stdin; a visit is done when its answer line is read.
+Customers are drawn from a pool of 2,000 so tills often hit the same customers; every visit has
+a unique ref. A failure is any error a till's visit raised (a busy database past its timeout, a
+conflict past its retries...).
 
 Two modes, both reported when both are asked for:
-- closed (the default, and the issue's target: 16 tills at p95 under 150 ms on PostgreSQL):
+- closed (the default, and the issue's target: 16 tills at p95 under 150 ms on PostgreSQL; the
+  exit status is 1 when the last kind run, the running tills by default, misses it):
   every till records visits back to back. On a machine with fewer cores than tills this
   measures how 16 busy processes queue for the CPU as much as the database: all the tills'
   Python and the server share the cores, where a real till is a machine of its own.

@@ -35,7 +35,8 @@ def test_fast_path_has_the_typer_visit_options_names_types_and_defaults():
     fast_side = {option.dest: ((option.flag,), option.type, option.default, option.type is bool)
                  for option in entry.VISIT_TABLE.values()}
     assert fast_side == typer_side
-    assert set(inspect.signature(run_visit).parameters) == {"db", "config", "phone", *fast_side}
+    # kept: what a running `loyalty till` hands each visit (cli/till.py), never a command-line option
+    assert set(inspect.signature(run_visit).parameters) == {"db", "config", "phone", "kept", *fast_side}
     app_options = typer_params(None)
     for option in entry.GLOBAL_OPTIONS:
         assert describe(app_options[option.dest])[:3] == ((option.flag,), option.type, option.default)
