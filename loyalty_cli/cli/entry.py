@@ -1,9 +1,10 @@
 """The `loyalty` executable: a fast path for the counter's `visit`, everything else through Typer.
 
 Typer (with the pydantic it now imports) costs ~0.25 s to start, more than the whole budget of
-a visit at the counter. So a plain `loyalty visit PHONE... [options]` is parsed here with
-nothing but the standard library, from the very option specs (cli/visit.py VISIT_OPTIONS) the
-Typer command is built from, and runs the same `run_visit`. Anything this parser does not fully
+a visit at the counter. So a plain `loyalty visit PHONE... [options]` is parsed with nothing
+but the standard library (cli/visit.parse_fast_visit, which `loyalty till` uses for its lines
+too), from the very option specs (VISIT_OPTIONS) the Typer command is built from, and runs the
+same `run_visit`. Anything this parser does not fully
 understand (--help, an unknown, repeated or malformed option, a bad number) goes to Typer, which
 owns help and usage errors; tests/cli/test_entry.py checks both parsers read a line the same.
 """
@@ -11,13 +12,7 @@ owns help and usage errors; tests/cli/test_entry.py checks both parsers read a l
 import re
 import sys
 
-from loyalty_cli.cli.visit import VISIT_OPTIONS, OptionSpec, run_visit
-
-# The app's own options (cli/app.py), which may come before the command.
-GLOBAL_OPTIONS = (OptionSpec("--db", "db", str, None, "Database file."),
-                  OptionSpec("--config", "config", str, None, "Config file."))
-GLOBAL_TABLE = {option.flag: option for option in GLOBAL_OPTIONS}
-VISIT_TABLE = {option.flag: option for option in VISIT_OPTIONS}
+from loyalty_cli.cli.visit import parse_fast_visit, run_visit
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -83,58 +78,3 @@ def _usage_error(exc) -> int:
         hint = f" (see '{context.command_path} --help')" if context is not None else ""
         sys.stderr.write(f"error: {message}{hint}\n")
     return exc.exit_code
-
-
-def parse_fast_visit(argv: list[str]) -> dict | None:
-    """run_visit's arguments for a plain `visit` command line, or None to leave it to Typer."""
-    tokens = list(argv)
-    given: dict = {}
-    while tokens and tokens[0] != "visit":
-        if not _take_option(tokens, GLOBAL_TABLE, given):
-            return None
-    if not tokens:
-        return None
-    tokens.pop(0)
-    phone: list[str] = []
-    while tokens:
-        if tokens[0].startswith("-") and tokens[0] != "-":
-            if not _take_option(tokens, VISIT_TABLE, given):
-                return None
-        else:
-            phone.append(tokens.pop(0))
-    if not phone:
-        return None
-    defaults = {option.dest: option.default for option in GLOBAL_OPTIONS + VISIT_OPTIONS}
-    return {**defaults, "phone": phone, **given}
-
-
-def _take_option(tokens: list[str], table: dict[str, OptionSpec], into: dict) -> bool:
-    """Move the option at the front of tokens, converted to its type, into `into`.
-
-    False for anything Typer should decide: an unknown or repeated option, a missing value,
-    a value given to a flag, a number that is not plainly written.
-    """
-    flag, has_value, value = tokens.pop(0).partition("=")
-    option = table.get(flag)
-    if option is None or option.dest in into:
-        return False
-    if option.type is bool:
-        into[option.dest] = True
-        return not has_value
-    if not has_value:
-        if not tokens:
-            return False
-        value = tokens.pop(0)
-    if option.type is int and not _plain_integer(value):
-        return False
-    into[option.dest] = option.type(value)
-    return True
-
-
-def _plain_integer(text: str) -> bool:
-    """Digits with an optional sign: what int() and Typer both read, and read alike.
-
-    int() also takes "1_000" and other scripts' digits, Typer "3.0"; such values go to Typer.
-    """
-    digits = text[1:] if text[:1] in ("+", "-") else text
-    return digits.isascii() and digits.isdigit()

@@ -66,7 +66,7 @@ def _one_visit(number: int, words: str, kept, **given) -> int:
 
 def _parsed(words: str) -> dict | str:
     """run_visit's arguments for one line, or what is wrong with it."""
-    from loyalty_cli.cli.entry import parse_fast_visit
+    from loyalty_cli.cli.visit import parse_fast_visit
     from loyalty_cli.domain.i18n import tr
 
     if len(words) > LINE_MAX:

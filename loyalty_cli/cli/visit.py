@@ -1,6 +1,7 @@
 """`loyalty visit`: its options, once, and `run_visit`, the one function both parsers call.
 
-VISIT_OPTIONS is plain data so that entry.py's standard-library parser can read it without
+VISIT_OPTIONS is plain data so that the standard-library parser below (parse_fast_visit: the
+executable's fast path in entry.py, and each line of `loyalty till`) can read it without
 importing Typer; cli/counter.py builds the Typer command's signature from the same tuple.
 """
 
@@ -138,3 +139,67 @@ def _show_offline(result: dict, why, as_json: bool) -> None:
         return
     render.card(result["last_known"], saved + ". " + tr("Balances as last seen {when}, before this visit").format(
         when=shown.minute(clock.minute_of(result["last_seen_at"]))))
+
+
+# ---- the standard-library parser of a visit's words (cli/entry.py, cli/till.py) ----------------
+
+# The app's own options (cli/app.py), which may come before the command.
+GLOBAL_OPTIONS = (OptionSpec("--db", "db", str, None, "Database file."),
+                  OptionSpec("--config", "config", str, None, "Config file."))
+GLOBAL_TABLE = {option.flag: option for option in GLOBAL_OPTIONS}
+VISIT_TABLE = {option.flag: option for option in VISIT_OPTIONS}
+
+
+def parse_fast_visit(argv: list[str]) -> dict | None:
+    """run_visit's arguments for a plain `visit` command line, or None to leave it to Typer."""
+    tokens = list(argv)
+    given: dict = {}
+    while tokens and tokens[0] != "visit":
+        if not _take_option(tokens, GLOBAL_TABLE, given):
+            return None
+    if not tokens:
+        return None
+    tokens.pop(0)
+    phone: list[str] = []
+    while tokens:
+        if tokens[0].startswith("-") and tokens[0] != "-":
+            if not _take_option(tokens, VISIT_TABLE, given):
+                return None
+        else:
+            phone.append(tokens.pop(0))
+    if not phone:
+        return None
+    defaults = {option.dest: option.default for option in GLOBAL_OPTIONS + VISIT_OPTIONS}
+    return {**defaults, "phone": phone, **given}
+
+
+def _take_option(tokens: list[str], table: dict[str, OptionSpec], into: dict) -> bool:
+    """Move the option at the front of tokens, converted to its type, into `into`.
+
+    False for anything Typer should decide: an unknown or repeated option, a missing value,
+    a value given to a flag, a number that is not plainly written.
+    """
+    flag, has_value, value = tokens.pop(0).partition("=")
+    option = table.get(flag)
+    if option is None or option.dest in into:
+        return False
+    if option.type is bool:
+        into[option.dest] = True
+        return not has_value
+    if not has_value:
+        if not tokens:
+            return False
+        value = tokens.pop(0)
+    if option.type is int and not _plain_integer(value):
+        return False
+    into[option.dest] = option.type(value)
+    return True
+
+
+def _plain_integer(text: str) -> bool:
+    """Digits with an optional sign: what int() and Typer both read, and read alike.
+
+    int() also takes "1_000" and other scripts' digits, Typer "3.0"; such values go to Typer.
+    """
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    return digits.isascii() and digits.isdigit()

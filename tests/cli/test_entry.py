@@ -9,7 +9,7 @@ import sys
 import pytest
 import typer
 
-from loyalty_cli.cli import entry
+from loyalty_cli.cli import visit
 from loyalty_cli.cli.app import app
 from loyalty_cli.cli.visit import run_visit
 
@@ -33,12 +33,12 @@ def describe(param) -> tuple:
 def test_fast_path_has_the_typer_visit_options_names_types_and_defaults():
     typer_side = {name: describe(param) for name, param in typer_params("visit").items() if name != "phone"}
     fast_side = {option.dest: ((option.flag,), option.type, option.default, option.type is bool)
-                 for option in entry.VISIT_TABLE.values()}
+                 for option in visit.VISIT_TABLE.values()}
     assert fast_side == typer_side
     # kept: what a running `loyalty till` hands each visit (cli/till.py), never a command-line option
     assert set(inspect.signature(run_visit).parameters) == {"db", "config", "phone", "kept", *fast_side}
     app_options = typer_params(None)
-    for option in entry.GLOBAL_OPTIONS:
+    for option in visit.GLOBAL_OPTIONS:
         assert describe(app_options[option.dest])[:3] == ((option.flag,), option.type, option.default)
 
 
@@ -49,14 +49,14 @@ def test_fast_path_has_the_typer_visit_options_names_types_and_defaults():
     ["1", "--items=-2", "--amount=", "--note", "--json"], ["-", "1", "--note", "-"], ["1", "--items", "+007"],
 ])
 def test_both_parsers_read_a_line_alike(words):
-    fast = entry.parse_fast_visit(["visit", *words])
+    fast = visit.parse_fast_visit(["visit", *words])
     assert fast is not None
     assert {key: fast[key] for key in fast if key not in ("db", "config")} == typer_reads(words)
 
 
 @pytest.mark.parametrize("items", ["1_000", "3.0", "٣", "0x10", "", " 3", "1e3", "+-3"])
 def test_numbers_not_plainly_written_are_left_to_typer(items):
-    assert entry.parse_fast_visit(["visit", "1", "--items", items]) is None
+    assert visit.parse_fast_visit(["visit", "1", "--items", items]) is None
 
 
 @pytest.mark.parametrize("argv, expected", [
@@ -66,7 +66,7 @@ def test_numbers_not_plainly_written_are_left_to_typer(items):
     (["visit", "1", "--at", "2026-01-01", "--name", "Ann", "--note", "n"], {"at": "2026-01-01", "name": "Ann"}),
 ])
 def test_fast_path_parses(argv, expected):
-    parsed = entry.parse_fast_visit(argv)
+    parsed = visit.parse_fast_visit(argv)
     assert parsed is not None
     assert {k: parsed[k] for k in expected} == expected
 
@@ -77,7 +77,7 @@ def test_fast_path_parses(argv, expected):
     ["--db", "x", "show", "1"], ["--version"], [], ["visit", "1", "--json=yes"], ["--db"],
 ])
 def test_everything_else_goes_to_typer(argv):
-    assert entry.parse_fast_visit(argv) is None
+    assert visit.parse_fast_visit(argv) is None
 
 
 def run(args, env_extra=None, cwd=None):
