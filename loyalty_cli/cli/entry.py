@@ -4,9 +4,9 @@ Typer (with the pydantic it now imports) costs ~0.25 s to start, more than the w
 a visit at the counter. So a plain `loyalty visit PHONE... [options]` is parsed with nothing
 but the standard library (cli/visit.parse_fast_visit, which `loyalty till` uses for its lines
 too), from the very option specs (VISIT_OPTIONS) the Typer command is built from, and runs the
-same `run_visit`. Anything this parser does not fully
-understand (--help, an unknown, repeated or malformed option, a bad number) goes to Typer, which
-owns help and usage errors; tests/cli/test_entry.py checks both parsers read a line the same.
+same `run_visit`. Anything this parser does not fully understand (--help, an unknown, repeated
+or malformed option, a bad number) goes to Typer, which owns help and usage errors;
+tests/cli/test_entry.py checks both parsers read a line the same.
 """
 
 import re

@@ -5,8 +5,9 @@ each time. Or it can keep one `loyalty till` running and write each visit to it 
 that would follow `loyalty visit` (`612 345 678 --amount 12,50 --ref T1-0042`). Each line runs
 the very `run_visit` of `loyalty visit`: the same checks, card, JSON, offline outbox and exit
 codes. What is saved is the start-up and, on PostgreSQL, the connection, which stays open from one
-visit to the next (services/kept.py). On a 2-core machine that is 26 ms of server CPU a visit
-against 4, and it is what lets 16 busy tills share one server (benchmarks/bench_tills.py --till).
+visit to the next (services/kept.py). On the 2-core development machine that is 3 ms of server
+CPU a visit instead of 22-24, and it is what lets 16 busy tills share one server
+(benchmarks/bench_tills.py --kind till).
 
 Out, in order: a card per visit, or with --json one JSON document per line for each visit line
 in (blank lines and lines starting with # are skipped). A line that fails writes
@@ -87,7 +88,7 @@ def _failed(number: int, errors: list[str], code: int, as_json: bool) -> int:
     from loyalty_cli.output import console as render
 
     message = "; ".join(errors) or tr("failed")
-    render.remark(tr("error"), tr("line {number}: {message}").format(number=number, message=message))
+    render.error(tr("line {number}: {message}").format(number=number, message=message))
     if as_json:
         render.emit_json({"line": number, "error": message, "exit_code": code})
         render.flush_stdout()

@@ -2,8 +2,8 @@
 database connection, the outbox's connections, the config it read and the warnings it gave.
 
 Every command opens its database and closes it again, and `loyalty visit` pays for that at each
-visit. On PostgreSQL a new connection is a new server process with cold caches: about 22 ms of
-server CPU a visit, against 4 ms on a connection already warm (benchmarks/bench_tills.py). The
+visit. On PostgreSQL a new connection is a new server process with cold caches: about 22-24 ms
+of server CPU a visit, against 3-4 ms on a connection already warm (benchmarks/bench_tills.py). The
 till's sessions (services/session.py) take what is kept here and give it back. Nothing is
 trusted blindly:
 - a connection is reused only while it is sound (store.db.still_sound: open, in no
