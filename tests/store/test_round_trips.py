@@ -26,16 +26,22 @@ def statements(monkeypatch, backend):
     """The SQL texts the command under test sends (on SQLite from the connection's open on)."""
     sent: list[str] = []
     if backend == "postgres":
+        import threading
+
         import psycopg
 
         original = psycopg.Cursor.execute
+        # only this thread's: conftest's pool creates the next test's database meanwhile, in a thread of its own
+        ours = threading.get_ident()
 
         def counting(cursor, query, params=None, **options):
-            sent.append(str(query))
+            if threading.get_ident() == ours:
+                sent.append(str(query))
             return original(cursor, query, params, **options)
 
         def counting_many(cursor, query, params_seq, **options):  # one pipeline: one round trip
-            sent.append(f"{query} (many)")
+            if threading.get_ident() == ours:
+                sent.append(f"{query} (many)")
             return original_many(cursor, query, params_seq, **options)
 
         original_many = psycopg.Cursor.executemany
