@@ -32,7 +32,8 @@ def email_problem(text: str) -> str | None:
         return Phrase("not an e-mail address")
     if "." not in domain.strip(".") or domain.startswith(".") or domain.endswith("."):
         return Phrase("not an e-mail address (the part after @ needs a dotted domain, e.g. shop.it)")
-    return None
+    unreadable = control_problem(text)  # an escape sequence, or a byte that is not UTF-8
+    return Phrase("not an e-mail address: it {problem}", problem=unreadable) if unreadable else None
 
 
 # Bounds on free text: a paper card's name, a note, a receipt number. Far above any real one,
@@ -58,6 +59,9 @@ def control_problem(text: str) -> str | None:
         if (char < " " or "\x7f" <= char <= "\x9f") or char in _BIDI_CONTROLS:
             code = f"U+{ord(char):04X}"
             return Phrase("holds a control character ({code})", code=code)
+        if "\ud800" <= char <= "\udfff":  # a byte of the command line or stdin that is not UTF-8 (Python's
+            # surrogateescape): it cannot be stored as text, and the database would refuse it mid-transaction
+            return Phrase("holds a byte that is not UTF-8 text (0x{byte})", byte=format(ord(char) & 0xFF, "02X"))
     return None
 
 
