@@ -17,6 +17,9 @@ from loyalty_cli.cli.visit import parse_fast_visit, run_visit
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    undecodable = next((arg for arg in argv if not _is_utf8(arg)), None)
+    if undecodable is not None:
+        sys.exit(_not_utf8(undecodable))
     fast = parse_fast_visit(argv)
     if fast is not None:
         sys.exit(run_visit(**fast))
@@ -35,6 +38,19 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write("error: interrupted\n")
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _is_utf8(arg: str) -> bool:
+    """Python hands on a byte of the command line that is not UTF-8 (a Latin-1 terminal) as a lone
+    surrogate, which no database can store or even look up: every command would fail on it with a
+    traceback, mid-transaction."""
+    return not any("\ud800" <= char <= "\udfff" for char in arg)
+
+
+def _not_utf8(arg: str) -> int:
+    shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    sys.stderr.write(f"error: '{shown}' holds a byte that is not UTF-8 text: type it again in UTF-8\n")
+    return 2
 
 
 def _reader_gone(exc: SystemExit, stdout_before: tuple | None) -> bool:
