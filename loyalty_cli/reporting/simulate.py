@@ -16,7 +16,8 @@ from loyalty_cli.domain import birthdays, clock, money
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.domain.i18n import Phrase, mark
 from loyalty_cli.domain.model import Config
-from loyalty_cli.domain.simulation import Person, Totals, shares, simulate
+from loyalty_cli.domain.replay_shares import shares
+from loyalty_cli.domain.simulation import Person, Totals, simulate
 from loyalty_cli.output.model import Chart, Column, Report, Table
 from loyalty_cli.reporting.context import Context, query
 from loyalty_cli.reporting.liability import point_rate
@@ -164,7 +165,7 @@ def build(ctx: Context, period: Period, candidates: list[Scenario], redemption: 
 
 
 def _replay(ctx: Context, period: Period, configs: list[Config], people: dict, end, jobs: int | None) -> list:
-    """simulation.simulate of every config, its shares (simulation.shares) replayed side by side in
+    """simulation.simulate of every config, its shares (domain/replay_shares.py) replayed side by side in
     forked processes that get the rows this one reads (system/forks.py): on two cores the four
     scenarios of the bench take 19.7-23 s against 40 s in one process."""
     processes = min(forks.available() if jobs is None else jobs, len(configs))

@@ -187,7 +187,7 @@ min_amount = 500
 
 
 def test_shares_give_every_config_to_exactly_one_process():
-    from loyalty_cli.domain.simulation import shares
+    from loyalty_cli.domain.replay_shares import shares
 
     configs = [load.load(SAMPLE), config(PUNCH), config(), config(PUNCH), config(), config(PUNCH)]
     for count in range(1, len(configs) + 1):
@@ -199,7 +199,7 @@ def test_shares_give_every_config_to_exactly_one_process():
 
 
 def test_shares_find_the_split_greedy_misses():
-    from loyalty_cli.domain.simulation import _best_owners, _greedy_owners
+    from loyalty_cli.domain.replay_shares import _best_owners, _greedy_owners
 
     def busiest(weights, starts, owners):
         loads = list(starts)
@@ -213,7 +213,7 @@ def test_shares_find_the_split_greedy_misses():
 
 
 def test_the_bench_scenarios_split_the_sample_from_the_three_examples():
-    from loyalty_cli.domain.simulation import shares
+    from loyalty_cli.domain.replay_shares import shares
 
     configs = [load.load(SAMPLE), *(load.load(EXAMPLES / f"{name}.toml") for name in ("cafe", "pharmacy", "ice_cream"))]
     # measured alone on the bench history: 13.9 s, 4.6 s, 5.7 s, 5.0 s, and the parent reads for 3 s
