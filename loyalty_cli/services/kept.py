@@ -7,8 +7,9 @@ of server CPU a visit, against 3-4 ms on a connection already warm (benchmarks/b
 till's sessions (services/session.py) take what is kept here and give it back. Nothing is
 trusted blindly:
 - a connection is reused only while it is sound (store.db.still_sound: open, in no
-  transaction, at this release's schema). Otherwise it is closed and a new one is opened, and a
-  server that cannot be reached then sends the visit to the outbox as usual;
+  transaction, at this release's schema) and, for a SQLite file, while the file at its path is
+  the one it has open. Otherwise it is closed and a new one is opened, and a server that cannot
+  be reached then sends the visit to the outbox as usual;
 - the outbox's connection only while its file is the same file;
 - the config only while the file holds the same bytes: an owner who edits it changes the next
   visit; the published rules only while no newer version is published (read at every visit).
@@ -25,27 +26,29 @@ from loyalty_cli.store import outbox
 
 class Kept:
     def __init__(self) -> None:
-        self._databases: dict[str, object] = {}
+        self._databases: dict[str, tuple] = {}  # path -> (connection, the file's identity; None for a server)
         self._outboxes: dict[tuple, tuple] = {}  # (path, durable) -> (connection, the file's identity)
         self._config: tuple | None = None  # ((path, origin, bytes), Config)
         self._combined: tuple | None = None  # ((version id, sha256), the local Config, Config)
         self.said: set = set()  # the warnings said already: each once a run, not at every visit
 
     def take(self, path):
-        """The connection kept for path, if it is still sound; else None (and it is closed)."""
-        conn = self._databases.pop(str(path), None)
+        """The connection kept for path, if it is still sound and (a SQLite file) the file at path
+        is still the one it has open: a backup restored over it, or the file moved away, must not
+        leave the till writing into a file nobody will read again. Else None (and it is closed)."""
+        conn, identity = self._databases.pop(str(path), (None, None))
         if conn is None:
             return None
-        if store_db.still_sound(conn):
+        if identity == _identity(path) and store_db.still_sound(conn):
             return conn
         _close(conn)
         return None
 
     def give_back(self, path, conn) -> None:
-        previous = self._databases.pop(str(path), None)
+        previous, _ = self._databases.pop(str(path), (None, None))
         if previous is not None and previous is not conn:
             _close(previous)
-        self._databases[str(path)] = conn
+        self._databases[str(path)] = (conn, _identity(path))
 
     def outbox(self, path, durable: bool):
         """The till's outbox, opened once (store/outbox.open_outbox) and kept open."""
@@ -77,7 +80,7 @@ class Kept:
         return self._combined[2]
 
     def close(self) -> None:
-        for conn in self._databases.values():
+        for conn, _ in self._databases.values():
             _close(conn)
         for conn, _ in self._outboxes.values():
             _close(conn)

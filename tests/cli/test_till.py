@@ -138,3 +138,22 @@ def test_the_connection_is_kept_and_replaced_when_the_server_ends_it(backend, db
     refs = db_query(db_path, "SELECT ref FROM visits ORDER BY id")
     assert refs == [("K-1",), ("K-2",), ("K-3",), ("K-4",), ("K-5",)]
     assert os.path.exists(isolated / "outbox.db")
+
+
+def test_a_database_file_moved_away_is_not_written_to_again(backend, db_path, isolated, capsys):
+    if backend != "sqlite":
+        pytest.skip("a database file: SQLite only")
+    moved = isolated / "moved"
+    moved.mkdir()
+
+    def lines():
+        yield "333 111 2222 --amount 5 --ref M-1\n"
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(f"{db_path}{suffix}"):
+                os.replace(f"{db_path}{suffix}", moved / f"loyalty.db{suffix}")
+        yield "333 111 2222 --amount 5 --ref M-2\n"
+
+    assert run_till(as_json=True, lines=lines()) == 0
+    assert db_query(db_path, "SELECT ref FROM visits") == [("M-2",)]  # in the file now at the path
+    assert db_query(moved / "loyalty.db", "SELECT ref FROM visits") == [("M-1",)]
+    assert "created a new database" in capsys.readouterr().err
