@@ -10,7 +10,6 @@ from datetime import datetime
 from loyalty_cli.domain import clock, money, rules
 from loyalty_cli.domain.errors import BadInput
 from loyalty_cli.domain.i18n import Phrase
-from loyalty_cli.store import consents as consents_store
 from loyalty_cli.store import counter as store
 from loyalty_cli.store import feedback as feedback_store
 from loyalty_cli.store import lots as store_lots
@@ -34,6 +33,7 @@ def card(conn, config, row, now: datetime, book=None, year=None) -> dict:
                       "reward_name": config.rewards[rule.reward].name})
     affordable = [{"reward": r.id, "name": r.name, "points": r.points}
                   for r in config.rewards.values() if r.points is not None and r.points <= points]
+    said, marketing = feedback_store.latest_and_consent(conn, row["id"])
     return {
         "phone": row["phone"],
         "name": row["name"],
@@ -52,18 +52,9 @@ def card(conn, config, row, now: datetime, book=None, year=None) -> dict:
         "visits": row["visits"],
         "spend": money.as_string(row["spend"], currency),
         "last_visit": local_time(row["last_visit_at"], config),
-        "last_feedback": last_feedback(conn, config, row["id"]),
-        "marketing": consents_store.current(conn, row["id"]),  # consent on record now (none: no)
+        "last_feedback": {**said, "at": local_time(said["at"], config)} if said else None,  # the last score
+        "marketing": marketing,  # consent on record now (none: no)
     }
-
-
-def last_feedback(conn, config, customer_id: int) -> dict | None:
-    """The customer's last score: {score, scale, comment, at}, or None."""
-    said = feedback_store.latest(conn, customer_id)
-    if said is None:
-        return None
-    return {"score": said["score"], "scale": said["scale"], "comment": said["comment"],
-            "at": local_time(said["at"], config)}
 
 
 def points_now(conn, config, row, now: datetime, book=None) -> int:
