@@ -17,11 +17,14 @@ code at the end of input is 0 when every line was recorded, else the highest of 
 (1 refused, 2 bad input). An interrupt stops at once with 130.
 """
 
+import re
 import shlex
 import sys
 from contextlib import nullcontext
 
 LINE_MAX = 4096  # characters: a visit's words are a few dozen; a longer line is not a visit
+_PLAIN = re.compile(r"[^'\"\\]*")  # no quoting: nothing for shlex to do but split
+_BLANKS = re.compile(r"[ \t\r\n]+")  # shlex's whitespace (the line is stripped already)
 
 
 def run_till(db=None, config=None, as_json: bool = False, location: str | None = None, lines=None) -> int:
@@ -73,7 +76,8 @@ def _parsed(words: str) -> dict | str:
     if len(words) > LINE_MAX:
         return tr("a line longer than {max} characters is not a visit").format(max=LINE_MAX)
     try:
-        tokens = shlex.split(words)
+        # a line with no quote or backslash splits as shlex splits it, at a tenth of the cost
+        tokens = _BLANKS.split(words) if _PLAIN.fullmatch(words) else shlex.split(words)
     except ValueError as exc:
         return tr("cannot read the line: {reason}").format(reason=exc)
     visit = parse_fast_visit(["visit", *tokens])

@@ -87,8 +87,9 @@ class Session:
     def db_path(self):
         return self.db_choice[0]
 
-    @property
+    @cached_property
     def outbox_path(self):
+        """Asked five times a visit (push, remember, record): worked out once (paths.outbox_path)."""
         return paths.outbox_path(self.config_option)
 
     @contextmanager

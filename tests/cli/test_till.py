@@ -3,9 +3,12 @@ records them, with the database kept open between them (services/kept.py)."""
 
 import json
 import os
+import shlex
 import shutil
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from loyalty_cli.cli.till import run_till
 from loyalty_cli.domain.errors import Unreachable
@@ -157,3 +160,17 @@ def test_a_database_file_moved_away_is_not_written_to_again(backend, db_path, is
     assert db_query(db_path, "SELECT ref FROM visits") == [("M-2",)]  # in the file now at the path
     assert db_query(moved / "loyalty.db", "SELECT ref FROM visits") == [("M-1",)]
     assert "created a new database" in capsys.readouterr().err
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=" \t\r\nab1-,.#=\u00a0\u2003\x1c\"'\\", max_size=30))
+def test_a_line_splits_into_the_words_shlex_gives(line):
+    from loyalty_cli.cli import till
+
+    words = line.strip()
+    try:
+        expected = shlex.split(words)
+    except ValueError:
+        return  # an open quote: shlex is asked, and its error is the line's
+    if words and till._PLAIN.fullmatch(words):  # an empty line is skipped before it is split
+        assert till._BLANKS.split(words) == expected
