@@ -12,7 +12,8 @@ trusted blindly:
   be reached then sends the visit to the outbox as usual;
 - the outbox's connection only while its file is the same file;
 - the config only while the file holds the same bytes: an owner who edits it changes the next
-  visit; the published rules only while no newer version is published (read at every visit).
+  visit; the published rules only while no newer version is published (its id is read at every
+  visit, by the statement that checks the connection).
 """
 
 import os
@@ -20,8 +21,8 @@ from contextlib import suppress
 
 from loyalty_cli.config import load as config_load
 from loyalty_cli.config import published
+from loyalty_cli.store import config_versions, outbox
 from loyalty_cli.store import db as store_db
-from loyalty_cli.store import outbox
 
 
 class Kept:
@@ -30,6 +31,8 @@ class Kept:
         self._outboxes: dict[tuple, tuple] = {}  # (path, durable) -> (connection, the file's identity)
         self._config: tuple | None = None  # ((path, origin, bytes), Config)
         self._combined: tuple | None = None  # ((version id, sha256), the local Config, Config)
+        self._published: dict[str, tuple] = {}  # path -> (newest published id, its row or None)
+        self._newest: dict[str, tuple] = {}  # path -> (connection, the newest published id take() read on it)
         self.said: set = set()  # the warnings said already: each once a run, not at every visit
 
     def take(self, path):
@@ -39,10 +42,23 @@ class Kept:
         conn, identity = self._databases.pop(str(path), (None, None))
         if conn is None:
             return None
-        if identity == _identity(path) and store_db.still_sound(conn):
+        newest = store_db.still_sound(conn) if identity == _identity(path) else None
+        if newest is not None:
+            self._newest[str(path)] = (conn, newest)
             return conn
         _close(conn)
         return None
+
+    def published(self, path, conn):
+        """config_versions.latest(conn), read again only when take() saw a newer id than the one
+        kept: a till asks it at every visit, and the rules rarely change."""
+        taken, newest = self._newest.pop(str(path), (None, None))
+        kept = self._published.get(str(path))
+        if taken is not conn or kept is None or kept[0] != newest:
+            row = config_versions.latest(conn)
+            kept = (row["id"] if row else 0, row)
+            self._published[str(path)] = kept
+        return kept[1]
 
     def give_back(self, path, conn) -> None:
         previous, _ = self._databases.pop(str(path), (None, None))

@@ -63,6 +63,8 @@ class Session:
         if "conn" not in self.__dict__ and not store_db.exists(self.db_path):
             return None
         try:
+            if self.kept is not None:
+                return self.kept.published(self.db_path, self.conn)
             return config_versions.latest(self.conn)
         except NoDatabase:
             return None  # a server database still empty: the command that records something creates it

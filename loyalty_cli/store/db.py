@@ -79,18 +79,26 @@ def connect(path, create: bool = True, make_folder: bool = True):
     return conn
 
 
-def still_sound(conn) -> bool:
+def still_sound(conn) -> int | None:
     """Whether a connection kept open since an earlier visit (services/kept.py) can serve the next:
     it answers, it is in no transaction, and its database is still at this release's schema (a
-    newer release may have migrated it meanwhile). One statement."""
+    newer release may have migrated it meanwhile). None when it cannot; else the id of the newest
+    published config (0: none), which the same statement reads, so that a till learns whether the
+    rules in force changed without a statement of its own (config_versions.latest)."""
     if is_postgres(conn):
         from loyalty_cli.store.backends import postgres
 
         return postgres.still_sound(conn, SCHEMA_VERSION)
     try:
-        return not conn.in_transaction and conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        if conn.in_transaction:
+            return None
+        version, published = conn.execute(_SOUND).fetchone()
     except sqlite3.Error:
-        return False
+        return None
+    return published if version == SCHEMA_VERSION else None
+
+
+_SOUND = "SELECT (SELECT user_version FROM pragma_user_version), (SELECT COALESCE(MAX(id), 0) FROM config_versions)"
 
 
 def connect_outbox(path: Path, durable: bool) -> sqlite3.Connection:

@@ -174,3 +174,25 @@ def test_a_line_splits_into_the_words_shlex_gives(line):
         return  # an open quote: shlex is asked, and its error is the line's
     if words and till._PLAIN.fullmatch(words):  # an empty line is skipped before it is split
         assert till._BLANKS.split(words) == expected
+
+
+def test_rules_published_meanwhile_count_from_the_next_visit(cli_json, isolated, tmp_path, capsys):
+    """The till learns of a newer published version from the statement that checks its kept
+    connection (services/kept.py), and reads the version itself only then."""
+    def rules(name: str, per_unit: int):
+        path = tmp_path / name
+        path.write_text(SAMPLE.read_text().replace("per_unit = 1\n", f"per_unit = {per_unit}\n", 1))
+        return path
+
+    cli_json("config", "publish", rules("v1.toml", 3), "--author", "ana")
+
+    def lines():
+        yield "333 111 2222 --amount 10\n"
+        yield "333 111 2222 --amount 10\n"
+        cli_json("config", "publish", rules("v2.toml", 5), "--author", "ana")
+        yield "333 111 2222 --amount 10\n"
+        yield "333 111 2222 --amount 10\n"
+
+    assert run_till(config=str(SAMPLE), as_json=True, lines=lines()) == 0
+    answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [answer["earned"]["points"] for answer in answers] == [30, 30, 50, 50]

@@ -62,17 +62,19 @@ def connect(url: str, version_wanted: int, create: bool = True):
     return conn
 
 
-def still_sound(conn, version_wanted: int) -> bool:
+def still_sound(conn, version_wanted: int) -> int | None:
     """db.still_sound on PostgreSQL: a server that restarted, or ended the session, fails the
     statement, and the caller opens a new connection (or, the server gone, works offline)."""
     psycopg = _psycopg()
     raw = conn.raw
     if raw.closed or raw.broken or conn.in_transaction:
-        return False
+        return None
     try:
-        return raw.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == version_wanted
+        version, published = raw.execute("SELECT MAX(version), (SELECT COALESCE(MAX(id), 0) FROM config_versions) "
+                                         "FROM schema_version").fetchone()
     except psycopg.Error:
-        return False
+        return None
+    return published if version == version_wanted else None
 
 
 def safe_url(url: str) -> str:
