@@ -32,8 +32,11 @@ def events(conn, customer_id: int, after: int = 0, through: int | None = None) -
         "SELECT id, kind, points, COALESCE(earned_at, at), visit_id, reverses FROM ledger "
         "WHERE customer_id = ? AND id > ? AND id <= ? AND points != 0 ORDER BY id",
         (customer_id, after, 2**63 - 1 if through is None else through))
-    return [Event(line_id, kind, points, clock.from_db(at), visit, lot if kind in NAMES_ITS_LOT else None)
-            for line_id, kind, points, at, visit, lot in rows]
+    return [_event(*row) for row in rows]
+
+
+def _event(line_id: int, kind: str, points: int, at: str, visit: int | None, lot: int | None) -> Event:
+    return Event(line_id, kind, points, clock.from_db(at), visit, lot if kind in NAMES_ITS_LOT else None)
 
 
 def whole_book(conn, customer_id: int) -> Book:
@@ -52,11 +55,15 @@ def _kept_through(conn, customer_id: int) -> int | None:
     return row[0] if row else None
 
 
-# The kept book's `through`, its text only when it is later than what the caller holds (parsing a
-# long book is most of the cost), and the customer's last ledger line: one statement, one row.
-_KEPT = ("SELECT (SELECT through FROM lot_books WHERE customer_id = :customer), "
-         "(SELECT book FROM lot_books WHERE customer_id = :customer AND through > :after), "
-         "(SELECT MAX(id) FROM ledger WHERE customer_id = :customer)")
+# The kept book's `through` and its text only when it is later than what the caller holds
+# (parsing a long book is most of the cost), and on the same rows every ledger line written
+# after the later of the two: one statement. All lines, not only points lines: the last one is
+# what the book is kept through.
+_SINCE = ("SELECT b.through, CASE WHEN b.through > :after THEN b.book END, l.id, l.kind, l.points, "
+          "COALESCE(l.earned_at, l.at), l.visit_id, l.reverses FROM (SELECT 1 AS one) o "
+          "LEFT JOIN lot_books b ON b.customer_id = :customer "
+          "LEFT JOIN ledger l ON l.customer_id = :customer "
+          "AND l.id > CASE WHEN b.through > :after THEN b.through ELSE :after END ORDER BY l.id")
 
 
 def current(conn, customer_id: int, start: tuple[Book, int] | None = None) -> tuple[Book, int]:
@@ -68,14 +75,17 @@ def current(conn, customer_id: int, start: tuple[Book, int] | None = None) -> tu
 
 
 def _current(conn, customer_id: int, start) -> tuple[tuple[Book, int], int | None, int | None]:
-    """(current()'s answer, the kept book's through, the customer's last ledger line): two
-    statements, the second skipped when no line was written after the book."""
-    kept_through, text, last = conn.execute(
-        _KEPT, {"customer": customer_id, "after": -1 if start is None else start[1]}).fetchone()
+    """(current()'s answer, the kept book's through, the customer's last ledger line)."""
+    after = -1 if start is None else start[1]
+    rows = conn.execute(_SINCE, {"customer": customer_id, "after": after}).fetchall()
+    kept_through, text = rows[0][0], rows[0][1]
     if text is not None:
         start = (loads(text), kept_through)
     book, after = start or (None, 0)
-    new = events(conn, customer_id, after) if last is not None and last > after else []
+    lines = [row[2:] for row in rows if row[2] is not None]
+    new = [_event(*line) for line in lines if line[2] != 0]
+    # no line after `after`: the last one is `after` itself (a line of theirs), or they have none
+    last = lines[-1][0] if lines else (after or None)
     return (lots.replay(new, book), max(after, new[-1].id if new else 0)), kept_through, last
 
 
