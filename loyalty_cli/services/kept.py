@@ -24,6 +24,8 @@ from loyalty_cli.config import published
 from loyalty_cli.store import config_versions, outbox
 from loyalty_cli.store import db as store_db
 
+PHONE_KEYS_KEPT = 100_000  # ~20 MB at most
+
 
 class Kept:
     def __init__(self) -> None:
@@ -34,6 +36,7 @@ class Kept:
         self._published: dict[str, tuple] = {}  # path -> (newest published id, its row or None)
         self._newest: dict[str, tuple] = {}  # path -> (connection, the newest published id take() read on it)
         self.said: set = set()  # the warnings said already: each once a run, not at every visit
+        self._phone_keys: dict[str, str] = {}
 
     def take(self, path):
         """The connection kept for path, if it is still sound and (a SQLite file) the file at path
@@ -65,6 +68,14 @@ class Kept:
         if previous is not None and previous is not conn:
             _close(previous)
         self._databases[str(path)] = (conn, _identity(path))
+
+    def phone_keys(self) -> dict:
+        """The phone cache rows the till's sessions read (services/session.py): a typed form's
+        number, and how the shop writes a number, do not change, so a number seen before costs
+        no statement. Emptied when it holds PHONE_KEYS_KEPT rows: a till runs for months."""
+        if len(self._phone_keys) > PHONE_KEYS_KEPT:
+            self._phone_keys.clear()
+        return self._phone_keys
 
     def outbox(self, path, durable: bool):
         """The till's outbox, opened once (store/outbox.open_outbox) and kept open."""

@@ -32,8 +32,9 @@ class Session:
         self.created = None  # the path of a database this session created
         self.warnings: list[str] = []  # said once on stderr by the CLI, after the command's output
         self.unreachable = None  # the Unreachable raised once: not waited for again in the same command
-        # phone cache rows (key -> value) read from the database by this command: not asked, nor written, again
-        self.phone_keys: dict[str, str] = {}
+        # phone cache rows (key -> value) read from the database by this command (by a running till,
+        # since it started): not asked, nor written, again
+        self.phone_keys: dict[str, str] = {} if kept is None else kept.phone_keys()
 
     @cached_property
     def local_config(self) -> model.Config:
@@ -165,8 +166,11 @@ class Session:
         """E.164 for a typed number, remembering how it was typed so the next time costs no parse
         (and reading, in the same statement, how the shop writes it: the card shows it)."""
         region = self.config.shop.phone_region
+        key = phones.cache_key(text, region)
+        if key in self.phone_keys and (region is None or phones.shown_key(self.phone_keys[key], region) in
+                                       self.phone_keys):
+            return self.phone_keys[key]  # a running till has read it before: no statement
         if self._database_open_or_a_file():
-            key = phones.cache_key(text, region)
             prefix = phones.shown_prefix(region) if region is not None else None
             known, shown = store.cached_phone_and_shown(self.conn, key, prefix)
             if known:
@@ -184,11 +188,16 @@ class Session:
         key = phones.cache_key(text, region)
         if key not in self.phone_keys:
             store.remember_phone(self.conn, key, e164)
+            self.phone_keys[key] = e164
         if region is None:
             return
         shown = phones.shown_key(e164, region)
-        if shown not in self.phone_keys and not store.cached_phone(self.conn, shown):
-            store.remember_phone(self.conn, shown, locale_format.phone(e164, region))
+        if shown not in self.phone_keys:
+            known = store.cached_phone(self.conn, shown)
+            if not known:
+                known = locale_format.phone(e164, region)
+                store.remember_phone(self.conn, shown, known)
+            self.phone_keys[shown] = known
 
     def shown_phone(self, e164: str) -> str:
         """A number as people in the shop's region write it ('333 123 4567'; a foreign one with
