@@ -60,8 +60,8 @@ def run_visit(db=None, config=None, phone=(), amount=None, items=None, note=None
             _show_recorded(lambda: _show_offline(offline, why, as_json),
                            Phrase("visit {ref} was saved on this till", ref=offline["ref"]))
             return
-        _remember_card(session, result)
         _show_recorded(lambda: _show_card(result), Phrase("visit #{visit} was recorded", visit=result["visit_id"]))
+        _remember_card(session, result)  # after the card: the customer is not kept waiting for a cache
 
     def _show_card(result):
         if as_json:

@@ -29,6 +29,8 @@ def record(session: Session, phone_text: str, **options) -> dict:
     given = inputs.visit_input(session, now, **options)
     phone = phones.normalise(phone_text, config.shop.phone_region)
     key = given["ref"] or f"off-{uuid.uuid4()}"
+    if session.kept is not None:
+        session.kept.write_cards()  # the cards a running till still holds: this visit shows one
     with session.outbox(durable=True) as conn:
         earlier = outbox.known_key(conn, key)
         if earlier is not None:
@@ -53,8 +55,11 @@ def remember_card(session: Session, card: dict) -> None:
     if not (paths.is_server(session.db_path) or path.exists()):
         return
     balances = {key: value for key, value in card.items() if key not in VISIT_ONLY}
+    if session.kept is not None:  # a running till writes them a few at a time (services/kept.py)
+        session.kept.remember_card(path, card["phone"], balances, clock.to_db(clock.now()))
+        return
     with session.outbox(durable=False) as conn:
-        outbox.remember_card(conn, card["phone"], balances, clock.to_db(clock.now()))
+        outbox.remember_cards(conn, [(card["phone"], balances, clock.to_db(clock.now()))])
 
 
 def push_if_waiting(session: Session) -> dict | None:

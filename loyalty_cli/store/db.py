@@ -53,7 +53,7 @@ def connect(path, create: bool = True, make_folder: bool = True):
             raise Refused(Phrase("no database at {path}", path=path))
         if not make_folder and not path.parent.is_dir():
             raise BadInput(Phrase("no such folder for the database: {parent}", parent=path.parent))
-        _create_private(path)
+        create_private(path)
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error as exc:
@@ -101,24 +101,7 @@ def still_sound(conn) -> int | None:
 _SOUND = "SELECT (SELECT user_version FROM pragma_user_version), (SELECT COALESCE(MAX(id), 0) FROM config_versions)"
 
 
-def connect_outbox(path: Path, durable: bool) -> sqlite3.Connection:
-    """A till's outbox (store/outbox.py), created owner-only on first use. WAL; `durable`: every
-    commit reaches the disk before it returns (an offline visit, whose card is printed next), else
-    a commit may wait for the next checkpoint (the cache of last seen cards: a lost one costs nothing)."""
-    path = Path(path)
-    if not path.exists():
-        _create_private(path)
-    try:
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
-    except sqlite3.Error as exc:
-        raise Refused(Phrase("cannot open the till's outbox {path}: {exc}", path=path, exc=exc)) from None
-    return conn
-
-
-def _create_private(path: Path) -> None:
+def create_private(path: Path) -> None:
     """An empty file readable by its owner only: it holds phone numbers (SQLite's -wal and
     -shm files copy these permissions)."""
     try:

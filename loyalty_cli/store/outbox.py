@@ -7,7 +7,11 @@ pushing it is `record_visit` with ref = key, so a push repeated after a crash re
 """
 
 import json
+import sqlite3
+from pathlib import Path
 
+from loyalty_cli.domain.errors import Refused
+from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.store import db as store_db
 
 _SCHEMA = (
@@ -22,9 +26,26 @@ FIELDS = ("key", "phone", "at", "amount", "items", "note", "name", "category", "
 
 
 def open_outbox(path, durable: bool = True):
-    conn = store_db.connect_outbox(path, durable)
+    conn = _connect(path, durable)
     for sql in _SCHEMA:
         conn.execute(sql)
+    return conn
+
+
+def _connect(path: Path, durable: bool) -> sqlite3.Connection:
+    """The outbox file, created owner-only on first use. WAL; `durable`: every
+    commit reaches the disk before it returns (an offline visit, whose card is printed next), else
+    a commit may wait for the next checkpoint (the cache of last seen cards: a lost one costs nothing)."""
+    path = Path(path)
+    if not path.exists():
+        store_db.create_private(path)
+    try:
+        conn = sqlite3.connect(str(path), timeout=store_db.BUSY_TIMEOUT_S, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+    except sqlite3.Error as exc:
+        raise Refused(Phrase("cannot open the till's outbox {path}: {exc}", path=path, exc=exc)) from None
     return conn
 
 
@@ -56,10 +77,13 @@ def mark_problem(conn, key: str, problem: str) -> None:
     conn.execute("UPDATE pending SET problem = ? WHERE key = ?", (problem, key))
 
 
-def remember_card(conn, phone: str, card: dict, at: str) -> None:
-    conn.execute("INSERT INTO cards (phone, card, seen_at) VALUES (?, ?, ?) "
-                 "ON CONFLICT (phone) DO UPDATE SET card = excluded.card, seen_at = excluded.seen_at",
-                 (phone, json.dumps(card, sort_keys=True), at))
+def remember_cards(conn, cards: list[tuple[str, dict, str]]) -> None:
+    """Keep each (phone, card, seen at): one transaction for them all."""
+    with conn:
+        conn.execute("BEGIN")
+        conn.executemany("INSERT INTO cards (phone, card, seen_at) VALUES (?, ?, ?) ON CONFLICT (phone) "
+                         "DO UPDATE SET card = excluded.card, seen_at = excluded.seen_at",
+                         [(phone, json.dumps(card, sort_keys=True), at) for phone, card, at in cards])
 
 
 def last_card(conn, phone: str) -> tuple[dict, str] | None:

@@ -137,7 +137,13 @@ def test_the_connection_is_kept_and_replaced_when_the_server_ends_it(backend, db
     assert len(seen[0]) == 1 and seen[1] == seen[0]  # one connection, kept for the second visit
     assert len(seen[2]) == 1 and seen[2] != seen[1]  # a new one once the server had ended it
     assert answers[3]["offline"] is True and answers[3]["ref"] == "K-4"
+    assert answers[3]["last_known"]["visits"] == 3  # the card K-3 left, which the till still held
     assert answers[4]["visits"] == 5  # K-4 pushed from the outbox before K-5
+    import sqlite3
+
+    with sqlite3.connect(isolated / "outbox.db") as outbox:  # and the last card, written as the till ended
+        (card,) = outbox.execute("SELECT card FROM cards").fetchone()
+    assert json.loads(card)["visits"] == 5
     refs = db_query(db_path, "SELECT ref FROM visits ORDER BY id")
     assert refs == [("K-1",), ("K-2",), ("K-3",), ("K-4",), ("K-5",)]
     assert os.path.exists(isolated / "outbox.db")

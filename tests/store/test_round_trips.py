@@ -83,7 +83,8 @@ def test_a_renamed_customer_is_shown_renamed_without_reading_the_row_again(cli_j
     assert len([s for s in statements if s.startswith("SELECT * FROM customers")]) == 1
 
 
-def test_a_running_till_checks_its_connection_and_the_rules_at_once_and_knows_its_numbers(statements, backend, isolated, capsys):
+def test_a_running_till_checks_connection_and_rules_at_once_and_knows_its_numbers(statements, backend, isolated,
+                                                                                 capsys):
     """`loyalty till` keeps its connection: the statement that checks it (still open, at this
     schema) also reads the newest published config id, in place of connect's check and the read
     of the published rules; and a number it has seen needs no phone cache lookup."""
