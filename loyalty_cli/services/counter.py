@@ -28,54 +28,77 @@ def record_visit(session: Session, phone_text: str, amount_text: str | None = No
     now = clock.now()
     given = inputs.visit_input(session, now, amount_text=amount_text, items=items, note=note, at_text=at_text,
                                name=name, ref=ref, category=category, location=location)
-    amount, items, at, ref, name, note, category, location = (given[key] for key in (
-        "amount", "items", "at", "ref", "name", "note", "category", "location"))
     phone = session.phone(phone_text)
     conn = session.writable_conn  # only now: a refused visit leaves no new database behind
-    with store_db.transaction(conn):
-        if ref:
+    for _ in range(2):  # twice: a ref whose visit was erased between the two transactions is free again
+        try:
+            with store_db.transaction(conn):
+                return _record(session, conn, config, now, phone_text, phone, given)
+        except _RefTaken:
+            pass  # everything rolled back: the visit that has the ref answers instead
+        with store_db.transaction(conn):
             done = store.visit_by_ref(conn, ref)
-            if done and store.customer_by_id(conn, done["customer_id"])["phone"] != phone:
-                other = store.customer_by_id(conn, done["customer_id"])["phone"]
-                raise Refused(Phrase("--ref {ref} is already visit #{id} of {other}: nothing recorded", ref=ref,
-                                     id=done['id'], other=other))
-            if done:
-                _same_visit_again(done, ref, amount, items, config)
-                card = views.card(conn, config, store.customer_by_id(conn, done["customer_id"]), now)
-                return {**card, "visit_id": done["id"], "duplicate": True, "location": done["location"],
-                        "earned": views.no_earnings(config)}
-        session.remember(phone_text, phone)
-        # The customer's row and lots are read once here and handed on (a visit is ~20 statements,
-        # each a round trip to a database server): read again only after something changed them.
-        row = store.customer_by_phone(conn, phone)
-        enrolled = row is None
-        if enrolled:
-            row = _enrol(conn, config, phone, at, name=name)
-        elif name and name != row["name"]:
-            store.update_customer(conn, row["id"], name=name)
-            row = {**dict(zip(row.keys(), row, strict=True)), "name": name}
-        start = store_lots.current(conn, row["id"])
-        if expire_due(conn, config, row["id"], now, start, fresh=True) != NOTHING_EXPIRED:
-            row = store.customer_by_id(conn, row["id"])
-        state = engine_state(conn, config, row, at)
-        outcome = rules.apply_visit(config, state, model.Visit(at, amount, items, category))
-        visit_id = store.insert_visit(conn, row["id"], at, clock.local_day(at, config.tz), amount, items,
-                                      note=note, ref=ref, category=category, location=location)
-        expiry = rules.voucher_expires_at(config, at)
-        codes, row = store.write_visit_entries(conn, row, at, amount, outcome.entries, written_at=now,
-                                               voucher_expiry=expiry, visit_id=visit_id)
-        if _lapsed_already(config, at, codes, expiry, now):
-            expire_due(conn, config, row["id"], now, start)
-            row = store.customer_by_id(conn, row["id"])
-        book = store_lots.keep(conn, row["id"], start)
-        # said when the owner can act on it (not at every visit of a shop with no birthdays), and
-        # not of the built-in defaults' birthday rule, which a shop with no config never chose
-        if enrolled and config.source is not None:
-            session.warnings += filter(None, [birthday_warning(config, conn)])
-        statuses = {code: store.voucher(conn, code)["status"] for code in codes}
-        # the tier window up to now is the one up to the visit, with the visit, unless it was back-dated
-        year = (state.year_spend + amount, state.year_visits + 1) if at == now else None
-        card = views.card(conn, config, row, now, book, year)
+            if done is not None:
+                return _seen_before(conn, config, done, given, phone, now)
+    raise Refused(Phrase("--ref {ref} could not be recorded: try again", ref=given["ref"]))
+
+
+class _RefTaken(Exception):
+    """The visit's ref is another visit's already: its transaction is rolled back."""
+
+
+def _seen_before(conn, config, done, given: dict, phone: str, now: datetime) -> dict:
+    """The card of the visit a ref names, recorded before (a retry of the same visit records
+    nothing); refused when the ref is another customer's or says something else."""
+    ref, customer = given["ref"], store.customer_by_id(conn, done["customer_id"])
+    if customer["phone"] != phone:
+        raise Refused(Phrase("--ref {ref} is already visit #{id} of {other}: nothing recorded", ref=ref,
+                             id=done['id'], other=customer["phone"]))
+    _same_visit_again(done, ref, given["amount"], given["items"], config)
+    card = views.card(conn, config, customer, now)
+    return {**card, "visit_id": done["id"], "duplicate": True, "location": done["location"],
+            "earned": views.no_earnings(config)}
+
+
+def _record(session: Session, conn, config, now: datetime, phone_text: str, phone: str, given: dict) -> dict:
+    """The visit's transaction. A ref is checked by the visit's INSERT (ON CONFLICT): one
+    statement fewer than a lookup first, and a retry, the rare case, costs a rollback."""
+    amount, items, at, ref, name, note, category, location = (given[key] for key in (
+        "amount", "items", "at", "ref", "name", "note", "category", "location"))
+    session.remember(phone_text, phone)
+    # The customer's row and lots are read once here and handed on (a visit is ~20 statements,
+    # each a round trip to a database server): read again only after something changed them.
+    row = store.customer_by_phone(conn, phone)
+    enrolled = row is None
+    if enrolled:
+        row = _enrol(conn, config, phone, at, name=name)
+    elif name and name != row["name"]:
+        store.update_customer(conn, row["id"], name=name)
+        row = {**dict(zip(row.keys(), row, strict=True)), "name": name}
+    start = store_lots.current(conn, row["id"])
+    if expire_due(conn, config, row["id"], now, start, fresh=True) != NOTHING_EXPIRED:
+        row = store.customer_by_id(conn, row["id"])
+    state = engine_state(conn, config, row, at)
+    outcome = rules.apply_visit(config, state, model.Visit(at, amount, items, category))
+    visit_id = store.insert_visit(conn, row["id"], at, clock.local_day(at, config.tz), amount, items,
+                                  note=note, ref=ref, category=category, location=location)
+    if visit_id is None:
+        raise _RefTaken
+    expiry = rules.voucher_expires_at(config, at)
+    codes, row = store.write_visit_entries(conn, row, at, amount, outcome.entries, written_at=now,
+                                           voucher_expiry=expiry, visit_id=visit_id)
+    if _lapsed_already(config, at, codes, expiry, now):
+        expire_due(conn, config, row["id"], now, start)
+        row = store.customer_by_id(conn, row["id"])
+    book = store_lots.keep(conn, row["id"], start)
+    # said when the owner can act on it (not at every visit of a shop with no birthdays), and
+    # not of the built-in defaults' birthday rule, which a shop with no config never chose
+    if enrolled and config.source is not None:
+        session.warnings += filter(None, [birthday_warning(config, conn)])
+    statuses = {code: store.voucher(conn, code)["status"] for code in codes}
+    # the tier window up to now is the one up to the visit, with the visit, unless it was back-dated
+    year = (state.year_spend + amount, state.year_visits + 1) if at == now else None
+    card = views.card(conn, config, row, now, book, year)
     return {**card, "visit_id": visit_id, "duplicate": False, "enrolled": enrolled, "location": location,
             "earned": views.earnings(config, outcome.entries, codes, statuses),
             "promotions": list(outcome.promotions)}

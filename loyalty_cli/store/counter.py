@@ -116,14 +116,16 @@ def visit_by_id(conn, visit_id: int):
 
 
 def insert_visit(conn, customer_id: int, at: datetime, local_day: str, amount: int, items: int,
-                 note=None, ref=None, source="counter", category=None, location=None) -> int:
-    """The visit's row. The customer's visit counters are not touched here: write_visit_entries
-    counts the visit in the same statement that updates the balances."""
-    return conn.execute(
+                 note=None, ref=None, source="counter", category=None, location=None) -> int | None:
+    """The visit's row id; None when its ref is another visit's already (nothing is written).
+    The customer's visit counters are not touched here: write_visit_entries counts the visit in
+    the same statement that updates the balances."""
+    row = conn.execute(
         "INSERT INTO visits (customer_id, at, local_day, amount, items, note, ref, source, category, location) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ref) WHERE ref IS NOT NULL DO NOTHING RETURNING id",
         (customer_id, clock.to_db(at), local_day, amount, items, note, ref, source, category, location),
-    ).lastrowid
+    ).fetchone()
+    return row[0] if row else None
 
 
 def mark_voided(conn, visit, at: datetime, reason: str | None) -> None:
