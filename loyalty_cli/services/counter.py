@@ -76,7 +76,9 @@ def _record(session: Session, conn, config, now: datetime, phone_text: str, phon
         store.update_customer(conn, row["id"], name=name)
         row = {**dict(zip(row.keys(), row, strict=True)), "name": name}
     start = store_lots.current(conn, row["id"])
-    if expire_due(conn, config, row["id"], now, start, fresh=True) != NOTHING_EXPIRED:
+    issued = store.open_vouchers(conn, row["id"])  # read once: the due ones, and the card's if none changes
+    expired = expire_due(conn, config, row["id"], now, start, fresh=True, issued=issued)
+    if expired != NOTHING_EXPIRED:
         row = store.customer_by_id(conn, row["id"])
     state = engine_state(conn, config, row, at)
     outcome = rules.apply_visit(config, state, model.Visit(at, amount, items, category))
@@ -98,7 +100,8 @@ def _record(session: Session, conn, config, now: datetime, phone_text: str, phon
     statuses = {code: store.voucher(conn, code)["status"] for code in codes}
     # the tier window up to now is the one up to the visit, with the visit, unless it was back-dated
     year = (state.year_spend + amount, state.year_visits + 1) if at == now else None
-    card = views.card(conn, config, row, now, book, year)
+    unchanged = not codes and not expired["vouchers"]
+    card = views.card(conn, config, row, now, book, year, vouchers=issued if unchanged else None)
     return {**card, "visit_id": visit_id, "duplicate": False, "enrolled": enrolled, "location": location,
             "earned": views.earnings(config, outcome.entries, codes, statuses),
             "promotions": list(outcome.promotions)}
@@ -307,12 +310,14 @@ def _entry(line) -> model.Entry:
 NOTHING_EXPIRED = {"points": 0, "vouchers": []}
 
 
-def expire_due(conn, config, customer_id: int, now: datetime, start=None, fresh: bool = False) -> dict:
+def expire_due(conn, config, customer_id: int, now: datetime, start=None, fresh: bool = False,
+               issued=None) -> dict:
     """Write down what has fallen due by `now`: what is left of each points lot past
     points_days (lots.due) and each voucher past its expiry. Every line is dated when the
     points or the voucher fell due, and says it was written now. `start`: the customer's book
     as read before the transaction (store_lots.current), to replay only what came after it;
-    `fresh`: read in this transaction, after the customer's row was locked, so nothing came after."""
+    `fresh`: read in this transaction, after the customer's row was locked, so nothing came after;
+    `issued`: their issued vouchers, read likewise (store.open_vouchers), of which the due ones expire."""
     expired = {"points": 0, "vouchers": []}
     book = start[0] if fresh else store_lots.current(conn, customer_id, start)[0]
     due = lots.due(book, now, config.expiry.points_days)
@@ -323,13 +328,20 @@ def expire_due(conn, config, customer_id: int, now: datetime, start=None, fresh:
                             reverses=dict(enumerate(lot.lot for lot in due)),
                             earned_at=dict(enumerate(lot.earned_at for lot in due)))
         expired["points"] = sum(lot.points for lot in due)
-    for voucher in store.due_vouchers(conn, customer_id, now):
+    for voucher in store.due_vouchers(conn, customer_id, now) if issued is None else _due(issued, now):
         fell_due = clock.from_db(voucher["expires_at"])
         store.set_voucher_status(conn, voucher["code"], "expired", fell_due)
         store.write_entries(conn, customer_id, fell_due, [model.Entry(
             "expire", voucher=voucher["code"], reward=voucher["reward"], reason="voucher expired")], written_at=now)
         expired["vouchers"].append(voucher["code"])
     return expired
+
+
+def _due(issued, now: datetime) -> list:
+    """store.due_vouchers of the customer's issued vouchers already read, in its order."""
+    now_db = clock.to_db(now)
+    return sorted((v for v in issued if v["expires_at"] and v["expires_at"] <= now_db),
+                  key=lambda v: (v["expires_at"], v["code"]))
 
 
 # `loyalty expire` holds the write lock for at most about EXPIRE_HOLD_S at a time, then lets

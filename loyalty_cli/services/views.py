@@ -15,16 +15,17 @@ from loyalty_cli.store import feedback as feedback_store
 from loyalty_cli.store import lots as store_lots
 
 
-def card(conn, config, row, now: datetime, book=None, year=None) -> dict:
+def card(conn, config, row, now: datetime, book=None, year=None, vouchers=None) -> dict:
     """`book`: the customer's points lots as they are now (store/lots.py), if the caller has them;
-    `year`: their (spend, visits) in the tier window up to now, likewise."""
+    `year`: their (spend, visits) in the tier window up to now, likewise; `vouchers`: their issued
+    vouchers (store.open_vouchers), likewise."""
     currency = config.shop.currency
     spend, visits = year or store.year_figures(conn, row["id"], now)
     tier = rules.tier_for(config, spend, visits)
     points = points_now(conn, config, row, now, book)
     now_db = clock.to_db(now)
-    vouchers = [voucher(v, config) for v in store.open_vouchers(conn, row["id"])
-                if not v["expires_at"] or v["expires_at"] > now_db]
+    issued = store.open_vouchers(conn, row["id"]) if vouchers is None else vouchers
+    vouchers = [voucher(v, config) for v in issued if not v["expires_at"] or v["expires_at"] > now_db]
     cards = []
     punches = store.punches_of(row)
     for rule in config.rules_of("punch_card"):

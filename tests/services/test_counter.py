@@ -306,6 +306,22 @@ def test_expired_voucher_cannot_be_redeemed(cli, cli_json, at):
     assert (line["kind"], line["voucher"]) == ("expire", code)
 
 
+def test_a_visit_shows_the_vouchers_held_and_expires_the_due_ones(cli_json, at):
+    """A visit reads the customer's issued vouchers once: the due ones expire, and the card shows
+    the rest as read unless the visit issued or expired one (services/counter.py)."""
+    at("2026-01-01T12:00:00+00:00")
+    code = visits(cli_json, MARIA, 10)["earned"]["vouchers"][0]["code"]
+    at("2026-02-01T12:00:00+00:00")
+    held = cli_json("visit", MARIA, "--amount", "5")
+    assert [v["code"] for v in held["vouchers"]] == [code] and held["earned"]["vouchers"] == []
+    at("2026-04-02T12:00:00+00:00")  # 91 days after the tenth visit
+    lapsed = cli_json("visit", MARIA, "--amount", "5")
+    assert lapsed["vouchers"] == []
+    assert [(line["kind"], line["voucher"]) for line in cli_json("history", MARIA)
+            if line["kind"] == "expire"] == [("expire", code)]
+    assert cli_json("show", MARIA)["vouchers"] == []
+
+
 # ---- void --------------------------------------------------------------------------------------
 
 def balances(card):
