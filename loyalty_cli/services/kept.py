@@ -1,5 +1,6 @@
 """What a long-running till (`loyalty till`, cli/till.py) keeps from one visit to the next: the
-database connection, the outbox's connections, the config it read and the warnings it gave.
+database connection, the outbox's connections, the config it read, the phone numbers it has
+seen, the last cards seen (written to the outbox every CARDS_EVERY_S) and the warnings it gave.
 
 Every command opens its database and closes it again, and `loyalty visit` pays for that at each
 visit. On PostgreSQL a new connection is a new server process with cold caches: about 22-24 ms
@@ -13,7 +14,9 @@ trusted blindly:
 - the outbox's connection only while its file is the same file;
 - the config only while the file holds the same bytes: an owner who edits it changes the next
   visit; the published rules only while no newer version is published (its id is read at every
-  visit, by the statement that checks the connection).
+  visit, by the statement that checks the connection);
+- a phone number's cache rows for ever: how a typed number reads, and how the shop writes a
+  number, never change.
 """
 
 import os

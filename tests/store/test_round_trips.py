@@ -18,9 +18,10 @@ MARIA = "333 123 4567"
 # ones expire; the card shows the rest unless the visit issued or expired one), the tier window,
 # the visit (whose INSERT checks the ref: ON CONFLICT), its ledger lines (the sample rules write
 # 3: points, punch, cashback; one executemany), the customer's one UPDATE, the book again with the
-# new lines and its new state, the card's feedback and consent (one statement), COMMIT. It was 35 before the counter handed the customer row and the lot book on
-# within the transaction. An executemany counts once on PostgreSQL (psycopg sends it as one
-# pipeline: one round trip), once a line on SQLite.
+# new lines and its new state, the card's feedback and consent (one statement), COMMIT. It was
+# 35 before the counter handed the customer row and the lot book on within the transaction. An
+# executemany counts once on PostgreSQL (psycopg sends it as one pipeline: one round trip), once
+# a line on SQLite.
 MOST_STATEMENTS = {"postgres": 15, "sqlite": 16}
 
 
