@@ -110,7 +110,6 @@ def dumps(book: Book) -> str:
         for lot in book.open().lots]}, separators=(",", ":"))
 
 
-
 def loads(text: str) -> Book:
     data = json.loads(text)
     return Book(tuple(Lot(lot_id, clock.from_db(at), points, visit, left, expired, voided)
