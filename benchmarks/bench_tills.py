@@ -77,11 +77,14 @@ class RunningTill:
     def __init__(self, db: str):
         import subprocess
 
+        # a till's outbox is its own (paths.outbox_path); beside --config they would all share one
+        self.folder = tempfile.mkdtemp(prefix="bench-till-")
+        env = {**os.environ, "LOYALTY_OUTBOX": os.path.join(self.folder, "outbox.db")}
         command = [sys.executable, "-c", "from loyalty_cli.cli.entry import main; main()", "--db", db,
                    "--config", str(CONFIG), "till", "--json"]
         # stderr: its warnings (once a till) would drown the table; a failed visit's error is in its answer
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, text=True, bufsize=1)
+                                        stderr=subprocess.DEVNULL, text=True, bufsize=1, env=env)
 
     def __call__(self, db: str, rng: random.Random, ref: str, location: str) -> None:
         import json
@@ -99,8 +102,11 @@ class RunningTill:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def close(self) -> None:
+        import shutil
+
         self.process.stdin.close()
         self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def till(number: int, tills: int, db: str, seconds: float, start, pace_s: float | None, ready, results,
