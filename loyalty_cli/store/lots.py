@@ -106,14 +106,31 @@ def keep(conn, customer_id: int, start: tuple[Book, int] | None = None) -> Book:
 
 def dumps(book: Book) -> str:
     return json.dumps({"owed": book.owed, "lots": [
-        [lot.id, clock.to_db(lot.at), lot.points, lot.visit, lot.left, lot.expired, lot.voided]
+        [lot.id, _text(lot.at), lot.points, lot.visit, lot.left, lot.expired, lot.voided]
         for lot in book.open().lots]}, separators=(",", ":"))
 
 
 def loads(text: str) -> Book:
+    global _LOADED
     data = json.loads(text)
-    return Book(tuple(Lot(lot_id, clock.from_db(at), points, visit, left, expired, voided)
-                      for lot_id, at, points, visit, left, expired, voided in data["lots"]), data["owed"])
+    rows = data["lots"]  # [id, at, points, visit, left, expired, voided]
+    texts = [row[1] for row in rows]
+    moments = list(map(clock.from_db, texts))
+    _LOADED = dict(zip(moments, texts))
+    for row, at in zip(rows, moments):
+        row[1] = at
+    return Book(tuple(map(Lot._make, rows)), data["owed"])
+
+
+# A counter transaction reads its customer's book, then writes it back with all its lots' times:
+# the texts of the last book read are kept, so writing it back formats only the new lot's time.
+# Formatting 45 times (clock.to_db) cost 145 us, a third of a running till's lot-book work a visit.
+_LOADED: dict[datetime, str] = {}
+
+
+def _text(at: datetime) -> str:
+    text = _LOADED.get(at)
+    return clock.to_db(at) if text is None else text
 
 
 # ---- due points ------------------------------------------------------------------------------
