@@ -143,6 +143,26 @@ def test_a_database_at_an_older_schema_is_upgraded_step_by_step(cli, cli_json, e
     assert cli("doctor").exit_code == 0
 
 
+def test_a_statement_never_reuses_a_cursor_whose_rows_are_still_read(pg):
+    from loyalty_cli.store import db as store_db
+
+    conn = store_db.connect(pg)
+    conn.execute("CREATE TEMP TABLE numbers (n INTEGER)")
+    conn.executemany("INSERT INTO numbers (n) VALUES (?)", [(n,) for n in range(1, 6)])
+    seen = [(row["n"], conn.execute("SELECT n * 10 AS tens FROM numbers WHERE n = ?", (row["n"],)).fetchone()["tens"])
+            for row in conn.execute("SELECT n FROM numbers ORDER BY n")]
+    assert seen == [(n, 10 * n) for n in range(1, 6)]
+    assert conn.idle  # the statements' cursors were given back, and reused
+    plain = conn.cursor()
+    plain.row_factory = None
+    assert plain.execute("SELECT n FROM numbers WHERE n = 2").fetchone() == (2,)
+    del plain  # its cursor goes back with the connection's own row factory: rows read by name again
+    assert conn.execute("SELECT n FROM numbers WHERE n = 3").fetchone()["n"] == 3
+    big = conn.execute("SELECT generate_series(1, 500) AS n").fetchall()
+    assert len(big) == 500 and all(cursor.pgresult is None or cursor.pgresult.ntuples <= 100 for cursor in conn.idle)
+    conn.close()
+
+
 def test_the_schema_matches_sqlites_table_by_table(pg, tmp_path):
     from loyalty_cli.store import db as store_db
 

@@ -1,5 +1,6 @@
 """The SQLite store: created private, migrated on open, and every counter query on an index."""
 
+import json
 import sqlite3
 import stat
 from datetime import UTC
@@ -185,3 +186,25 @@ def test_doctor_finds_a_wrong_lot_book_and_points_taken_without_one(tmp_path):
     with conn:
         assert store_lots.keep(conn, 1).balance == 20  # ... it is rebuilt from the ledger
     assert store_lots.problems(conn) == []
+
+
+def test_a_book_read_and_written_back_keeps_its_texts_and_formats_new_times():
+    from datetime import UTC, datetime, timedelta
+
+    from loyalty_cli.domain import clock
+    from loyalty_cli.domain.lots import Book, Lot
+    from loyalty_cli.store import lots as store_lots
+
+    start = datetime(2026, 3, 29, 0, 30, 0, 7, tzinfo=UTC)
+    lots = tuple(Lot(10 + i, start + timedelta(hours=5 * i, microseconds=i), 5 + i, 100 + i, 5 + i, 0, 0)
+                 for i in range(6))
+    text = store_lots.dumps(Book(lots, 3))
+    assert [lot[1] for lot in json.loads(text)["lots"]] == [clock.to_db(lot.at) for lot in lots]
+    read = store_lots.loads(text)
+    assert read == Book(lots, 3)
+    assert store_lots.dumps(read) == text
+    # a lot earned since, in another zone: its time is formatted, the others' texts kept
+    new = Lot(99, datetime(2026, 4, 1, 9, 0, tzinfo=clock.zone("Europe/Rome")), 7, 200, 7, 0, 0)
+    grown = json.loads(store_lots.dumps(Book((*read.lots, new), 3)))
+    assert grown["lots"][-1][1] == "2026-04-01T07:00:00.000000Z"
+    assert [lot[1] for lot in grown["lots"][:-1]] == [clock.to_db(lot.at) for lot in lots]
