@@ -116,8 +116,8 @@ def loads(text: str) -> Book:
     rows = data["lots"]  # [id, at, points, visit, left, expired, voided]
     texts = [row[1] for row in rows]
     moments = list(map(clock.from_db, texts))
-    _LOADED = dict(zip(moments, texts))
-    for row, at in zip(rows, moments):
+    _LOADED = dict(zip(moments, texts, strict=True))
+    for row, at in zip(rows, moments, strict=True):
         row[1] = at
     return Book(tuple(map(Lot._make, rows)), data["owed"])
 
