@@ -21,7 +21,7 @@ from loyalty_cli.domain.errors import BadInput, Refused
 from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.store.backends import is_url
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 BUSY_TIMEOUT_S = 5.0
 
 

@@ -100,6 +100,12 @@ def test_a_read_on_an_empty_server_database_is_refused_and_a_visit_creates_the_s
     assert cli_json("visit", MARIA, "--amount", "5")["visit_id"] == 1
     assert db_query(empty_pg, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
     assert _pg_indexes(empty_pg) == _sqlite_indexes(SCHEMA_VERSION)
+    assert _lot_books_options(empty_pg) == ["toast_tuple_target=8160"]
+
+
+def _lot_books_options(url: str) -> list[str] | None:
+    """lot_books' storage parameters (postgres_schema.SERVER_ONLY)."""
+    return db_query(url, "SELECT reloptions FROM pg_class WHERE oid = 'lot_books'::regclass")[0][0]
 
 
 def _pg_indexes(url: str) -> set[str]:
@@ -132,6 +138,7 @@ def test_a_database_at_an_older_schema_is_upgraded_step_by_step(cli, cli_json, e
         assert raw.execute("SELECT version FROM schema_version").fetchall() == [(10,)]
         assert not raw.execute("SELECT indexname FROM pg_indexes WHERE indexname IN "
                                "('customers_with_birthday', 'visits_by_location')").fetchall()
+        assert raw.execute("SELECT reloptions FROM pg_class WHERE oid = 'lot_books'::regclass").fetchone()[0] is None
     monkeypatch.setenv("LOYALTY_DB", empty_pg)
     assert cli_json("visit", MARIA, "--amount", "5", "--location", "Centro")["visit_id"] == 1
     assert db_query(empty_pg, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
@@ -140,6 +147,7 @@ def test_a_database_at_an_older_schema_is_upgraded_step_by_step(cli, cli_json, e
                                       "('customers_with_birthday', 'visits_by_location')"))
     assert "WHERE (birthday IS NOT NULL)" in partial["customers_with_birthday"]
     assert "WHERE (location IS NOT NULL)" in partial["visits_by_location"]
+    assert _lot_books_options(empty_pg) == ["toast_tuple_target=8160"]
     assert cli("doctor").exit_code == 0
 
 
