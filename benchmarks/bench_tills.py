@@ -116,7 +116,14 @@ def till(number: int, tills: int, db: str, seconds: float, start, pace_s: float 
     rng = random.Random(number)
     record = RunningTill(db) if running else one_visit
     # one visit before the clock runs: the imports a first visit makes (phonenumbers...) are start-up
-    record(db, random.Random(-1 - number), f"bench-warm-{os.getpid()}-{number}", f"till-{number % 4}")
+    try:
+        record(db, random.Random(-1 - number), f"bench-warm-{os.getpid()}-{number}", f"till-{number % 4}")
+    except Exception as exc:  # noqa: BLE001 - said as the run's first error, not a bench waiting forever
+        ready.put(number)
+        results.put(([], 1, f"before the run: {type(exc).__name__}: {exc}", 0.0))
+        if running:
+            record.close()
+        return
     ready.put(number)
     latencies, failures, first_error = [], 0, None
     while start.value == 0.0 or time.time() < start.value:  # every till is ready before the clock runs
