@@ -104,9 +104,7 @@ def _show_recorded(show, done) -> None:
 
 def _remember_card(session, result: dict) -> None:
     """Keep the card for offline visits, at a till that can go offline (services/offline.py)."""
-    from loyalty_cli.system import paths
-
-    if paths.is_server(session.db_path) or session.outbox_path.exists():
+    if session.can_go_offline():  # asked here: a till on a local file never imports offline
         from loyalty_cli.services import offline
 
         offline.remember_card(session, result)

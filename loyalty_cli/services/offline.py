@@ -8,6 +8,7 @@ visit: a key the server already holds is a visit pushed before a crash, marked d
 recorded twice. The outbox row is committed, and on disk, before the card is printed.
 """
 
+import sqlite3
 import uuid
 
 from loyalty_cli.domain import clock, money, phones
@@ -16,7 +17,6 @@ from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.services import counter, inputs
 from loyalty_cli.services.session import Session
 from loyalty_cli.store import outbox
-from loyalty_cli.system import paths
 
 # What a visit's result says about that visit, not about the card: an offline card must not show
 # the last online visit's earnings as if this one had earned them.
@@ -48,18 +48,21 @@ def record(session: Session, phone_text: str, **options) -> dict:
 
 
 def remember_card(session: Session, card: dict) -> None:
-    """After a visit recorded on the server: keep the card for offline visits to show. Only at a
-    till that can go offline (a server database, or an outbox already there): a till on a local
-    SQLite file has no server to lose."""
+    """After a visit recorded on the server, at a till that can go offline (the caller asked
+    Session.can_go_offline): keep the card for offline visits to show. A cache: an outbox that cannot be
+    written is a warning, since the visit is recorded and its card shown, and an error now would
+    have the cashier record it again."""
     path = session.outbox_path
-    if not (paths.is_server(session.db_path) or path.exists()):
-        return
     balances = {key: value for key, value in card.items() if key not in VISIT_ONLY}
-    if session.kept is not None:  # a running till writes them a few at a time (services/kept.py)
-        session.kept.remember_card(path, card["phone"], balances, clock.to_db(clock.now()))
-        return
-    with session.outbox(durable=False) as conn:
-        outbox.remember_cards(conn, [(card["phone"], balances, clock.to_db(clock.now()))])
+    try:
+        if session.kept is not None:  # a running till writes them a few at a time (services/kept.py)
+            session.kept.remember_card(path, card["phone"], balances, clock.to_db(clock.now()))
+            return
+        with session.outbox(durable=False) as conn:
+            outbox.remember_cards(conn, [(card["phone"], balances, clock.to_db(clock.now()))])
+    except (LoyaltyError, sqlite3.Error) as exc:
+        session.warnings.append(Phrase("the card was not kept for offline visits: {reason}",
+                                       reason=exc.args[0] if exc.args else type(exc).__name__))
 
 
 def push_if_waiting(session: Session) -> dict | None:

@@ -95,6 +95,11 @@ class Session:
         """Asked five times a visit (push, remember, record): worked out once (paths.outbox_path)."""
         return paths.outbox_path(self.config_option)
 
+    def can_go_offline(self) -> bool:
+        """A till on a server database, or with an outbox already there: a till on a local SQLite
+        file has no server to lose (services/offline.py)."""
+        return paths.is_server(self.db_path) or self.outbox_path.exists()
+
     @contextmanager
     def outbox(self, durable: bool):
         """The till's outbox (store/outbox.py) for the block: kept open by a long-running till."""

@@ -171,3 +171,16 @@ def test_a_push_the_server_refuses_stays_waiting_and_sync_says_so(cli, cli_json,
     assert len(_visits(db_path)) == 2
     again = cli("show", "333 555 6666")  # other commands are not held up by it, nor retry it each time
     assert again.exit_code == 0 and "refused" not in again.stderr
+
+
+def test_a_card_the_outbox_cannot_keep_is_a_warning_after_a_recorded_visit(cli, cli_json, tmp_path, monkeypatch,
+                                                                          db_path):
+    # an outbox that is there (the till can go offline) but cannot be opened: a folder in its place
+    folder = tmp_path / "outbox-is-a-folder"
+    folder.mkdir()
+    monkeypatch.setenv("LOYALTY_OUTBOX", str(folder))
+    result = cli("visit", "333 111 2222", "--amount", "4", "--json")
+    assert result.exit_code == 0, result.stderr  # recorded and shown: an error would have it typed again
+    assert json.loads(result.stdout)["visit_id"] == 1
+    assert "warning: the card was not kept for offline visits" in result.stderr
+    assert [row[1] for row in _visits(db_path)] == [400]
