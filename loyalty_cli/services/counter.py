@@ -68,8 +68,11 @@ def _record(session: Session, conn, config, now: datetime, phone_text: str, phon
     session.remember(phone_text, phone)
     # The customer's row and lots are read once here and handed on (a visit is ~20 statements,
     # each a round trip to a database server): read again only after something changed them.
-    row = store.customer_by_phone(conn, phone)
+    row = store.customer_for_visit(conn, phone, at)
     enrolled = row is None
+    # read with the row: the tier window up to the visit, and what the card shows of consent and feedback
+    year_before = None if enrolled else (row["year_spend"], row["year_visits"])
+    feedback = None if enrolled or row["last_feedback"] is not None else (None, bool(row["consent_marketing"]))
     if enrolled:
         row = _enrol(conn, config, phone, at, name=name)
     elif name and name != row["name"]:
@@ -80,7 +83,7 @@ def _record(session: Session, conn, config, now: datetime, phone_text: str, phon
     expired = expire_due(conn, config, row["id"], now, start, fresh=True, issued=issued)
     if expired != NOTHING_EXPIRED:
         row = store.customer_by_id(conn, row["id"])
-    state = engine_state(conn, config, row, at)
+    state = engine_state(conn, config, row, at, year_before)
     outcome = rules.apply_visit(config, state, model.Visit(at, amount, items, category))
     visit_id = store.insert_visit(conn, row["id"], at, clock.local_day(at, config.tz), amount, items,
                                   note=note, ref=ref, category=category, location=location)
@@ -101,16 +104,18 @@ def _record(session: Session, conn, config, now: datetime, phone_text: str, phon
     # the tier window up to now is the one up to the visit, with the visit, unless it was back-dated
     year = (state.year_spend + amount, state.year_visits + 1) if at == now else None
     unchanged = not codes and not expired["vouchers"]
-    card = views.card(conn, config, row, now, book, year, vouchers=issued if unchanged else None)
+    card = views.card(conn, config, row, now, book, year, vouchers=issued if unchanged else None,
+                      feedback=feedback)
     return {**card, "visit_id": visit_id, "duplicate": False, "enrolled": enrolled, "location": location,
             "earned": views.earnings(config, outcome.entries, codes, statuses),
             "promotions": list(outcome.promotions)}
 
 
-def engine_state(conn, config, row, at: datetime) -> model.State:
+def engine_state(conn, config, row, at: datetime, year: tuple[int, int] | None = None) -> model.State:
     """The customer's state as the engine needs it, with what the birthday rules ask: the
-    birthday on file and the shop-local days their birthday vouchers were issued on."""
-    state = store.state(conn, row, at)
+    birthday on file and the shop-local days their birthday vouchers were issued on. `year`:
+    the tier window's figures, if the caller read them (store.customer_for_visit)."""
+    state = store.state(conn, row, at, year)
     names = [rule.name for rule in config.rules_of("birthday")]
     if not names or not row["birthday"]:
         return state

@@ -15,10 +15,11 @@ from loyalty_cli.store import feedback as feedback_store
 from loyalty_cli.store import lots as store_lots
 
 
-def card(conn, config, row, now: datetime, book=None, year=None, vouchers=None) -> dict:
+def card(conn, config, row, now: datetime, book=None, year=None, vouchers=None, feedback=None) -> dict:
     """`book`: the customer's points lots as they are now (store/lots.py), if the caller has them;
     `year`: their (spend, visits) in the tier window up to now, likewise; `vouchers`: their issued
-    vouchers (store.open_vouchers), likewise."""
+    vouchers (store.open_vouchers), likewise; `feedback`: (their last response, their marketing
+    consent), as store/feedback.latest_and_consent gives them, likewise."""
     currency = config.shop.currency
     spend, visits = year or store.year_figures(conn, row["id"], now)
     tier = rules.tier_for(config, spend, visits)
@@ -34,7 +35,7 @@ def card(conn, config, row, now: datetime, book=None, year=None, vouchers=None) 
                       "reward_name": config.rewards[rule.reward].name})
     affordable = [{"reward": r.id, "name": r.name, "points": r.points}
                   for r in config.rewards.values() if r.points is not None and r.points <= points]
-    said, marketing = feedback_store.latest_and_consent(conn, row["id"])
+    said, marketing = feedback or feedback_store.latest_and_consent(conn, row["id"])
     return {
         "phone": row["phone"],
         "name": row["name"],

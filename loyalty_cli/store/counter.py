@@ -50,6 +50,14 @@ def customer_by_phone(conn, phone: str):
     return conn.execute("SELECT * FROM customers WHERE phone = ?" + locking(conn), (phone,)).fetchone()
 
 
+def customer_for_visit(conn, phone: str, at: datetime):
+    """customer_by_phone for a visit at `at`, with what the visit and its card read of the
+    customer, in the same statement (on a server each statement is a round trip): `year_spend`
+    and `year_visits` (the tier window up to `at`: year_figures), `consent_marketing` (their
+    newest consent row's, or None) and `last_feedback` (the id of their last response, or None)."""
+    return conn.execute(_FOR_VISIT + locking(conn), {**tier_window(at), "phone": phone}).fetchone()
+
+
 def customer_by_id(conn, customer_id: int):
     return conn.execute("SELECT * FROM customers WHERE id = ?" + locking(conn), (customer_id,)).fetchone()
 
@@ -84,15 +92,24 @@ def punches_of(row) -> dict:
 TIER_WINDOW_VISITS = "FROM visits WHERE voided_at IS NULL AND at > :window_start AND at <= :window_end"
 
 
+_FOR_VISIT = (
+    f"SELECT *, (SELECT COALESCE(SUM(amount), 0) {TIER_WINDOW_VISITS} AND customer_id = c.id) AS year_spend, "
+    f"(SELECT COUNT(*) {TIER_WINDOW_VISITS} AND customer_id = c.id) AS year_visits, "
+    "(SELECT marketing FROM consents WHERE customer_id = c.id ORDER BY id DESC LIMIT 1) AS consent_marketing, "
+    "(SELECT id FROM feedback WHERE customer_id = c.id ORDER BY at DESC, id DESC LIMIT 1) AS last_feedback "
+    "FROM customers c WHERE c.phone = :phone")
+
+
 def tier_window(at: datetime) -> dict:
     """The named parameters of TIER_WINDOW_VISITS for the window that ends at `at`."""
     return {"window_start": clock.to_db(at - TIER_WINDOW), "window_end": clock.to_db(at)}
 
 
-def state(conn, row, at: datetime) -> State:
+def state(conn, row, at: datetime, year: tuple[int, int] | None = None) -> State:
     """Balances from the customer row; tier figures over the window up to `at` (the visit
-    being recorded is not in the table yet, so it is not counted twice)."""
-    spend, visits = year_figures(conn, row["id"], at)
+    being recorded is not in the table yet, so it is not counted twice), or `year`, those
+    figures as the caller read them (customer_for_visit)."""
+    spend, visits = year or year_figures(conn, row["id"], at)
     return State(points=row["points"], credit=row["credit"], punches=punches_of(row),
                  year_spend=spend, year_visits=visits)
 
