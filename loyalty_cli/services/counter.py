@@ -66,12 +66,12 @@ def _record(session: Session, conn, config, now: datetime, phone_text: str, phon
     amount, items, at, ref, name, note, category, location = (given[key] for key in (
         "amount", "items", "at", "ref", "name", "note", "category", "location"))
     session.remember(phone_text, phone)
-    # The customer's row and lots are read once here and handed on (a visit is ~20 statements,
-    # each a round trip to a database server): read again only after something changed them.
+    # The customer's row and lots are read once here and handed on (on a server each statement is
+    # a round trip), with the tier window, the issued vouchers and the card's consent and feedback.
     row = store.customer_for_visit(conn, phone, at)
     enrolled = row is None
-    # read with the row: the tier window up to the visit, and what the card shows of consent and feedback
     year_before = None if enrolled else (row["year_spend"], row["year_visits"])
+    issued = None if enrolled else store.issued_vouchers(row)
     feedback = None if enrolled or row["last_feedback"] is not None else (None, bool(row["consent_marketing"]))
     if enrolled:
         row = _enrol(conn, config, phone, at, name=name)
@@ -79,7 +79,8 @@ def _record(session: Session, conn, config, now: datetime, phone_text: str, phon
         store.update_customer(conn, row["id"], name=name)
         row = {**dict(zip(row.keys(), row, strict=True)), "name": name}
     start = store_lots.current(conn, row["id"])
-    issued = store.open_vouchers(conn, row["id"])  # read once: the due ones, and the card's if none changes
+    if issued is None:  # read once: the due ones, and the card's if none changes
+        issued = store.open_vouchers(conn, row["id"])  # a new customer's: a welcome gift is one
     expired = expire_due(conn, config, row["id"], now, start, fresh=True, issued=issued)
     if expired != NOTHING_EXPIRED:
         row = store.customer_by_id(conn, row["id"])

@@ -53,8 +53,9 @@ def customer_by_phone(conn, phone: str):
 def customer_for_visit(conn, phone: str, at: datetime):
     """customer_by_phone for a visit at `at`, with what the visit and its card read of the
     customer, in the same statement (on a server each statement is a round trip): `year_spend`
-    and `year_visits` (the tier window up to `at`: year_figures), `consent_marketing` (their
-    newest consent row's, or None) and `last_feedback` (the id of their last response, or None)."""
+    and `year_visits` (the tier window up to `at`: year_figures), `issued_vouchers` (as JSON:
+    read them with issued_vouchers), `consent_marketing` (their newest consent row's, or None)
+    and `last_feedback` (the id of their last response, or None)."""
     return conn.execute(_FOR_VISIT + locking(conn), {**tier_window(at), "phone": phone}).fetchone()
 
 
@@ -92,9 +93,14 @@ def punches_of(row) -> dict:
 TIER_WINDOW_VISITS = "FROM visits WHERE voided_at IS NULL AND at > :window_start AND at <= :window_end"
 
 
+# the vouchers table's columns, in order: an issued voucher read with its customer (issued_vouchers)
+VOUCHER_COLUMNS = ("code", "customer_id", "reward", "rule", "status", "issued_at", "expires_at", "redeemed_at",
+                   "ended_at", "visit_id", "ledger_id")
 _FOR_VISIT = (
     f"SELECT *, (SELECT COALESCE(SUM(amount), 0) {TIER_WINDOW_VISITS} AND customer_id = c.id) AS year_spend, "
     f"(SELECT COUNT(*) {TIER_WINDOW_VISITS} AND customer_id = c.id) AS year_visits, "
+    f"(SELECT json_group_array(json_array({', '.join(VOUCHER_COLUMNS)})) FROM vouchers "
+    "WHERE customer_id = c.id AND status = 'issued') AS issued_vouchers, "
     "(SELECT marketing FROM consents WHERE customer_id = c.id ORDER BY id DESC LIMIT 1) AS consent_marketing, "
     "(SELECT id FROM feedback WHERE customer_id = c.id ORDER BY at DESC, id DESC LIMIT 1) AS last_feedback "
     "FROM customers c WHERE c.phone = :phone")
@@ -274,6 +280,13 @@ def history(conn, customer_id: int, limit: int | None = None) -> list:
 
 def voucher(conn, code: str):
     return conn.execute("SELECT * FROM vouchers WHERE code = ?", (code.upper(),)).fetchone()
+
+
+def issued_vouchers(row) -> list[dict]:
+    """open_vouchers, as customer_for_visit read them with the customer's row: each a dict of the
+    voucher's columns, in open_vouchers' order."""
+    found = [dict(zip(VOUCHER_COLUMNS, values, strict=True)) for values in json.loads(row["issued_vouchers"])]
+    return sorted(found, key=lambda voucher: (voucher["issued_at"], voucher["code"]))
 
 
 def open_vouchers(conn, customer_id: int) -> list:
