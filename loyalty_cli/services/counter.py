@@ -66,13 +66,15 @@ def _record(session: Session, conn, config, now: datetime, phone_text: str, phon
     amount, items, at, ref, name, note, category, location = (given[key] for key in (
         "amount", "items", "at", "ref", "name", "note", "category", "location"))
     session.remember(phone_text, phone)
-    # The customer's row and lots are read once here and handed on (on a server each statement is
-    # a round trip), with the tier window, the issued vouchers and the card's consent and feedback.
-    row = store.customer_for_visit(conn, phone, at)
+    # The customer's row (locked) and lots are read once here and handed on (on a server each
+    # statement is a round trip), and in one more the tier window, the issued vouchers and the
+    # card's consent and feedback.
+    row = store.customer_by_phone(conn, phone)
     enrolled = row is None
-    year_before = None if enrolled else (row["year_spend"], row["year_visits"])
-    issued = None if enrolled else store.issued_vouchers(row)
-    feedback = None if enrolled or row["last_feedback"] is not None else (None, bool(row["consent_marketing"]))
+    read = None if enrolled else store.visit_reads(conn, row["id"], at)
+    year_before = None if enrolled else (read["year_spend"], read["year_visits"])
+    issued = None if enrolled else store.issued_vouchers(read)
+    feedback = None if enrolled or read["last_feedback"] is not None else (None, bool(read["consent_marketing"]))
     if enrolled:
         row = _enrol(conn, config, phone, at, name=name)
     elif name and name != row["name"]:
@@ -115,7 +117,7 @@ def _record(session: Session, conn, config, now: datetime, phone_text: str, phon
 def engine_state(conn, config, row, at: datetime, year: tuple[int, int] | None = None) -> model.State:
     """The customer's state as the engine needs it, with what the birthday rules ask: the
     birthday on file and the shop-local days their birthday vouchers were issued on. `year`:
-    the tier window's figures, if the caller read them (store.customer_for_visit)."""
+    the tier window's figures, if the caller read them (store.visit_reads)."""
     state = store.state(conn, row, at, year)
     names = [rule.name for rule in config.rules_of("birthday")]
     if not names or not row["birthday"]:

@@ -50,13 +50,16 @@ def customer_by_phone(conn, phone: str):
     return conn.execute("SELECT * FROM customers WHERE phone = ?" + locking(conn), (phone,)).fetchone()
 
 
-def customer_for_visit(conn, phone: str, at: datetime):
-    """customer_by_phone for a visit at `at`, with what the visit and its card read of the
-    customer, in the same statement (on a server each statement is a round trip): `year_spend`
-    and `year_visits` (the tier window up to `at`: year_figures), `issued_vouchers` (as JSON:
-    read them with issued_vouchers), `consent_marketing` (their newest consent row's, or None)
-    and `last_feedback` (the id of their last response, or None)."""
-    return conn.execute(_FOR_VISIT + locking(conn), {**tier_window(at), "phone": phone}).fetchone()
+def visit_reads(conn, customer_id: int, at: datetime):
+    """What a visit at `at` and its card read of a customer beside their row, in one statement (on
+    a server each statement is a round trip): `year_spend` and `year_visits` (the tier window up
+    to `at`: year_figures), `issued_vouchers` (as JSON: read them with issued_vouchers),
+    `consent_marketing` (their newest consent row's, or None) and `last_feedback` (the id of
+    their last response, or None).
+    A statement of its own, after the one that locked the customer's row: on PostgreSQL a
+    statement sees the database as it was when it began, so subqueries beside a FOR UPDATE that
+    waited for another till would miss what that till had just written for this customer."""
+    return conn.execute(_VISIT_READS, {**tier_window(at), "customer": customer_id}).fetchone()
 
 
 def customer_by_id(conn, customer_id: int):
@@ -93,17 +96,16 @@ def punches_of(row) -> dict:
 TIER_WINDOW_VISITS = "FROM visits WHERE voided_at IS NULL AND at > :window_start AND at <= :window_end"
 
 
-# the vouchers table's columns, in order: an issued voucher read with its customer (issued_vouchers)
+# the vouchers table's columns, in order: an issued voucher read by visit_reads (issued_vouchers)
 VOUCHER_COLUMNS = ("code", "customer_id", "reward", "rule", "status", "issued_at", "expires_at", "redeemed_at",
                    "ended_at", "visit_id", "ledger_id")
-_FOR_VISIT = (
-    f"SELECT *, (SELECT COALESCE(SUM(amount), 0) {TIER_WINDOW_VISITS} AND customer_id = c.id) AS year_spend, "
-    f"(SELECT COUNT(*) {TIER_WINDOW_VISITS} AND customer_id = c.id) AS year_visits, "
+_VISIT_READS = (
+    f"SELECT (SELECT COALESCE(SUM(amount), 0) {TIER_WINDOW_VISITS} AND customer_id = :customer) AS year_spend, "
+    f"(SELECT COUNT(*) {TIER_WINDOW_VISITS} AND customer_id = :customer) AS year_visits, "
     f"(SELECT json_group_array(json_array({', '.join(VOUCHER_COLUMNS)})) FROM vouchers "
-    "WHERE customer_id = c.id AND status = 'issued') AS issued_vouchers, "
-    "(SELECT marketing FROM consents WHERE customer_id = c.id ORDER BY id DESC LIMIT 1) AS consent_marketing, "
-    "(SELECT id FROM feedback WHERE customer_id = c.id ORDER BY at DESC, id DESC LIMIT 1) AS last_feedback "
-    "FROM customers c WHERE c.phone = :phone")
+    "WHERE customer_id = :customer AND status = 'issued') AS issued_vouchers, "
+    "(SELECT marketing FROM consents WHERE customer_id = :customer ORDER BY id DESC LIMIT 1) AS consent_marketing, "
+    "(SELECT id FROM feedback WHERE customer_id = :customer ORDER BY at DESC, id DESC LIMIT 1) AS last_feedback")
 
 
 def tier_window(at: datetime) -> dict:
@@ -114,7 +116,7 @@ def tier_window(at: datetime) -> dict:
 def state(conn, row, at: datetime, year: tuple[int, int] | None = None) -> State:
     """Balances from the customer row; tier figures over the window up to `at` (the visit
     being recorded is not in the table yet, so it is not counted twice), or `year`, those
-    figures as the caller read them (customer_for_visit)."""
+    figures as the caller read them (visit_reads)."""
     spend, visits = year or year_figures(conn, row["id"], at)
     return State(points=row["points"], credit=row["credit"], punches=punches_of(row),
                  year_spend=spend, year_visits=visits)
@@ -283,8 +285,8 @@ def voucher(conn, code: str):
 
 
 def issued_vouchers(row) -> list[dict]:
-    """open_vouchers, as customer_for_visit read them with the customer's row: each a dict of the
-    voucher's columns, in open_vouchers' order."""
+    """open_vouchers, as visit_reads read them: each a dict of the voucher's columns, in
+    open_vouchers' order."""
     found = [dict(zip(VOUCHER_COLUMNS, values, strict=True)) for values in json.loads(row["issued_vouchers"])]
     return sorted(found, key=lambda voucher: (voucher["issued_at"], voucher["code"]))
 

@@ -273,6 +273,32 @@ def test_eight_tills_record_fifty_visits_each_once(cli_json, pg):
     assert cli_json("doctor") == {"ok": True, "problems": []}
 
 
+def test_a_visit_that_waited_for_another_tills_lock_counts_what_that_till_wrote(cli_json, pg):
+    """A statement sees the database as it was when it began: what a visit reads beside the
+    customer's row must be read after the row's lock is granted, or a visit that waited for
+    another till misses that till's visit (here: the 11th of the year, which makes the 12th
+    reach Silver, min_visits = 12, in the sample config)."""
+    import threading
+
+    import psycopg
+
+    for _ in range(10):
+        cli_json("visit", MARIA, "--amount", "1")
+    other = psycopg.connect(pg)  # another till, in a transaction
+    customer = other.execute("SELECT id FROM customers FOR UPDATE").fetchone()[0]
+    other.execute("INSERT INTO visits (customer_id, at, local_day, amount, items, source) "
+                  "VALUES (%s, '2026-06-15T11:59:00.000000Z', '2026-06-15', 100, 1, 'counter')", (customer,))
+    committing = threading.Timer(1.0, other.commit)
+    committing.start()
+    try:
+        card = cli_json("visit", MARIA, "--amount", "1")  # waits for the other till's lock
+    finally:
+        committing.join()
+        other.close()
+    assert card["tier"] == "Silver"
+    assert db_query(pg, "SELECT COUNT(*) FROM visits") == [(12,)]
+
+
 def test_tills_racing_with_the_same_refs_record_each_visit_once(cli_json, pg):
     """Six tills send the same 30 visits at once (a till's retry racing its own first try): the
     visit's INSERT checks the ref (ON CONFLICT), so a till that loses the race waits for the
