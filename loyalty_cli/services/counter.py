@@ -229,8 +229,9 @@ def redeem(session: Session, phone_text: str, target: str | None, credit_text: s
     conn = session.conn
     row = customer(session, phone_text)
     with store_db.transaction(conn):
+        store.customer_by_id(conn, row["id"])  # locked before anything of theirs is read: see void
         start = store_lots.current(conn, row["id"])
-        expire_due(conn, config, row["id"], now, start)
+        expire_due(conn, config, row["id"], now, start, fresh=True)
         row = store.customer_by_id(conn, row["id"])
         state = store.state(conn, row, now)
         if credit is not None:
@@ -280,6 +281,8 @@ def void(session: Session, visit_id: int, reason: str | None = None) -> dict:
         visit = store.visit_by_id(conn, visit_id) if 0 < visit_id < 2**62 else None
         if visit is None:
             raise Refused(Phrase("no visit #{visit_id}", visit_id=visit_id))
+        store.customer_by_id(conn, visit["customer_id"])  # locked, read again: two voids at once undo it twice
+        visit = store.visit_by_id(conn, visit_id)
         if visit["voided_at"]:
             raise Refused(Phrase("visit #{visit_id} was already voided on {local_time}", visit_id=visit_id,
                                  local_time=clock.local_minute(visit['voided_at'], config.tz)))
@@ -298,8 +301,7 @@ def void(session: Session, visit_id: int, reason: str | None = None) -> dict:
                 if issued["status"] == "issued":
                     store.set_voucher_status(conn, line["voucher"], "void", now)
             lot = taken_back.get(line["id"])
-            reverses[len(reversals)] = line["id"]
-            lot_times[len(reversals)] = line["earned_at"]
+            reverses[len(reversals)], lot_times[len(reversals)] = line["id"], line["earned_at"]
             reversals.append(rules.reversal(_entry(line), why, lot.expired if lot else 0))
         store.write_entries(conn, visit["customer_id"], now, reversals, written_at=now, visit_id=visit_id,
                             reverses=reverses, earned_at=lot_times)
@@ -318,8 +320,7 @@ def _entry(line) -> model.Entry:
 NOTHING_EXPIRED = {"points": 0, "vouchers": []}
 
 
-def expire_due(conn, config, customer_id: int, now: datetime, start=None, fresh: bool = False,
-               issued=None) -> dict:
+def expire_due(conn, config, customer_id: int, now: datetime, start=None, fresh: bool = False, issued=None) -> dict:
     """Write down what has fallen due by `now`: what is left of each points lot past
     points_days (lots.due) and each voucher past its expiry. Every line is dated when the
     points or the voucher fell due, and says it was written now. `start`: the customer's book

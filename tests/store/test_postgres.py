@@ -299,6 +299,56 @@ def test_a_visit_that_waited_for_another_tills_lock_counts_what_that_till_wrote(
     assert db_query(pg, "SELECT COUNT(*) FROM visits") == [(12,)]
 
 
+def test_a_void_that_waited_for_another_tills_void_of_the_same_visit_is_refused(cli, cli_json, pg):
+    """The visit is read again once its customer's row is locked: read before, a void waiting
+    for another till's void of the same visit would undo it a second time."""
+    import threading
+
+    import psycopg
+
+    visit = cli_json("visit", MARIA, "--amount", "5")["visit_id"]
+    other = psycopg.connect(pg)  # another till voiding it, in a transaction
+    other.execute("SELECT id FROM customers FOR UPDATE")
+    other.execute("UPDATE visits SET voided_at = '2026-06-15T11:59:00.000000Z' WHERE id = %s", (visit,))
+    committing = threading.Timer(1.0, other.commit)
+    committing.start()
+    try:
+        result = cli("void", str(visit))  # waits for the other till's lock
+    finally:
+        committing.join()
+        other.close()
+    assert result.exit_code == 1 and "already voided" in result.stderr
+    assert db_query(pg, "SELECT COUNT(*) FROM ledger WHERE kind = 'void'") == [(0,)]
+
+
+def test_a_redemption_that_waited_for_another_till_does_not_expire_a_voucher_twice(cli_json, pg, at):
+    """A redemption reads what fell due only once its customer's row is locked: read before, it
+    would expire again a voucher that a till holding the row had just expired."""
+    import threading
+
+    import psycopg
+
+    at("2026-01-10T10:00:00+00:00")
+    for _ in range(10):  # the tenth completes the card: a voucher, due 90 days later
+        card = cli_json("visit", MARIA, "--amount", "20")
+    code = card["vouchers"][0]["code"]
+    at("2026-06-15T12:00:00+00:00")
+    other = psycopg.connect(pg)  # another till (`loyalty expire`, say) expiring it, in a transaction
+    customer = other.execute("SELECT id FROM customers FOR UPDATE").fetchone()[0]
+    other.execute("UPDATE vouchers SET status = 'expired', ended_at = expires_at WHERE code = %s", (code,))
+    other.execute("INSERT INTO ledger (customer_id, at, kind, voucher, reward, reason, written_at) VALUES "
+                  "(%s, '2026-04-10T10:00:00.000000Z', 'expire', %s, 'free-cone', 'voucher expired', "
+                  "'2026-06-15T12:00:00.000000Z')", (customer, code))
+    committing = threading.Timer(1.0, other.commit)
+    committing.start()
+    try:
+        cli_json("redeem", MARIA, "--credit", "1")  # waits for the other till's lock
+    finally:
+        committing.join()
+        other.close()
+    assert db_query(pg, "SELECT COUNT(*) FROM ledger WHERE kind = 'expire' AND voucher = ?", (code,)) == [(1,)]
+
+
 def test_tills_racing_with_the_same_refs_record_each_visit_once(cli_json, pg):
     """Six tills send the same 30 visits at once (a till's retry racing its own first try): the
     visit's INSERT checks the ref (ON CONFLICT), so a till that loses the race waits for the
