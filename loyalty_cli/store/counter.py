@@ -15,6 +15,7 @@ from loyalty_cli.domain.i18n import Phrase
 from loyalty_cli.domain.model import Entry, State
 from loyalty_cli.domain.rules import TIER_WINDOW
 from loyalty_cli.store.db import locking
+from loyalty_cli.store.feedback import LAST_RESPONSE, NEWEST_CONSENT
 
 VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud
 VOUCHER_LENGTH = 6
@@ -104,8 +105,7 @@ _VISIT_READS = (
     f"(SELECT COUNT(*) {TIER_WINDOW_VISITS} AND customer_id = :customer) AS year_visits, "
     f"(SELECT json_group_array(json_array({', '.join(VOUCHER_COLUMNS)})) FROM vouchers "
     "WHERE customer_id = :customer AND status = 'issued') AS issued_vouchers, "
-    "(SELECT marketing FROM consents WHERE customer_id = :customer ORDER BY id DESC LIMIT 1) AS consent_marketing, "
-    "(SELECT id FROM feedback WHERE customer_id = :customer ORDER BY at DESC, id DESC LIMIT 1) AS last_feedback")
+    f"{NEWEST_CONSENT} AS consent_marketing, {LAST_RESPONSE} AS last_feedback")
 
 
 def tier_window(at: datetime) -> dict:

@@ -19,14 +19,19 @@ def rewarded_on(conn, customer_id: int, local_day: str) -> bool:
                         "AND points > 0)", (customer_id, local_day)).fetchone()[0] == 1
 
 
+# A customer's (:customer) newest consent row's marketing flag, and the id of their last response
+# (by time, then by the order written): here and beside the visit's other reads (store/counter.py).
+NEWEST_CONSENT = "(SELECT marketing FROM consents WHERE customer_id = :customer ORDER BY id DESC LIMIT 1)"
+LAST_RESPONSE = "(SELECT id FROM feedback WHERE customer_id = :customer ORDER BY at DESC, id DESC LIMIT 1)"
+
+
 def latest_and_consent(conn, customer_id: int) -> tuple:
     """(The customer's last response, by time then by the order written, or None; whether their
     newest consent row says yes). One statement: the card asks both at every visit, and on a
     database server each statement is a round trip."""
     row = conn.execute(
-        "SELECT (SELECT marketing FROM consents WHERE customer_id = :customer ORDER BY id DESC LIMIT 1), "
-        "f.score, f.scale, f.comment, f.at FROM (SELECT 1 AS one) o LEFT JOIN feedback f ON f.id = "
-        "(SELECT id FROM feedback WHERE customer_id = :customer ORDER BY at DESC, id DESC LIMIT 1)",
+        f"SELECT {NEWEST_CONSENT}, f.score, f.scale, f.comment, f.at FROM (SELECT 1 AS one) o "
+        f"LEFT JOIN feedback f ON f.id = {LAST_RESPONSE}",
         {"customer": customer_id}).fetchone()
     said = None if row[1] is None else {"score": row[1], "scale": row[2], "comment": row[3], "at": row[4]}
     return said, bool(row[0])
