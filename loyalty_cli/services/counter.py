@@ -229,10 +229,10 @@ def redeem(session: Session, phone_text: str, target: str | None, credit_text: s
     conn = session.conn
     row = customer(session, phone_text)
     with store_db.transaction(conn):
-        store.customer_by_id(conn, row["id"])  # locked before anything of theirs is read: see void
+        row = store.customer_by_id(conn, row["id"])  # locked before anything of theirs is read: see void
         start = store_lots.current(conn, row["id"])
-        expire_due(conn, config, row["id"], now, start, fresh=True)
-        row = store.customer_by_id(conn, row["id"])
+        if expire_due(conn, config, row["id"], now, start, fresh=True) != NOTHING_EXPIRED:
+            row = store.customer_by_id(conn, row["id"])
         state = store.state(conn, row, now)
         if credit is not None:
             entry = rules.spend_credit(config, state, credit)
