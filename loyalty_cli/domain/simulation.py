@@ -361,8 +361,7 @@ def simulate(configs: list[Config], visits: Iterable[VisitRow], people: dict[int
     empty programme."""
     scenarios = [_Scenario(config, end, remember) for config in configs]
     tiered = any(config.tiers for config in configs)
-    shared: dict[str, Month] = {}
-    seen: dict[str, tuple[Month, int]] = {}  # 'YYYY-MM' -> (its Month in shared, its tally key: MONTH)
+    seen: dict[str, tuple[Month, int]] = {}  # 'YYYY-MM' -> (its Month, its tally key: MONTH)
     customers = 0
     window, no_year = rules.TIER_WINDOW, (0, 0)
     year_start = clock.to_db(end - window)
@@ -379,8 +378,7 @@ def simulate(configs: list[Config], visits: Iterable[VisitRow], people: dict[int
                 key = local_day[:7]
                 found = seen.get(key)
                 if found is None:
-                    found = seen[key] = (Month(), len(shared) * MONTH)
-                    shared[key] = found[0]
+                    found = seen[key] = (Month(), len(seen) * MONTH)
                 month, code = found
             month.visits += 1
             month.revenue += amount
@@ -404,5 +402,6 @@ def simulate(configs: list[Config], visits: Iterable[VisitRow], people: dict[int
         person = people.get(customer)
         for scenario in scenarios:
             scenario.customer(prepared, (ats, months), person, (spend, visited))
+    shared = {key: month for key, (month, _) in seen.items()}  # in the order of their keys, as finish reads them
     count, revenue = sum(month.visits for month in shared.values()), sum(month.revenue for month in shared.values())
     return [scenario.finish(shared, count, customers, revenue) for scenario in scenarios]
