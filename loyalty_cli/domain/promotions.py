@@ -11,12 +11,12 @@ from loyalty_cli.domain.model import Birthday, Promotion
 
 
 def qualifies(rule, category: str | None) -> bool:
-    """A visit's category against a rule's or promotion's `categories` / `exclude_categories`."""
-    included = getattr(rule, "categories", ())
-    excluded = getattr(rule, "exclude_categories", ())
+    """A visit's category against a rule's or promotion's `categories` / `exclude_categories`
+    (model.VISIT_RULE_KINDS: the rules a visit goes through have both)."""
+    included = rule.categories
     if included and category not in included:
         return False
-    return category is None or category not in excluded
+    return category is None or category not in rule.exclude_categories
 
 
 def in_window(promotion: Promotion, local: datetime) -> bool:

@@ -41,7 +41,7 @@ def apply_visit(config: Config, state: State, visit: Visit) -> Outcome:
     local = visit.at.astimezone(config.tz)
     running = promotions.active(config.promotions, local, visit.amount, visit.category)
     entries, spend_points = [], 0
-    for rule in config.rules:
+    for rule in config.visit_rules:
         if not promotions.qualifies(rule, visit.category):
             continue
         if rule.kind == "punch_card":

@@ -1,8 +1,11 @@
 """Money: Decimal in, integer minor units out, never a float."""
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal, localcontext
+from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from loyalty_cli.domain import money
 from loyalty_cli.domain.errors import BadInput
@@ -54,6 +57,18 @@ def test_rounding_is_down_and_named_once():
     assert money.percent_of(1250, Decimal(5), "JPY") == 62  # a currency without decimals: its unit
     assert money.round_toward_zero(Decimal("17.99")) == 17
     assert money.whole_units(1299, "EUR") == 12
+
+
+
+@given(st.integers(-10**12, 10**12), st.decimals(0, 100, places=6, allow_nan=False, allow_infinity=False),
+       st.sampled_from(["EUR", "HUF", "JPY", "KWD"]))
+def test_percent_of_is_the_exact_fraction_rounded_toward_zero(minor, percent, currency):
+    step = 10 ** (money.exponent(currency) - money.shown_digits(currency))
+    exact = Fraction(minor) * Fraction(percent) / 100 / step
+    assert money.percent_of(minor, percent, currency) == int(exact) * step  # int(): toward zero
+    with localcontext(prec=40):  # the Decimal formula percent_of replaced, where it is exact
+        assert money.percent_of(minor, percent, currency) == step * int(
+            (Decimal(minor) * percent / 100 / step).to_integral_value(rounding=ROUND_DOWN))
 
 
 def test_config_value_must_fit_the_currency():

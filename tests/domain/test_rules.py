@@ -239,3 +239,22 @@ def test_a_voucher_expires_rewards_days_local_days_later_at_the_same_local_time(
     config = config_module.load(SAMPLE)  # Europe/Rome, vouchers live 90 days
     assert config.expiry.rewards_days == 90
     assert rules.voucher_expires_at(config, issued) == expires
+
+
+def test_entry_init_takes_every_field_in_order_with_its_default():
+    """Entry's __init__ is written by hand (model.py says why): it must stay the dataclass's."""
+    import dataclasses
+    import inspect
+
+    parameters = list(inspect.signature(Entry).parameters.values())
+    fields = dataclasses.fields(Entry)
+    assert [p.name for p in parameters] == [f.name for f in fields]
+    assert [p.default for p in parameters] == [
+        inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default for f in fields]
+    values = {f.name: f"value of {f.name}" for f in fields}
+    entry = Entry(**values)
+    assert dataclasses.asdict(entry) == values
+    assert entry == Entry(**values) and hash(entry) == hash(Entry(**values))
+    assert entry != Entry(**{**values, "card": None})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        entry.points = 3
