@@ -165,10 +165,27 @@ def replay(events: Iterable[Event], start: Book | None = None) -> Book:
     events = list(events)
     if start is not None and not events:
         return start  # nothing to fold: a long book is not copied twice for nothing
+    if start is not None and _only_new_lots(events, start):
+        # what the fold gives them: each opens a lot, whole, after the others (a visit's usual
+        # lines; the fold rebuilt the whole book for it: 110 us for 58 lots, 270 us for 141)
+        return Book(start.lots + tuple(Lot(e.id, e.at, e.points, e.visit, e.points, 0, 0) for e in events), 0)
     fold = _Replay(start)
     for event in events:
         fold.apply(event)
     return fold.book()
+
+
+def _only_new_lots(events: list[Event], start: Book) -> bool:
+    """Whether every line earns, nothing is owed (an earning would pay it first), and each
+    line's earn time is no earlier than the lots before it (so it sorts last: its id is too)."""
+    if start.owed:
+        return False
+    last = start.lots[-1].at if start.lots else None
+    for event in events:
+        if event.points <= 0 or (last is not None and event.at < last):
+            return False
+        last = event.at
+    return True
 
 
 # ---- questions -------------------------------------------------------------------------------

@@ -398,3 +398,15 @@ def test_the_engine_agrees_with_the_naive_model(history, points_days):
         counter.check()
     counter.look(0.1)
     counter.split()
+
+
+@given(earnings=st.lists(st.tuples(st.integers(1, 40), st.integers(-3, 3), st.booleans()), min_size=1, max_size=12),
+       cut=st.integers(0, 12), owed=st.integers(0, 30))
+def test_new_lots_on_a_kept_book_are_what_the_whole_replay_gives(earnings, cut, owed):
+    """A visit's usual lines, only earnings, on top of a kept book (replay's shortcut for them),
+    in and out of earn-time order and with points owed: what the fold over every line gives."""
+    debt = [Event(1, "redeem", -owed, START)] if owed else []
+    events = debt + [Event(2 + index, "visit", points, START + timedelta(days=shift), index if visit else None)
+                     for index, (points, shift, visit) in enumerate(earnings)]
+    cut = min(cut, len(events))
+    assert lots.replay(events[cut:], lots.replay(events[:cut])) == lots.replay(events)
