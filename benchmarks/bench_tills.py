@@ -15,6 +15,15 @@ Customers are drawn from a pool of 2,000 so tills often hit the same customers; 
 a unique ref. A failure is any error a till's visit raised (a busy database past its timeout, a
 conflict past its retries...).
 
+The database starts from one known state, so runs compare: --pg names a server, on which the
+bench creates a database of its own (`tills_bench_<pid>`, dropped at the end), and SQLite gets a
+new file; either is given a year of history first (--history visits, 24,000 by default: 12 a
+customer on average, a few regulars near daily), imported through the engine as a till export
+(`loyalty import visits --apply-rules`), so the lot books, vouchers and balances are what the
+counter would have written. The runs then add their own visits. --as-is runs on the --pg
+database or --db file as it is instead; a database that every run adds to gets slower to
+measure (its lot books grow), so figures from it compare only with runs right beside them.
+
 Two modes, both reported when both are asked for:
 - closed (the default, and the issue's target: 16 tills at p95 under 150 ms on PostgreSQL; the
   exit status is 1 when the last kind run, the running tills by default, misses it):
@@ -33,20 +42,31 @@ an executemany, one pipeline, counts once).
 """
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 CONFIG = ROOT / "loyalty_cli" / "config" / "sample.toml"
 POOL = 2000
 ATTEMPTS = 3  # as cli/edge.py
+HISTORY = 24_000  # visits in the year before the runs
+SHOP_TZ = ZoneInfo("Europe/Rome")  # sample.toml's: the history is written in the shop's time
+
+
+def pool_phone(index: int) -> str:
+    return f"+39333{index:07d}"
 
 
 def one_visit(db: str, rng: random.Random, ref: str, location: str) -> None:
@@ -55,7 +75,7 @@ def one_visit(db: str, rng: random.Random, ref: str, location: str) -> None:
     from loyalty_cli.services.session import Session
     from loyalty_cli.store import db as store_db
 
-    phone = f"+39333{rng.randrange(POOL):07d}"
+    phone = pool_phone(rng.randrange(POOL))
     amount = f"{rng.randrange(1, 60)}.50"
     for attempt in range(1, ATTEMPTS + 1):
         session = Session(db, str(CONFIG))
@@ -89,7 +109,7 @@ class RunningTill:
     def __call__(self, db: str, rng: random.Random, ref: str, location: str) -> None:
         import json
 
-        phone = f"+39333{rng.randrange(POOL):07d}"
+        phone = pool_phone(rng.randrange(POOL))
         amount = f"{rng.randrange(1, 60)}.50"
         self.process.stdin.write(f"{phone} --amount {amount} --ref {ref} --location {location}\n")
         self.process.stdin.flush()
@@ -267,6 +287,51 @@ def statements_per_visit(db: str) -> int | None:
     return len(sent)
 
 
+def write_history(path: Path, visits: int, seed: int = 14) -> None:
+    """A year of the pool's visits before today, as a till export (`;`, decimal commas, the shop's
+    local time within opening hours): most customers come a few times, a few regulars near daily
+    (Pareto weights, capped at about one visit a day)."""
+    rng = random.Random(seed)
+    weights = [min(rng.paretovariate(1.5), 75.0) for _ in range(POOL)]
+    today = datetime.now(SHOP_TZ).date()
+    rows = sorted((today - timedelta(days=rng.randrange(1, 366)), rng.randrange(9 * 60, 19 * 60), owner)
+                  for owner in rng.choices(range(POOL), weights=weights, k=visits))
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("Cellulare;Data;Importo;Articoli\n")
+        for day, minute, owner in rows:
+            out.write(f"{pool_phone(owner)};{day:%d/%m/%Y} {minute // 60:02d}:{minute % 60:02d};"
+                      f"{rng.randrange(1, 60)},50;1\n")
+
+
+def seed(db: str, visits: int) -> None:
+    """Give the database its year of history through the engine, as `loyalty import` records one."""
+    if not visits:
+        return
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bench-history-") as folder:
+        path = Path(folder) / "history.csv"
+        write_history(path, visits)
+        command = [sys.executable, "-m", "loyalty_cli", "--db", db, "--config", str(CONFIG), "import", "visits",
+                   str(path), "--apply-rules", "--json"]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    print(f"  {visits:,} visits of a year imported first, through the engine ({time.monotonic() - started:.0f} s)")
+
+
+@contextlib.contextmanager
+def own_database(server: str):
+    """A new database on the --pg server for this run, dropped at the end: its URL."""
+    import psycopg
+
+    name = f"tills_bench_{os.getpid()}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def warm_up(db: str) -> None:
     """Create (or migrate) the database: the first till must not pay for it."""
     one_visit(db, random.Random(0), f"bench-warm-{os.getpid()}-{time.time()}", "till-0")
@@ -276,8 +341,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--tills", default="1,4,16", help="comma-separated numbers of till processes")
-    parser.add_argument("--db", help="SQLite file (default: a new one in a temp folder)")
-    parser.add_argument("--pg", help="a PostgreSQL URL to run the same on (password from PGPASSWORD/.pgpass)")
+    parser.add_argument("--db", help="a SQLite file to run on as it is (default: a new one, given the history)")
+    parser.add_argument("--pg", help="a PostgreSQL server to run the same on, in a new database of the bench's own "
+                                     "(password from PGPASSWORD/.pgpass)")
+    parser.add_argument("--as-is", action="store_true", help="run on the --pg URL's database as it is")
+    parser.add_argument("--history", type=int, default=HISTORY, metavar="VISITS",
+                        help=f"visits of the year before, imported into a new database first (default {HISTORY:,})")
     parser.add_argument("--pace", type=float, metavar="MS",
                         help="paced mode: each till starts a visit every MS milliseconds (latency from when due)")
     parser.add_argument("--closed", action="store_true", help="with --pace: run the closed loop too")
@@ -287,32 +356,55 @@ def main() -> int:
                              "till: each till a running `loyalty till --json` fed on stdin (default: both)")
     args = parser.parse_args()
     os.environ.setdefault("LOYALTY_OUTBOX", str(Path(tempfile.mkdtemp(prefix="bench-outbox-")) / "outbox.db"))
-    targets = [] if args.no_sqlite and args.pg else [
-        ("sqlite", args.db or str(Path(tempfile.mkdtemp(prefix="bench-tills-")) / "tills.db"))]
-    if args.pg:
-        targets.append(("postgresql", args.pg))
-    modes = ([None] if args.pace is None or args.closed else []) + ([args.pace] if args.pace else [])
-    kinds = ("command", "till") if args.kind == "both" else (args.kind,)
-    missed = False
+    backends = ([] if args.no_sqlite and args.pg else ["sqlite"]) + (["postgresql"] if args.pg else [])
     print(f"{'backend':<11} {'mode':<18} {'tills':>5} {'visits':>7} {'visits/s':>9} {'p50 ms':>7} {'p95 ms':>8} "
           f"{'failures':>8} {'load':>5} {'client CPU ms/visit':>19} {'server CPU ms/visit':>19}")
-    for backend, db in targets:
-        warm_up(db)
-        counted = statements_per_visit(db)
-        if counted is not None:
-            print(f"{backend}: {counted} statements per visit of a known customer")
-        for kind, pace in ((kind, pace) for kind in kinds for pace in modes):
-            for count in (int(part) for part in args.tills.split(",")):
-                got = run(db, count, args.seconds, pace / 1000 if pace else None, running=kind == "till")
-                mode = (f"paced {pace:g}" if pace else "closed") + f" {kind}"
-                print(f"{backend:<11} {mode:<18} {count:>5} {got['visits']:>7} {got['per_s']:>9.1f} "
-                      f"{got['p50_ms'] or 0:>7.1f} {got['p95_ms'] or 0:>8.1f} {got['failures']:>8} "
-                      f"{got['load']:>5.1f} {_ms(got['client_ms']):>19} {_ms(got['server_ms']):>19}", flush=True)
-                if got["first_error"]:
-                    print(f"  first failure: {got['first_error']}")
-                if backend == "postgresql" and count >= 16 and pace is None and kind == kinds[-1]:
-                    missed |= got["failures"] > 0 or (got["p95_ms"] or 0) >= 150
+    missed = False
+    for backend in backends:
+        with database(backend, args) as db:
+            missed |= bench(backend, db, args)
     return 1 if missed else 0
+
+
+@contextlib.contextmanager
+def database(backend: str, args):
+    """The database a backend's runs use: given as is, or a new one with its year of history."""
+    if backend == "sqlite" and args.db:
+        yield args.db
+    elif backend == "postgresql" and args.as_is:
+        yield args.pg
+    elif backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="bench-tills-") as folder:
+            path = str(Path(folder) / "tills.db")
+            seed(path, args.history)
+            yield path
+    else:
+        with own_database(args.pg) as url:
+            seed(url, args.history)
+            yield url
+
+
+def bench(backend: str, db: str, args) -> bool:
+    """Every asked kind, mode and number of tills on one database: whether the target was missed."""
+    modes = ([None] if args.pace is None or args.closed else []) + ([args.pace] if args.pace else [])
+    kinds = ("command", "till") if args.kind == "both" else (args.kind,)
+    warm_up(db)
+    counted = statements_per_visit(db)
+    if counted is not None:
+        print(f"{backend}: {counted} statements per visit of a known customer")
+    missed = False
+    for kind, pace in ((kind, pace) for kind in kinds for pace in modes):
+        for count in (int(part) for part in args.tills.split(",")):
+            got = run(db, count, args.seconds, pace / 1000 if pace else None, running=kind == "till")
+            mode = (f"paced {pace:g}" if pace else "closed") + f" {kind}"
+            print(f"{backend:<11} {mode:<18} {count:>5} {got['visits']:>7} {got['per_s']:>9.1f} "
+                  f"{got['p50_ms'] or 0:>7.1f} {got['p95_ms'] or 0:>8.1f} {got['failures']:>8} "
+                  f"{got['load']:>5.1f} {_ms(got['client_ms']):>19} {_ms(got['server_ms']):>19}", flush=True)
+            if got["first_error"]:
+                print(f"  first failure: {got['first_error']}")
+            if backend == "postgresql" and count >= 16 and pace is None and kind == kinds[-1]:
+                missed |= got["failures"] > 0 or (got["p95_ms"] or 0) >= 150
+    return missed
 
 
 def _ms(value) -> str:
