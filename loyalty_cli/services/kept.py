@@ -49,7 +49,8 @@ class Kept:
     def take(self, path):
         """The connection kept for path, if it is still sound and (a SQLite file) the file at path
         is still the one it has open: a backup restored over it, or the file moved away, must not
-        leave the till writing into a file nobody will read again. Else None (and it is closed)."""
+        leave the till writing into a file nobody will read again. Else None (and it is closed).
+        Unreachable (closed too) when a server does not answer the check in time."""
         conn, identity = self._databases.pop(str(path), (None, None))
         if conn is None:
             return None

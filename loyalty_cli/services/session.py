@@ -141,12 +141,9 @@ class Session:
     def _open(self, path, **options):
         if self.unreachable is not None:
             raise self.unreachable
-        if self.kept is not None:
-            conn = self.kept.take(path)
-            if conn is not None:
-                return conn
         try:
-            return open_database(path, **options)
+            conn = self.kept.take(path) if self.kept is not None else None
+            return conn if conn is not None else open_database(path, **options)
         except Unreachable as exc:
             self.unreachable = exc
             raise

@@ -5,6 +5,7 @@ import json
 import os
 import shlex
 import shutil
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -202,3 +203,91 @@ def test_rules_published_meanwhile_count_from_the_next_visit(cli_json, isolated,
     assert run_till(config=str(SAMPLE), as_json=True, lines=lines()) == 0
     answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [answer["earned"]["points"] for answer in answers] == [30, 30, 50, 50]
+
+
+class _FreezableProxy:
+    """A TCP port in front of the test server's Unix socket that can stop passing bytes while it
+    keeps every connection open: a server the till can no longer hear, as when a link drops
+    without a word. The kernel still acknowledges what the till sends, so only a time limit of
+    the till's own ends the wait. It thaws by itself after THAW_S, so that a till without that
+    limit fails the test instead of hanging it."""
+
+    THAW_S = 20
+
+    def __init__(self, url: str):
+        import socket
+        import threading
+        from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        port = query.get("port", [parts.port or 5432])[0]
+        self.socket_path = f"{query['host'][0]}/.s.PGSQL.{port}"
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{self.listener.getsockname()[1]}",
+                                             query=""))
+        self.peers, self.frozen_until, self.running = {}, 0.0, True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def freeze(self) -> None:
+        self.frozen_until = time.monotonic() + self.THAW_S
+
+    def thaw(self) -> None:
+        self.frozen_until = 0.0
+
+    def _serve(self) -> None:
+        import select
+        import socket
+
+        while self.running:
+            frozen = time.monotonic() < self.frozen_until
+            readable, _, _ = select.select([self.listener, *([] if frozen else self.peers)], [], [], 0.02)
+            for sock in readable:
+                if sock is self.listener:
+                    client, _ = self.listener.accept()
+                    server = socket.socket(socket.AF_UNIX)
+                    server.connect(self.socket_path)
+                    self.peers[client], self.peers[server] = server, client
+                    continue
+                data = sock.recv(65536) if sock in self.peers else b""
+                if data:
+                    self.peers[sock].sendall(data)
+                elif sock in self.peers:
+                    other = self.peers.pop(sock)
+                    self.peers.pop(other, None)
+                    sock.close()
+                    other.close()
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join()
+        for sock in [*self.peers, self.listener]:
+            sock.close()
+
+
+def test_a_server_that_stops_answering_sends_the_visit_offline_within_seconds(backend, db_path, isolated, capsys):
+    if backend != "postgres":
+        pytest.skip("a server connection: PostgreSQL only")
+    from loyalty_cli.store.backends.postgres import ANSWER_TIMEOUT_S
+
+    proxy, waited = _FreezableProxy(db_path), []
+
+    def lines():
+        yield "333 111 2222 --amount 5 --ref Q-1\n"
+        proxy.freeze()  # the kept connection now goes unanswered
+        started = time.monotonic()
+        yield "333 111 2222 --amount 5 --ref Q-2\n"
+        waited.append(time.monotonic() - started)
+        proxy.thaw()
+        yield "333 111 2222 --amount 5 --ref Q-3\n"
+
+    try:
+        assert run_till(db=proxy.url, as_json=True, lines=lines()) == 0
+    finally:
+        proxy.close()
+    answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert answers[1]["offline"] is True and answers[1]["ref"] == "Q-2"
+    assert ANSWER_TIMEOUT_S <= waited[0] < ANSWER_TIMEOUT_S + 2  # not TCP's quarter of an hour
+    assert answers[2]["visits"] == 3  # Q-2 pushed from the outbox before Q-3, on a new connection
+    assert db_query(db_path, "SELECT ref FROM visits ORDER BY id") == [("Q-1",), ("Q-2",), ("Q-3",)]

@@ -171,6 +171,20 @@ def test_a_statement_never_reuses_a_cursor_whose_rows_are_still_read(pg):
     conn.close()
 
 
+def test_a_connection_gets_the_link_time_limits_unless_its_url_sets_its_own(pg):
+    from loyalty_cli.store import db as store_db
+    from loyalty_cli.store.backends.postgres import LINK_DEFAULTS
+
+    conn = store_db.connect(pg)
+    assert {name: conn.raw.info.get_parameters().get(name) for name in LINK_DEFAULTS} == \
+        {name: str(value) for name, value in LINK_DEFAULTS.items()}
+    conn.close()
+    conn = store_db.connect(pg + "&connect_timeout=9&tcp_user_timeout=2500")
+    parameters = conn.raw.info.get_parameters()
+    assert (parameters["connect_timeout"], parameters["tcp_user_timeout"]) == ("9", "2500")
+    conn.close()
+
+
 def test_the_schema_matches_sqlites_table_by_table(pg, tmp_path):
     from loyalty_cli.store import db as store_db
 
