@@ -86,9 +86,9 @@ def still_sound(conn) -> int | None:
     published config (0: none), which the same statement reads, so that a till learns whether the
     rules in force changed without a statement of its own (config_versions.latest)."""
     if is_postgres(conn):
-        from loyalty_cli.store.backends import postgres
+        from loyalty_cli.store.backends import postgres_link
 
-        return postgres.still_sound(conn, SCHEMA_VERSION)
+        return postgres_link.still_sound(conn, SCHEMA_VERSION)
     try:
         if conn.in_transaction:
             return None

@@ -269,7 +269,7 @@ class _FreezableProxy:
 def test_a_server_that_stops_answering_sends_the_visit_offline_within_seconds(backend, db_path, isolated, capsys):
     if backend != "postgres":
         pytest.skip("a server connection: PostgreSQL only")
-    from loyalty_cli.store.backends.postgres import ANSWER_TIMEOUT_S
+    from loyalty_cli.store.backends.postgres_link import ANSWER_TIMEOUT_S
 
     proxy, waited = _FreezableProxy(db_path), []
 

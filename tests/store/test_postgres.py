@@ -173,7 +173,7 @@ def test_a_statement_never_reuses_a_cursor_whose_rows_are_still_read(pg):
 
 def test_a_connection_gets_the_link_time_limits_unless_its_url_sets_its_own(pg):
     from loyalty_cli.store import db as store_db
-    from loyalty_cli.store.backends.postgres import LINK_DEFAULTS
+    from loyalty_cli.store.backends.postgres_link import LINK_DEFAULTS
 
     conn = store_db.connect(pg)
     assert {name: conn.raw.info.get_parameters().get(name) for name in LINK_DEFAULTS} == \

@@ -16,13 +16,8 @@ from urllib.parse import urlsplit
 
 from loyalty_cli.domain.errors import NoDatabase, Refused, Unreachable
 from loyalty_cli.domain.i18n import Phrase
+from loyalty_cli.store.backends.postgres_link import link_options
 
-CONNECT_TIMEOUT_S = 3
-ANSWER_TIMEOUT_S = 3  # a kept connection's check (still_sound): no answer within it, and the till goes offline
-# libpq's settings a connection gets unless its URL says otherwise. tcp_user_timeout: what the
-# till sent and the server's machine has not acknowledged for 10 s ends the connection, instead
-# of TCP retrying for a quarter of an hour when a link drops in the middle of a visit.
-LINK_DEFAULTS = {"connect_timeout": CONNECT_TIMEOUT_S, "tcp_user_timeout": 10_000}
 # Reserving a block of ids waits for tills' open transactions on that sequence, and tills queue
 # behind it meanwhile: it gives up after RESERVE_WAIT_MS (so a till never waits longer for it)
 # and tries again, RESERVE_TRIES times before saying the database is busy.
@@ -65,85 +60,6 @@ def connect(url: str, version_wanted: int, create: bool = True):
     elif version < version_wanted:
         schema.upgrade_schema(conn, version, version_wanted)
     return conn
-
-
-def link_options(url: str) -> dict:
-    """LINK_DEFAULTS less what the URL sets itself (`?connect_timeout=10`): the shop's word wins."""
-    from psycopg.conninfo import conninfo_to_dict
-
-    given = conninfo_to_dict(url)
-    return {name: value for name, value in LINK_DEFAULTS.items() if name not in given}
-
-
-def still_sound(conn, version_wanted: int) -> int | None:
-    """db.still_sound on PostgreSQL: a server that restarted, or ended the session, fails the
-    statement, and the caller opens a new connection (or, the server gone, works offline). A
-    server that does not answer within ANSWER_TIMEOUT_S is Unreachable, and the connection is
-    closed: a link that dropped silently would otherwise keep a running till waiting for TCP to
-    give up, a quarter of an hour."""
-    psycopg = _psycopg()
-    raw = conn.raw
-    if raw.closed or raw.broken or conn.in_transaction:
-        return None
-    try:
-        row = _sound_row(conn, time.monotonic() + ANSWER_TIMEOUT_S)
-    except TimeoutError:
-        raw.close()
-        raise Unreachable(Phrase("the database server did not answer within {seconds} s ({url})",
-                                 seconds=ANSWER_TIMEOUT_S, url=safe_url(conn.url))) from None
-    except psycopg.Error:
-        return None
-    if row is None or row[0] is None:
-        return None
-    return int(row[1]) if int(row[0]) == version_wanted else None
-
-
-_SOUND = b"SELECT MAX(version), (SELECT COALESCE(MAX(id), 0) FROM config_versions) FROM schema_version"
-_SOUND_NAME = b"loyalty_still_sound"
-
-
-def _sound_row(conn, deadline: float) -> tuple | None:
-    """The check's row (as bytes), None if it failed. It runs on the bare libpq connection, as a
-    statement prepared once per connection: psycopg's calls take no time limit (and a statement
-    timeout is the server's, no help when the server cannot be heard), and this way costs the
-    till 25 us of CPU against psycopg's 60 (timeit, min of 5 x 500). The connection is left idle,
-    as psycopg expects it."""
-    from psycopg import pq
-
-    pgconn = conn.raw.pgconn
-    if not conn.sound_prepared:
-        pgconn.send_prepare(_SOUND_NAME, _SOUND)
-        if _results(pgconn, deadline)[0].status != pq.ExecStatus.COMMAND_OK:
-            return None
-        conn.sound_prepared = True
-    pgconn.send_query_prepared(_SOUND_NAME, None)
-    first = _results(pgconn, deadline)[0]
-    if first.status != pq.ExecStatus.TUPLES_OK or not first.ntuples:
-        return None
-    return tuple(first.get_value(0, column) for column in range(first.nfields))
-
-
-def _results(pgconn, deadline: float) -> list:
-    """Every result of the statement just sent, read without blocking; TimeoutError past deadline."""
-    import select
-
-    def wait(write: bool = False) -> None:
-        left = deadline - time.monotonic()
-        sockets = ([], [pgconn.socket]) if write else ([pgconn.socket], [])
-        if left <= 0 or not any(select.select(*sockets, [], left)):
-            raise TimeoutError
-
-    while pgconn.flush():
-        wait(write=True)
-    results = []
-    while True:
-        pgconn.consume_input()
-        while not pgconn.is_busy():
-            result = pgconn.get_result()
-            if result is None:
-                return results
-            results.append(result)
-        wait()
 
 
 def safe_url(url: str) -> str:
