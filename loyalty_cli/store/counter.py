@@ -309,8 +309,14 @@ def due_vouchers(conn, customer_id: int | None, now: datetime) -> list:
 
 
 def set_voucher_status(conn, code: str, status: str, at: datetime) -> None:
+    """An issued voucher redeemed, expired or void; from no other status. Every writer reads the
+    voucher after locking its customer, so this refusal should never be seen: it is there so that
+    a writer that one day does not cannot end a voucher twice (its transaction is rolled back)."""
     column = "redeemed_at" if status == "redeemed" else "ended_at"
-    conn.execute(f"UPDATE vouchers SET status = ?, {column} = ? WHERE code = ?", (status, clock.to_db(at), code))
+    changed = conn.execute(f"UPDATE vouchers SET status = ?, {column} = ? WHERE code = ? AND status = 'issued'",
+                           (status, clock.to_db(at), code)).rowcount
+    if changed != 1:
+        raise Refused(Phrase("voucher {code} is no longer open: nothing was written", code=code))
 
 
 def record_bought_voucher(conn, customer_id: int, reward: str, at: datetime) -> str:

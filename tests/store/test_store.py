@@ -208,3 +208,24 @@ def test_a_book_read_and_written_back_keeps_its_texts_and_formats_new_times():
     grown = json.loads(store_lots.dumps(Book((*read.lots, new), 3)))
     assert grown["lots"][-1][1] == "2026-04-01T07:00:00.000000Z"
     assert [lot[1] for lot in grown["lots"][:-1]] == [clock.to_db(lot.at) for lot in lots]
+
+
+def test_a_voucher_ends_once_whatever_its_writer_read(cli, db_path):
+    """store.set_voucher_status changes only an issued voucher: a second end is refused, and the
+    first stays as it was written."""
+    from datetime import datetime
+
+    from loyalty_cli.store import counter as store
+
+    for _ in range(10):  # the sample's cone card: a voucher at the 10th visit
+        assert cli("visit", "333 123 4567", "--amount", "5").exit_code == 0
+    conn = store_db.connect(db_path)
+    (code,) = conn.execute("SELECT code FROM vouchers").fetchone()
+    with store_db.transaction(conn):
+        store.set_voucher_status(conn, code, "redeemed", datetime(2026, 6, 15, 12, tzinfo=UTC))
+    before = conn.execute("SELECT status, redeemed_at, ended_at FROM vouchers").fetchall()
+    with pytest.raises(Refused, match="no longer open"), store_db.transaction(conn):
+        store.set_voucher_status(conn, code, "expired", datetime(2026, 9, 15, 12, tzinfo=UTC))
+    assert conn.execute("SELECT status, redeemed_at, ended_at FROM vouchers").fetchall() == before
+    assert before[0][0] == "redeemed"
+    conn.close()
