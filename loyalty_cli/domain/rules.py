@@ -64,6 +64,15 @@ def apply_visit(config: Config, state: State, visit: Visit) -> Outcome:
 
 
 def _punch(rule, state: State, visit: Visit, running=()) -> list:
+    entries = punched(rule, visit, running)
+    if entries:
+        entries += cards_filled(rule, state.punches.get(rule.name, 0) + sum(entry.punches for entry in entries))
+    return entries
+
+
+def punched(rule, visit: Visit, running=()) -> list:
+    """A punch card's punches at this visit, its own and the running promotions' extra ones: what
+    the card's open punches do not change (cards_filled is what they do)."""
     if visit.amount < rule.min_amount:
         return []
     count = 1 if rule.count == "visits" else visit.items
@@ -74,7 +83,13 @@ def _punch(rule, state: State, visit: Visit, running=()) -> list:
         if promotion.extra_punches:
             entries.append(Entry("promotion", punches=promotion.extra_punches, rule=promotion.name,
                                  card=rule.name, reason=f"{promotion.extra_punches} extra on {rule.name}"))
-    open_punches = state.punches.get(rule.name, 0) + sum(entry.punches for entry in entries)
+    return entries
+
+
+def cards_filled(rule, open_punches: int) -> list:
+    """A voucher for each full card in `open_punches` (the card's open punches with this visit's):
+    each takes `every` punches off the card."""
+    entries = []
     while open_punches >= rule.every:
         entries.append(Entry("reward", punches=-rule.every, rule=rule.name, reward=rule.reward,
                              reason=f"card of {rule.every} complete"))
