@@ -247,13 +247,21 @@ class _FreezableProxy:
                 if sock is self.listener:
                     client, _ = self.listener.accept()
                     server = socket.socket(socket.AF_UNIX)
-                    server.connect(self.socket_path)
+                    try:
+                        server.connect(self.socket_path)
+                    except OSError:
+                        client.close()
+                        server.close()
+                        continue
                     self.peers[client], self.peers[server] = server, client
-                    continue
-                data = sock.recv(65536) if sock in self.peers else b""
-                if data:
-                    self.peers[sock].sendall(data)
                 elif sock in self.peers:
+                    try:
+                        data = sock.recv(65536)
+                        if data:
+                            self.peers[sock].sendall(data)
+                            continue
+                    except OSError:  # a side reset: end the pair, keep serving the others
+                        pass
                     other = self.peers.pop(sock)
                     self.peers.pop(other, None)
                     sock.close()
@@ -261,7 +269,8 @@ class _FreezableProxy:
 
     def close(self) -> None:
         self.running = False
-        self.thread.join()
+        self.thread.join(timeout=5)
+        assert not self.thread.is_alive(), "the proxy's thread did not stop"
         for sock in [*self.peers, self.listener]:
             sock.close()
 

@@ -185,6 +185,20 @@ def test_a_connection_gets_the_link_time_limits_unless_its_url_sets_its_own(pg):
     conn.close()
 
 
+def test_a_kept_connection_whose_server_session_has_the_check_prepared_already_is_sound(pg):
+    """A pooler in session mode hands a till a server session another till used: the check's
+    statement is prepared there already, which must not make every visit open a new connection."""
+    from loyalty_cli.store import db as store_db
+    from loyalty_cli.store.backends.postgres import Connection
+
+    conn = store_db.connect(pg)
+    assert store_db.still_sound(conn) == 0 and conn.sound_prepared
+    again = Connection(conn.raw, conn.url)  # the same server session, as another till's wrapper
+    assert not again.sound_prepared
+    assert store_db.still_sound(again) == 0 and again.sound_prepared
+    conn.close()
+
+
 def test_the_schema_matches_sqlites_table_by_table(pg, tmp_path):
     from loyalty_cli.store import db as store_db
 

@@ -7,6 +7,7 @@ connection; a connection kept open (`loyalty till`) is checked here with a time 
 own, and tcp_user_timeout ends one whose link drops in the middle of a visit.
 """
 
+import hashlib
 import time
 
 from loyalty_cli.domain.errors import Unreachable
@@ -14,10 +15,15 @@ from loyalty_cli.domain.i18n import Phrase
 
 CONNECT_TIMEOUT_S = 3
 ANSWER_TIMEOUT_S = 3  # a kept connection's check (still_sound): no answer within it, and the till goes offline
-# libpq's settings a connection gets unless its URL says otherwise. tcp_user_timeout: what the
-# till sent and the server's machine has not acknowledged for 10 s ends the connection, instead
-# of TCP retrying for a quarter of an hour when a link drops in the middle of a visit.
-LINK_DEFAULTS = {"connect_timeout": CONNECT_TIMEOUT_S, "tcp_user_timeout": 10_000}
+# libpq's settings a connection gets unless its URL says otherwise, for a link that drops in the
+# middle of a visit. tcp_user_timeout (Linux): what the till sent and the server's machine has not
+# acknowledged for 10 s ends the connection, instead of TCP retrying for a quarter of an hour.
+# keepalives: a till waiting for an answer to what was acknowledged (a commit, a lock) probes the
+# link after 5 s of silence, every 2 s, and gives up after 3 unanswered probes, instead of the
+# system's two hours. A server that is merely slow still answers the probes.
+# (libpq keeps keepalives on unless told otherwise.)
+LINK_DEFAULTS = {"connect_timeout": CONNECT_TIMEOUT_S, "tcp_user_timeout": 10_000, "keepalives_idle": 5,
+                 "keepalives_interval": 2, "keepalives_count": 3}
 
 
 def link_options(url: str) -> dict:
@@ -53,7 +59,10 @@ def still_sound(conn, version_wanted: int) -> int | None:
 
 
 _SOUND = b"SELECT MAX(version), (SELECT COALESCE(MAX(id), 0) FROM config_versions) FROM schema_version"
-_SOUND_NAME = b"loyalty_still_sound"
+# named by its text: a server session a pooler (PgBouncer, session mode) hands on may hold it already,
+# prepared by another till, and only the same text may be taken as the same statement
+_SOUND_NAME = b"loyalty_still_sound_" + hashlib.sha256(_SOUND).hexdigest()[:12].encode()
+_ALREADY_PREPARED = "42P05"  # duplicate_prepared_statement
 
 
 def _sound_row(conn, deadline: float) -> tuple | None:
@@ -67,12 +76,14 @@ def _sound_row(conn, deadline: float) -> tuple | None:
     pgconn = conn.raw.pgconn
     if not conn.sound_prepared:
         pgconn.send_prepare(_SOUND_NAME, _SOUND)
-        if _results(pgconn, deadline)[0].status != pq.ExecStatus.COMMAND_OK:
+        prepared = _results(pgconn, deadline)[:1]
+        if not prepared or (prepared[0].status != pq.ExecStatus.COMMAND_OK and
+                            prepared[0].error_field(pq.DiagnosticField.SQLSTATE) != _ALREADY_PREPARED.encode()):
             return None
         conn.sound_prepared = True
     pgconn.send_query_prepared(_SOUND_NAME, None)
-    first = _results(pgconn, deadline)[0]
-    if first.status != pq.ExecStatus.TUPLES_OK or not first.ntuples:
+    first = (_results(pgconn, deadline) or [None])[0]
+    if first is None or first.status != pq.ExecStatus.TUPLES_OK or not first.ntuples:
         return None
     return tuple(first.get_value(0, column) for column in range(first.nfields))
 
