@@ -313,20 +313,25 @@ def seed(db: str, visits: int) -> None:
         write_history(path, visits)
         command = [sys.executable, "-m", "loyalty_cli", "--db", db, "--config", str(CONFIG), "import", "visits",
                    str(path), "--apply-rules", "--json"]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode:
+            raise SystemExit(f"the history could not be imported into {db}:\n{done.stderr}")
     print(f"  {visits:,} visits of a year imported first, through the engine ({time.monotonic() - started:.0f} s)")
 
 
 @contextlib.contextmanager
 def own_database(server: str):
-    """A new database on the --pg server for this run, dropped at the end: its URL."""
+    """A new database on the --pg server for this run, dropped at the end (the role needs CREATEDB;
+    PostgreSQL 13 or later): its URL, the server's with the database's name in place of its own."""
     import psycopg
 
     name = f"tills_bench_{os.getpid()}"
     with psycopg.connect(server, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
     try:
-        yield urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+        parts = urlsplit(server)  # a URL, as --db takes; a ?dbname= in it would name the server's own
+        query = "&".join(part for part in parts.query.split("&") if part and not part.startswith("dbname="))
+        yield urlunsplit(parts._replace(path=f"/{name}", query=query))
     finally:
         with psycopg.connect(server, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
