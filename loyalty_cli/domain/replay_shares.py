@@ -16,7 +16,10 @@ def shares(configs: list[Config], processes: int) -> list[list[int]]:
     is tried when there are few (up to EXACT_SPLITS), else the heaviest goes first, each to the
     least loaded (LPT). LPT gave the bench's two cores shares of 13 s and 19 s where the best
     split is 17 s and 16 s. Reading the visits and pickling them costs the parent three quarters
-    of a unit (_weight: 3.3 s and 0.5 s), unpickling them a child a tenth."""
+    of a unit (_weight: 3.3 s and 0.5 s), unpickling them a child a tenth. A process that replays
+    several configs takes longer than their weights add up to (their memos compete for the
+    cache; on the bench's split the child's three took 10.0-11.6 s together against 8.1 s
+    alone), so a split is only as good as these estimates."""
     weights = [_weight(config) for config in configs]
     starts = [0.75] + [0.1] * (max(1, processes) - 1)
     exact = len(starts) ** len(weights) <= EXACT_SPLITS

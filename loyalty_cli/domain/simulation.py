@@ -226,9 +226,7 @@ class _Scenario:
         plus what c left. So the engine runs once per visit key, not once per punch state too
         (on the bench's sample config 10,000 calls instead of 101,000). Without punch cards, the
         visit's effect outright; else its index in self.bases."""
-        before = State(punches=dict.fromkeys(self.cards, 0), year_spend=year[0], year_visits=year[1])
-        entries = rules.apply_visit(self.config, before, Visit(clock.from_db(at), amount, items, category)).entries
-        effect = self._effect(entries, self.no_punches)
+        effect = self._apply(at, amount, items, category, year, 0, None, [])
         if not self.cards:
             return effect
         self.bases.append(effect)
@@ -247,12 +245,7 @@ class _Scenario:
                 rewards += [entry.reward for entry in full if entry.reward]
             else:
                 after[index] += open_punches
-        after = tuple(after)
-        found = self.state_ids.get(after)
-        if found is None:
-            found = self.state_ids[after] = len(self.states)
-            self.states.append(after)
-        effect = self.filled[base, state] = (found, self._code((given, points, credit, tuple(rewards))))
+        effect = self.filled[base, state] = (self._state(after), self._code((given, points, credit, tuple(rewards))))
         return effect
 
     def _effect(self, entries, punches: tuple) -> tuple:
@@ -265,12 +258,16 @@ class _Scenario:
             credit += max(entry.credit, 0)
             if entry.kind == "reward" and entry.reward:
                 rewards.append(entry.reward)
-        after = tuple(after)
-        state = self.state_ids.get(after)
-        if state is None:
-            state = self.state_ids[after] = len(self.states)
-            self.states.append(after)
-        return state, self._code((given, points, credit, tuple(rewards)))
+        return self._state(after), self._code((given, points, credit, tuple(rewards)))
+
+    def _state(self, punches: list) -> int:
+        """The index of a punch state (open punches per card), named here the first time it is seen."""
+        punches = tuple(punches)
+        found = self.state_ids.get(punches)
+        if found is None:
+            found = self.state_ids[punches] = len(self.states)
+            self.states.append(punches)
+        return found
 
     def _code(self, gains: tuple) -> int:
         """0 for nothing gained, else the gains' index in self.gains times four, plus VOUCHER when a
