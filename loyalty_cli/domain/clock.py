@@ -126,15 +126,20 @@ def local_day(moment: datetime, tz) -> str:
     return moment.astimezone(tz).date().isoformat()
 
 
+def local(db_text: str, tz) -> datetime:
+    """A stored UTC time as an aware datetime in the shop's zone."""
+    return from_db(db_text).astimezone(tz)
+
+
 def local_minute(db_text: str | None, tz) -> str | None:
     """A stored UTC time as shop-local 'YYYY-MM-DD HH:MM' for people (None stays None)."""
-    return from_db(db_text).astimezone(tz).strftime("%Y-%m-%d %H:%M") if db_text else None
+    return local(db_text, tz).strftime("%Y-%m-%d %H:%M") if db_text else None
 
 
 def local_iso(db_text: str | None, tz) -> str | None:
     """A stored UTC time as shop-local ISO 8601 with its offset, to the second, for machines:
     '2026-11-30T16:05:00+01:00' (None stays None)."""
-    return from_db(db_text).astimezone(tz).isoformat(timespec="seconds") if db_text else None
+    return local(db_text, tz).isoformat(timespec="seconds") if db_text else None
 
 
 def minute_of(iso_text: str | None) -> str:

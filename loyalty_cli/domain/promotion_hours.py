@@ -36,7 +36,7 @@ class Windows:
             if judged is not None and judged[2] is not None:
                 self.fixed[hour] = judged[2]
         if judged is None:
-            local, candidates = clock.from_db(at).astimezone(self.tz), self.listed
+            local, candidates = clock.local(at, self.tz), self.listed
         else:
             local, candidates, fixed = judged
             if fixed is not None:

@@ -205,7 +205,7 @@ class _Scenario:
         return bool(vouchers)
 
     def _birthday_due(self, birthday: date, at: str) -> bool:
-        day = _local(at, self.tz).date()
+        day = clock.local(at, self.tz).date()
         return any(promotions.birthday_for(rule, birthday, day) is not None for rule in self.birthday_rules)
 
     def _apply(self, at: str, amount, items, category, year, state: int, birthday, issued: list) -> tuple:
@@ -215,7 +215,7 @@ class _Scenario:
                        birthday=birthday, birthday_vouchers=tuple(issued))
         entries = rules.apply_visit(self.config, before, Visit(clock.from_db(at), amount, items, category)).entries
         if birthday is not None:
-            issued += [(e.rule, _local(at, self.tz).date()) for e in entries
+            issued += [(e.rule, clock.local(at, self.tz).date()) for e in entries
                        if e.kind == "reward" and e.rule in self.birthday_names]
         return self._effect(entries, punches)
 
@@ -344,10 +344,6 @@ class _Scenario:
             mine.visits, mine.revenue = shared.visits, shared.revenue
         totals.months = dict(sorted(totals.months.items()))
         return totals
-
-
-def _local(at: str, tz) -> datetime:
-    return clock.from_db(at).astimezone(tz)
 
 
 def simulate(configs: list[Config], visits: Iterable[VisitRow], people: dict[int, Person], end: datetime,

@@ -122,7 +122,7 @@ def engine_state(conn, config, row, at: datetime, year: tuple[int, int] | None =
     names = [rule.name for rule in config.rules_of("birthday")]
     if not names or not row["birthday"]:
         return state
-    issued = tuple((rule, clock.from_db(at_text).astimezone(config.tz).date())
+    issued = tuple((rule, clock.local(at_text, config.tz).date())
                    for rule, at_text in store.birthday_vouchers(conn, row["id"], names))
     return replace(state, birthday=birthdays.from_stored(row["birthday"]), birthday_vouchers=issued)
 

@@ -71,7 +71,7 @@ def _value(key: str, value, config, currency: str):
         return None
     if key in TIMES and isinstance(value, str):
         try:
-            return clock.from_db(value).astimezone(config.tz).isoformat()
+            return clock.local(value, config.tz).isoformat()
         except ValueError:
             return value
     if key in MONEY and isinstance(value, int):
