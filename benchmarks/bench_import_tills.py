@@ -20,7 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from scratch_database import scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "loyalty_cli" / "config" / "sample.toml"
@@ -44,18 +45,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=5_000)
     parser.add_argument("--apply-rules", action="store_true")
     args = parser.parse_args()
-    import psycopg
-
-    name = f"pgimport_bench_{os.getpid()}"
-    url = urlunsplit(urlsplit(args.server)._replace(path=f"/{name}"))
-    with psycopg.connect(args.server, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-import-tills-") as folder:
-            run(url, Path(folder), args)
-    finally:
-        with psycopg.connect(args.server, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with scratch_database(args.server, "pgimport_bench") as url, \
+            tempfile.TemporaryDirectory(prefix="bench-import-tills-") as folder:
+        run(url, Path(folder), args)
 
 
 def run(url: str, folder: Path, args) -> None:

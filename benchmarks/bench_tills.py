@@ -53,8 +53,9 @@ import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
+
+from scratch_database import scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -319,24 +320,6 @@ def seed(db: str, visits: int) -> None:
     print(f"  {visits:,} visits of a year imported first, through the engine ({time.monotonic() - started:.0f} s)")
 
 
-@contextlib.contextmanager
-def own_database(server: str):
-    """A new database on the --pg server for this run, dropped at the end (the role needs CREATEDB;
-    PostgreSQL 13 or later): its URL, the server's with the database's name in place of its own."""
-    import psycopg
-
-    name = f"tills_bench_{os.getpid()}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    try:
-        parts = urlsplit(server)  # a URL, as --db takes; a ?dbname= in it would name the server's own
-        query = "&".join(part for part in parts.query.split("&") if part and not part.startswith("dbname="))
-        yield urlunsplit(parts._replace(path=f"/{name}", query=query))
-    finally:
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
 def warm_up(db: str) -> None:
     """Create (or migrate) the database: the first till must not pay for it."""
     one_visit(db, random.Random(0), f"bench-warm-{os.getpid()}-{time.time()}", "till-0")
@@ -384,7 +367,7 @@ def database(backend: str, args):
             seed(path, args.history)
             yield path
     else:
-        with own_database(args.pg) as url:
+        with scratch_database(args.pg, "tills_bench") as url:
             seed(url, args.history)
             yield url
 
