@@ -14,8 +14,8 @@ def shares(configs: list[Config], processes: int) -> list[list[int]]:
     """The configs' indexes split among `processes` (the first share is the parent's, which also
     reads the visits), so that the busiest process has as little to replay as can be: every split
     is tried when there are few (up to EXACT_SPLITS), else the heaviest goes first, each to the
-    least loaded (LPT). LPT gave the bench's two cores shares of 13 s and 19 s where the best
-    split is 17 s and 16 s. Reading the visits and pickling them costs the parent three quarters
+    least loaded (LPT). LPT once gave the bench's two cores shares of 13 s and 19 s where the
+    best split was 17 s and 16 s. Reading the visits and pickling them costs the parent three quarters
     of a unit (_weight: 3.3 s and 0.5 s), unpickling them a child a tenth. A process that replays
     several configs takes longer than their weights add up to (their memos compete for the
     cache; on the bench's split the child's three took 10.0-11.6 s together against 8.1 s
