@@ -40,6 +40,16 @@ def test_a_password_in_the_url_is_refused_in_one_line(cli, monkeypatch):
     assert result.stderr.count("\n") == 1 and "PGPASSWORD" in result.stderr and "secret" not in result.stderr
 
 
+@pytest.mark.parametrize("url", ["postgresql://x@[bad/db", "postgresql://x@/db?nonsense=1",
+                                 "postgresql://x@/db?connect_timeout=abc"])
+def test_a_malformed_database_url_is_refused_in_one_line(cli, monkeypatch, url):
+    monkeypatch.setenv("LOYALTY_DB", url)
+    result = cli("customers")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: cannot use database URL") and result.stderr.count("\n") == 1
+    assert "\u240a" not in result.stderr  # no newline of psycopg's shown as a symbol
+
+
 def test_a_server_that_does_not_answer_is_unreachable(cli, monkeypatch):
     from loyalty_cli.domain.errors import Unreachable
     from loyalty_cli.store import db as store_db

@@ -37,14 +37,15 @@ def _psycopg():
 
 def connect(url: str, version_wanted: int, create: bool = True):
     psycopg = _psycopg()
-    if urlsplit(url).password:
-        raise Refused(Phrase("a password in the database URL is refused: use PGPASSWORD or ~/.pgpass"))
     try:
+        if urlsplit(url).password:
+            raise Refused(Phrase("a password in the database URL is refused: use PGPASSWORD or ~/.pgpass"))
         raw = psycopg.connect(url, autocommit=True, **link_options(url))
     except psycopg.OperationalError as exc:
         raise _connect_error(url, exc) from None
-    except psycopg.ProgrammingError as exc:  # a malformed URL
-        raise Refused(Phrase("cannot use database URL {url}: {reason}", url=safe_url(url), reason=str(exc))) from None
+    except (psycopg.ProgrammingError, ValueError) as exc:  # a malformed URL (urlsplit: '[' with no ']')
+        raise Refused(Phrase("cannot use database URL {url}: {reason}", url=safe_url(url),
+                             reason=str(exc).strip())) from None
     _register_loaders(raw, psycopg)
     conn = Connection(raw, url)
     from loyalty_cli.store.backends import postgres_schema as schema
